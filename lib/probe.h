@@ -1,0 +1,57 @@
+/* virtguard: everything that touches a (possibly shared, possibly hung)
+ * filesystem runs here, in a child process bounded in time.
+ *
+ * The parent builds a list of requests; the child answers them in order
+ * over a pipe with fixed-size records; the parent waits at most
+ * timeout_ms in total, then kills the child.  The child never holds the
+ * caller's stdout/stderr open (libvirt waits for EOF on them). */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+typedef enum {
+    VG_PROBE_STAT,      /* stat(2) the path (follows symlinks) */
+    VG_PROBE_LSTAT,     /* lstat(2) */
+    VG_PROBE_STATFS,    /* statfs(2): f_type */
+    VG_PROBE_CHOWN,     /* create a scratch file in directory `path`, fchown
+                           it to (uid, gid), fstat, unlink: does chown stick? */
+} vg_probe_op;
+
+typedef enum {
+    VG_CHOWN_UNKNOWN = 0,   /* could not test (read-only, no permission...) */
+    VG_CHOWN_WORKS,         /* ownership changed as asked */
+    VG_CHOWN_IGNORED,       /* chown returned success, ownership unchanged */
+    VG_CHOWN_REFUSED,       /* chown failed (EPERM, ENOTSUP...) */
+} vg_chown_result;
+
+typedef struct vg_probe_req {
+    vg_probe_op op;
+    const char *path;       /* borrowed */
+    uid_t uid;              /* VG_PROBE_CHOWN */
+    gid_t gid;
+} vg_probe_req;
+
+typedef struct vg_probe_res {
+    bool answered;          /* false: the child did not get to it in time */
+    int err;                /* 0 or errno of the operation */
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    uint64_t dev;
+    uint64_t ino;
+    int64_t fs_type;        /* VG_PROBE_STATFS */
+    vg_chown_result chown;  /* VG_PROBE_CHOWN */
+} vg_probe_res;
+
+/* Run the requests.  Returns 0 when every request was answered, -ETIMEDOUT
+ * when time ran out (res[i].answered tells how far it got; the first
+ * unanswered request is the one that blocked), other -errno on failure to
+ * run at all.  `elapsed_ms` (optional) is the wall time spent. */
+int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
+                 vg_probe_res *res, long long *elapsed_ms, vg_error **err);
+
+/* Execute one request in this process (what the child does). */
+void vg_probe_one(const vg_probe_req *req, vg_probe_res *res);

@@ -1,0 +1,348 @@
+/* virtguard: allocation, string, path and file helpers. */
+#include <config.h>
+
+#include "util.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void vg_oom(void)
+{
+    static const char msg[] = "virtguard: out of memory\n";
+    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+    abort();
+}
+
+void *vg_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        vg_oom();
+    return p;
+}
+
+void *vg_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        vg_oom();
+    return p;
+}
+
+void *vg_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        vg_oom();
+    return q;
+}
+
+void *vg_xreallocarray(void *p, size_t n, size_t size)
+{
+    if (size && n > SIZE_MAX / size)
+        vg_oom();
+    return vg_xrealloc(p, n * size);
+}
+
+char *vg_xstrdup(const char *s)
+{
+    char *d;
+    if (!s)
+        return NULL;
+    d = strdup(s);
+    if (!d)
+        vg_oom();
+    return d;
+}
+
+char *vg_xstrndup(const char *s, size_t n)
+{
+    char *d = strndup(s, n);
+    if (!d)
+        vg_oom();
+    return d;
+}
+
+char *vg_xvasprintf(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        vg_oom();
+    return s;
+}
+
+char *vg_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+    va_start(ap, fmt);
+    s = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void *vg_array_grow(void *pptr, size_t *n, size_t sz)
+{
+    void **pp = pptr;
+    char *p = vg_xreallocarray(*pp, *n + 1, sz);
+    memset(p + *n * sz, 0, sz);
+    *pp = p;
+    return p + (*n)++ * sz;
+}
+
+size_t vg_strv_len(char *const *v)
+{
+    size_t n = 0;
+    while (v && v[n])
+        n++;
+    return n;
+}
+
+void vg_strv_push(char ***v, char *s_owned)
+{
+    size_t n = vg_strv_len(*v);
+    *v = vg_xreallocarray(*v, n + 2, sizeof(char *));
+    (*v)[n] = s_owned;
+    (*v)[n + 1] = NULL;
+}
+
+void vg_strv_free(char **v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+char **vg_strv_dup(char *const *v)
+{
+    size_t n = vg_strv_len(v);
+    char **d = vg_xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        d[i] = vg_xstrdup(v[i]);
+    return d;
+}
+
+bool vg_strv_contains(char *const *v, const char *s)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+static void buf_reserve(vg_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need < b->len)
+        vg_oom();
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need) {
+        if (cap > SIZE_MAX / 2)
+            vg_oom();
+        cap *= 2;
+    }
+    b->s = vg_xrealloc(b->s, cap);
+    b->cap = cap;
+}
+
+void vg_buf_addn(vg_buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void vg_buf_add(vg_buf *b, const char *s)
+{
+    vg_buf_addn(b, s, strlen(s));
+}
+
+void vg_buf_addc(vg_buf *b, char c)
+{
+    vg_buf_addn(b, &c, 1);
+}
+
+void vg_buf_printf(vg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    autofree char *s = NULL;
+    va_start(ap, fmt);
+    s = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    vg_buf_add(b, s);
+}
+
+char *vg_buf_steal(vg_buf *b)
+{
+    char *s = b->s ? b->s : vg_xstrdup("");
+    b->s = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+void vg_buf_clear(vg_buf *b)
+{
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+bool vg_str_has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool vg_streq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+bool vg_path_is_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (path[0] != '/' || dir[0] != '/')
+        return false;
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 1)                 /* dir is "/" */
+        return true;
+    if (strncmp(path, dir, n) != 0)
+        return false;
+    return path[n] == '\0' || path[n] == '/';
+}
+
+char *vg_path_normalize(const char *path)
+{
+    vg_buf b = { 0 };
+    const char *p = path;
+
+    if (!path || path[0] != '/') {
+        errno = EINVAL;
+        return NULL;
+    }
+    while (*p) {
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, '/');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n == 1 && p[0] == '.') {
+            p += n;
+            continue;
+        }
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            vg_buf_clear(&b);
+            errno = EINVAL;
+            return NULL;
+        }
+        vg_buf_addc(&b, '/');
+        vg_buf_addn(&b, p, n);
+        p += n;
+    }
+    if (b.len == 0)
+        vg_buf_addc(&b, '/');
+    return vg_buf_steal(&b);
+}
+
+int vg_read_fd(int fd, size_t max, char **out, size_t *out_len)
+{
+    vg_buf b = { 0 };
+    char chunk[65536];
+
+    for (;;) {
+        ssize_t r = read(fd, chunk, sizeof(chunk));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            vg_buf_clear(&b);
+            return -e;
+        }
+        if (r == 0)
+            break;
+        if (b.len + (size_t)r > max) {
+            vg_buf_clear(&b);
+            return -EFBIG;
+        }
+        vg_buf_addn(&b, chunk, (size_t)r);
+    }
+    if (out_len)
+        *out_len = b.len;
+    *out = vg_buf_steal(&b);
+    return 0;
+}
+
+int vg_read_file(const char *path, size_t max, char **out, size_t *out_len)
+{
+    autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    return vg_read_fd(fd, max, out, out_len);
+}
+
+int vg_write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int vg_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+    autofree char *tmp = vg_xasprintf("%s.vgtmp.XXXXXX", path);
+    autofree char *dircopy = vg_xstrdup(path);
+    autoclose int fd = -1;
+    autoclose int dfd = -1;
+    int r;
+
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fchmod(fd, mode) < 0 ||
+        (r = vg_write_all(fd, data, len)) < 0 || fsync(fd) < 0) {
+        r = -errno;
+        unlink(tmp);
+        return r ? r : -EIO;
+    }
+    if (close(steal_fd(&fd)) < 0 || rename(tmp, path) < 0) {
+        r = -errno;
+        unlink(tmp);
+        return r;
+    }
+    dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0)
+        (void)fsync(dfd);
+    return 0;
+}
+
+long long vg_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+long long vg_now_ms(void)
+{
+    return vg_now_ns() / 1000000LL;
+}
