@@ -1,0 +1,142 @@
+/* virtguard: config + domain + guard → one verdict, failing closed. */
+#include <config.h>
+
+#include "verdict.h"
+
+#include "confparse.h"
+
+const char *vg_verdict_kind_name(vg_verdict_kind k)
+{
+    switch (k) {
+    case VG_VERDICT_SKIP: return "skipped";
+    case VG_VERDICT_ALLOW: return "allowed";
+    case VG_VERDICT_WARN: return "warned";
+    case VG_VERDICT_REFUSE: return "refused";
+    case VG_VERDICT_CONFIG: return "config-error";
+    case VG_VERDICT_INPUT: return "input-error";
+    }
+    return "?";
+}
+
+/* A config that fails validation may still say mode = "dev" at the syntax
+ * level; then an admin who asked for dev mode gets warnings, not refusals. */
+static bool broken_config_says_dev(const char *path)
+{
+    autoconf vg_conf *raw = NULL;
+    autoerror vg_error *err = NULL;
+    if (vg_conf_read(path, &raw, &err) < 0)
+        return false;
+    const vg_conf_entry *e = vg_conf_get(raw, "mode");
+    return e && e->type == VG_CONF_STRING && vg_streq(e->str, "dev");
+}
+
+void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
+                     const char *stage, const vg_guard_env *env, vg_verdict *out)
+{
+    autoconfig vg_config *cfg = NULL;
+    autoqemuconf vg_qemu_conf *qconf = NULL;
+    autodomain vg_domain *dom = NULL;
+    autoerror vg_error *err = NULL;
+    const char *dev_prefix = "WARNING (dev mode): ";
+
+    memset(out, 0, sizeof(*out));
+    config_path = config_path ? config_path : vg_config_default_path();
+
+    if (vg_config_load(config_path, &cfg, &err) < 0) {
+        out->kind = VG_VERDICT_CONFIG;
+        out->dev_mode = broken_config_says_dev(config_path);
+        out->text = vg_xasprintf("virtguard: %s%s. %s\n", out->dev_mode ? dev_prefix : "",
+                                 err->msg,
+                                 out->dev_mode ? "Starting anyway because the file asks for "
+                                                 "dev mode."
+                                               : "Every start is refused until the file is "
+                                                 "fixed (virtguard fails closed in enforce "
+                                                 "mode); 'virtguard check' shows the same "
+                                                 "error.");
+        out->log_line = vg_xasprintf("%s: %s: %s", stage,
+                                     out->dev_mode ? "warned" : "refused", err->msg);
+        return;
+    }
+    out->dev_mode = cfg->mode == VG_MODE_DEV;
+
+    if (vg_domain_parse(xml, len, xml_name, &dom, &err) < 0) {
+        out->kind = VG_VERDICT_INPUT;
+        out->text = vg_xasprintf("virtguard: %scannot read the domain XML: %s.\n",
+                                 out->dev_mode ? dev_prefix : "", err->msg);
+        out->log_line = vg_xasprintf("%s: %s: cannot read the domain XML: %s", stage,
+                                     out->dev_mode ? "warned" : "refused", err->msg);
+        return;
+    }
+    out->domain = vg_xstrdup(dom->name);
+
+    /* Fast path: nothing on a shared mount (or under a path_map FROM). */
+    {
+        vg_guard_item *items = NULL;
+        size_t n = 0;
+        if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0)
+            vg_guard_items_free(items, n);
+        if (n == 0) {
+            out->kind = VG_VERDICT_SKIP;
+            out->text = vg_xstrdup("");
+            return;
+        }
+    }
+
+    if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0) {
+        out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
+        out->text = vg_xasprintf("virtguard: %sdomain '%s': cannot read QEMU's settings: %s.\n",
+                                 out->dev_mode ? dev_prefix : "", dom->name, err->msg);
+        out->log_line = vg_xasprintf("domain '%s' %s: %s: %s", dom->name, stage,
+                                     vg_verdict_kind_name(out->kind), err->msg);
+        return;
+    }
+
+    if (vg_guard_run(cfg, qconf, dom, env, &out->report, &err) < 0) {
+        out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
+        out->text = vg_xasprintf("virtguard: %sdomain '%s': the check could not run: %s.\n",
+                                 out->dev_mode ? dev_prefix : "", dom->name, err->msg);
+        out->log_line = vg_xasprintf("domain '%s' %s: %s: the check could not run: %s",
+                                     dom->name, stage, vg_verdict_kind_name(out->kind), err->msg);
+        return;
+    }
+
+    vg_report *rep = out->report;
+    if (!vg_report_blocking(rep)) {
+        out->kind = VG_VERDICT_ALLOW;
+        out->text = vg_report_format(rep, NULL);
+        out->log_line = vg_xasprintf("domain '%s' %s: allowed: %zu shared path(s) checked in %lld ms",
+                                     dom->name, stage, rep->n_shared, rep->probe_ms);
+        return;
+    }
+    out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
+    out->text = vg_report_format(rep, out->dev_mode ? dev_prefix : NULL);
+    /* One line: the first finding names the cause; the count says the rest. */
+    autofree char *first = vg_xstrdup(rep->v[0].message);
+    char *nl = strchr(first, '\n');
+    if (nl)
+        *nl = '\0';
+    out->log_line = vg_xasprintf("domain '%s' %s: %s: %zu problem(s): %s", dom->name, stage,
+                                 vg_verdict_kind_name(out->kind), rep->n, first);
+}
+
+int vg_verdict_hook_status(const vg_verdict *v)
+{
+    switch (v->kind) {
+    case VG_VERDICT_SKIP: case VG_VERDICT_ALLOW: case VG_VERDICT_WARN:
+        return 0;
+    case VG_VERDICT_REFUSE:
+        return 1;
+    case VG_VERDICT_CONFIG: case VG_VERDICT_INPUT:
+        return v->dev_mode ? 0 : 1;
+    }
+    return 1;
+}
+
+void vg_verdict_clear(vg_verdict *v)
+{
+    free(v->domain);
+    free(v->text);
+    free(v->log_line);
+    vg_report_free(v->report);
+    memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,32 @@
+/* virtguard: the decision the hook makes at prepare/start, as a value.
+ * The hook prints it and exits; `virtguard check` prints the same text. */
+#pragma once
+
+#include "guard.h"
+
+typedef enum {
+    VG_VERDICT_SKIP,        /* the domain touches no shared mount */
+    VG_VERDICT_ALLOW,       /* checked, all fine */
+    VG_VERDICT_WARN,        /* problems found, dev mode: start proceeds */
+    VG_VERDICT_REFUSE,      /* problems found, enforce mode: start refused */
+    VG_VERDICT_CONFIG,      /* virtguard.conf unusable (refuse unless it says dev) */
+    VG_VERDICT_INPUT,       /* the domain XML could not be read or parsed */
+} vg_verdict_kind;
+
+typedef struct vg_verdict {
+    vg_verdict_kind kind;
+    bool dev_mode;
+    char *domain;           /* may be NULL when the XML could not be parsed */
+    char *text;             /* what to show the user (stderr of the hook); "" if nothing */
+    char *log_line;         /* one line for syslog; NULL = nothing to log */
+    vg_report *report;      /* NULL unless the guard ran */
+} vg_verdict;
+
+/* `stage` is the hook operation ("prepare", "start") or "check".
+ * `config_path` NULL means the default path. */
+void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
+                     const char *stage, const vg_guard_env *env, vg_verdict *out);
+/* Exit status for the hook: 1 for REFUSE, CONFIG (not dev) and INPUT (not dev), else 0. */
+int vg_verdict_hook_status(const vg_verdict *v);
+const char *vg_verdict_kind_name(vg_verdict_kind k);
+void vg_verdict_clear(vg_verdict *v);
