@@ -1,9 +1,11 @@
 /* virtguard: a reader for libvirt's conf syntax (the qemu.conf style).
  *
  *   # comment
- *   key = "string"          (also 'string'; backslash escapes \" \\ in "...")
+ *   key = "string"          (also 'string' and """string"""; like libvirt's
+ *                            virconf.c there are no backslash escapes)
  *   key = 123               (decimal, may be negative)
  *   key = [ "a", "b", ]     (list of strings; may span lines; trailing comma ok)
+ *   a = 1; b = 2            (';' separates entries like a newline)
  *
  * This layer knows only the syntax.  Each entry keeps the line it started
  * on so that the semantic layers (vgconfig.c, qemuconf.c) can name file,
@@ -35,12 +37,14 @@ typedef struct vg_conf {
 } vg_conf;
 
 /* Parse text.  Syntax errors: -EINVAL and "FILE:LINE: message". A key that
- * appears twice: the last one wins (as libvirt does). */
+ * appears twice is kept twice (in file order); vg_conf_get() returns the
+ * first, as libvirt's virConfGetValue() does. */
 int vg_conf_parse(const char *text, size_t len, const char *name, vg_conf **out, vg_error **err);
 /* Read and parse a file (size cap 1 MiB).  -ENOENT when it does not exist
  * (with *err set), so callers can fall back to defaults. */
 int vg_conf_read(const char *path, vg_conf **out, vg_error **err);
 const vg_conf_entry *vg_conf_get(const vg_conf *conf, const char *key);
+/* "string", "number", "list". */
 const char *vg_conf_type_name(vg_conf_type t);
 void vg_conf_free(vg_conf *conf);
 static inline void vg_conf_freep(vg_conf **c) { vg_conf_free(*c); }

@@ -34,8 +34,9 @@ vg_config *vg_config_new_default(void);
  *   "/etc/virtguard/virtguard.conf:7: key 'mode': expected \"enforce\" or \"dev\", got \"strict\"" */
 int vg_config_parse(const char *text, size_t len, const char *name, vg_config **out, vg_error **err);
 
-/* Load from a file.  A file that does not exist gives the defaults (return
- * 0, (*out)->source == NULL); any other read error or parse error fails. */
+/* Load from a file (NULL: vg_config_default_path()).  A file that does not
+ * exist gives the defaults (return 0, (*out)->source == NULL); any other
+ * read error or parse error fails. */
 int vg_config_load(const char *path, vg_config **out, vg_error **err);
 
 /* The default config path: SYSCONFDIR "/virtguard/virtguard.conf". */
