@@ -1,2 +1,1096 @@
-/* placeholder: being implemented */
+/* virtguard: the domain path model.
+ *
+ * Which elements name host paths follows libvirt 9.0.0's domain_conf.c and
+ * virt-aa-helper.c get_files() (the minimum covered).  Paths are kept exactly
+ * as written; the guard normalises them.  Element lookup follows libvirt:
+ * only un-namespaced children count, like libvirt's "./disk" XPaths.
+ *
+ * Deliberately NOT reported (no host path QEMU opens, or the path is
+ * libvirt's own): <emulator>, virtiofs <binary path>, interface
+ * <script>/<downscript>, <lease> targets (lock manager), <blkiotune>
+ * device paths (cgroups), PCI/USB/mdev/SCSI hostdevs (sysfs paths libvirt
+ * derives), pty paths (allocated by QEMU), unix chardevs without a path
+ * (libvirt generates one in its own directory), the TPM emulator's state
+ * (libvirt's swtpm directory), <memoryBacking> (qemu.conf's
+ * memory_backing_dir), default shmem sockets, filesystem templates (LXC).
+ */
 #include <config.h>
+
+#include <libxml/parser.h>
+
+#include "domain-paths.h"
+#include "xmlsafe.h"
+
+#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
+
+/* ---- small DOM helpers ------------------------------------------------ */
+
+static bool is_el(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && !n->ns &&
+           xmlStrEqual(n->name, BAD_CAST name);
+}
+
+static xmlNode *next_el(xmlNode *n, const char *name)
+{
+    for (; n; n = n->next)
+        if (is_el(n, name))
+            return n;
+    return NULL;
+}
+
+static xmlNode *child(const xmlNode *n, const char *name)
+{
+    return n ? next_el(n->children, name) : NULL;
+}
+
+#define FOREACH_CHILD(var, parent, name) \
+    for (xmlNode *var = child((parent), (name)); var; var = next_el(var->next, (name)))
+
+/* Attribute value (copy) or NULL when absent. */
+static char *prop(const xmlNode *n, const char *name)
+{
+    if (!n)
+        return NULL;
+    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
+    if (!v)
+        return NULL;
+    char *r = vg_xstrdup((const char *)v);
+    xmlFree(v);
+    return r;
+}
+
+static bool prop_is(const xmlNode *n, const char *name, const char *value)
+{
+    autofree char *v = prop(n, name);
+    return vg_streq(v, value);
+}
+
+/* Concatenated text of an element (copy), never NULL. */
+static char *text_of(const xmlNode *n)
+{
+    xmlChar *v = n ? xmlNodeGetContent(n) : NULL;
+    if (!v)
+        return vg_xstrdup("");
+    char *r = vg_xstrdup((const char *)v);
+    xmlFree(v);
+    return r;
+}
+
+static bool yes(const char *v)
+{
+    return vg_streq(v, "yes") || vg_streq(v, "on");
+}
+
+static bool no(const char *v)
+{
+    return vg_streq(v, "no") || vg_streq(v, "off");
+}
+
+/* ---- building the model ------------------------------------------------ */
+
+typedef struct {
+    vg_role role;
+    vg_access access;
+    vg_path_kind kind;
+    const char *device;
+    const char *format;
+    bool readonly;
+    bool shareable;
+    bool relabel;
+    int depth;
+} pspec;
+
+static void add_unresolved(vg_domain *d, const char *where, const char *fmt, ...) VG_FORMAT(3, 4);
+
+static void add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    vg_unresolved *u = VG_APPEND(d->unresolved, d->n_unresolved);
+    u->where = vg_xstrdup(where);
+    va_start(ap, fmt);
+    u->reason = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+}
+
+static void add_path(vg_domain *d, const pspec *s, const char *path, xmlNode *node,
+                     const char *attr)
+{
+    vg_domain_path *p = VG_APPEND(d->paths, d->n_paths);
+    p->role = s->role;
+    p->access = s->access;
+    p->kind = s->kind;
+    p->path = vg_xstrdup(path);
+    p->device = s->device ? vg_xstrdup(s->device) : NULL;
+    p->format = s->format ? vg_xstrdup(s->format) : NULL;
+    p->readonly = s->readonly;
+    p->shareable = s->shareable;
+    p->relabel = s->relabel;
+    p->depth = s->depth;
+    p->xml_node = node;
+    p->xml_attr = attr;
+}
+
+/* The path in attribute `attr` (a string literal: it is kept in the model).
+ * Absent: nothing.  Empty: unresolved. */
+static void add_attr_path(vg_domain *d, const pspec *s, xmlNode *node, const char *attr,
+                          const char *where)
+{
+    autofree char *v = prop(node, attr);
+    if (!v)
+        return;
+    if (!*v) {
+        add_unresolved(d, where, "<%s %s=''> names no path", (const char *)node->name, attr);
+        return;
+    }
+    add_path(d, s, v, node, attr);
+}
+
+/* The path in an element's text.  Empty text means "absent" in libvirt
+ * (virXPathString returns NULL for ""), so nothing is reported. */
+static void add_text_path(vg_domain *d, const pspec *s, xmlNode *node)
+{
+    autofree char *v = text_of(node);
+    if (node && *v)
+        add_path(d, s, v, node, NULL);
+}
+
+/* The decisive DAC device seclabel of a <source>: returns 0 (relabel='no'),
+ * 1 (relabelled to an explicit <label>) or -1 (none / not decisive), as
+ * security_dac.c virSecurityDACSetImageLabelInternal() reads it. */
+static int source_dac_relabel(const xmlNode *src)
+{
+    FOREACH_CHILD(sl, src, "seclabel") {
+        if (!prop_is(sl, "model", "dac"))
+            continue;
+        autofree char *relabel = prop(sl, "relabel");
+        if (no(relabel))
+            return 0;
+        autofree char *label = text_of(child(sl, "label"));
+        return *label ? 1 : -1;
+    }
+    return -1;
+}
+
+/* ---- storage sources (disks, backing chains, mirrors, nvram) ---------- */
+
+static void network_reason(vg_buf *b, const xmlNode *src)
+{
+    autofree char *protocol = prop(src, "protocol");
+    autofree char *name = prop(src, "name");
+
+    vg_buf_printf(b, "type='network' (protocol '%s'", protocol ? protocol : "?");
+    if (name)
+        vg_buf_printf(b, ", name '%s'", name);
+    FOREACH_CHILD(h, src, "host") {
+        autofree char *sock = prop(h, "socket");
+        autofree char *hname = prop(h, "name");
+        if (sock)
+            vg_buf_printf(b, ", unix socket '%s'", sock);
+        else if (hname)
+            vg_buf_printf(b, ", host '%s'", hname);
+    }
+    xmlNode *cfg = child(src, "config");
+    autofree char *cfgfile = prop(cfg, "file");
+    if (cfgfile)
+        vg_buf_printf(b, ", config file '%s'", cfgfile);
+    vg_buf_add(b, ") is network storage, not a local path");
+}
+
+/* One storage source of type `type` whose <source> is `src` (may be NULL:
+ * an empty drive). */
+static void storage_source(vg_domain *d, const char *where, const char *type, xmlNode *src,
+                           const pspec *s)
+{
+    pspec sp = *s;
+
+    if (!type)
+        type = "file";
+    if (vg_streq(type, "file")) {
+        sp.kind = VG_KIND_FILE;
+        add_attr_path(d, &sp, src, "file", where);
+    } else if (vg_streq(type, "block")) {
+        sp.kind = VG_KIND_BLOCK;
+        add_attr_path(d, &sp, src, "dev", where);
+    } else if (vg_streq(type, "dir")) {
+        sp.kind = VG_KIND_DIR;
+        add_attr_path(d, &sp, src, "dir", where);
+    } else if (vg_streq(type, "vhostuser")) {
+        sp.kind = VG_KIND_SOCKET;
+        sp.access = VG_ACCESS_RW;
+        add_attr_path(d, &sp, src, "path", where);
+    } else if (vg_streq(type, "network")) {
+        autobuf vg_buf b = { 0 };
+        if (!src)
+            return;
+        network_reason(&b, src);
+        add_unresolved(d, where, "%s", b.s);
+    } else if (vg_streq(type, "volume")) {
+        autofree char *pool = prop(src, "pool");
+        autofree char *volume = prop(src, "volume");
+        if (!src)
+            return;
+        add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
+                       "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
+    } else if (vg_streq(type, "nvme")) {
+        if (!src)
+            return;
+        add_unresolved(d, where, "type='nvme' is a host NVMe controller passed to QEMU "
+                       "through VFIO, not a path");
+    } else {
+        add_unresolved(d, where, "unknown storage source type '%s'", type);
+        return;
+    }
+
+    /* persistent reservations helper socket (managed='no': the admin's) */
+    xmlNode *res = child(src, "reservations");
+    if (res && !prop_is(res, "managed", "yes")) {
+        pspec aux = *s;
+        aux.role = VG_ROLE_DISK_AUX;
+        aux.access = VG_ACCESS_RW;
+        aux.kind = VG_KIND_SOCKET;
+        aux.depth = 0;
+        autofree char *w = vg_xasprintf("%s reservations", where);
+        add_attr_path(d, &aux, child(res, "source"), "path", w);
+    }
+}
+
+/* The explicit <backingStore> chain below `parent` (a <disk> or a layer). */
+static void backing_chain(vg_domain *d, const char *where, xmlNode *parent, const pspec *top,
+                          bool top_relabel)
+{
+    int depth = 0;
+
+    for (xmlNode *bs = child(parent, "backingStore"); bs; bs = child(bs, "backingStore")) {
+        autofree char *type = prop(bs, "type");
+        if (!type)              /* <backingStore/> terminates the chain */
+            break;
+        depth++;
+        autofree char *format = prop(child(bs, "format"), "type");
+        xmlNode *src = child(bs, "source");
+        int own = source_dac_relabel(src);
+        pspec s = *top;
+        s.role = VG_ROLE_BACKING;
+        s.access = VG_ACCESS_R;
+        s.readonly = true;
+        s.depth = depth;
+        s.format = format;
+        s.relabel = own >= 0 ? own == 1 : top_relabel;
+        autofree char *w = vg_xasprintf("%s backing store %d", where, depth);
+        storage_source(d, w, type, src, &s);
+    }
+}
+
+static void parse_disk(vg_domain *d, xmlNode *disk, size_t idx)
+{
+    autofree char *type = prop(disk, "type");
+    autofree char *device = prop(disk, "device");
+    autofree char *dev = prop(child(disk, "target"), "dev");
+    autofree char *format = prop(child(disk, "driver"), "type");
+    autofree char *where = dev ? vg_xasprintf("disk %s", dev) : vg_xasprintf("disk #%zu", idx);
+    xmlNode *src = child(disk, "source");
+    pspec s = { .role = VG_ROLE_DISK, .device = dev, .format = format, .relabel = true };
+
+    if (vg_streq(device, "cdrom"))
+        s.role = VG_ROLE_CDROM;
+    else if (vg_streq(device, "floppy"))
+        s.role = VG_ROLE_FLOPPY;
+    /* libvirt forces cdroms read-only; floppies only with <readonly/> */
+    s.readonly = child(disk, "readonly") || s.role == VG_ROLE_CDROM;
+    s.shareable = child(disk, "shareable") != NULL;
+    s.access = s.readonly ? VG_ACCESS_R : VG_ACCESS_RW;
+    s.relabel = source_dac_relabel(src) != 0;
+
+    storage_source(d, where, type, src, &s);
+    backing_chain(d, where, disk, &s, s.relabel);
+
+    /* block copy / active commit destination */
+    xmlNode *mirror = child(disk, "mirror");
+    if (mirror) {
+        autofree char *mtype = prop(mirror, "type");
+        autofree char *mformat = prop(mirror, "format");
+        autofree char *mw = vg_xasprintf("%s mirror", where);
+        xmlNode *msrc = child(mirror, "source");
+        pspec m = s;
+        m.role = VG_ROLE_DISK_AUX;
+        m.access = VG_ACCESS_RW;
+        m.readonly = false;
+        m.relabel = source_dac_relabel(msrc) != 0;
+        if (!mformat)
+            mformat = prop(child(mirror, "format"), "type");
+        m.format = mformat;
+        if (mtype) {
+            storage_source(d, mw, mtype, msrc, &m);
+            backing_chain(d, mw, mirror, &m, m.relabel);
+        } else {
+            m.kind = VG_KIND_FILE;  /* legacy <mirror file='...'> */
+            add_attr_path(d, &m, mirror, "file", mw);
+        }
+    }
+}
+
+/* ---- <os> ----------------------------------------------------------- */
+
+static void parse_os(vg_domain *d, xmlNode *os)
+{
+    xmlNode *loader = child(os, "loader");
+    xmlNode *nvram = child(os, "nvram");
+
+    if (loader) {
+        autofree char *ltype = prop(loader, "type");
+        autofree char *ro = prop(loader, "readonly");
+        /* A pflash loader without readonly='yes' is opened read-write by
+         * QEMU (qemu_domain.c: pflash0->readonly from loader->readonly). */
+        bool rw = vg_streq(ltype, "pflash") && !yes(ro);
+        pspec s = { .role = VG_ROLE_LOADER, .access = rw ? VG_ACCESS_RW : VG_ACCESS_R,
+                    .kind = VG_KIND_FILE, .readonly = !rw, .relabel = true };
+        add_text_path(d, &s, loader);
+    }
+    if (nvram) {
+        pspec t = { .role = VG_ROLE_NVRAM, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
+                    .device = "template", .readonly = true, .relabel = true };
+        add_attr_path(d, &t, nvram, "template", "os nvram template");
+
+        autofree char *ntype = prop(nvram, "type");
+        pspec s = { .role = VG_ROLE_NVRAM, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
+                    .format = "raw", .relabel = true };
+        if (ntype) {
+            xmlNode *src = child(nvram, "source");
+            s.relabel = source_dac_relabel(src) != 0;
+            if (!src)
+                add_unresolved(d, "os nvram", "<nvram type='%s'> has no <source>", ntype);
+            else
+                storage_source(d, "os nvram", ntype, src, &s);
+        } else {
+            add_text_path(d, &s, nvram);
+        }
+    }
+
+    static const struct { const char *el; vg_role role; } simple[] = {
+        { "kernel", VG_ROLE_KERNEL }, { "initrd", VG_ROLE_INITRD }, { "dtb", VG_ROLE_DTB },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(simple); i++) {
+        pspec s = { .role = simple[i].role, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
+                    .readonly = true, .relabel = true };
+        add_text_path(d, &s, child(os, simple[i].el));
+    }
+    FOREACH_CHILD(table, child(os, "acpi"), "table") {
+        autofree char *ttype = prop(table, "type");
+        pspec s = { .role = VG_ROLE_ACPI, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
+                    .device = ttype, .readonly = true, .relabel = true };
+        add_text_path(d, &s, table);
+    }
+}
+
+/* ---- character devices ------------------------------------------------ */
+
+/* A chardev source of `type` described by element `el` (its <source>
+ * child and <log>).  `role` is used for the main path. */
+static void chardev(vg_domain *d, const char *where, const char *device, xmlNode *el,
+                    const char *type, vg_role role)
+{
+    xmlNode *src = child(el, "source");
+    int relabel = source_dac_relabel(src);
+    pspec s = { .role = role, .access = VG_ACCESS_RW, .device = device,
+                .relabel = relabel != 0 };
+
+    if (!type)
+        type = "pty";           /* libvirt's default */
+    if (vg_streq(type, "file")) {
+        s.kind = VG_KIND_FILE;
+        add_attr_path(d, &s, src, "path", where);
+    } else if (vg_streq(type, "dev")) {
+        s.kind = VG_KIND_DEVICE;
+        add_attr_path(d, &s, src, "path", where);
+    } else if (vg_streq(type, "pipe")) {
+        /* QEMU opens PATH.in and PATH.out, or PATH itself; the base is kept */
+        s.kind = VG_KIND_PIPE;
+        add_attr_path(d, &s, src, "path", where);
+    } else if (vg_streq(type, "unix")) {
+        s.kind = VG_KIND_SOCKET;
+        add_attr_path(d, &s, src, "path", where);
+    } else if (vg_streq(type, "pty") || vg_streq(type, "null") || vg_streq(type, "vc") ||
+               vg_streq(type, "stdio") || vg_streq(type, "udp") || vg_streq(type, "tcp") ||
+               vg_streq(type, "spicevmc") || vg_streq(type, "spiceport") ||
+               vg_streq(type, "nmdm") || vg_streq(type, "qemu-vdagent") ||
+               vg_streq(type, "dbus")) {
+        /* no host path in the configuration */
+    } else {
+        add_unresolved(d, where, "unknown character device type '%s'", type);
+    }
+
+    xmlNode *log = child(el, "log");
+    if (log) {
+        pspec l = { .role = VG_ROLE_CHARDEV_LOG, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
+                    .device = device, .relabel = true };
+        autofree char *lw = vg_xasprintf("%s log", where);
+        add_attr_path(d, &l, log, "file", lw);
+    }
+}
+
+static void parse_chardev_el(vg_domain *d, xmlNode *el, const char *kind, size_t idx)
+{
+    autofree char *type = prop(el, "type");
+    autofree char *device = vg_xasprintf("%s%zu", kind, idx);
+    chardev(d, device, device, el, type, VG_ROLE_CHARDEV);
+}
+
+/* ---- other devices ---------------------------------------------------- */
+
+static void parse_filesystem(vg_domain *d, xmlNode *fs, size_t idx)
+{
+    autofree char *type = prop(fs, "type");
+    autofree char *target = prop(child(fs, "target"), "dir");
+    autofree char *format = prop(child(fs, "driver"), "format");
+    autofree char *where = target ? vg_xasprintf("filesystem '%s'", target)
+                                  : vg_xasprintf("filesystem #%zu", idx);
+    xmlNode *src = child(fs, "source");
+    bool ro = child(fs, "readonly") != NULL;
+    pspec s = { .role = VG_ROLE_FILESYSTEM, .access = ro ? VG_ACCESS_R : VG_ACCESS_RW,
+                .device = target, .format = format, .readonly = ro, .relabel = true };
+
+    if (!type)
+        type = vg_xstrdup("mount");
+    if (vg_streq(type, "mount") || vg_streq(type, "bind")) {
+        s.kind = VG_KIND_DIR;
+        add_attr_path(d, &s, src, "dir", where);
+    } else if (vg_streq(type, "file")) {
+        s.kind = VG_KIND_FILE;
+        add_attr_path(d, &s, src, "file", where);
+    } else if (vg_streq(type, "block")) {
+        s.kind = VG_KIND_BLOCK;
+        add_attr_path(d, &s, src, "dev", where);
+    } else if (vg_streq(type, "volume")) {
+        autofree char *pool = prop(src, "pool");
+        autofree char *volume = prop(src, "volume");
+        add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
+                       "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
+    } else if (vg_streq(type, "template") || vg_streq(type, "ram")) {
+        /* LXC template name / RAM filesystem: no host path */
+    } else {
+        add_unresolved(d, where, "unknown filesystem type '%s'", type);
+    }
+    /* an externally started virtiofsd */
+    pspec sock = s;
+    sock.kind = VG_KIND_SOCKET;
+    sock.access = VG_ACCESS_RW;
+    sock.readonly = false;
+    add_attr_path(d, &sock, src, "socket", where);
+}
+
+static void parse_input(vg_domain *d, xmlNode *in, size_t idx)
+{
+    autofree char *type = prop(in, "type");
+    const char *attr = vg_streq(type, "evdev") ? "dev"
+                       : vg_streq(type, "passthrough") ? "evdev" : NULL;
+    if (!attr)
+        return;
+    autofree char *device = vg_xasprintf("input%zu", idx);
+    autofree char *where = vg_xasprintf("input %s %s", type, device);
+    /* QEMU opens event devices O_RDWR (input-linux, virtio-input-host) and
+     * virt-aa-helper grants rw */
+    pspec s = { .role = VG_ROLE_EVDEV, .access = VG_ACCESS_RW, .kind = VG_KIND_DEVICE,
+                .device = device, .relabel = true };
+    add_attr_path(d, &s, child(in, "source"), attr, where);
+}
+
+static void parse_hostdev(vg_domain *d, xmlNode *hd, size_t idx)
+{
+    autofree char *mode = prop(hd, "mode");
+    autofree char *type = prop(hd, "type");
+    if (!vg_streq(mode, "capabilities"))
+        return;                 /* subsystem: PCI/USB/SCSI/mdev, no path in the XML */
+    autofree char *device = vg_xasprintf("hostdev%zu", idx);
+    autofree char *where = vg_xasprintf("hostdev %s (%s)", device, type ? type : "?");
+    pspec s = { .role = VG_ROLE_HOSTDEV, .access = VG_ACCESS_RW, .device = device,
+                .relabel = true };
+    xmlNode *src = child(hd, "source");
+    if (vg_streq(type, "storage")) {
+        s.kind = VG_KIND_BLOCK;
+        add_text_path(d, &s, child(src, "block"));
+    } else if (vg_streq(type, "misc")) {
+        s.kind = VG_KIND_DEVICE;
+        add_text_path(d, &s, child(src, "char"));
+    } else if (vg_streq(type, "net")) {
+        /* a network interface name */
+    } else {
+        add_unresolved(d, where, "unknown capabilities hostdev type '%s'", type ? type : "");
+    }
+}
+
+static void parse_tpm(vg_domain *d, xmlNode *tpm, size_t idx)
+{
+    xmlNode *backend = child(tpm, "backend");
+    autofree char *type = prop(backend, "type");
+    autofree char *device = vg_xasprintf("tpm%zu", idx);
+    autofree char *where = vg_xasprintf("tpm %s", device);
+    pspec s = { .role = VG_ROLE_TPM, .access = VG_ACCESS_RW, .device = device,
+                .relabel = true };
+
+    if (vg_streq(type, "passthrough")) {
+        xmlNode *dev = child(backend, "device");
+        autofree char *path = prop(dev, "path");
+        s.kind = VG_KIND_DEVICE;
+        if (path)
+            add_attr_path(d, &s, dev, "path", where);
+        else
+            add_path(d, &s, "/dev/tpm0", NULL, NULL);   /* libvirt's default */
+    } else if (vg_streq(type, "emulator")) {
+        /* swtpm state lives in libvirt's own directory; newer libvirt may
+         * name a state file or directory explicitly */
+        xmlNode *src = child(backend, "source");
+        s.kind = prop_is(src, "type", "dir") ? VG_KIND_DIR : VG_KIND_FILE;
+        add_attr_path(d, &s, src, "path", where);
+    } else if (vg_streq(type, "external")) {
+        s.kind = VG_KIND_SOCKET;
+        add_attr_path(d, &s, child(backend, "source"), "path", where);
+    } else if (!backend) {
+        add_unresolved(d, where, "<tpm> has no <backend>");
+    } else {
+        add_unresolved(d, where, "unknown TPM backend type '%s'", type ? type : "");
+    }
+}
+
+static void parse_memory(vg_domain *d, xmlNode *mem, size_t idx)
+{
+    autofree char *model = prop(mem, "model");
+    if (!vg_streq(model, "nvdimm") && !vg_streq(model, "virtio-pmem"))
+        return;
+    bool ro = child(child(mem, "target"), "readonly") != NULL;
+    autofree char *device = vg_xasprintf("%s%zu", model, idx);
+    pspec s = { .role = VG_ROLE_NVDIMM, .access = ro ? VG_ACCESS_R : VG_ACCESS_RW,
+                .kind = VG_KIND_FILE, .device = device, .readonly = ro, .relabel = true };
+    add_text_path(d, &s, child(child(mem, "source"), "path"));
+}
+
+static void parse_shmem(vg_domain *d, xmlNode *sh)
+{
+    autofree char *name = prop(sh, "name");
+    autofree char *where = vg_xasprintf("shmem '%s'", name ? name : "?");
+    pspec s = { .role = VG_ROLE_SHMEM, .access = VG_ACCESS_RW, .kind = VG_KIND_SOCKET,
+                .device = name, .relabel = true };
+    add_attr_path(d, &s, child(sh, "server"), "path", where);
+}
+
+static void parse_interface(vg_domain *d, xmlNode *nif, size_t idx)
+{
+    autofree char *type = prop(nif, "type");
+    autofree char *device = vg_xasprintf("net%zu", idx);
+    autofree char *where = vg_xasprintf("interface %s", device);
+    pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_SOCKET,
+                .device = device, .relabel = true };
+
+    if (vg_streq(type, "vhostuser")) {
+        xmlNode *src = child(nif, "source");
+        autofree char *stype = prop(src, "type");
+        if (stype && !vg_streq(stype, "unix"))
+            add_unresolved(d, where, "vhost-user source type '%s' is not a unix socket", stype);
+        else
+            add_attr_path(d, &s, src, "path", where);
+    }
+    xmlNode *backend = child(nif, "backend");
+    s.kind = VG_KIND_DEVICE;
+    add_attr_path(d, &s, backend, "tap", where);
+    add_attr_path(d, &s, backend, "vhost", where);
+}
+
+static void parse_graphics(vg_domain *d, xmlNode *g, size_t idx)
+{
+    autofree char *type = prop(g, "type");
+    autofree char *device = vg_xasprintf("graphics%zu", idx);
+    autofree char *where = vg_xasprintf("graphics %s", type ? type : "?");
+    pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_SOCKET,
+                .device = device, .relabel = true };
+
+    /* libvirt requires graphics@socket to equal the first listen's socket;
+     * both are reported so a rewrite keeps them equal. */
+    add_attr_path(d, &s, g, "socket", where);
+    FOREACH_CHILD(l, g, "listen")
+        if (prop_is(l, "type", "socket"))
+            add_attr_path(d, &s, l, "socket", where);
+    s.kind = VG_KIND_DEVICE;
+    add_attr_path(d, &s, child(g, "gl"), "rendernode", where);
+    if (vg_streq(type, "sdl")) {
+        pspec x = s;
+        x.kind = VG_KIND_FILE;
+        x.access = VG_ACCESS_R;
+        x.readonly = true;
+        add_attr_path(d, &x, g, "xauth", where);
+    }
+}
+
+static void parse_video(vg_domain *d, xmlNode *v, size_t idx)
+{
+    autofree char *device = vg_xasprintf("video%zu", idx);
+    autofree char *where = vg_xasprintf("video %s", device);
+    pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_DEVICE,
+                .device = device, .relabel = true };
+    add_attr_path(d, &s, child(child(v, "model"), "acceleration"), "rendernode", where);
+}
+
+static void parse_rng(vg_domain *d, xmlNode *rng, size_t idx)
+{
+    xmlNode *backend = child(rng, "backend");
+    autofree char *model = prop(backend, "model");
+    autofree char *device = vg_xasprintf("rng%zu", idx);
+    autofree char *where = vg_xasprintf("rng %s", device);
+
+    if (vg_streq(model, "random")) {
+        pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_R, .kind = VG_KIND_DEVICE,
+                    .device = device, .readonly = true, .relabel = true };
+        add_text_path(d, &s, backend);
+    } else if (vg_streq(model, "egd")) {
+        autofree char *type = prop(backend, "type");
+        chardev(d, where, device, backend, type, VG_ROLE_CHARDEV);
+    }
+}
+
+static void parse_smartcard(vg_domain *d, xmlNode *sc, size_t idx)
+{
+    autofree char *mode = prop(sc, "mode");
+    autofree char *device = vg_xasprintf("smartcard%zu", idx);
+    autofree char *where = vg_xasprintf("smartcard %s", device);
+
+    if (vg_streq(mode, "host-certificates")) {
+        pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_R, .kind = VG_KIND_DIR,
+                    .device = device, .readonly = true, .relabel = true };
+        add_text_path(d, &s, child(sc, "database"));
+    } else if (vg_streq(mode, "passthrough")) {
+        autofree char *type = prop(sc, "type");
+        chardev(d, where, device, sc, type, VG_ROLE_CHARDEV);
+    }
+}
+
+static void parse_redirdev(vg_domain *d, xmlNode *rd, size_t idx)
+{
+    autofree char *type = prop(rd, "type");
+    autofree char *device = vg_xasprintf("redir%zu", idx);
+    chardev(d, device, device, rd, type, VG_ROLE_CHARDEV);
+}
+
+static void parse_audio(vg_domain *d, xmlNode *a, size_t idx)
+{
+    autofree char *type = prop(a, "type");
+    autofree char *id = prop(a, "id");
+    autofree char *device = id ? vg_xasprintf("audio%s", id) : vg_xasprintf("audio#%zu", idx);
+    autofree char *where = vg_xasprintf("audio %s", device);
+    pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
+                .device = device, .relabel = true };
+
+    if (vg_streq(type, "file")) {
+        add_attr_path(d, &s, a, "path", where);
+    } else if (vg_streq(type, "oss") || vg_streq(type, "alsa")) {
+        s.kind = VG_KIND_DEVICE;
+        add_attr_path(d, &s, child(a, "input"), "dev", where);
+        add_attr_path(d, &s, child(a, "output"), "dev", where);
+    }
+}
+
+/* <rom file='...'> on any device: an option ROM QEMU reads. */
+static void parse_rom(vg_domain *d, xmlNode *dev, size_t idx)
+{
+    xmlNode *rom = child(dev, "rom");
+    if (!rom)
+        return;
+    autofree char *where = vg_xasprintf("%s #%zu rom", (const char *)dev->name, idx);
+    pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
+                .readonly = true, .relabel = true };
+    add_attr_path(d, &s, rom, "file", where);
+}
+
+static void parse_devices(vg_domain *d, xmlNode *devices)
+{
+    size_t n_disk = 0, n_fs = 0, n_serial = 0, n_parallel = 0, n_console = 0, n_channel = 0,
+           n_input = 0, n_hostdev = 0, n_tpm = 0, n_mem = 0, n_net = 0, n_graphics = 0,
+           n_video = 0, n_rng = 0, n_sc = 0, n_redir = 0, n_audio = 0, n_any = 0;
+
+    for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE || n->ns)
+            continue;
+        const char *el = (const char *)n->name;
+        if (vg_streq(el, "disk"))
+            parse_disk(d, n, n_disk++);
+        else if (vg_streq(el, "filesystem"))
+            parse_filesystem(d, n, n_fs++);
+        else if (vg_streq(el, "serial"))
+            parse_chardev_el(d, n, "serial", n_serial++);
+        else if (vg_streq(el, "parallel"))
+            parse_chardev_el(d, n, "parallel", n_parallel++);
+        else if (vg_streq(el, "console"))
+            parse_chardev_el(d, n, "console", n_console++);
+        else if (vg_streq(el, "channel"))
+            parse_chardev_el(d, n, "channel", n_channel++);
+        else if (vg_streq(el, "input"))
+            parse_input(d, n, n_input++);
+        else if (vg_streq(el, "hostdev"))
+            parse_hostdev(d, n, n_hostdev++);
+        else if (vg_streq(el, "tpm"))
+            parse_tpm(d, n, n_tpm++);
+        else if (vg_streq(el, "memory"))
+            parse_memory(d, n, n_mem++);
+        else if (vg_streq(el, "shmem"))
+            parse_shmem(d, n);
+        else if (vg_streq(el, "interface"))
+            parse_interface(d, n, n_net++);
+        else if (vg_streq(el, "graphics"))
+            parse_graphics(d, n, n_graphics++);
+        else if (vg_streq(el, "video"))
+            parse_video(d, n, n_video++);
+        else if (vg_streq(el, "rng"))
+            parse_rng(d, n, n_rng++);
+        else if (vg_streq(el, "smartcard"))
+            parse_smartcard(d, n, n_sc++);
+        else if (vg_streq(el, "redirdev"))
+            parse_redirdev(d, n, n_redir++);
+        else if (vg_streq(el, "audio"))
+            parse_audio(d, n, n_audio++);
+        parse_rom(d, n, n_any++);
+    }
+}
+
+/* ---- domain-level ----------------------------------------------------- */
+
+static void parse_seclabel(vg_domain *d, xmlNode *sl)
+{
+    vg_seclabel *s = VG_APPEND(d->seclabels, d->n_seclabels);
+    autofree char *relabel = prop(sl, "relabel");
+
+    s->model = prop(sl, "model");
+    s->type = prop(sl, "type");
+    if (!s->type)
+        s->type = vg_xstrdup("dynamic");
+    if (vg_streq(s->model, "none")) {
+        free(s->type);
+        s->type = vg_xstrdup("none");
+    }
+    /* virSecurityLabelDefParseXML: relabel by default, not for static and
+     * none; an explicit relabel= wins. */
+    s->relabel = !(vg_streq(s->type, "static") || vg_streq(s->type, "none"));
+    if (yes(relabel))
+        s->relabel = true;
+    else if (no(relabel))
+        s->relabel = false;
+    xmlNode *label = child(sl, "label");
+    xmlNode *imagelabel = child(sl, "imagelabel");
+    if (label)
+        s->label = text_of(label);
+    if (imagelabel)
+        s->imagelabel = text_of(imagelabel);
+}
+
+static void parse_sysinfo(vg_domain *d, xmlNode *si)
+{
+    if (!prop_is(si, "type", "fwcfg"))
+        return;
+    FOREACH_CHILD(e, si, "entry") {
+        autofree char *name = prop(e, "name");
+        autofree char *where = vg_xasprintf("sysinfo fw_cfg entry '%s'", name ? name : "?");
+        pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
+                    .device = name, .readonly = true, .relabel = true };
+        add_attr_path(d, &s, e, "file", where);
+    }
+}
+
+static bool is_qemu_ns(const xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
+           xmlStrEqual(n->ns->href, BAD_CAST QEMU_NS) && xmlStrEqual(n->name, BAD_CAST name);
+}
+
+static void parse_qemu_ns(vg_domain *d, xmlNode *n)
+{
+    size_t count = 0;
+
+    if (is_qemu_ns(n, "commandline")) {
+        for (xmlNode *c = n->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE)
+                count++;
+        if (count)
+            add_unresolved(d, "qemu:commandline", "%zu raw QEMU argument(s) or environment "
+                           "variable(s) pass through libvirt uninterpreted; host paths in "
+                           "them are not checked", count);
+    } else if (is_qemu_ns(n, "override")) {
+        add_unresolved(d, "qemu:override", "raw QEMU device property overrides pass through "
+                       "libvirt uninterpreted; host paths in them are not checked");
+    }
+}
+
+int vg_domain_from_doc(xmlDoc *doc, vg_domain **out, vg_error **err)
+{
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+    *out = NULL;
+    if (!root)
+        return vg_error_set(err, EINVAL, "the XML document has no root element");
+    if (!is_el(root, "domain"))
+        return vg_error_set(err, EINVAL, "the root element is <%s%s%s>, not <domain>: this "
+                            "is not a libvirt domain definition",
+                            root->ns && root->ns->prefix ? (const char *)root->ns->prefix : "",
+                            root->ns && root->ns->prefix ? ":" : "", (const char *)root->name);
+
+    vg_domain *d = vg_xcalloc(1, sizeof(*d));
+    xmlNode *name = child(root, "name");
+    xmlNode *uuid = child(root, "uuid");
+    d->virt_type = prop(root, "type");
+    if (name)
+        d->name = text_of(name);
+    if (uuid)
+        d->uuid = text_of(uuid);
+
+    FOREACH_CHILD(sl, root, "seclabel")
+        parse_seclabel(d, sl);
+    parse_os(d, child(root, "os"));
+    parse_devices(d, child(root, "devices"));
+    FOREACH_CHILD(si, root, "sysinfo")
+        parse_sysinfo(d, si);
+    for (xmlNode *n = root->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && n->ns)
+            parse_qemu_ns(d, n);
+
+    *out = d;
+    return 0;
+}
+
+int vg_domain_parse(const char *text, size_t len, const char *name, vg_domain **out,
+                    vg_error **err)
+{
+    autoxmldoc xmlDoc *doc = NULL;
+    int r;
+
+    *out = NULL;
+    if ((r = vg_xml_parse(text, len, name, &doc, err)) < 0)
+        return r;
+    if ((r = vg_domain_from_doc(doc, out, err)) < 0)
+        return vg_error_wrap(err, "XML document '%s'", name ? name : "-");
+    for (size_t i = 0; i < (*out)->n_paths; i++) {
+        (*out)->paths[i].xml_node = NULL;
+        (*out)->paths[i].xml_attr = NULL;
+    }
+    return 0;
+}
+
+const vg_seclabel *vg_domain_seclabel(const vg_domain *d, const char *model)
+{
+    for (size_t i = 0; d && i < d->n_seclabels; i++)
+        if (vg_streq(d->seclabels[i].model, model))
+            return &d->seclabels[i];
+    return NULL;
+}
+
+const char *vg_role_name(vg_role r)
+{
+    switch (r) {
+    case VG_ROLE_DISK: return "disk";
+    case VG_ROLE_CDROM: return "cdrom";
+    case VG_ROLE_FLOPPY: return "floppy";
+    case VG_ROLE_BACKING: return "backing";
+    case VG_ROLE_DISK_AUX: return "disk_aux";
+    case VG_ROLE_LOADER: return "loader";
+    case VG_ROLE_NVRAM: return "nvram";
+    case VG_ROLE_KERNEL: return "kernel";
+    case VG_ROLE_INITRD: return "initrd";
+    case VG_ROLE_DTB: return "dtb";
+    case VG_ROLE_ACPI: return "acpi";
+    case VG_ROLE_FILESYSTEM: return "filesystem";
+    case VG_ROLE_CHARDEV: return "chardev";
+    case VG_ROLE_CHARDEV_LOG: return "chardev_log";
+    case VG_ROLE_TPM: return "tpm";
+    case VG_ROLE_NVDIMM: return "nvdimm";
+    case VG_ROLE_MEMORY_BACKING: return "memory_backing";
+    case VG_ROLE_EVDEV: return "evdev";
+    case VG_ROLE_HOSTDEV: return "hostdev";
+    case VG_ROLE_SHMEM: return "shmem";
+    case VG_ROLE_OTHER: return "other";
+    case VG_ROLE__COUNT: break;
+    }
+    return "?";
+}
+
+const char *vg_access_name(vg_access a)
+{
+    switch (a) {
+    case VG_ACCESS_R: return "r";
+    case VG_ACCESS_RW: return "rw";
+    }
+    return "?";
+}
+
+const char *vg_kind_name(vg_path_kind k)
+{
+    switch (k) {
+    case VG_KIND_FILE: return "file";
+    case VG_KIND_BLOCK: return "block";
+    case VG_KIND_DIR: return "dir";
+    case VG_KIND_SOCKET: return "socket";
+    case VG_KIND_PIPE: return "pipe";
+    case VG_KIND_DEVICE: return "device";
+    }
+    return "?";
+}
+
+void vg_domain_free(vg_domain *d)
+{
+    if (!d)
+        return;
+    free(d->name);
+    free(d->uuid);
+    free(d->virt_type);
+    for (size_t i = 0; i < d->n_seclabels; i++) {
+        free(d->seclabels[i].model);
+        free(d->seclabels[i].type);
+        free(d->seclabels[i].label);
+        free(d->seclabels[i].imagelabel);
+    }
+    free(d->seclabels);
+    for (size_t i = 0; i < d->n_paths; i++) {
+        free(d->paths[i].path);
+        free(d->paths[i].device);
+        free(d->paths[i].format);
+    }
+    free(d->paths);
+    for (size_t i = 0; i < d->n_unresolved; i++) {
+        free(d->unresolved[i].where);
+        free(d->unresolved[i].reason);
+    }
+    free(d->unresolved);
+    free(d);
+}
+
+/* ---- formatting ------------------------------------------------------- */
+
+/* Text lines stay one line per path: control characters and backslash are
+ * written as \ooo octal escapes (like /proc/self/mountinfo). */
+static void text_escaped(vg_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            vg_buf_printf(b, "\\%03o", *p);
+        else
+            vg_buf_addc(b, (char)*p);
+    }
+}
+
+static void json_string(vg_buf *b, const char *s)
+{
+    if (!s) {
+        vg_buf_add(b, "null");
+        return;
+    }
+    vg_buf_addc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': vg_buf_add(b, "\\\""); break;
+        case '\\': vg_buf_add(b, "\\\\"); break;
+        case '\n': vg_buf_add(b, "\\n"); break;
+        case '\t': vg_buf_add(b, "\\t"); break;
+        case '\r': vg_buf_add(b, "\\r"); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                vg_buf_printf(b, "\\u%04x", *p);
+            else
+                vg_buf_addc(b, (char)*p);
+        }
+    }
+    vg_buf_addc(b, '"');
+}
+
+static void json_key(vg_buf *b, const char *key, bool first)
+{
+    if (!first)
+        vg_buf_addc(b, ',');
+    json_string(b, key);
+    vg_buf_addc(b, ':');
+}
+
+static void json_bool(vg_buf *b, const char *key, bool v)
+{
+    json_key(b, key, false);
+    vg_buf_add(b, v ? "true" : "false");
+}
+
+char *vg_domain_paths_format(const vg_domain *d, bool json)
+{
+    vg_buf b = { 0 };
+
+    if (!json) {
+        for (size_t i = 0; i < d->n_paths; i++) {
+            const vg_domain_path *p = &d->paths[i];
+            vg_buf_printf(&b, "%s\t%s\t", vg_access_name(p->access), vg_role_name(p->role));
+            text_escaped(&b, p->path);
+            vg_buf_addc(&b, '\n');
+        }
+        return vg_buf_steal(&b);
+    }
+
+    vg_buf_addc(&b, '{');
+    json_key(&b, "domain", true);
+    json_string(&b, d->name);
+    json_key(&b, "uuid", false);
+    json_string(&b, d->uuid);
+    json_key(&b, "type", false);
+    json_string(&b, d->virt_type);
+    json_key(&b, "seclabels", false);
+    vg_buf_addc(&b, '[');
+    for (size_t i = 0; i < d->n_seclabels; i++) {
+        const vg_seclabel *s = &d->seclabels[i];
+        vg_buf_add(&b, i ? ",\n {" : "\n {");
+        json_key(&b, "model", true);
+        json_string(&b, s->model);
+        json_key(&b, "type", false);
+        json_string(&b, s->type);
+        json_bool(&b, "relabel", s->relabel);
+        json_key(&b, "label", false);
+        json_string(&b, s->label);
+        json_key(&b, "imagelabel", false);
+        json_string(&b, s->imagelabel);
+        vg_buf_addc(&b, '}');
+    }
+    vg_buf_add(&b, d->n_seclabels ? "\n]," : "],");
+    json_key(&b, "paths", true);
+    vg_buf_addc(&b, '[');
+    for (size_t i = 0; i < d->n_paths; i++) {
+        const vg_domain_path *p = &d->paths[i];
+        vg_buf_add(&b, i ? ",\n {" : "\n {");
+        json_key(&b, "access", true);
+        json_string(&b, vg_access_name(p->access));
+        json_key(&b, "role", false);
+        json_string(&b, vg_role_name(p->role));
+        json_key(&b, "kind", false);
+        json_string(&b, vg_kind_name(p->kind));
+        json_key(&b, "path", false);
+        json_string(&b, p->path);
+        json_key(&b, "device", false);
+        json_string(&b, p->device);
+        json_key(&b, "format", false);
+        json_string(&b, p->format);
+        json_bool(&b, "readonly", p->readonly);
+        json_bool(&b, "shareable", p->shareable);
+        json_bool(&b, "relabel", p->relabel);
+        json_key(&b, "depth", false);
+        vg_buf_printf(&b, "%d", p->depth);
+        vg_buf_addc(&b, '}');
+    }
+    vg_buf_add(&b, d->n_paths ? "\n]," : "],");
+    json_key(&b, "unresolved", true);
+    vg_buf_addc(&b, '[');
+    for (size_t i = 0; i < d->n_unresolved; i++) {
+        vg_buf_add(&b, i ? ",\n {" : "\n {");
+        json_key(&b, "where", true);
+        json_string(&b, d->unresolved[i].where);
+        json_key(&b, "reason", false);
+        json_string(&b, d->unresolved[i].reason);
+        vg_buf_addc(&b, '}');
+    }
+    vg_buf_add(&b, d->n_unresolved ? "\n]}\n" : "]}\n");
+    return vg_buf_steal(&b);
+}
+
+char *vg_domain_unresolved_format(const vg_domain *d)
+{
+    vg_buf b = { 0 };
+    for (size_t i = 0; i < d->n_unresolved; i++)
+        vg_buf_printf(&b, "virtguard: domain '%s': %s: not checked: %s\n",
+                      d->name ? d->name : "?", d->unresolved[i].where,
+                      d->unresolved[i].reason);
+    return vg_buf_steal(&b);
+}

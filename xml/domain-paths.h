@@ -64,7 +64,9 @@ typedef struct vg_domain_path {
                                on this source (or its disk) forbids relabelling */
     int depth;              /* 0 = top of a disk; N = N-th backing layer */
     /* Where the path sits in the parsed document (valid while the doc
-     * lives): the element, and the attribute name or NULL for its text. */
+     * lives): the element, and the attribute name or NULL for its text.
+     * xml_node is NULL for a default libvirt applies when nothing is
+     * written (TPM passthrough without <device path>: /dev/tpm0). */
     xmlNode *xml_node;
     const char *xml_attr;
 } vg_domain_path;
@@ -106,6 +108,19 @@ const vg_seclabel *vg_domain_seclabel(const vg_domain *d, const char *model);
 const char *vg_role_name(vg_role r);     /* "disk", "cdrom", "backing", ... */
 const char *vg_access_name(vg_access a); /* "r" or "rw" */
 const char *vg_kind_name(vg_path_kind k);
+
+/* The model as text or JSON (newly allocated, never NULL).
+ * Text: one line per path, "ACCESS<TAB>ROLE<TAB>PATH\n", ACCESS "r" or "rw";
+ * control characters and '\\' in PATH are written as \ooo octal escapes so
+ * each path stays on one line.  Unresolved entries are not in the text form.
+ * JSON: one object {"domain","uuid","type","seclabels":[{"model","type",
+ * "relabel","label","imagelabel"}],"paths":[{"access","role","kind","path",
+ * "device","format","readonly","shareable","relabel","depth"}],
+ * "unresolved":[{"where","reason"}]}, one array element per line. */
+char *vg_domain_paths_format(const vg_domain *d, bool json);
+/* One line per unresolved entry:
+ * "virtguard: domain 'NAME': WHERE: not checked: REASON\n" ("" when none). */
+char *vg_domain_unresolved_format(const vg_domain *d);
 
 void vg_domain_free(vg_domain *d);
 static inline void vg_domain_freep(vg_domain **d) { vg_domain_free(*d); }
