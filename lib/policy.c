@@ -1,0 +1,365 @@
+/* virtguard: AppArmor rules from a resolved path list (pure).
+ *
+ * Access per role (compare libvirt's virt-aa-helper get_files()):
+ *   disk, floppy, nvram, disk aux file     rw: rwk     r: rk + deny w
+ *   cdrom, backing layer, os loader        rk + deny w (rwk if writable)
+ *   kernel, initrd, dtb, acpi table        r + deny w
+ *   filesystem share (dir)                 "dir/" r, "dir/" "**" rwkl (ro: r)
+ *   other dirs (memory backing...)         "dir/" r, "dir/" "**" rwk (ro: r)
+ *   nvdimm                                 rw (also when <readonly/>: see below)
+ *   chardev, its log, tpm, evdev,
+ *   hostdev, shmem, memory backing file    rw (r when read-only)
+ * The explicit deny keeps a read-only image read-only even when another
+ * profile fragment grants more, and silences audit noise for QEMU's probes.
+ */
+#include <config.h>
+
+#include "policy.h"
+
+#include <ctype.h>
+
+#include "aa-escape.h"
+
+const char *vg_policy_role_label(vg_role r)
+{
+    switch (r) {
+    case VG_ROLE_DISK: return "disk";
+    case VG_ROLE_CDROM: return "cdrom";
+    case VG_ROLE_FLOPPY: return "floppy";
+    case VG_ROLE_BACKING: return "backing layer";
+    case VG_ROLE_DISK_AUX: return "disk auxiliary file";
+    case VG_ROLE_LOADER: return "os loader";
+    case VG_ROLE_NVRAM: return "nvram";
+    case VG_ROLE_KERNEL: return "kernel";
+    case VG_ROLE_INITRD: return "initrd";
+    case VG_ROLE_DTB: return "dtb";
+    case VG_ROLE_ACPI: return "acpi table";
+    case VG_ROLE_FILESYSTEM: return "filesystem";
+    case VG_ROLE_CHARDEV: return "character device";
+    case VG_ROLE_CHARDEV_LOG: return "character device log";
+    case VG_ROLE_TPM: return "tpm";
+    case VG_ROLE_NVDIMM: return "nvdimm";
+    case VG_ROLE_MEMORY_BACKING: return "memory backing";
+    case VG_ROLE_EVDEV: return "evdev input";
+    case VG_ROLE_HOSTDEV: return "host device";
+    case VG_ROLE_SHMEM: return "shmem";
+    case VG_ROLE_OTHER:
+    case VG_ROLE__COUNT:
+        break;
+    }
+    return "host path";
+}
+
+enum { P_R = 1, P_W = 2, P_K = 4, P_L = 8 };
+
+/* Permission bits and deny flag of one entry (see the table above). */
+static unsigned entry_bits(const vg_policy_entry *e, bool *deny_write)
+{
+    bool rw = e->access == VG_ACCESS_RW;
+    *deny_write = false;
+
+    if (e->kind == VG_POLICY_DIR) {
+        if (!rw)
+            return P_R;
+        return e->role == VG_ROLE_FILESYSTEM ? (P_R | P_W | P_K | P_L) : (P_R | P_W | P_K);
+    }
+    switch (e->role) {
+    case VG_ROLE_DISK:
+    case VG_ROLE_FLOPPY:
+    case VG_ROLE_NVRAM:
+    case VG_ROLE_DISK_AUX:
+    case VG_ROLE_CDROM:
+    case VG_ROLE_BACKING:
+    case VG_ROLE_LOADER:
+        *deny_write = !rw;
+        return P_R | P_K | (rw ? P_W : 0);
+    case VG_ROLE_KERNEL:
+    case VG_ROLE_INITRD:
+    case VG_ROLE_DTB:
+    case VG_ROLE_ACPI:
+        *deny_write = !rw;
+        return P_R | (rw ? P_W : 0);
+    case VG_ROLE_NVDIMM:
+        /* <target><readonly/> only becomes unarmed=on on the nvdimm
+         * device (libvirt qemu_command.c); QEMU still opens the backing
+         * file read-write, so libvirt grants rw and so do we. */
+        return P_R | P_W;
+    case VG_ROLE_FILESYSTEM:
+    case VG_ROLE_CHARDEV:
+    case VG_ROLE_CHARDEV_LOG:
+    case VG_ROLE_TPM:
+    case VG_ROLE_MEMORY_BACKING:
+    case VG_ROLE_EVDEV:
+    case VG_ROLE_HOSTDEV:
+    case VG_ROLE_SHMEM:
+    case VG_ROLE_OTHER:
+    case VG_ROLE__COUNT:
+        break;
+    }
+    return P_R | (rw ? P_W : 0);
+}
+
+static const char *bits_str(unsigned bits)
+{
+    static const char *const tab[16] = {
+        "", "r", "w", "rw", "k", "rk", "wk", "rwk",
+        "l", "rl", "wl", "rwl", "kl", "rkl", "wkl", "rwkl",
+    };
+    return tab[bits & 15];
+}
+
+const char *vg_policy_entry_perms(const vg_policy_entry *e, bool *deny_write)
+{
+    bool deny;
+    const char *s = bits_str(entry_bits(e, &deny));
+    if (deny_write)
+        *deny_write = deny;
+    return s;
+}
+
+static bool same_rule(const vg_policy_entry *a, const vg_policy_entry *b)
+{
+    return a->kind == b->kind && strcmp(a->path, b->path) == 0;
+}
+
+/* One rule group: all entries with the same path and kind. */
+static int render_group(vg_buf *b, const vg_policy *p, size_t first, vg_error **err)
+{
+    const vg_policy_entry *e = &p->entries[first];
+    unsigned bits = 0;
+    bool all_deny = true;
+    int r;
+
+    vg_buf_add(b, "  #");
+    for (size_t i = first; i < p->n_entries; i++) {
+        const vg_policy_entry *o = &p->entries[i];
+        bool deny;
+        if (!same_rule(o, e))
+            continue;
+        bits |= entry_bits(o, &deny);
+        all_deny = all_deny && deny;
+        autofree char *why = vg_aa_comment_text(o->reason ? o->reason : vg_policy_role_label(o->role));
+        vg_buf_printf(b, "%s %s", i == first ? "" : ";", why);
+    }
+    vg_buf_addc(b, '\n');
+    if (all_deny && (bits & P_W))
+        all_deny = false;
+
+    if (e->kind == VG_POLICY_DIR) {
+        /* "dir/" lets QEMU list the directory itself, "dir/" "**" the tree. */
+        bool root = strcmp(e->path, "/") == 0;
+        vg_buf_add(b, "  ");
+        if ((r = vg_aa_append_path(b, e->path, root ? NULL : "/", err)) < 0)
+            return r;
+        vg_buf_add(b, " r,\n  ");
+        if ((r = vg_aa_append_path(b, e->path, root ? "**" : "/**", err)) < 0)
+            return r;
+        vg_buf_printf(b, " %s,\n", bits_str(bits));
+        return 0;
+    }
+    vg_buf_add(b, "  ");
+    if ((r = vg_aa_append_path(b, e->path, NULL, err)) < 0)
+        return r;
+    vg_buf_printf(b, " %s,\n", bits_str(bits));
+    if (all_deny) {
+        vg_buf_add(b, "  deny ");
+        (void)vg_aa_append_path(b, e->path, NULL, err);
+        vg_buf_add(b, " w,\n");
+    }
+    return 0;
+}
+
+int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, char **out, vg_error **err)
+{
+    autobuf vg_buf b = { 0 };
+    autofree char *n = vg_aa_comment_text(name ? name : "?");
+    autofree char *u = vg_aa_comment_text(uuid ? uuid : "?");
+    size_t rules = 0;
+
+    vg_buf_printf(&b, "# virtguard: domain '%s' (uuid %s), generated, do not edit\n", n, u);
+    for (size_t i = 0; i < p->n_entries; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = same_rule(&p->entries[j], &p->entries[i]);
+        if (seen)
+            continue;
+        int r = render_group(&b, p, i, err);
+        if (r < 0)
+            return vg_error_wrap(err, "domain '%s'", n);
+        rules++;
+    }
+    if (rules == 0)
+        vg_buf_add(&b, "  # no paths of this domain lie under the allowed roots\n");
+    *out = vg_buf_steal(&b);
+    return 0;
+}
+
+int vg_policy_render_test_profile(const vg_policy *p, const char *uuid, const char *name,
+                                  char **out, vg_error **err)
+{
+    autofree char *rules = NULL;
+    int r = vg_policy_render(p, uuid, name, &rules, err);
+    if (r < 0)
+        return r;
+    bool uuid_ok = uuid && vg_policy_check_uuid(uuid, NULL) == 0;
+    *out = vg_xasprintf("#include <tunables/global>\n"
+                        "profile virtguard-test%s%s {\n"
+                        "  #include <abstractions/base>\n"
+                        "%s"
+                        "}\n",
+                        uuid_ok ? "-" : "", uuid_ok ? uuid : "", rules);
+    return 0;
+}
+
+/* ---- restricted prefixes ---------------------------------------------- */
+
+/* libvirt 9.0.0 src/security/virt-aa-helper.c valid_path(), verbatim. */
+static const char *const lv_restricted[] = {
+    "/bin/", "/etc/", "/lib", "/lost+found/", "/proc/", "/sbin/", "/selinux/", "/sys/",
+    "/usr/bin/", "/usr/lib", "/usr/sbin/", "/usr/share/", "/usr/local/bin/", "/usr/local/etc/",
+    "/usr/local/lib", "/usr/local/sbin/",
+};
+static const char *const lv_restricted_rw[] = {
+    "/boot/", "/vmlinuz", "/initrd", "/initrd.img", "/usr/share/edk2/", "/usr/share/OVMF/",
+    "/usr/share/ovmf/", "/usr/share/AAVMF/", "/usr/share/qemu-efi/",
+    "/usr/share/qemu-efi-aarch64/", "/usr/lib/u-boot/", "/usr/lib/riscv64-linux-gnu/opensbi",
+};
+static const char *const lv_override[] = {
+    "/sys/devices/pci", "/sys/kernel/config/target/vhost", "/etc/libvirt-sandbox/services/",
+};
+
+static const char *starts_with_any(const char *path, const char *const *arr, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (vg_str_has_prefix(path, arr[i]))
+            return arr[i];
+    return NULL;
+}
+
+/* Whole-component prefixes virtguard never grants, whatever the roots. */
+static const char *const vg_strict_dirs[] = {
+    "/etc", "/usr", "/bin", "/sbin", "/boot", "/proc", "/sys", "/dev", "/selinux", "/lost+found",
+};
+
+const char *vg_policy_restricted(const char *path, bool readonly, bool strict)
+{
+    const char *hit;
+
+    if (!strict) {
+        if (starts_with_any(path, lv_override, VG_N_ELEMENTS(lv_override)))
+            return NULL;
+        if (readonly && starts_with_any(path, lv_restricted_rw, VG_N_ELEMENTS(lv_restricted_rw)))
+            return NULL;
+        if ((hit = starts_with_any(path, lv_restricted, VG_N_ELEMENTS(lv_restricted))))
+            return hit;
+        return starts_with_any(path, lv_restricted_rw, VG_N_ELEMENTS(lv_restricted_rw));
+    }
+    if (strcmp(path, "/") == 0)
+        return "/";
+    for (size_t i = 0; i < VG_N_ELEMENTS(vg_strict_dirs); i++)
+        if (vg_path_is_under(path, vg_strict_dirs[i]))
+            return vg_strict_dirs[i];
+    /* /lib, /lib32, /lib64, /libx32 ...: any top-level "lib*" directory,
+     * and the kernel/initrd symlinks at the top. */
+    if (vg_str_has_prefix(path, "/lib"))
+        return "/lib*";
+    if (vg_str_has_prefix(path, "/vmlinuz"))
+        return "/vmlinuz*";
+    if (vg_str_has_prefix(path, "/initrd"))
+        return "/initrd*";
+    return NULL;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+int vg_policy_check_name(const char *name, vg_error **err)
+{
+    if (!name || !*name)
+        return vg_error_set(err, EINVAL, "the domain has no name");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || strchr("/[]{}?^,\"*", *p)) {
+            autofree char *shown = vg_aa_comment_text(name);
+            autofree char *what = (*p < 0x20 || *p == 0x7f) ? vg_xasprintf("control character 0x%02x", *p)
+                                                              : vg_xasprintf("character '%c'", *p);
+            return vg_error_set(err, EINVAL,
+                                "domain name '%s' contains the %s, which libvirt's AppArmor driver "
+                                "refuses (not allowed: / [ ] { } ? ^ , \" * and control characters)",
+                                shown, what);
+        }
+    }
+    return 0;
+}
+
+int vg_policy_check_uuid(const char *uuid, vg_error **err)
+{
+    size_t i = 0;
+
+    if (!uuid || !*uuid)
+        return vg_error_set(err, EINVAL, "the domain has no UUID");
+    for (; uuid[i]; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (i >= 36 || (dash ? uuid[i] != '-' : !isxdigit((unsigned char)uuid[i])))
+            break;
+    }
+    if (i != 36 || uuid[i]) {
+        autofree char *shown = vg_aa_comment_text(uuid);
+        return vg_error_set(err, EINVAL,
+                            "'%s' is not a UUID (expected 8-4-4-4-12 hexadecimal digits, e.g. "
+                            "'c7a5fdbd-edaf-9455-926a-d65c16db1809')", shown);
+    }
+    return 0;
+}
+
+int vg_policy_check_domain(const vg_domain *dom, const char *expected_uuid, vg_error **err)
+{
+    int r;
+    if ((r = vg_policy_check_name(dom->name, err)) < 0)
+        return r;
+    if ((r = vg_policy_check_uuid(dom->uuid, err)) < 0)
+        return vg_error_wrap(err, "domain '%s'", dom->name);
+    if (expected_uuid) {
+        if ((r = vg_policy_check_uuid(expected_uuid, err)) < 0)
+            return r;
+        if (strcasecmp(dom->uuid, expected_uuid) != 0)
+            return vg_error_set(err, EINVAL, "domain '%s' has UUID '%s', not the expected '%s'",
+                                dom->name, dom->uuid, expected_uuid);
+    }
+    return 0;
+}
+
+/* ---- the list ----------------------------------------------------------- */
+
+vg_policy *vg_policy_new(void)
+{
+    return vg_xcalloc(1, sizeof(vg_policy));
+}
+
+void vg_policy_add(vg_policy *p, const char *path, vg_access access, vg_policy_kind kind,
+                   vg_role role, const char *reason)
+{
+    for (size_t i = 0; i < p->n_entries; i++) {
+        const vg_policy_entry *o = &p->entries[i];
+        if (o->access == access && o->kind == kind && o->role == role &&
+            strcmp(o->path, path) == 0 && vg_streq(o->reason, reason))
+            return;
+    }
+    vg_policy_entry *e = VG_APPEND(p->entries, p->n_entries);
+    e->path = vg_xstrdup(path);
+    e->access = access;
+    e->kind = kind;
+    e->role = role;
+    e->reason = vg_xstrdup(reason);
+}
+
+void vg_policy_free(vg_policy *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_entries; i++) {
+        free(p->entries[i].path);
+        free(p->entries[i].reason);
+    }
+    free(p->entries);
+    vg_strv_free(p->warnings);
+    free(p);
+}

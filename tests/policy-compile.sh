@@ -1,0 +1,115 @@
+#!/bin/sh
+# Compile every profile the policy unit tests render with the real
+# apparmor_parser (-Q -K: no kernel, no cache) against the system's
+# abstractions, and check from the compiled DFA that each escaped path
+# matches exactly the literal name and nothing wider.
+#
+# tests/unit/test-policy writes, with VG_PROFILE_OUT=DIR:
+#   NAME.profile  a whole profile (tunables/global, abstractions/base)
+#   NAME.literal  a profile holding one rule for one path, no includes
+#   NAME.expect   the bytes of that path, one hex byte a line
+# A literal path compiles to a DFA that is a single chain of one-byte
+# transitions from the start state to the one accepting state; any glob,
+# class, alternation or variable shows up as a branch or a class label.
+set -u
+
+parser=${APPARMOR_PARSER:-/sbin/apparmor_parser}
+builddir=${top_builddir:-.}
+if ! test -x "$parser"; then
+    echo "SKIP: $parser not found"
+    exit 77
+fi
+
+out=$(mktemp -d /tmp/vg-policy-compile.XXXXXX) || exit 99
+trap 'rm -rf "$out"' EXIT HUP INT TERM
+
+if ! VG_PROFILE_OUT=$out "$builddir/tests/unit/test-policy" >"$out/test.log" 2>&1; then
+    cat "$out/test.log"
+    echo "FAIL: tests/unit/test-policy failed"
+    exit 1
+fi
+
+# Print the bytes the DFA of a one-rule profile accepts, one hex byte a
+# line, or fail when it accepts anything but one fixed string.
+dfa_literal() {
+    "$parser" -Q -K -D dfa-graph "$1" 2>&1 >/dev/null | LC_ALL=C awk '
+        /^\t"\{[0-9]+\}" -> "\{[0-9]+\}" \[$/ {
+            from = $1; to = $3; gsub(/"/, "", from); gsub(/"/, "", to); edge = 1; next
+        }
+        /^\t"\{[0-9]+\}" \[$/ { node = $1; gsub(/"/, "", node); edge = 0; next }
+        /^\t\tstyle=bold$/ { start = node; next }
+        /^\t\tlabel=/ {
+            if (edge) {
+                if (from in next_of) { print "branch at " from > "/dev/stderr"; bad = 1 }
+                next_of[from] = to
+                lab = $0
+                if (lab !~ /0x[0-9a-f][0-9a-f]"$/ || lab ~ /^\t\tlabel="\[/) {
+                    print "not a single byte: " lab > "/dev/stderr"; bad = 1
+                }
+                sub(/"$/, "", lab); n = split(lab, parts, "0x"); byte_of[from] = parts[n]
+            } else if ($0 ~ /\(0x/) {
+                accept[node] = 1
+            }
+            next
+        }
+        END {
+            if (bad || start == "") exit 1
+            s = start; steps = 0
+            while (s in next_of) {
+                if (s in accept) { print "accepts a prefix" > "/dev/stderr"; exit 1 }
+                print byte_of[s]; s = next_of[s]
+                if (++steps > 4096) exit 1
+            }
+            if (!(s in accept)) exit 1
+        }'
+}
+
+fail=0
+n_prof=0
+n_lit=0
+for f in "$out"/*.profile; do
+    test -e "$f" || continue
+    n_prof=$((n_prof + 1))
+    if ! "$parser" -Q -K "$f" >"$out/parser.log" 2>&1; then
+        echo "FAIL: apparmor_parser rejects $(basename "$f"):"
+        grep -v 'Cache read/write disabled' "$out/parser.log"
+        sed 's/^/    | /' "$f"
+        fail=1
+    fi
+done
+for f in "$out"/*.literal; do
+    test -e "$f" || continue
+    n_lit=$((n_lit + 1))
+    exp=${f%.literal}.expect
+    if ! dfa_literal "$f" >"$out/got" || ! cmp -s "$out/got" "$exp"; then
+        echo "FAIL: the rule in $(basename "$f") does not match exactly its literal path:"
+        sed 's/^/    | /' "$f"
+        fail=1
+    fi
+done
+
+# The checker must be able to fail: an unescaped glob and an unescaped
+# alternation must be caught.
+printf 'profile neg {\n  "/a/x*y" r,\n}\n' >"$out/neg1"
+printf 'profile neg {\n  "/a/{x,y}" r,\n}\n' >"$out/neg2"
+printf 'profile neg {\n  "/a/x\\\\*y" r,\n}\n' >"$out/neg3"   # \\ then a live *
+for f in "$out/neg1" "$out/neg2" "$out/neg3"; do
+    if dfa_literal "$f" >/dev/null 2>&1; then
+        echo "FAIL: the DFA checker accepted a glob in $f"
+        fail=1
+    fi
+done
+# ... and must accept a literal it is given.
+printf 'profile pos {\n  "/a/x\\*y" r,\n}\n' >"$out/pos"
+printf '2f\n61\n2f\n78\n2a\n79\n' >"$out/pos.expect"
+if ! dfa_literal "$out/pos" >"$out/got" || ! cmp -s "$out/got" "$out/pos.expect"; then
+    echo "FAIL: the DFA checker rejected the literal /a/x*y"
+    fail=1
+fi
+
+if test "$n_prof" -lt 5 || test "$n_lit" -lt 10; then
+    echo "FAIL: expected at least 5 profiles and 10 literal checks, got $n_prof and $n_lit"
+    fail=1
+fi
+test $fail = 0 && echo "ok: $n_prof profiles compiled, $n_lit literal paths checked"
+exit $fail

@@ -1,0 +1,868 @@
+/* Unit tests for lib/aa-escape.c, lib/policy.c and lib/policy-resolve.c.
+ *
+ * The resolver runs against a mkdtemp tree of real files and real qcow2
+ * images (qemu-img): relative backing names, a chain of 3, loops, a chain
+ * too deep, symlinks and backing files leading out of the root, missing
+ * backing files, hostile file names.
+ *
+ * Golden files: tests/data/policy/NAME.rules.  Regenerate after an intended
+ * change with
+ *     VG_REGENERATE_GOLDEN=1 tests/unit/test-policy
+ * and review the diff.  With VG_PROFILE_OUT=DIR every profile the tests
+ * render is also written there (NAME.profile: a whole profile with the
+ * system abstractions; NAME.literal + NAME.expect: a one-rule profile and
+ * the hex bytes the rule must match literally) for tests/policy-compile.sh.
+ */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "aa-escape.h"
+#include "policy.h"
+#include "util.h"
+
+#define UUID "c7a5fdbd-edaf-9455-926a-d65c16db1809"
+
+static char T[] = "/tmp/vg-test-policy-XXXXXX";
+
+/* ---- fixtures ------------------------------------------------------------ */
+
+static void run(const char *fmt, ...) VG_FORMAT(1, 2);
+static void run(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    autofree char *cmd = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    autofree char *full = vg_xasprintf("cd '%s' && ( %s ) >/dev/null 2>&1", T, cmd);
+    if (system(full) != 0)
+        fail_msg("command failed: %s", cmd);
+}
+
+/* "@T@" in s becomes the temp dir. */
+static char *subst(const char *s)
+{
+    autobuf vg_buf b = { 0 };
+    const char *p;
+    while ((p = strstr(s, "@T@"))) {
+        vg_buf_addn(&b, s, (size_t)(p - s));
+        vg_buf_add(&b, T);
+        s = p + 3;
+    }
+    vg_buf_add(&b, s);
+    return vg_buf_steal(&b);
+}
+
+/* The temp dir back to "/TMP", for golden files. */
+static char *unsubst(const char *s)
+{
+    autobuf vg_buf b = { 0 };
+    const char *p;
+    size_t n = strlen(T);
+    while ((p = strstr(s, T))) {
+        vg_buf_addn(&b, s, (size_t)(p - s));
+        vg_buf_add(&b, "/TMP");
+        s = p + n;
+    }
+    vg_buf_add(&b, s);
+    return vg_buf_steal(&b);
+}
+
+typedef struct fx_path {
+    vg_role role;
+    vg_access access;
+    vg_path_kind kind;
+    const char *path;       /* "@T@" = temp dir */
+    const char *device;
+    const char *format;
+} fx_path;
+
+static vg_domain *mkdom(const char *name, const char *uuid, const fx_path *fx, size_t n)
+{
+    vg_domain *d = vg_xcalloc(1, sizeof(*d));
+    d->name = vg_xstrdup(name);
+    d->uuid = vg_xstrdup(uuid);
+    for (size_t i = 0; i < n; i++) {
+        vg_domain_path *p = VG_APPEND(d->paths, d->n_paths);
+        p->role = fx[i].role;
+        p->access = fx[i].access;
+        p->kind = fx[i].kind;
+        p->path = subst(fx[i].path);
+        p->device = vg_xstrdup(fx[i].device);
+        p->format = vg_xstrdup(fx[i].format);
+        p->readonly = fx[i].access == VG_ACCESS_R;
+        p->relabel = true;
+    }
+    return d;
+}
+
+/* Hand-built domains are freed here: the model's own free function lives
+ * in xml/domain-paths.c, which these tests do not need. */
+static void freedom(vg_domain *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->n_paths; i++) {
+        free(d->paths[i].path);
+        free(d->paths[i].device);
+        free(d->paths[i].format);
+    }
+    free(d->paths);
+    free(d->name);
+    free(d->uuid);
+    free(d);
+}
+static void freedomp(vg_domain **d) { freedom(*d); }
+#define autodom _cleanup_(freedomp)
+
+static vg_config *mkcfg(vg_mode mode, const char *roots, const char *extra)
+{
+    vg_config *c = vg_config_new_default();
+    c->mode = mode;
+    if (roots)
+        vg_strv_push(&c->shared_mounts, subst(roots));
+    if (extra)
+        vg_strv_push(&c->extra_roots, subst(extra));
+    return c;
+}
+
+static bool regenerate(void)
+{
+    const char *v = getenv("VG_REGENERATE_GOLDEN");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+static void golden(const char *name, const char *actual)
+{
+    autofree char *path = vg_xasprintf("%s/policy/%s", TEST_DATA_DIR, name);
+    if (regenerate()) {
+        assert_int_equal(vg_write_file_atomic(path, actual, strlen(actual), 0644), 0);
+        return;
+    }
+    autofree char *want = NULL;
+    int r = vg_read_file(path, 1 << 20, &want, NULL);
+    if (r < 0)
+        fail_msg("cannot read golden file %s (regenerate with VG_REGENERATE_GOLDEN=1)", path);
+    if (strcmp(want, actual) != 0) {
+        fprintf(stderr, "--- %s (expected)\n%s--- actual\n%s", path, want, actual);
+        fail_msg("output differs from golden file %s", path);
+    }
+}
+
+/* Write the whole-profile form for tests/policy-compile.sh. */
+static void export_profile(const char *label, const vg_policy *p, const char *name)
+{
+    const char *dir = getenv("VG_PROFILE_OUT");
+    autofree char *prof = NULL;
+    autoerror vg_error *err = NULL;
+
+    assert_int_equal(vg_policy_render_test_profile(p, UUID, name, &prof, &err), 0);
+    assert_non_null(strstr(prof, "profile virtguard-test-" UUID " {\n"));
+    if (!dir || !*dir)
+        return;
+    autofree char *path = vg_xasprintf("%s/%s.profile", dir, label);
+    assert_int_equal(vg_write_file_atomic(path, prof, strlen(prof), 0644), 0);
+}
+
+/* A one-rule profile and the bytes its rule must match, nothing more. */
+static void export_literal(const char *label, const char *path)
+{
+    const char *dir = getenv("VG_PROFILE_OUT");
+    autopolicy vg_policy *p = vg_policy_new();
+    autofree char *rules = NULL;
+    autoerror vg_error *err = NULL;
+
+    vg_policy_add(p, path, VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_OTHER, "literal check");
+    assert_int_equal(vg_policy_render(p, UUID, "literal", &rules, &err), 0);
+    if (!dir || !*dir)
+        return;
+    autofree char *prof = vg_xasprintf("profile literal {\n%s}\n", rules);
+    autobuf vg_buf hex = { 0 };
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++)
+        vg_buf_printf(&hex, "%02x\n", *c);
+    autofree char *f1 = vg_xasprintf("%s/%s.literal", dir, label);
+    autofree char *f2 = vg_xasprintf("%s/%s.expect", dir, label);
+    assert_int_equal(vg_write_file_atomic(f1, prof, strlen(prof), 0644), 0);
+    assert_int_equal(vg_write_file_atomic(f2, hex.s, hex.len, 0644), 0);
+}
+
+/* qemu-img refuses to write a backing name without a backing format now;
+ * older images lack it.  Rename the format extension to an unknown type,
+ * which QEMU (and we) skip. */
+static void drop_backing_format(const char *path)
+{
+    autoclose int fd = open(path, O_RDWR | O_CLOEXEC);
+    unsigned char buf[4096];
+    static const unsigned char ext[4] = { 0xe2, 0x79, 0x2a, 0xca };
+    static const unsigned char unknown[4] = { 0x7e, 0x57, 0xab, 0x1e };
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
+    for (size_t i = 104; i + 4 <= sizeof(buf); i += 8) {
+        if (memcmp(buf + i, ext, 4) == 0) {
+            assert_int_equal(pwrite(fd, unknown, 4, (off_t)i), 4);
+            return;
+        }
+    }
+    fail_msg("no backing format extension in %s", path);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(T))
+        return -1;
+    run("mkdir -p root/a root/b root/vm outside lib");
+    /* overlay + base, relative name */
+    run("qemu-img create -q -f qcow2 root/base.qcow2 1M");
+    run("cd root && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 ov.qcow2");
+    /* chain of 3 across directories: top -> ../b/mid (relative) -> absolute base */
+    run("qemu-img create -q -f qcow2 root/b/c3-base.qcow2 1M");
+    run("qemu-img create -q -f qcow2 -b %s/root/b/c3-base.qcow2 -F qcow2 root/b/c3-mid.qcow2", T);
+    run("cd root/a && qemu-img create -q -f qcow2 -u -b ../b/c3-mid.qcow2 -F qcow2 c3-top.qcow2 1M");
+    /* loops */
+    run("cd root && qemu-img create -q -f qcow2 -u -b loop-b.qcow2 -F qcow2 loop-a.qcow2 1M");
+    run("cd root && qemu-img create -q -f qcow2 -u -b loop-a.qcow2 -F qcow2 loop-b.qcow2 1M");
+    run("cd root && qemu-img create -q -f qcow2 self.qcow2 1M && qemu-img rebase -u -b self.qcow2 -F qcow2 self.qcow2");
+    /* 18 layers: deeper than VG_POLICY_MAX_CHAIN */
+    run("cd root && qemu-img create -q -f qcow2 d0.qcow2 1M && for i in $(seq 1 17); do "
+        "qemu-img create -q -f qcow2 -u -b d$((i-1)).qcow2 -F qcow2 d$i.qcow2 1M; done");
+    /* 16 backing layers: exactly the cap */
+    run("cd root && qemu-img create -q -f qcow2 e0.qcow2 1M && for i in $(seq 1 16); do "
+        "qemu-img create -q -f qcow2 -u -b e$((i-1)).qcow2 -F qcow2 e$i.qcow2 1M; done");
+    /* escapes */
+    run("qemu-img create -q -f qcow2 outside/real.qcow2 1M");
+    run("ln -s ../outside/real.qcow2 root/link.qcow2");
+    run("qemu-img create -q -f qcow2 outside/obase.qcow2 1M");
+    run("cd root && qemu-img create -q -f qcow2 -u -b ../outside/obase.qcow2 -F qcow2 escape.qcow2 1M");
+    run("ln -s /etc/passwd root/passwd-link");
+    run("ln -s ../outside root/outdir");
+    /* missing backing; backing without a recorded format; a raw image
+     * holding a forged qcow2 header that points at /etc/shadow */
+    run("cd root && qemu-img create -q -f qcow2 -u -b gone.qcow2 -F qcow2 missing.qcow2 1M");
+    run("cd root && qemu-img create -q -f qcow2 nf-base.img 1M && "
+        "qemu-img create -q -f qcow2 -u -b nf-base.img -F qcow2 nofmt.qcow2 1M");
+    autofree char *nofmt = vg_xasprintf("%s/root/nofmt.qcow2", T);
+    drop_backing_format(nofmt);
+    run("cd root && qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw forged.raw 1M");
+    /* external data file */
+    run("cd root && qemu-img create -q -f qcow2 -o data_file=vm/data.raw data.qcow2 1M");
+    /* a file name with every character AppArmor treats specially */
+    run("touch 'root/vm/a\"b*c?d[e]f{g,h}i^j\\k,l@{HOME} m#n'");
+    run("mkdir -p root/share root/ro-share");
+    run("qemu-img create -q -f raw root/boot.iso 1M");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    autofree char *cmd = vg_xasprintf("rm -rf '%s'", T);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Resolve `fx` with `cfg`; on success render and return the rules. */
+static int resolve(const vg_config *cfg, const fx_path *fx, size_t n, vg_policy **pol, vg_error **err)
+{
+    autodom vg_domain *d = mkdom("sbx-1", UUID, fx, n);
+    return vg_policy_resolve(cfg, d, pol, err);
+}
+
+static char *render(const vg_policy *p)
+{
+    char *out = NULL;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_policy_render(p, UUID, "sbx-1", &out, &err), 0);
+    return out;
+}
+
+static const vg_policy_entry *find_entry(const vg_policy *p, const char *path_t)
+{
+    autofree char *path = subst(path_t);
+    for (size_t i = 0; i < p->n_entries; i++)
+        if (strcmp(p->entries[i].path, path) == 0)
+            return &p->entries[i];
+    return NULL;
+}
+
+static const vg_policy_entry *must_find(const vg_policy *p, const char *path_t)
+{
+    const vg_policy_entry *e = find_entry(p, path_t);
+    if (!e) {
+        fail_msg("no entry for %s", path_t);
+        abort();
+    }
+    return e;
+}
+
+static bool warned(const vg_policy *p, const char *part)
+{
+    for (size_t i = 0; p->warnings && p->warnings[i]; i++)
+        if (strstr(p->warnings[i], part))
+            return true;
+    return false;
+}
+
+#define D(path) { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, path, "vda", "qcow2" }
+
+/* ---- escaping -------------------------------------------------------------- */
+
+static void test_escape(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *out; } ok[] = {
+        { "/plain/path.qcow2", "\"/plain/path.qcow2\"" },
+        { "/a/x*y", "\"/a/x\\*y\"" },
+        { "/a/x**", "\"/a/x\\*\\*\"" },
+        { "/a/x?y", "\"/a/x\\?y\"" },
+        { "/a/[ab]", "\"/a/\\[ab\\]\"" },
+        { "/a/{a,b}", "\"/a/\\{a\\,b\\}\"" },
+        { "/a/^x", "\"/a/\\^x\"" },
+        { "/a/\"q\"", "\"/a/\\\"q\\\"\"" },
+        { "/a/back\\slash", "\"/a/back\\\\slash\"" },
+        { "/a/\\101", "\"/a/\\\\101\"" },
+        { "/a/x,y", "\"/a/x\\,y\"" },
+        { "/home/@{HOME}/x", "\"/home/@\\{HOME\\}/x\"" },
+        { "/a/sp ace/#!'=+<>$|().@", "\"/a/sp ace/#!'=+<>$|().@\"" },
+        { "/a/\xc3\xa9\xff", "\"/a/\xc3\xa9\xff\"" },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(ok); i++) {
+        autofree char *q = NULL;
+        autoerror vg_error *err = NULL;
+        assert_int_equal(vg_aa_quote_path(ok[i].in, NULL, &q, &err), 0);
+        assert_string_equal(q, ok[i].out);
+        autofree char *label = vg_xasprintf("escape-%zu", i);
+        export_literal(label, ok[i].in);
+    }
+    autofree char *g = NULL;
+    assert_int_equal(vg_aa_quote_path("/a/d*r", "/**", &g, NULL), 0);
+    assert_string_equal(g, "\"/a/d\\*r/**\"");
+
+    static const struct { const char *in, *why; } bad[] = {
+        { "/a/new\nline", "contains a newline" },
+        { "/a/x\n  /** rwx,", "contains a newline" },
+        { "/a/tab\there", "contains a control character" },
+        { "/a/cr\r", "contains a control character" },
+        { "/a/del\x7f", "contains a control character" },
+        { "/a/esc\x1b[0m", "contains a control character" },
+        { "relative/x", "is not absolute" },
+        { "", "is empty" },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(bad); i++) {
+        autofree char *q = NULL;
+        autoerror vg_error *err = NULL;
+        vg_buf b = { 0 };
+        assert_int_equal(vg_aa_quote_path(bad[i].in, NULL, &q, &err), -EINVAL);
+        assert_null(q);
+        assert_non_null(strstr(err->msg, bad[i].why));
+        assert_null(strchr(err->msg, '\n'));
+        autoerror vg_error *err2 = NULL;
+        assert_int_equal(vg_aa_append_path(&b, bad[i].in, NULL, &err2), -EINVAL);
+        assert_int_equal(b.len, 0);
+    }
+    autofree char *c = vg_aa_comment_text("x\ny\tz");
+    assert_string_equal(c, "x?y?z");
+}
+
+/* ---- pure rendering ------------------------------------------------------------ */
+
+static void test_render_golden(void **state)
+{
+    (void)state;
+    autopolicy vg_policy *p = vg_policy_new();
+    vg_policy_add(p, "/srv/img/sbx-1/overlay.qcow2", VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_DISK, "disk 'vda'");
+    vg_policy_add(p, "/srv/img/base.qcow2", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING,
+                  "backing layer 1 of disk 'vda' ('../base.qcow2' named in '/srv/img/sbx-1/overlay.qcow2')");
+    vg_policy_add(p, "/srv/img/seed.iso", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_CDROM, "cdrom 'sda'");
+    vg_policy_add(p, "/srv/img/ro.img", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_DISK, "disk 'vdb'");
+    vg_policy_add(p, "/srv/img/vmlinuz", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_KERNEL, "kernel");
+    vg_policy_add(p, "/srv/img/OVMF_CODE.fd", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_LOADER, "os loader");
+    vg_policy_add(p, "/srv/img/sbx-1/VARS.fd", VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_NVRAM, "nvram");
+    vg_policy_add(p, "/srv/share/work", VG_ACCESS_RW, VG_POLICY_DIR, VG_ROLE_FILESYSTEM, "filesystem 'work'");
+    vg_policy_add(p, "/srv/share/ro", VG_ACCESS_R, VG_POLICY_DIR, VG_ROLE_FILESYSTEM, "filesystem 'ro'");
+    vg_policy_add(p, "/srv/img/sbx-1/serial.log", VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_CHARDEV_LOG,
+                  "character device log 'serial0'");
+    /* the same base reached as a read-only disk and a writable disk: rw wins, no deny */
+    vg_policy_add(p, "/srv/img/shared.img", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING, "backing layer 1 of disk 'vdc'");
+    vg_policy_add(p, "/srv/img/shared.img", VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_DISK, "disk 'vdd'");
+    /* reached twice read-only: one rule, one deny */
+    vg_policy_add(p, "/srv/img/base.qcow2", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING, "backing layer 1 of disk 'vde'");
+    /* hostile names, escaped, never widened */
+    vg_policy_add(p, "/srv/img/a\"b*c?d[e]f{g,h}i^j\\k,l@{HOME} m#n", VG_ACCESS_RW, VG_POLICY_FILE,
+                  VG_ROLE_DISK, "disk 'vdf'");
+    vg_policy_add(p, "/srv/share/d*r{x}", VG_ACCESS_RW, VG_POLICY_DIR, VG_ROLE_FILESYSTEM,
+                  "filesystem 'glob\nname'");
+    /* exact duplicate is dropped */
+    vg_policy_add(p, "/srv/img/seed.iso", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_CDROM, "cdrom 'sda'");
+    assert_int_equal(p->n_entries, 15);
+
+    autofree char *out = NULL;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_policy_render(p, UUID, "sbx-1", &out, &err), 0);
+    golden("render-basic.rules", out);
+    /* structural checks that hold whatever the golden file says */
+    assert_non_null(strstr(out, "  \"/srv/img/shared.img\" rwk,\n"));
+    assert_null(strstr(out, "deny \"/srv/img/shared.img\""));
+    assert_non_null(strstr(out, "  deny \"/srv/img/base.qcow2\" w,\n"));
+    assert_null(strstr(strstr(out, "deny \"/srv/img/base.qcow2\"") + 1, "deny \"/srv/img/base.qcow2\""));
+    assert_non_null(strstr(out, "  \"/srv/share/work/\" r,\n  \"/srv/share/work/**\" rwkl,\n"));
+    assert_non_null(strstr(out, "  \"/srv/share/ro/**\" r,\n"));
+    export_profile("render-basic", p, "sbx-1");
+
+    /* an empty policy still renders and compiles */
+    autopolicy vg_policy *empty = vg_policy_new();
+    autofree char *e = NULL;
+    assert_int_equal(vg_policy_render(empty, UUID, "x\ny", &e, &err), 0);
+    assert_string_equal(e, "# virtguard: domain 'x?y' (uuid " UUID "), generated, do not edit\n"
+                           "  # no paths of this domain lie under the allowed roots\n");
+    export_profile("empty", empty, "x");
+
+    /* a hand-made entry that cannot be written is an error, not output */
+    autopolicy vg_policy *badp = vg_policy_new();
+    vg_policy_add(badp, "/srv/x\n  /** rwx,\n", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_DISK, "disk");
+    autofree char *b = NULL;
+    assert_int_equal(vg_policy_render(badp, UUID, "n", &b, &err), -EINVAL);
+    assert_null(b);
+    assert_non_null(strstr(err->msg, "contains a newline"));
+}
+
+static void test_perms(void **state)
+{
+    (void)state;
+    static const struct {
+        vg_role role; vg_access acc; vg_policy_kind kind; const char *perms; bool deny;
+    } t[] = {
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_POLICY_FILE, "rwk", false },
+        { VG_ROLE_DISK, VG_ACCESS_R, VG_POLICY_FILE, "rk", true },
+        { VG_ROLE_CDROM, VG_ACCESS_R, VG_POLICY_FILE, "rk", true },
+        { VG_ROLE_BACKING, VG_ACCESS_R, VG_POLICY_FILE, "rk", true },
+        { VG_ROLE_LOADER, VG_ACCESS_R, VG_POLICY_FILE, "rk", true },
+        { VG_ROLE_NVRAM, VG_ACCESS_RW, VG_POLICY_FILE, "rwk", false },
+        { VG_ROLE_KERNEL, VG_ACCESS_R, VG_POLICY_FILE, "r", true },
+        { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_POLICY_DIR, "rwkl", false },
+        { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_POLICY_DIR, "r", false },
+        { VG_ROLE_MEMORY_BACKING, VG_ACCESS_RW, VG_POLICY_DIR, "rwk", false },
+        { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_POLICY_FILE, "rw", false },
+        { VG_ROLE_CHARDEV_LOG, VG_ACCESS_RW, VG_POLICY_FILE, "rw", false },
+        { VG_ROLE_EVDEV, VG_ACCESS_RW, VG_POLICY_FILE, "rw", false },
+        { VG_ROLE_NVDIMM, VG_ACCESS_R, VG_POLICY_FILE, "rw", false },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        vg_policy_entry e = { .path = (char *)"/x", .access = t[i].acc, .kind = t[i].kind, .role = t[i].role };
+        bool deny = !t[i].deny;
+        assert_string_equal(vg_policy_entry_perms(&e, &deny), t[i].perms);
+        assert_int_equal(deny, t[i].deny);
+    }
+}
+
+static void test_restricted(void **state)
+{
+    (void)state;
+    /* libvirt's table (not strict) */
+    assert_string_equal(vg_policy_restricted("/etc/passwd", true, false), "/etc/");
+    assert_string_equal(vg_policy_restricted("/usr/bin/qemu", true, false), "/usr/bin/");
+    assert_string_equal(vg_policy_restricted("/lib64/x", true, false), "/lib");
+    assert_null(vg_policy_restricted("/boot/vmlinuz", true, false));
+    assert_string_equal(vg_policy_restricted("/boot/vmlinuz", false, false), "/boot/");
+    assert_null(vg_policy_restricted("/usr/share/OVMF/OVMF_CODE.fd", true, false));
+    assert_string_equal(vg_policy_restricted("/usr/share/OVMF/OVMF_CODE.fd", false, false), "/usr/share/");
+    assert_null(vg_policy_restricted("/sys/devices/pci0000:00/x", false, false));
+    assert_null(vg_policy_restricted("/dev/sdb", false, false));
+    assert_null(vg_policy_restricted("/var/lib/libvirt/images/a.qcow2", false, false));
+    /* strict: what virtguard itself grants */
+    const char *strict_bad[] = { "/", "/etc", "/etc/x", "/usr/share/OVMF/x", "/bin/sh", "/sbin/x",
+                                 "/lib/x", "/lib64/x", "/libx32/x", "/boot/vmlinuz", "/proc/1/mem",
+                                 "/sys/kernel/x", "/dev/sda", "/dev/shm/x", "/vmlinuz.old",
+                                 "/initrd.img" };
+    for (size_t i = 0; i < VG_N_ELEMENTS(strict_bad); i++)
+        if (!vg_policy_restricted(strict_bad[i], true, true))
+            fail_msg("%s should be restricted", strict_bad[i]);
+    const char *strict_ok[] = { "/var/lib/libvirt/images/x", "/srv/etc/x", "/home/u/usr/x",
+                                "/Users/dev/sandboxes/x", "/mnt/devices" };
+    for (size_t i = 0; i < VG_N_ELEMENTS(strict_ok); i++)
+        assert_null(vg_policy_restricted(strict_ok[i], false, true));
+}
+
+/* ---- resolver -------------------------------------------------------------------- */
+
+static void test_resolve_chain(void **state)
+{
+    (void)state;
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    const fx_path fx[] = {
+        D("@T@/root/ov.qcow2"),
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/a/c3-top.qcow2", "vdb", "qcow2" },
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@//root/./data.qcow2", "vdc", "qcow2" },
+        { VG_ROLE_CDROM, VG_ACCESS_R, VG_KIND_FILE, "@T@/root/boot.iso", "sda", "raw" },
+        /* outside the roots: not ours, no rule */
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/outside/real.qcow2", "vdd", "qcow2" },
+        { VG_ROLE_LOADER, VG_ACCESS_R, VG_KIND_FILE, "/usr/share/OVMF/OVMF_CODE.fd", NULL, NULL },
+        { VG_ROLE_KERNEL, VG_ACCESS_R, VG_KIND_FILE, "/boot/vmlinuz", NULL, NULL },
+        { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_KIND_DEVICE, "/dev/pts/3", "serial0", NULL },
+    };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(cfg, fx, VG_N_ELEMENTS(fx), &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_null(p->warnings);
+    const vg_policy_entry *e;
+    e = must_find(p, "@T@/root/ov.qcow2");
+    assert_int_equal(e->access, VG_ACCESS_RW);
+    e = must_find(p, "@T@/root/base.qcow2");
+    assert_int_equal(e->role, VG_ROLE_BACKING);
+    assert_int_equal(e->access, VG_ACCESS_R);
+    assert_non_null(find_entry(p, "@T@/root/a/c3-top.qcow2"));
+    assert_non_null(find_entry(p, "@T@/root/b/c3-mid.qcow2"));
+    assert_non_null(find_entry(p, "@T@/root/b/c3-base.qcow2"));
+    e = must_find(p, "@T@/root/vm/data.raw");
+    assert_int_equal(e->role, VG_ROLE_DISK_AUX);
+    assert_int_equal(e->access, VG_ACCESS_RW);
+    assert_null(find_entry(p, "@T@/outside/real.qcow2"));
+    assert_null(find_entry(p, "/usr/share/OVMF/OVMF_CODE.fd"));
+    assert_int_equal(p->n_entries, 8);
+    autofree char *out = render(p);
+    autofree char *g = unsubst(out);
+    golden("resolve-chain.rules", g);
+    export_profile("resolve-chain", p, "sbx-1");
+}
+
+static void test_resolve_roles(void **state)
+{
+    (void)state;
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    const fx_path fx[] = {
+        { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/share/", "work", NULL },
+        { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/ro-share", "ro", NULL },
+        { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_KIND_PIPE, "@T@/root/vm/serial.pipe", "serial0", NULL },
+        { VG_ROLE_CHARDEV_LOG, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/vm/logs/not-yet/console.log", "console0", NULL },
+        { VG_ROLE_NVRAM, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/vm/VARS.fd", NULL, NULL },
+        { VG_ROLE_KERNEL, VG_ACCESS_R, VG_KIND_FILE, "@T@/root/vm/vmlinuz", NULL, NULL },
+        { VG_ROLE_DISK, VG_ACCESS_R, VG_KIND_FILE, "@T@/root/ov.qcow2", "vdb", "qcow2" },
+        /* root given through a symlink: the rule names the real place */
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/outdir/../root/base.qcow2", "x", "qcow2" },
+    };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    /* ".." in an XML path is refused (the last entry) */
+    assert_int_equal(resolve(cfg, fx, VG_N_ELEMENTS(fx), &p, &err), -EINVAL);
+    assert_non_null(strstr(err->msg, "contains '..'"));
+    vg_error_free(steal_pointer(&err));
+
+    if (resolve(cfg, fx, VG_N_ELEMENTS(fx) - 1, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    const vg_policy_entry *e;
+    e = must_find(p, "@T@/root/share");
+    assert_int_equal(e->kind, VG_POLICY_DIR);
+    assert_non_null(find_entry(p, "@T@/root/vm/serial.pipe.in"));
+    assert_non_null(find_entry(p, "@T@/root/vm/serial.pipe.out"));
+    assert_non_null(find_entry(p, "@T@/root/vm/logs/not-yet/console.log"));
+    /* read-only overlay: its base is still read-only */
+    e = must_find(p, "@T@/root/ov.qcow2");
+    assert_int_equal(e->access, VG_ACCESS_R);
+    assert_non_null(find_entry(p, "@T@/root/base.qcow2"));
+    autofree char *out = render(p);
+    autofree char *g = unsubst(out);
+    golden("resolve-roles.rules", g);
+    export_profile("resolve-roles", p, "sbx-1");
+}
+
+static void test_resolve_root_symlink(void **state)
+{
+    (void)state;
+    run("ln -sfn root rootlink");
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@/rootlink", NULL);
+    const fx_path fx[] = { D("@T@/rootlink/ov.qcow2"), D("@T@/root/a/c3-top.qcow2") };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(cfg, fx, VG_N_ELEMENTS(fx), &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_non_null(find_entry(p, "@T@/root/ov.qcow2"));
+    assert_non_null(find_entry(p, "@T@/root/base.qcow2"));
+    assert_non_null(find_entry(p, "@T@/root/b/c3-base.qcow2"));
+    assert_null(find_entry(p, "@T@/rootlink/ov.qcow2"));
+}
+
+static void test_resolve_loops_and_depth(void **state)
+{
+    (void)state;
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    static const struct { const char *disk, *msg; int code; } t[] = {
+        { "@T@/root/loop-a.qcow2", "backing chain loops", -ELOOP },
+        { "@T@/root/self.qcow2", "backing chain loops", -ELOOP },
+        { "@T@/root/d17.qcow2", "deeper than 16 layers", -ELOOP },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        const fx_path fx[] = { D(t[i].disk) };
+        autopolicy vg_policy *p = NULL;
+        autoerror vg_error *err = NULL;
+        int r = resolve(cfg, fx, 1, &p, &err);
+        if (r != t[i].code || !strstr(err->msg, t[i].msg))
+            fail_msg("%s: r=%d %s", t[i].disk, r, err ? err->msg : "");
+        assert_null(p);
+        assert_non_null(strstr(err->msg, "domain 'sbx-1': disk 'vda'"));
+    }
+    /* exactly the cap is fine */
+    const fx_path fx[] = { D("@T@/root/e16.qcow2") };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(cfg, fx, 1, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_int_equal(p->n_entries, 17);
+    assert_non_null(find_entry(p, "@T@/root/e0.qcow2"));
+}
+
+static void test_resolve_escapes(void **state)
+{
+    (void)state;
+    autoconfig vg_config *enforce = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autoconfig vg_config *dev = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    autoconfig vg_config *extra = mkcfg(VG_MODE_ENFORCE, "@T@/root", "@T@/outside");
+    static const struct { const char *disk, *granted; } t[] = {
+        { "@T@/root/link.qcow2", "@T@/outside/real.qcow2" },          /* symlink out of the root */
+        { "@T@/root/escape.qcow2", "@T@/outside/obase.qcow2" },       /* backing file out of it */
+        { "@T@/root/outdir/real.qcow2", "@T@/outside/real.qcow2" },   /* symlinked directory */
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        const fx_path fx[] = { D(t[i].disk) };
+        autopolicy vg_policy *p = NULL;
+        autoerror vg_error *err = NULL;
+        /* enforce: refused, nothing granted */
+        int r = resolve(enforce, fx, 1, &p, &err);
+        if (r != -EPERM || !strstr(err->msg, "outside the allowed roots"))
+            fail_msg("%s: r=%d %s", t[i].disk, r, err ? err->msg : "");
+        assert_null(p);
+        autofree char *want = subst(t[i].granted);
+        assert_non_null(strstr(err->msg, want));
+        vg_error_free(steal_pointer(&err));
+        /* dev: granted, loudly */
+        if (resolve(dev, fx, 1, &p, &err) < 0)
+            fail_msg("%s", err->msg);
+        assert_non_null(find_entry(p, t[i].granted));
+        assert_true(warned(p, "WARNING: dev mode"));
+        vg_policy_free(steal_pointer(&p));
+        /* enforce with the other dir as an extra root: granted, quietly */
+        if (resolve(extra, fx, 1, &p, &err) < 0)
+            fail_msg("%s", err->msg);
+        assert_non_null(find_entry(p, t[i].granted));
+        assert_null(p->warnings);
+    }
+}
+
+static void test_resolve_refusals(void **state)
+{
+    (void)state;
+    autoconfig vg_config *enforce = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autoconfig vg_config *dev = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    autoconfig vg_config *etc_root = mkcfg(VG_MODE_DEV, "/etc", NULL);
+    static const struct {
+        fx_path fx; const char *msg; int code; bool dev_too;
+    } t[] = {
+        { D("/etc/passwd"), "restricted prefix '/etc/'", -EPERM, true },
+        { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "/boot/initrd.img", "vda", "raw" },
+          "restricted prefix '/boot/'", -EPERM, true },
+        { D("@T@/root/passwd-link"), "restricted prefix '/etc'", -EPERM, true },
+        { D("@T@/root/new\nline.qcow2"), "contains a newline", -EINVAL, true },
+        { D("@T@/root/esc\x1b.qcow2"), "contains a control character", -EINVAL, true },
+        { D("relative/disk.qcow2"), "is not absolute", -EINVAL, true },
+        { D("@T@/root/../outside/real.qcow2"), "contains '..'", -EINVAL, true },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        for (int m = 0; m < 2; m++) {
+            autopolicy vg_policy *p = NULL;
+            autoerror vg_error *err = NULL;
+            int r = resolve(m ? dev : enforce, &t[i].fx, 1, &p, &err);
+            if (r != t[i].code || !strstr(err->msg, t[i].msg))
+                fail_msg("case %zu mode %d: r=%d %s", i, m, r, err ? err->msg : "");
+            assert_null(p);
+            assert_null(strchr(err->msg, '\n'));
+        }
+    }
+    /* a root under /etc grants nothing there, even in dev mode */
+    const fx_path fx[] = { { VG_ROLE_DISK, VG_ACCESS_R, VG_KIND_FILE, "/etc/hostname", "vda", "raw" } };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(resolve(etc_root, fx, 1, &p, &err), -EPERM);
+    assert_non_null(strstr(err->msg, "never grants access to system directories"));
+}
+
+static void test_resolve_chain_ends(void **state)
+{
+    (void)state;
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+
+    /* missing backing file: the rule is there, with a warning */
+    const fx_path f1[] = { D("@T@/root/missing.qcow2") };
+    if (resolve(cfg, f1, 1, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_non_null(find_entry(p, "@T@/root/gone.qcow2"));
+    assert_true(warned(p, "does not exist; QEMU will fail to open it"));
+    vg_policy_free(steal_pointer(&p));
+
+    /* no backing format recorded: the layer, but nothing below it */
+    const fx_path f2[] = { D("@T@/root/nofmt.qcow2") };
+    if (resolve(cfg, f2, 1, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_non_null(find_entry(p, "@T@/root/nf-base.img"));
+    assert_int_equal(p->n_entries, 2);
+    assert_true(warned(p, "records no backing format"));
+    vg_policy_free(steal_pointer(&p));
+
+    /* raw in the XML (or no format at all): the header is never read,
+     * even though the file holds a qcow2 header naming /etc/shadow */
+    const fx_path f3[] = {
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/forged.raw", "vda", "raw" },
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/forged.raw", "vdb", NULL },
+    };
+    if (resolve(cfg, f3, 2, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_int_equal(p->n_entries, 2);
+    assert_null(find_entry(p, "/etc/shadow"));
+    vg_policy_free(steal_pointer(&p));
+
+    /* declared qcow2: the forged header is read, and /etc/shadow refused */
+    const fx_path f4[] = { D("@T@/root/forged.raw") };
+    assert_int_equal(resolve(cfg, f4, 1, &p, &err), -EPERM);
+    assert_non_null(strstr(err->msg, "'/etc/shadow'"));
+}
+
+static void test_resolve_hostile_names(void **state)
+{
+    (void)state;
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    const char *name = "a\"b*c?d[e]f{g,h}i^j\\k,l@{HOME} m#n";
+    autofree char *disk = vg_xasprintf("@T@/root/vm/%s", name);
+    const fx_path fx[] = {
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, disk, "vda", "raw" },
+        { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/share", "x", NULL },
+    };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(cfg, fx, VG_N_ELEMENTS(fx), &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    autofree char *out = render(p);
+    autofree char *g = unsubst(out);
+    golden("resolve-hostile.rules", g);
+    assert_non_null(strstr(g, "  \"/TMP/root/vm/a\\\"b\\*c\\?d\\[e\\]f\\{g\\,h\\}i\\^j\\\\k\\,l@\\{HOME\\} m#n\" rwk,\n"));
+    export_profile("resolve-hostile", p, name);
+    autofree char *real = subst(disk);
+    export_literal("resolve-hostile", real);
+}
+
+/* ---- libvirt's tests/virt-aa-helper-test verdicts ------------------------------- */
+
+static void test_libvirt_verdicts(void **state)
+{
+    (void)state;
+    autoerror vg_error *err = NULL;
+    /* bad UUIDs (the helper's -u argument) */
+    const char *bad_uuids[] = {
+        "00000000-0000-0000-0000-00000000000g", "00000000-0000-0000-0000-0123456789ababcdef",
+        "00000000-0000-0000-0000-0123456789a", "", "libvirt-00000000-0000-0000-0000-0123456789ab",
+        "00000000-0000-0000-0000-0123456789ab\n", "00000000+0000-0000-0000-0123456789ab",
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(bad_uuids); i++) {
+        assert_int_equal(vg_policy_check_uuid(bad_uuids[i], &err), -EINVAL);
+        vg_error_free(steal_pointer(&err));
+    }
+    assert_int_equal(vg_policy_check_uuid("00000000-0000-0000-0000-0123456789ab", &err), 0);
+    assert_int_equal(vg_policy_check_uuid("C7A5FDBD-edaf-9455-926a-d65c16db1809", &err), 0);
+
+    /* bad names: each character the test suite tries, plus control chars */
+    const char *bad_chars = "/[]{}?^,\"*\n\x01";
+    for (const char *c = bad_chars; *c; c++) {
+        autofree char *n = vg_xasprintf("virt-aa-helper-test-%c", *c);
+        assert_int_equal(vg_policy_check_name(n, &err), -EINVAL);
+        assert_null(strchr(err->msg, '\n'));
+        vg_error_free(steal_pointer(&err));
+    }
+    assert_int_equal(vg_policy_check_name("", &err), -EINVAL);
+    vg_error_free(steal_pointer(&err));
+    assert_int_equal(vg_policy_check_name("virt-aa-helper-test", &err), 0);
+
+    /* non-matching and missing UUID */
+    autodom vg_domain *d = mkdom("virt-aa-helper-test", "00000000-0000-0000-0000-0123456789ab", NULL, 0);
+    assert_int_equal(vg_policy_check_domain(d, "00000000-0000-0000-0000-0123456789ab", &err), 0);
+    assert_int_equal(vg_policy_check_domain(d, NULL, &err), 0);
+    assert_int_equal(vg_policy_check_domain(d, "00000000-0000-0000-0000-00000000000a", &err), -EINVAL);
+    assert_non_null(strstr(err->msg, "not the expected"));
+    vg_error_free(steal_pointer(&err));
+    free(d->uuid);
+    d->uuid = NULL;
+    assert_int_equal(vg_policy_check_domain(d, NULL, &err), -EINVAL);
+    vg_error_free(steal_pointer(&err));
+
+    /* disks: the root is the test's temp dir, as in virt-aa-helper-test */
+    autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@", NULL);
+    run("touch 1.img 2.img");
+    static const struct { fx_path fx[2]; size_t n; int code; const char *rule; } t[] = {
+        /* bad disk, bad disk2 */
+        { { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "/etc/passwd", "hda", "raw" } }, 1, -EPERM, NULL },
+        { { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "/etc/passwd", "hda", "raw" },
+            { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/2.img", "hdb", "raw" } }, 2, -EPERM, NULL },
+        /* disk in /boot (writable) */
+        { { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "/boot/initrd", "hda", "raw" } }, 1, -EPERM, NULL },
+        /* create, readonly, non-existent disk */
+        { { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/1.img", "hda", "raw" } }, 1, 0, "\"@T@/1.img\" rwk,\n" },
+        { { { VG_ROLE_DISK, VG_ACCESS_R, VG_KIND_FILE, "@T@/1.img", "hda", "raw" } }, 1, 0, "\"@T@/1.img\" rk,\n" },
+        { { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/nonexistent.img", "hda", "raw" } }, 1, 0,
+          "\"@T@/nonexistent.img\" rwk,\n" },
+        /* serial file, kernel, initrd, kernel in /boot, /vmlinuz, /initrd.img (not ours: no rule, no refusal) */
+        { { { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_KIND_FILE, "@T@/serial.log", "serial0", NULL } }, 1, 0,
+          "\"@T@/serial.log\" rw,\n" },
+        { { { VG_ROLE_KERNEL, VG_ACCESS_R, VG_KIND_FILE, "@T@/kernel", NULL, NULL } }, 1, 0, "\"@T@/kernel\" r,\n" },
+        { { { VG_ROLE_INITRD, VG_ACCESS_R, VG_KIND_FILE, "@T@/initrd", NULL, NULL } }, 1, 0, "\"@T@/initrd\" r,\n" },
+        { { { VG_ROLE_KERNEL, VG_ACCESS_R, VG_KIND_FILE, "/boot/kernel", NULL, NULL } }, 1, 0, NULL },
+        { { { VG_ROLE_KERNEL, VG_ACCESS_R, VG_KIND_FILE, "/vmlinuz", NULL, NULL } }, 1, 0, NULL },
+        { { { VG_ROLE_INITRD, VG_ACCESS_R, VG_KIND_FILE, "/initrd.img", NULL, NULL } }, 1, 0, NULL },
+        { { { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_KIND_DEVICE, "/dev/ttyS0", "serial0", NULL } }, 1, 0, NULL },
+        /* relative path: libvirt resolves "$tmpdir/./../tmp-name//./1.img"; virtguard refuses ".." */
+        { { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/./..//./1.img", "hda", "raw" } }, 1, -EINVAL, NULL },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        autopolicy vg_policy *p = NULL;
+        int r = resolve(cfg, t[i].fx, t[i].n, &p, &err);
+        if (r != t[i].code)
+            fail_msg("case %zu: r=%d %s", i, r, err ? err->msg : "");
+        vg_error_free(steal_pointer(&err));
+        if (r < 0)
+            continue;
+        autofree char *out = render(p);
+        if (t[i].rule) {
+            autofree char *want = subst(t[i].rule);
+            if (!strstr(out, want))
+                fail_msg("case %zu: missing %s in\n%s", i, want, out);
+        } else {
+            assert_int_equal(p->n_entries, 0);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_render_golden),
+        cmocka_unit_test(test_perms),
+        cmocka_unit_test(test_restricted),
+        cmocka_unit_test(test_resolve_chain),
+        cmocka_unit_test(test_resolve_roles),
+        cmocka_unit_test(test_resolve_root_symlink),
+        cmocka_unit_test(test_resolve_loops_and_depth),
+        cmocka_unit_test(test_resolve_escapes),
+        cmocka_unit_test(test_resolve_refusals),
+        cmocka_unit_test(test_resolve_chain_ends),
+        cmocka_unit_test(test_resolve_hostile_names),
+        cmocka_unit_test(test_libvirt_verdicts),
+    };
+    if (system("qemu-img --version >/dev/null 2>&1") != 0) {
+        printf("SKIP: qemu-img (qemu-utils) is needed to make test images\n");
+        return 77;
+    }
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
