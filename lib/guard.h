@@ -27,6 +27,8 @@ typedef enum {
     VG_FIND_STATE_DIR,      /* QEMU's uid/gid cannot reach libvirt's state dir */
     VG_FIND_IDENTITY,       /* QEMU's user/group cannot be resolved */
     VG_FIND_UNRESOLVED,     /* a domain resource virtguard cannot check (notice) */
+    VG_FIND_SECURITY_NONE,  /* qemu.conf security_driver = "none" with AppArmor available */
+    VG_FIND_RULES,          /* the AppArmor rules could not be put in place */
 } vg_finding_kind;
 
 typedef struct vg_finding {
@@ -49,6 +51,7 @@ typedef struct vg_guard_env {
     const char *group_file;     /* NULL: /etc/group */
     const char *mountinfo;      /* NULL: /proc/self/mountinfo */
     const char *state_dir;      /* NULL: libvirt's qemu state dir */
+    bool aa_enabled;            /* the kernel has AppArmor enabled (aa_is_enabled()) */
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map

@@ -30,10 +30,20 @@ static bool broken_config_says_dev(const char *path)
     return e && e->type == VG_CONF_STRING && vg_streq(e->str, "dev");
 }
 
+bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled)
+{
+    switch (cfg->apparmor) {
+    case VG_APPARMOR_ON: return true;
+    case VG_APPARMOR_OFF: return false;
+    case VG_APPARMOR_AUTO: return aa_enabled;
+    }
+    return false;
+}
+
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
                      const char *stage, const vg_guard_env *env, vg_verdict *out)
 {
-    autoconfig vg_config *cfg = NULL;
+    vg_config *cfg = NULL;      /* owned by out->config once loaded */
     autoqemuconf vg_qemu_conf *qconf = NULL;
     autodomain vg_domain *dom = NULL;
     autoerror vg_error *err = NULL;
@@ -57,6 +67,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
     }
+    out->config = cfg;
     out->dev_mode = cfg->mode == VG_MODE_DEV;
 
     if (vg_domain_parse(xml, len, xml_name, &dom, &err) < 0) {
@@ -99,8 +110,24 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
                                      dom->name, stage, vg_verdict_kind_name(out->kind), err->msg);
         return;
     }
-
     vg_report *rep = out->report;
+    out->apparmor_active = vg_apparmor_active(cfg, env && env->aa_enabled);
+    /* Switching the security driver off is the "fix" virtguard exists to
+     * make unnecessary: with AppArmor available, refuse it in enforce mode. */
+    if (env && env->aa_enabled && cfg->apparmor != VG_APPARMOR_OFF &&
+        vg_qemu_conf_security_none(qconf)) {
+        vg_finding *f = VG_APPEND(rep->v, rep->n);
+        f->kind = VG_FIND_SECURITY_NONE;
+        f->blocking = true;
+        f->path = vg_xstrdup(qconf->source);
+        f->message = vg_xasprintf(
+            "'%s' line %d sets security_driver = \"none\", which runs every guest without "
+            "AppArmor confinement although this host has AppArmor. virtguard's per-domain rules "
+            "make shared-mount guests work with confinement on: delete that line (libvirt then "
+            "uses AppArmor), restart libvirtd, and fix file ownership per domain as virtguard's "
+            "messages say (a DAC problem is not solved by security_driver = \"none\").",
+            qconf->source ? qconf->source : "qemu.conf", qconf->security_driver_line);
+    }
     if (!vg_report_blocking(rep)) {
         out->kind = VG_VERDICT_ALLOW;
         out->text = vg_report_format(rep, NULL);
@@ -138,5 +165,6 @@ void vg_verdict_clear(vg_verdict *v)
     free(v->text);
     free(v->log_line);
     vg_report_free(v->report);
+    vg_config_free(v->config);
     memset(v, 0, sizeof(*v));
 }

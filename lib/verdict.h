@@ -20,7 +20,12 @@ typedef struct vg_verdict {
     char *text;             /* what to show the user (stderr of the hook); "" if nothing */
     char *log_line;         /* one line for syslog; NULL = nothing to log */
     vg_report *report;      /* NULL unless the guard ran */
+    vg_config *config;      /* the config used; NULL when it could not be loaded */
+    bool apparmor_active;   /* per-domain rules are to be written for this domain */
 } vg_verdict;
+
+/* Should the helper write AppArmor rules, given the setting and the kernel? */
+bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled);
 
 /* `stage` is the hook operation ("prepare", "start") or "check".
  * `config_path` NULL means the default path. */

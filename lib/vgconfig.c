@@ -17,7 +17,7 @@
 
 static const char *const known_keys[] = {
     "mode", "shared_mounts", "shared_fs_types", "path_map",
-    "probe_timeout_ms", "apparmor_extra_roots", "qemu_conf",
+    "probe_timeout_ms", "apparmor_extra_roots", "qemu_conf", "apparmor",
 };
 
 /* Directories whose files virtguard never writes AppArmor rules for;
@@ -325,10 +325,26 @@ static int set_qemu_conf(vg_error **err, const vg_conf *conf, const vg_conf_entr
     return 0;
 }
 
+static int set_apparmor(vg_error **err, const vg_conf *conf, const vg_conf_entry *e, vg_config *c)
+{
+    int r = want_type(err, conf, e, VG_CONF_STRING, "\"auto\"");
+    if (r < 0)
+        return r;
+    if (strcmp(e->str, "auto") == 0)
+        c->apparmor = VG_APPARMOR_AUTO;
+    else if (strcmp(e->str, "on") == 0)
+        c->apparmor = VG_APPARMOR_ON;
+    else if (strcmp(e->str, "off") == 0)
+        c->apparmor = VG_APPARMOR_OFF;
+    else
+        return bad(err, conf, e, "expected \"auto\", \"on\" or \"off\", got \"%s\"", e->str);
+    return 0;
+}
+
 typedef int (*setter)(vg_error **, const vg_conf *, const vg_conf_entry *, vg_config *);
 static const setter setters[] = {
     set_mode, set_shared_mounts, set_shared_fs_types, set_path_map,
-    set_probe_timeout, set_extra_roots, set_qemu_conf,
+    set_probe_timeout, set_extra_roots, set_qemu_conf, set_apparmor,
 };
 _Static_assert(VG_N_ELEMENTS(setters) == VG_N_ELEMENTS(known_keys), "one setter per key");
 

@@ -8,6 +8,13 @@ typedef enum {
     VG_MODE_DEV,
 } vg_mode;
 
+typedef enum {
+    VG_APPARMOR_AUTO,       /* write rules when the kernel has AppArmor enabled */
+    VG_APPARMOR_ON,         /* always write and validate rules (hosts preparing
+                               profiles, tests on kernels without the LSM) */
+    VG_APPARMOR_OFF,        /* never touch AppArmor */
+} vg_apparmor_setting;
+
 typedef struct vg_path_map {
     char *from;          /* normalised absolute path, no trailing slash */
     char *to;
@@ -24,6 +31,7 @@ typedef struct vg_config {
     char **extra_roots;         /* apparmor_extra_roots = [ ... ]: further dirs whose
                                    files may get AppArmor rules; default empty */
     char *qemu_conf;            /* qemu_conf = "..."; default SYSCONFDIR/libvirt/qemu.conf */
+    vg_apparmor_setting apparmor; /* apparmor = "auto" | "on" | "off"; default auto */
 } vg_config;
 
 /* Built-in defaults (what a missing config file means). */

@@ -53,6 +53,7 @@ static void assert_defaults_q(const vg_config *c, const char *qemu_conf)
     assert_int_equal(c->probe_timeout_ms, 5000);
     assert_non_null(c->extra_roots);
     assert_null(c->extra_roots[0]);
+    assert_int_equal(c->apparmor, VG_APPARMOR_AUTO);
     assert_string_equal(c->qemu_conf, qemu_conf);
 }
 
@@ -117,7 +118,7 @@ static void test_shipped_file(void **state)
         vg_buf_printf(in_example ? &lima : &defaults, "%s\n", line + 1);
         (*(in_example ? &n_lima : &n_defaults))++;
     }
-    assert_int_equal(n_defaults, 7); /* one per key */
+    assert_int_equal(n_defaults, 8); /* one per key */
     assert_int_equal(n_lima, 3);
     autofree char *dtext = vg_buf_steal(&defaults);
     autofree char *ltext = vg_buf_steal(&lima);
@@ -177,10 +178,10 @@ static void test_key_errors(void **state)
               NAME ":1: unknown key 'shraed_mounts'; did you mean 'shared_mounts'?");
     parse_err("probe_timeout = 5\n", NAME ":1: unknown key 'probe_timeout'; the known keys are "
               "'mode', 'shared_mounts', 'shared_fs_types', 'path_map', 'probe_timeout_ms', "
-              "'apparmor_extra_roots', 'qemu_conf'");
+              "'apparmor_extra_roots', 'qemu_conf', 'apparmor'");
     parse_err("security_driver = \"none\"\n", NAME ":1: unknown key 'security_driver'; the "
               "known keys are 'mode', 'shared_mounts', 'shared_fs_types', 'path_map', "
-              "'probe_timeout_ms', 'apparmor_extra_roots', 'qemu_conf'");
+              "'probe_timeout_ms', 'apparmor_extra_roots', 'qemu_conf', 'apparmor'");
     parse_err("mode = \"dev\"\nmode = \"enforce\"\n",
               NAME ":2: key 'mode': set a second time (first on line 1); keep only one");
     /* syntax errors come through unchanged */

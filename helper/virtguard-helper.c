@@ -1,0 +1,431 @@
+/* virtguard-helper: puts virtguard's narrow per-domain AppArmor rules in
+ * place for libvirt's own profile loads (docs/DESIGN.md, "AppArmor rules").
+ *
+ *   virtguard-helper load   --uuid UUID  < domain.xml   (hook: prepare, start)
+ *   virtguard-helper unload --uuid UUID                 (hook: release)
+ *   virtguard-helper gc                                 (admin, cron)
+ *
+ * Runs as root, under its own AppArmor profile (usr.sbin.virtguard-helper),
+ * reached from libvirtd's profile through its "PUx" rule for /usr/sbin.  It distrusts
+ * its input: the environment is cleared, PATH fixed, the UUID and domain
+ * name validated before any path is built, every file written atomically,
+ * and the complete profile compiled by apparmor_parser before anything
+ * libvirt will load is replaced. */
+#include <config.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/apparmor.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "aa-profile.h"
+#include "domain-paths.h"
+#include "log.h"
+#include "policy.h"
+#include "sha256.h"
+#include "verdict.h"
+#include "vgconfig.h"
+#include "xmlsafe.h"
+
+#define PARSER_TIMEOUT_MS 30000
+#define SAFE_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct helper {
+    const char *aa_dir;         /* APPARMORDIR, or --apparmor-dir */
+    const char *cache_dir;      /* LOCALSTATEDIR/cache/virtguard */
+    const char *run_dir;        /* RUNSTATEDIR/virtguard */
+    const char *config_path;    /* NULL: default */
+    const char *uuid;
+    const char *parser;
+} helper;
+
+static void die_usage(void) VG_NORETURN;
+static void die_usage(void)
+{
+    fprintf(stderr,
+            "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
+            "       virtguard-helper unload --uuid UUID\n"
+            "       virtguard-helper gc\n"
+            "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n");
+    exit(EXIT_USAGE);
+}
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+    autofree char *copy = vg_xstrdup(dir);
+    for (char *p = copy + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(copy, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* One lock for all domains: the critical section is a few file writes. */
+static int take_lock(const helper *h, vg_error **err)
+{
+    autofree char *path = vg_xasprintf("%s/helper.lock", h->run_dir);
+    int r, fd;
+
+    if ((r = mkdir_p(h->run_dir, 0700)) < 0)
+        return vg_error_set_errno(err, -r, "cannot create '%s'", h->run_dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return vg_error_set_errno(err, errno, "cannot open the lock '%s'", path);
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            return vg_error_set_errno(err, e, "cannot lock '%s'", path);
+        }
+    }
+    return fd;                  /* released when the process exits */
+}
+
+/* Run apparmor_parser -Q -K on `text` (stdin), bounded in time. */
+static int parser_compile(const helper *h, const char *text, vg_error **err)
+{
+    int in[2], errp[2];
+    pid_t pid;
+
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+        return vg_error_set_errno(err, errno, "cannot create pipes for apparmor_parser");
+    pid = fork();
+    if (pid < 0)
+        return vg_error_set_errno(err, errno, "cannot fork apparmor_parser");
+    if (pid == 0) {
+        dup2(in[0], STDIN_FILENO);
+        dup2(errp[1], STDOUT_FILENO);
+        dup2(errp[1], STDERR_FILENO);
+        execl(h->parser, h->parser, "-Q", "-K", "--base", h->aa_dir, "-I", h->aa_dir,
+              (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(errp[1]);
+    autoclose int wfd = in[1];
+    autoclose int efd = errp[0];
+    /* The profile is small (tens of KiB at most): write it, then read. */
+    signal(SIGPIPE, SIG_IGN);
+    (void)vg_write_all(wfd, text, strlen(text));
+    close(steal_fd(&wfd));
+
+    vg_buf out = { 0 };
+    long long deadline = vg_now_ms() + PARSER_TIMEOUT_MS;
+    char chunk[4096];
+    for (;;) {
+        struct pollfd p = { .fd = efd, .events = POLLIN };
+        long long left = deadline - vg_now_ms();
+        if (left <= 0 || poll(&p, 1, (int)left) == 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            vg_buf_clear(&out);
+            return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %d ms",
+                                PARSER_TIMEOUT_MS);
+        }
+        ssize_t n = read(efd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (out.len < 8192)
+            vg_buf_addn(&out, chunk, (size_t)n);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    autofree char *msgs = vg_buf_steal(&out);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    /* Drop the harmless cache warning of kernels without AppArmor. */
+    char *line = strstr(msgs, "Cache read/write disabled");
+    if (line) {
+        char *eol = strchr(line, '\n');
+        memmove(line, eol ? eol + 1 : line + strlen(line), strlen(eol ? eol + 1 : "") + 1);
+    }
+    return vg_error_set(err, EINVAL, "apparmor_parser rejected the profile (%s): %s",
+                        WIFEXITED(status) ? "exit status" : "killed", msgs);
+}
+
+/* Compile once per distinct content: a marker named by the SHA-256 of the
+ * complete validated text. */
+static int validate_cached(const helper *h, const char *text, bool *cached, vg_error **err)
+{
+    char hex[65];
+    autofree char *dir = vg_xasprintf("%s/validated", h->cache_dir);
+    autofree char *marker = NULL;
+    int r;
+
+    vg_sha256_hex(text, strlen(text), hex);
+    marker = vg_xasprintf("%s/%s", dir, hex);
+    if (access(marker, F_OK) == 0) {
+        *cached = true;
+        return 0;
+    }
+    *cached = false;
+    if ((r = parser_compile(h, text, err)) < 0)
+        return r;
+    if (mkdir_p(dir, 0700) == 0)
+        (void)vg_write_file_atomic(marker, "", 0, 0600);
+    return 0;
+}
+
+/* Write only when the content differs: repeated loads are no-ops. */
+static int write_if_changed(const char *path, const char *text, bool *changed, vg_error **err)
+{
+    autofree char *old = NULL;
+    int r;
+
+    if (vg_read_file(path, 1 << 20, &old, NULL) == 0 && strcmp(old, text) == 0) {
+        *changed = false;
+        return 0;
+    }
+    if ((r = vg_write_file_atomic(path, text, strlen(text), 0644)) < 0)
+        return vg_error_set_errno(err, -r, "cannot write '%s'", path);
+    *changed = true;
+    return 0;
+}
+
+static int cmd_load(const helper *h, vg_error **err)
+{
+    autoconfig vg_config *cfg = NULL;
+    autodomain vg_domain *dom = NULL;
+    autopolicy vg_policy *pol = NULL;
+    autofree char *xml = NULL;
+    autofree char *rules = NULL;
+    autofree char *main_text = NULL;
+    autofree char *new_main = NULL;
+    autofree char *check_text = NULL;
+    autoclose int lock = -1;
+    size_t len;
+    bool changed_main = false, changed_rules = false, cached = false;
+    int r;
+
+    if ((r = vg_config_load(h->config_path, &cfg, err)) < 0)
+        return r;
+    if (!vg_apparmor_active(cfg, aa_is_enabled())) {
+        printf("virtguard-helper: AppArmor is not enabled on this host (apparmor = \"%s\"); "
+               "no rules written\n", cfg->apparmor == VG_APPARMOR_OFF ? "off" : "auto");
+        vg_log(LOG_NOTICE, "load %s: skipped: AppArmor is not enabled on this host", h->uuid);
+        return 0;
+    }
+    if ((r = vg_read_fd(STDIN_FILENO, VG_XML_MAX_BYTES, &xml, &len)) < 0)
+        return vg_error_set_errno(err, -r, "cannot read the domain XML from standard input");
+    if ((r = vg_domain_parse(xml, len, "-", &dom, err)) < 0)
+        return r;
+    if ((r = vg_policy_check_domain(dom, h->uuid, err)) < 0)
+        return r;
+    if ((r = vg_policy_resolve(cfg, dom, &pol, err)) < 0)
+        return vg_error_wrap(err, "domain '%s'", dom->name);
+    for (size_t i = 0; pol->warnings && pol->warnings[i]; i++)
+        fprintf(stderr, "virtguard-helper: WARNING (dev mode): domain '%s': %s\n", dom->name,
+                pol->warnings[i]);
+    if ((r = vg_policy_render(pol, h->uuid, dom->name, &rules, err)) < 0)
+        return r;
+
+    autofree char *name = vg_aa_profile_name(h->uuid);
+    autofree char *main_path = vg_xasprintf("%s/libvirt/%s", h->aa_dir, name);
+    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, h->aa_dir, name);
+
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    r = vg_read_file(main_path, 1 << 20, &main_text, NULL);
+    if (r == -ENOENT) {
+        autofree char *tmpl_path = vg_xasprintf("%s/libvirt/TEMPLATE.qemu", h->aa_dir);
+        autofree char *tmpl = NULL;
+        if ((r = vg_read_file(tmpl_path, 1 << 20, &tmpl, NULL)) < 0)
+            return vg_error_set_errno(err, -r, "cannot read libvirt's template '%s'", tmpl_path);
+        if ((r = vg_aa_profile_from_template(tmpl, h->uuid, &main_text, err)) < 0)
+            return vg_error_wrap(err, "'%s'", tmpl_path);
+    } else if (r < 0) {
+        return vg_error_set_errno(err, -r, "cannot read '%s'", main_path);
+    }
+    if ((r = vg_aa_profile_ensure(main_text, h->uuid, cfg->mode == VG_MODE_DEV, &new_main,
+                                  &changed_main, err)) < 0)
+        return vg_error_wrap(err, "'%s'", main_path);
+    if ((r = vg_aa_profile_for_validation(new_main, h->uuid, rules, &check_text, err)) < 0)
+        return r;
+    /* Nothing on disk changes unless the complete profile compiles. */
+    if ((r = validate_cached(h, check_text, &cached, err)) < 0)
+        return vg_error_wrap(err, "domain '%s': the rules were not installed", dom->name);
+    if ((r = write_if_changed(rules_path, rules, &changed_rules, err)) < 0)
+        return r;
+    if (changed_main && (r = write_if_changed(main_path, new_main, &changed_main, err)) < 0)
+        return r;
+
+    printf("virtguard-helper: domain '%s': %zu rule(s) in '%s' (%s mode%s%s%s)\n", dom->name,
+           pol->n_entries, rules_path, cfg->mode == VG_MODE_DEV ? "complain" : "enforce",
+           cached ? ", validated before" : ", validated", changed_rules ? ", written" : "",
+           changed_main ? ", profile updated" : "");
+    vg_log(LOG_INFO, "domain '%s' load %s: %zu rule(s)%s%s", dom->name, h->uuid, pol->n_entries,
+           changed_rules ? ", rules written" : ", unchanged",
+           changed_main ? ", profile updated" : "");
+    return 0;
+}
+
+static int cmd_unload(const helper *h, vg_error **err)
+{
+    autofree char *name = vg_aa_profile_name(h->uuid);
+    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, h->aa_dir, name);
+    autoclose int lock = -1;
+
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    if (unlink(rules_path) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return vg_error_set_errno(err, errno, "cannot remove '%s'", rules_path);
+    }
+    printf("virtguard-helper: removed '%s'\n", rules_path);
+    vg_log(LOG_INFO, "unload %s: rules removed", h->uuid);
+    return 0;
+}
+
+/* UUIDs of every domain libvirt knows: persistent configs and running
+ * (possibly transient) domains' status files. */
+static void collect_uuids(const char *dir, char ***uuids)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
+            continue;
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        autofree char *xml = NULL;
+        size_t len;
+        autodomain vg_domain *dom = NULL;
+        if (vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len) < 0)
+            continue;
+        /* status files wrap the domain in <domstatus>: find the <domain> */
+        const char *start = strstr(xml, "<domain ");
+        if (!start)
+            continue;
+        const char *end = strstr(start, "</domain>");
+        size_t l = end ? (size_t)(end - start) + 9 : strlen(start);
+        if (vg_domain_parse(start, l, path, &dom, NULL) == 0 && dom->uuid)
+            vg_strv_push(uuids, vg_xstrdup(dom->uuid));
+    }
+    closedir(d);
+}
+
+static int cmd_gc(const helper *h, vg_error **err)
+{
+    autostrv char **known = NULL;
+    autofree char *libvirt_dir = vg_xasprintf("%s/libvirt", h->aa_dir);
+    autoclose int lock = -1;
+    DIR *d;
+    struct dirent *de;
+    size_t removed = 0;
+
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    collect_uuids(SYSCONFDIR "/libvirt/qemu", &known);
+    collect_uuids(RUNSTATEDIR "/libvirt/qemu", &known);
+    if (!(d = opendir(libvirt_dir)))
+        return vg_error_set_errno(err, errno, "cannot list '%s'", libvirt_dir);
+    while ((de = readdir(d))) {
+        const char *n = de->d_name;
+        size_t l = strlen(n), sl = strlen(VG_AA_RULES_SUFFIX);
+        bool stale_tmp = strstr(n, ".vgtmp.") != NULL;
+        bool ours = l > 8 + sl && vg_str_has_prefix(n, "libvirt-") &&
+                    strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0;
+        if (!stale_tmp && !ours)
+            continue;
+        if (ours) {
+            autofree char *uuid = vg_xstrndup(n + 8, l - 8 - sl);
+            if (vg_strv_contains(known, uuid))
+                continue;
+        }
+        autofree char *path = vg_xasprintf("%s/%s", libvirt_dir, n);
+        if (unlink(path) == 0) {
+            printf("virtguard-helper: gc: removed '%s'\n", path);
+            removed++;
+        }
+    }
+    closedir(d);
+    vg_log(LOG_INFO, "gc: %zu file(s) removed", removed);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "uuid", required_argument, NULL, 'u' },
+        { "config", required_argument, NULL, 'c' },
+        { "apparmor-dir", required_argument, NULL, 'A' },
+        { "cache-dir", required_argument, NULL, 'C' },
+        { "run-dir", required_argument, NULL, 'R' },
+        { NULL, 0, NULL, 0 },
+    };
+    helper h = {
+        .aa_dir = APPARMORDIR,
+        .cache_dir = LOCALSTATEDIR "/cache/virtguard",
+        .run_dir = RUNSTATEDIR "/virtguard",
+        .parser = VG_APPARMOR_PARSER,
+    };
+    autoerror vg_error *err = NULL;
+    const char *cmd;
+    int c, r;
+
+    /* Trust nothing from the caller's environment. */
+    if (clearenv() != 0 || setenv("PATH", SAFE_PATH, 1) < 0 || setenv("LC_ALL", "C", 1) < 0)
+        return EXIT_FAIL;
+    umask(022);
+    vg_log_open("virtguard-helper");
+
+    if (argc < 2)
+        die_usage();
+    cmd = argv[1];
+    optind = 1;
+    while ((c = getopt_long(argc - 1, argv + 1, "+", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'u': h.uuid = optarg; break;
+        case 'c': h.config_path = optarg; break;
+        case 'A': h.aa_dir = optarg; break;
+        case 'C': h.cache_dir = optarg; break;
+        case 'R': h.run_dir = optarg; break;
+        default: die_usage();
+        }
+    }
+    if (optind != argc - 1)
+        die_usage();
+    if (strcmp(cmd, "gc") != 0) {
+        if (!h.uuid)
+            die_usage();
+        /* Validated before it becomes part of any path. */
+        if (vg_policy_check_uuid(h.uuid, &err) < 0) {
+            fprintf(stderr, "virtguard-helper: %s\n", err->msg);
+            return EXIT_USAGE;
+        }
+    }
+    if (strcmp(cmd, "load") == 0)
+        r = cmd_load(&h, &err);
+    else if (strcmp(cmd, "unload") == 0)
+        r = cmd_unload(&h, &err);
+    else if (strcmp(cmd, "gc") == 0)
+        r = cmd_gc(&h, &err);
+    else
+        die_usage();
+    if (r < 0) {
+        fprintf(stderr, "virtguard-helper: %s\n", err ? err->msg : strerror(-r));
+        vg_log(LOG_WARNING, "%s %s: failed: %s", cmd, h.uuid ? h.uuid : "",
+               err ? err->msg : strerror(-r));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
