@@ -5,6 +5,7 @@
 #include <getopt.h>
 
 #include "domain-paths.h"
+#include "policy.h"
 #include "rewrite.h"
 #include "verdict.h"
 #include "vgconfig.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f)
             "  paths   [--config FILE] [--json] XML   host paths the domain touches: ACCESS ROLE PATH\n"
             "  check   [--config FILE] XML            the checks the hook runs at start\n"
             "  rewrite [--config FILE] XML            the XML with path_map applied\n"
+            "  profile [--config FILE] XML            the AppArmor rules the helper would load (dry run)\n"
             "  version\n"
             "\n"
             "Exit status: 0 fine, 1 problems found (check: start would be refused), 2 usage,\n"
@@ -132,6 +134,31 @@ static int cmd_rewrite(const opts *o)
     return EXIT_OK;
 }
 
+static int cmd_profile(const opts *o)
+{
+    autoconfig vg_config *cfg = NULL;
+    autoerror vg_error *err = NULL;
+    autofree char *xml = NULL;
+    autofree char *rules = NULL;
+    autostrv char **warnings = NULL;
+    size_t len;
+
+    if (vg_config_load(o->config, &cfg, &err) < 0) {
+        fprintf(stderr, "virtguard: %s\n", err->msg);
+        return EXIT_USAGE;
+    }
+    if (read_input(o->input, &xml, &len) < 0)
+        return EXIT_USAGE;
+    if (vg_policy_from_xml(cfg, xml, len, o->input, &rules, &warnings, &err) < 0) {
+        fprintf(stderr, "virtguard: %s\n", err->msg);
+        return EXIT_PROBLEMS;
+    }
+    for (size_t i = 0; warnings && warnings[i]; i++)
+        fprintf(stderr, "virtguard: %s\n", warnings[i]);
+    fputs(rules, stdout);
+    return EXIT_OK;
+}
+
 static int cmd_check(const opts *o)
 {
     autofree char *xml = NULL;
@@ -191,7 +218,8 @@ int main(int argc, char **argv)
         printf("virtguard %s\n", PACKAGE_VERSION);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "paths") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "rewrite") != 0) {
+    if (strcmp(cmd, "paths") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "rewrite") != 0 &&
+        strcmp(cmd, "profile") != 0) {
         fprintf(stderr, "virtguard: unknown command '%s'\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -202,5 +230,7 @@ int main(int argc, char **argv)
         return cmd_paths(&o);
     if (strcmp(cmd, "rewrite") == 0)
         return cmd_rewrite(&o);
+    if (strcmp(cmd, "profile") == 0)
+        return cmd_profile(&o);
     return cmd_check(&o);
 }
