@@ -44,6 +44,8 @@ typedef struct helper {
     const char *config_path;    /* NULL: default */
     const char *uuid;
     const char *parser;
+    const char *libvirt_conf_dir;   /* SYSCONFDIR/libvirt/qemu: persistent domains */
+    const char *libvirt_run_dir;    /* RUNSTATEDIR/libvirt/qemu: running domains */
 } helper;
 
 static void die_usage(void) VG_NORETURN;
@@ -53,7 +55,8 @@ static void die_usage(void)
             "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
             "       virtguard-helper unload --uuid UUID\n"
             "       virtguard-helper gc\n"
-            "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n");
+            "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
+            "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
     exit(EXIT_USAGE);
 }
 
@@ -334,8 +337,8 @@ static int cmd_gc(const helper *h, vg_error **err)
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
-    collect_uuids(SYSCONFDIR "/libvirt/qemu", &known);
-    collect_uuids(RUNSTATEDIR "/libvirt/qemu", &known);
+    collect_uuids(h->libvirt_conf_dir, &known);
+    collect_uuids(h->libvirt_run_dir, &known);
     if (!(d = opendir(libvirt_dir)))
         return vg_error_set_errno(err, errno, "cannot list '%s'", libvirt_dir);
     while ((de = readdir(d))) {
@@ -370,6 +373,8 @@ int main(int argc, char **argv)
         { "apparmor-dir", required_argument, NULL, 'A' },
         { "cache-dir", required_argument, NULL, 'C' },
         { "run-dir", required_argument, NULL, 'R' },
+        { "libvirt-config-dir", required_argument, NULL, 'L' },
+        { "libvirt-run-dir", required_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
     helper h = {
@@ -377,6 +382,8 @@ int main(int argc, char **argv)
         .cache_dir = LOCALSTATEDIR "/cache/virtguard",
         .run_dir = RUNSTATEDIR "/virtguard",
         .parser = VG_APPARMOR_PARSER,
+        .libvirt_conf_dir = SYSCONFDIR "/libvirt/qemu",
+        .libvirt_run_dir = "/run/libvirt/qemu",
     };
     autoerror vg_error *err = NULL;
     const char *cmd;
@@ -399,6 +406,8 @@ int main(int argc, char **argv)
         case 'A': h.aa_dir = optarg; break;
         case 'C': h.cache_dir = optarg; break;
         case 'R': h.run_dir = optarg; break;
+        case 'L': h.libvirt_conf_dir = optarg; break;
+        case 'S': h.libvirt_run_dir = optarg; break;
         default: die_usage();
         }
     }

@@ -1,0 +1,134 @@
+#!/bin/bash
+# Drives the real virtguard-helper and the real apparmor_parser against a
+# scratch copy of /etc/apparmor.d (no kernel AppArmor needed: apparmor = "on").
+set -euo pipefail
+: "${top_builddir:?}" "${top_srcdir:?}"
+HELPER=$top_builddir/helper/virtguard-helper
+PARSER=${APPARMOR_PARSER:-/sbin/apparmor_parser}
+[ -x "$PARSER" ] || { echo "SKIP: apparmor_parser not found"; exit 77; }
+[ -d /etc/apparmor.d/libvirt ] || { echo "SKIP: libvirt's AppArmor files are not installed"; exit 77; }
+command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not found"; exit 77; }
+
+T=$(mktemp -d /tmp/vg-helper-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cp -a /etc/apparmor.d "$T/aa"
+mkdir -p "$T/images" "$T/etc-qemu" "$T/run-qemu"
+qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
+qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$T/images/over lay*[1].qcow2"
+truncate -s 1M "$T/images/seed.iso"
+UUID=6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f
+cat > "$T/dom.xml" <<XML
+<domain type='qemu'>
+  <name>sbx-1</name>
+  <uuid>$UUID</uuid>
+  <memory unit='MiB'>64</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$T/images/over lay*[1].qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <source file='$T/images/seed.iso'/>
+      <target dev='sda' bus='sata'/>
+      <readonly/>
+    </disk>
+  </devices>
+</domain>
+XML
+conf() { printf 'mode = "%s"\nshared_mounts = [ "%s/images" ]\napparmor = "%s"\n' "$1" "$T" "$2" > "$T/vg.conf"; }
+H() { "$HELPER" "$@" --config "$T/vg.conf" --apparmor-dir "$T/aa" --cache-dir "$T/cache" \
+      --run-dir "$T/run" --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu"; }
+MAIN=$T/aa/libvirt/libvirt-$UUID
+RULES=$MAIN.virtguard
+fails=0
+check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "FAIL - $what"; fails=$((fails+1)); fi; }
+compiles() { : > "$MAIN.files"; "$PARSER" -Q -K --base "$T/aa" -I "$T/aa" "$MAIN" 2>/dev/null; local r=$?; rm -f "$MAIN.files"; return $r; }
+
+conf enforce on
+out=$(H load --uuid $UUID < "$T/dom.xml")
+check "load writes the rules" test -f "$RULES"
+check "load creates the profile from libvirt's template" grep -q "^profile libvirt-$UUID flags=(attach_disconnected) {" "$MAIN"
+check "the profile includes the rules" grep -q "#include if exists <libvirt/libvirt-$UUID.virtguard>" "$MAIN"
+check "the profile keeps libvirt's .files include" grep -q "#include <libvirt/libvirt-$UUID.files>" "$MAIN"
+check "overlay rule, glob characters escaped" grep -qF "\"$T/images/over lay\\*\\[1\\].qcow2\" rwk," "$RULES"
+check "backing file from the qcow2 header is read-only" grep -qF "deny \"$T/images/base.qcow2\" w," "$RULES"
+check "cdrom is read-only" grep -qF "\"$T/images/seed.iso\" rk," "$RULES"
+check "nothing else is granted" test "$(grep -c '^  [^#]' "$RULES")" -eq 5
+check "the complete profile compiles" compiles
+check "first load validated with apparmor_parser" grep -q "validated, written" <<<"$out"
+
+before=$(stat -c %Y.%i "$RULES" "$MAIN")
+out=$(H load --uuid $UUID < "$T/dom.xml")
+check "a repeated load is a no-op (cached validation, nothing rewritten)" \
+    test "$(stat -c %Y.%i "$RULES" "$MAIN")" = "$before"
+check "a repeated load says so" grep -q "validated before)" <<<"$out"
+
+conf dev on
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+check "dev mode puts the profile in complain mode" grep -q "flags=(attach_disconnected, complain)" "$MAIN"
+check "dev mode profile compiles" compiles
+conf enforce on
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+check "enforce mode takes complain away again" grep -q "flags=(attach_disconnected) {" "$MAIN"
+
+# Bad input changes nothing.
+snap() { (cd "$T/aa/libvirt" && sha256sum * 2>/dev/null | sort); }
+s0=$(snap)
+st=0; H load --uuid ../../../etc/passwd < "$T/dom.xml" 2>"$T/err" || st=$?
+check "a hostile UUID is refused before any path is built" test $st -eq 2
+check "its message says why" grep -q "is not a UUID" "$T/err"
+st=0; H load --uuid 00000000-0000-0000-0000-000000000001 < "$T/dom.xml" 2>"$T/err" || st=$?
+check "an XML for another UUID is refused" test $st -eq 1
+st=0; sed "s|$T/images/seed.iso|/etc/shadow|" "$T/dom.xml" | H load --uuid $UUID 2>"$T/err" >/dev/null || st=$?
+check "a restricted path on a shared domain is refused" test $st -eq 1
+check "...naming the path" grep -q "/etc/shadow" "$T/err"
+st=0; printf '<domain><name>x</name><uuid>%s</uuid><devices><disk type="file"><source file="%s/images/%s"/></disk></devices></domain>' \
+    $UUID "$T" 'x&#10;y.qcow2' | H load --uuid $UUID 2>"$T/err" >/dev/null || st=$?
+check "a newline in a path is refused" test $st -eq 1
+check "...with a clear message" grep -qi "control character\|newline" "$T/err"
+check "and nothing changed on disk" test "$(snap)" = "$s0"
+
+# A profile apparmor_parser rejects: nothing is written.
+cp "$MAIN" "$T/main.good"
+printf '#include <tunables/global>\nprofile libvirt-%s flags=(attach_disconnected) {\n  this is not a rule\n}\n' $UUID > "$MAIN"
+rm -f "$RULES"
+st=0; H load --uuid $UUID < "$T/dom.xml" >/dev/null 2>"$T/err" || st=$?
+check "a profile that does not compile refuses the load" test $st -eq 1
+check "...naming apparmor_parser" grep -q "apparmor_parser rejected the profile" "$T/err"
+check "...and writes no rules" test ! -e "$RULES"
+check "...and leaves the profile as it was" grep -q "this is not a rule" "$MAIN"
+cp "$T/main.good" "$MAIN"
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+
+# apparmor = "off": nothing at all.
+conf enforce off
+rm -f "$RULES"
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+check "apparmor = off writes nothing" test ! -e "$RULES"
+conf enforce on
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+
+# unload and gc
+H unload --uuid $UUID >/dev/null
+check "unload removes the rules" test ! -e "$RULES"
+check "unload keeps libvirt's profile file" test -e "$MAIN"
+H unload --uuid $UUID >/dev/null
+check "a second unload is fine" true
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+cp "$T/dom.xml" "$T/etc-qemu/sbx-1.xml"
+ORPHAN=$T/aa/libvirt/libvirt-11111111-2222-3333-4444-555555555555.virtguard
+echo '# orphan' > "$ORPHAN"
+echo 'half' > "$T/aa/libvirt/libvirt-$UUID.virtguard.vgtmp.AbCdEf"
+H gc >/dev/null
+check "gc removes rules of domains libvirt does not know" test ! -e "$ORPHAN"
+check "gc removes half-written temporary files" test ! -e "$T/aa/libvirt/libvirt-$UUID.virtguard.vgtmp.AbCdEf"
+check "gc keeps rules of defined domains" test -e "$RULES"
+rm "$T/etc-qemu/sbx-1.xml"
+H gc >/dev/null
+check "gc removes them once the domain is undefined" test ! -e "$RULES"
+
+total=$(grep -c '^check ' "$0" || true)
+echo "$((total - fails)) passed, $fails failed"
+[ $fails -eq 0 ]

@@ -1,0 +1,153 @@
+/* Unit tests for lib/aa-profile.c (profile file transforms) and
+ * lib/sha256.c (FIPS 180-4 test vectors). */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "aa-profile.h"
+#include "sha256.h"
+
+#define UUID "6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f"
+
+/* Debian 12's TEMPLATE.qemu, verbatim. */
+static const char tmpl[] =
+    "#\n# This profile is for the domain whose UUID matches this file.\n#\n\n"
+    "#include <tunables/global>\n\n"
+    "profile LIBVIRT_TEMPLATE flags=(attach_disconnected) {\n"
+    "  #include <abstractions/libvirt-qemu>\n"
+    "}\n";
+
+/* What virt-aa-helper -c writes from it (create_profile()). */
+static const char libvirt_made[] =
+    "#\n# This profile is for the domain whose UUID matches this file.\n#\n\n"
+    "#include <tunables/global>\n\n"
+    "profile libvirt-" UUID " flags=(attach_disconnected) {\n"
+    "  #include <abstractions/libvirt-qemu>\n"
+    "  #include <libvirt/libvirt-" UUID ".files>\n\n"
+    "}\n";
+
+static void test_sha256(void **state)
+{
+    (void)state;
+    char hex[65];
+    vg_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    vg_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    vg_sha256_hex(two, strlen(two), hex);
+    assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* 55, 56 and 64 bytes: the padding boundaries */
+    char a[200];
+    memset(a, 'a', sizeof(a));
+    vg_sha256_hex(a, 55, hex);
+    assert_string_equal(hex, "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+    vg_sha256_hex(a, 56, hex);
+    assert_string_equal(hex, "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+    vg_sha256_hex(a, 64, hex);
+    assert_string_equal(hex, "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+}
+
+static void test_from_template(void **state)
+{
+    (void)state;
+    autofree char *out = NULL;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_aa_profile_from_template(tmpl, UUID, &out, &err), 0);
+    assert_string_equal(out, libvirt_made);
+
+    autofree char *bad = NULL;
+    assert_int_equal(vg_aa_profile_from_template("profile x {\n}\n", UUID, &bad, &err), -EINVAL);
+    assert_non_null(strstr(err->msg, "it is not libvirt's TEMPLATE.qemu"));
+}
+
+static void test_ensure(void **state)
+{
+    (void)state;
+    autofree char *once = NULL;
+    autofree char *twice = NULL;
+    autofree char *dev = NULL;
+    autofree char *back = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+
+    assert_int_equal(vg_aa_profile_ensure(libvirt_made, UUID, false, &once, &changed, &err), 0);
+    assert_true(changed);
+    assert_string_equal(once,
+        "#\n# This profile is for the domain whose UUID matches this file.\n#\n\n"
+        "#include <tunables/global>\n\n"
+        "profile libvirt-" UUID " flags=(attach_disconnected) {\n"
+        "  #include <abstractions/libvirt-qemu>\n"
+        "  #include <libvirt/libvirt-" UUID ".files>\n\n"
+        "  #include if exists <libvirt/libvirt-" UUID ".virtguard>\n"
+        "}\n");
+    /* idempotent */
+    assert_int_equal(vg_aa_profile_ensure(once, UUID, false, &twice, &changed, &err), 0);
+    assert_false(changed);
+    assert_string_equal(once, twice);
+    /* dev mode: complain joins the flags; enforce takes it away again */
+    assert_int_equal(vg_aa_profile_ensure(once, UUID, true, &dev, &changed, &err), 0);
+    assert_true(changed);
+    assert_non_null(strstr(dev, "profile libvirt-" UUID " flags=(attach_disconnected, complain) {\n"));
+    assert_int_equal(vg_aa_profile_ensure(dev, UUID, false, &back, &changed, &err), 0);
+    assert_true(changed);
+    assert_string_equal(back, once);
+}
+
+static void test_ensure_flags_forms(void **state)
+{
+    (void)state;
+    struct { const char *in; bool complain; const char *head; } cases[] = {
+        { "profile libvirt-" UUID " {\n}\n", true, "profile libvirt-" UUID " flags=(complain) {\n" },
+        { "profile libvirt-" UUID " flags=(complain) {\n}\n", false, "profile libvirt-" UUID " {\n" },
+        { "profile libvirt-" UUID " flags=(enforce,attach_disconnected) {\n}\n", true,
+          "profile libvirt-" UUID " flags=(attach_disconnected, complain) {\n" },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(cases); i++) {
+        autofree char *in = vg_xasprintf("#include <tunables/global>\n%s", cases[i].in);
+        autofree char *out = NULL;
+        autoerror vg_error *err = NULL;
+        bool changed;
+        assert_int_equal(vg_aa_profile_ensure(in, UUID, cases[i].complain, &out, &changed, &err), 0);
+        if (!strstr(out, cases[i].head))
+            fail_msg("case %zu: got\n%s", i, out);
+    }
+    /* another domain's profile file is not ours to edit */
+    autofree char *out = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+    assert_int_equal(vg_aa_profile_ensure("\nprofile libvirt-other {\n}\n", UUID, false, &out,
+                                          &changed, &err), -EINVAL);
+    assert_string_equal(err->msg, "the profile file has no 'profile libvirt-" UUID "' line");
+}
+
+static void test_for_validation(void **state)
+{
+    (void)state;
+    autofree char *with = NULL;
+    autofree char *val = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+    assert_int_equal(vg_aa_profile_ensure(libvirt_made, UUID, false, &with, &changed, &err), 0);
+    assert_int_equal(vg_aa_profile_for_validation(with, UUID, "  \"/x\" r,\n", &val, &err), 0);
+    assert_null(strstr(val, ".files>"));
+    assert_null(strstr(val, ".virtguard>"));
+    assert_non_null(strstr(val, "\n\n  \"/x\" r,\n}\n"));
+    autofree char *none = NULL;
+    assert_int_equal(vg_aa_profile_for_validation(libvirt_made, UUID, "", &none, &err), -EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_from_template),
+        cmocka_unit_test(test_ensure),
+        cmocka_unit_test(test_ensure_flags_forms),
+        cmocka_unit_test(test_for_validation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
