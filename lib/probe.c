@@ -11,15 +11,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
-
-typedef struct probe_record {
-    uint32_t index;
-    vg_probe_res res;
-} probe_record;
 
 static void fill_stat(vg_probe_res *res, const struct stat *st)
 {
@@ -30,11 +27,10 @@ static void fill_stat(vg_probe_res *res, const struct stat *st)
     res->ino = st->st_ino;
 }
 
-static void probe_chown(const vg_probe_req *req, vg_probe_res *res)
+static void probe_chown(const vg_probe_req *req, const char *scratch, vg_probe_res *res)
 {
-    autofree char *scratch = vg_xasprintf("%s/.virtguard-probe.%ld", req->path, (long)getpid());
-    autoclose int fd = -1;
     struct stat st;
+    int fd;
 
     res->chown = VG_CHOWN_UNKNOWN;
     fd = open(scratch, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
@@ -52,17 +48,17 @@ static void probe_chown(const vg_probe_req *req, vg_probe_res *res)
         res->chown = (st.st_uid == req->uid && st.st_gid == req->gid) ? VG_CHOWN_WORKS
                                                                        : VG_CHOWN_IGNORED;
     }
+    close(fd);
     if (unlink(scratch) < 0 && !res->err)
         res->err = errno;
 }
 
-void vg_probe_one(const vg_probe_req *req, vg_probe_res *res)
+void vg_probe_one(const vg_probe_req *req, const char *scratch, vg_probe_res *res)
 {
     struct stat st;
     struct statfs sfs;
 
     memset(res, 0, sizeof(*res));
-    res->answered = true;
     switch (req->op) {
     case VG_PROBE_STAT:
         if (stat(req->path, &st) < 0)
@@ -85,13 +81,24 @@ void vg_probe_one(const vg_probe_req *req, vg_probe_res *res)
         }
         break;
     case VG_PROBE_CHOWN:
-        probe_chown(req, res);
+        probe_chown(req, scratch, res);
         break;
     }
+    res->answered = true;
 }
 
-VG_NORETURN static void child_main(int wfd, const vg_probe_req *req, size_t n)
+/* What the child needs; all of it lives in memory the parent prepared. */
+typedef struct probe_job {
+    const vg_probe_req *req;
+    char *const *scratch;       /* per request; NULL unless VG_PROBE_CHOWN */
+    size_t n;
+    vg_probe_res *res;          /* shared results area */
+    int wfd;
+} probe_job;
+
+static int child_main(void *arg)
 {
+    const probe_job *job = arg;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
     /* Die with the parent, and never keep libvirt's stdout/stderr pipes
@@ -106,27 +113,58 @@ VG_NORETURN static void child_main(int wfd, const vg_probe_req *req, size_t n)
         close(STDOUT_FILENO);
         close(STDERR_FILENO);
     }
-    for (size_t i = 0; i < n; i++) {
-        probe_record rec = { .index = (uint32_t)i };
-        vg_probe_one(&req[i], &rec.res);
-        if (vg_write_all(wfd, &rec, sizeof(rec)) < 0)
+    for (size_t i = 0; i < job->n; i++) {
+        char one = 1;
+        vg_probe_one(&job->req[i], job->scratch[i], &job->res[i]);
+        if (write(job->wfd, &one, 1) != 1)
             _exit(1);
     }
     _exit(0);
 }
 
-/* Reap the child; after SIGKILL give it a short grace period.  A child
- * stuck in an uninterruptible sleep is left to init rather than waited
- * for: the hook's deadline matters more. */
-static void reap(pid_t pid, bool killed)
+#define CHILD_STACK (256 * 1024)
+
+static pid_t start_child(probe_job *job, void **stack_out)
 {
-    long long until = vg_now_ms() + (killed ? 200 : 2000);
+    void *stack = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    pid_t pid = -1;
+
+    *stack_out = NULL;
+    if (stack != MAP_FAILED) {
+        pid = clone(child_main, (char *)stack + CHILD_STACK, CLONE_VM | SIGCHLD, job);
+        if (pid > 0) {
+            *stack_out = stack;
+            return pid;
+        }
+        munmap(stack, CHILD_STACK);
+    }
+    /* clone(CLONE_VM) refused (valgrind): an ordinary child. */
+    pid = fork();
+    if (pid == 0)
+        child_main(job);
+    return pid;
+}
+
+/* Reap the child; after SIGKILL give it a short grace period.  Returns
+ * false when a killed child is still there (stuck in an uninterruptible
+ * sleep): it is left to init rather than waited for, the hook's deadline
+ * matters more, and the memory it shares with us must then stay mapped. */
+static bool reap(pid_t pid, bool killed)
+{
+    long long until = vg_now_ms() + 200;
+    if (!killed) {
+        /* Every answer is in: the child has nothing left to do but _exit. */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        return true;
+    }
     for (;;) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
-            return;
+            return true;
         if (vg_now_ms() >= until)
-            return;
+            return false;
         usleep(2000);
     }
 }
@@ -136,9 +174,12 @@ int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
 {
     long long start = vg_now_ms();
     long long deadline = start + timeout_ms;
+    size_t area_len = n * sizeof(vg_probe_res);
+    vg_probe_res *area;
+    char **scratch;
+    void *stack = NULL;
     int fds[2];
-    size_t got = 0, have = 0;
-    probe_record rec;
+    size_t got = 0;
     bool timed_out = false;
     pid_t pid;
 
@@ -147,60 +188,76 @@ int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
         *elapsed_ms = 0;
     if (n == 0)
         return 0;
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return vg_error_set_errno(err, errno, "cannot create a pipe for the mount probe");
-    pid = fork();
+    area = mmap(NULL, area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED)
+        return vg_error_set_errno(err, errno, "cannot map the mount probe's results");
+    scratch = vg_xcalloc(n, sizeof(*scratch));
+    for (size_t i = 0; i < n; i++)
+        if (req[i].op == VG_PROBE_CHOWN)
+            scratch[i] = vg_xasprintf("%s/.virtguard-probe.%ld.%zu", req[i].path,
+                                      (long)getpid(), i);
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        int e = errno;
+        munmap(area, area_len);
+        for (size_t i = 0; i < n; i++)
+            free(scratch[i]);
+        free(scratch);
+        return vg_error_set_errno(err, e, "cannot create a pipe for the mount probe");
+    }
+    probe_job job = { .req = req, .scratch = scratch, .n = n, .res = area, .wfd = fds[1] };
+    pid = start_child(&job, &stack);
+    close(fds[1]);
     if (pid < 0) {
         int e = errno;
         close(fds[0]);
-        close(fds[1]);
-        return vg_error_set_errno(err, e, "cannot fork the mount probe");
+        munmap(area, area_len);
+        for (size_t i = 0; i < n; i++)
+            free(scratch[i]);
+        free(scratch);
+        return vg_error_set_errno(err, e, "cannot start the mount probe");
     }
-    if (pid == 0) {
-        close(fds[0]);
-        child_main(fds[1], req, n);
-    }
-    close(fds[1]);
-    autoclose int rfd = fds[0];
 
+    /* The parent does not look at errno while the child may still run:
+     * with CLONE_VM they share it. */
+    char buf[256];
     while (got < n) {
         long long left = deadline - vg_now_ms();
-        struct pollfd pfd = { .fd = rfd, .events = POLLIN };
+        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
         if (left <= 0) {
             timed_out = true;
             break;
         }
         int pr = poll(&pfd, 1, (int)left);
-        if (pr < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
+        if (pr < 0)
+            continue;               /* EINTR: the deadline still bounds us */
         if (pr == 0) {
             timed_out = true;
             break;
         }
-        ssize_t r = read(rfd, (char *)&rec + have, sizeof(rec) - have);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
+        ssize_t r = read(fds[0], buf, sizeof(buf) < n - got ? sizeof(buf) : n - got);
+        if (r < 0)
+            continue;
         if (r == 0)
             break;                  /* child exited early */
-        have += (size_t)r;
-        if (have < sizeof(rec))
-            continue;
-        have = 0;
-        if (rec.index < n) {
-            res[rec.index] = rec.res;
-            res[rec.index].answered = true;
-        }
-        got++;
+        got += (size_t)r;
     }
+    close(fds[0]);
     if (got < n)
         kill(pid, SIGKILL);
-    reap(pid, got < n);
+    bool gone = reap(pid, got < n);
+    /* Copy what was answered, in order (answers arrive in request order). */
+    for (size_t i = 0; i < got && i < n; i++)
+        res[i] = area[i];
+    if (gone) {
+        munmap(area, area_len);
+        if (stack)
+            munmap(stack, CHILD_STACK);
+        for (size_t i = 0; i < n; i++)
+            free(scratch[i]);
+        free(scratch);
+    }
+    /* else: a child stuck in the kernel still shares this memory; it is
+     * deliberately leaked (it is killed, and runs no more user code). */
     if (elapsed_ms)
         *elapsed_ms = vg_now_ms() - start;
     if (timed_out)

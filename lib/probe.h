@@ -1,10 +1,18 @@
 /* virtguard: everything that touches a (possibly shared, possibly hung)
  * filesystem runs here, in a child process bounded in time.
  *
- * The parent builds a list of requests; the child answers them in order
- * over a pipe with fixed-size records; the parent waits at most
- * timeout_ms in total, then kills the child.  The child never holds the
- * caller's stdout/stderr open (libvirt waits for EOF on them). */
+ * The parent builds a list of requests; the child answers them in order,
+ * writing each result into a shared results area and one byte per answer
+ * into a pipe; the parent waits at most timeout_ms in total, then kills
+ * the child.  The child never holds the caller's stdout/stderr open
+ * (libvirt waits for EOF on them).
+ *
+ * The child is a clone(CLONE_VM) process: a real, separately killable
+ * process (a thread stuck in a hung 9p call could not be killed, and
+ * would keep libvirt's waitpid on the hook waiting), without fork's copy
+ * of the page tables, which costs ~1.3 ms per start on the machines we
+ * measured against ~0.04 ms (docs/BENCH.md).  Where clone(CLONE_VM) is
+ * refused (valgrind), fork() is used instead. */
 #pragma once
 
 #include <stdint.h>
@@ -53,5 +61,7 @@ typedef struct vg_probe_res {
 int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
                  vg_probe_res *res, long long *elapsed_ms, vg_error **err);
 
-/* Execute one request in this process (what the child does). */
-void vg_probe_one(const vg_probe_req *req, vg_probe_res *res);
+/* Execute one request in this process (what the child does).  Uses only
+ * system-call wrappers: no allocation, no locks (the child shares the
+ * parent's memory).  VG_PROBE_CHOWN uses `scratch` as the file to create. */
+void vg_probe_one(const vg_probe_req *req, const char *scratch, vg_probe_res *res);
