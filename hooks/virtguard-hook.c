@@ -115,11 +115,8 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
     bool dev = v->dev_mode;
     int st;
 
-    if (!v->apparmor_active) {
-        vg_log(LOG_NOTICE, "domain '%s' %s: AppArmor rules skipped: AppArmor is not enabled "
-                           "on this host", v->domain, op);
-        return 0;
-    }
+    if (!v->apparmor_active)
+        return 0;       /* noted in the decision's log line */
     if (report_has(v->report, VG_FIND_TIMEOUT)) {
         fprintf(stderr, "virtguard: WARNING (dev mode): domain '%s': no AppArmor rules "
                         "written: the shared mount did not answer.\n", v->domain);
@@ -153,7 +150,9 @@ static int guard(const char *op)
     if (v.text && *v.text)
         fputs(v.text, stderr);
     if (v.log_line)
-        vg_log(v.kind == VG_VERDICT_ALLOW ? LOG_INFO : LOG_WARNING, "%s", v.log_line);
+        vg_log(v.kind == VG_VERDICT_ALLOW ? LOG_INFO : LOG_WARNING, "%s%s", v.log_line,
+               (v.kind == VG_VERDICT_ALLOW || v.kind == VG_VERDICT_WARN) && !v.apparmor_active
+                   ? "; AppArmor rules skipped (AppArmor is not enabled on this host)" : "");
     status = vg_verdict_hook_status(&v);
     if (status == 0 && (v.kind == VG_VERDICT_ALLOW || v.kind == VG_VERDICT_WARN))
         status = rules(&v, xml, len, op);
