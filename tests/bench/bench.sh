@@ -1,0 +1,95 @@
+#!/bin/bash
+# make bench: what virtguard costs on the start path, measured on this
+# machine with the real binaries and a real libvirtd (in a private mount
+# namespace, like the integration tests).  Not part of make check.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/../integration/lib.sh"
+vg_enter_ns "$@"
+
+SPAWN=$top_builddir/tests/bench/vg-spawn
+HELPER=$top_builddir/helper/virtguard-helper
+N_HOOK=${VG_BENCH_HOOK_RUNS:-300}
+N_START=${VG_BENCH_START_RUNS:-15}
+N_AA=${VG_BENCH_AA_RUNS:-15}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
+
+vg_setup
+vg_mount_shared_tmpfs
+vg_make_images "$VG_SHARED" "$VG_IMAGE_OWNER"
+B=$(mktemp -d /tmp/vg-bench-XXXXXX)
+vg_domain_xml bench "$VG_SHARED" > "$B/dom.xml"
+
+echo "== virtguard bench ($(nproc) CPUs, $(uname -r)) =="
+# 1. The hook alone, as libvirt runs it at prepare, vs spawning /bin/true.
+"$VG_HOOK" bench prepare begin - < "$B/dom.xml" || vg_fail "the hook refuses the bench domain"
+hook=$("$SPAWN" "$N_HOOK" "$B/dom.xml" "$VG_HOOK" bench prepare begin -)
+true_=$("$SPAWN" "$N_HOOK" "$B/dom.xml" /bin/true)
+h=$(field median_us <<<"$hook"); t=$(field median_us <<<"$true_")
+printf 'hook prepare (1-disk shared domain): median %d us  (%s)\n' "$h" "$hook"
+printf '/bin/true, same stdin:              median %d us  (%s)\n' "$t" "$true_"
+printf 'hook / true ratio: %s   (target <= 1.5)\n' "$(ratio "$h" "$t")"
+
+# 2. virsh start of the same TCG domain, with and without the hook.
+vg_define bench "$VG_SHARED"
+start_ms() {
+    local s e
+    s=$(date +%s%N)
+    vg_virsh_quiet start bench >/dev/null || vg_fail "start failed"
+    e=$(date +%s%N)
+    vg_virsh_quiet destroy bench >/dev/null
+    echo $(( (e - s) / 1000 ))
+}
+with=(); without=()
+for i in $(seq "$N_START"); do                 # interleaved, to share drift
+    vg_install_hook;          with+=("$(start_ms)")
+    rm -f "$VG_HOOK_DEST"; kill -HUP "$(vg_pidfile_pid /run/libvirt/libvirtd.pid)"; sleep 0.5
+    vg_wait_until 10 vg_virsh_quiet list >/dev/null
+    without+=("$(start_ms)")
+done
+w=$(printf '%s\n' "${with[@]}" | median); wo=$(printf '%s\n' "${without[@]}" | median)
+printf 'virsh start, hook installed:     median %d us over %d runs\n' "$w" "$N_START"
+printf 'virsh start, no hook:            median %d us over %d runs\n' "$wo" "$N_START"
+printf 'start ratio: %s   (target <= 1.02)\n' "$(ratio "$w" "$wo")"
+
+# 3. AppArmor: what virtguard adds vs libvirt's own AppArmor work for the same
+# domain (libvirt: virt-aa-helper + apparmor_parser compile, twice per start).
+cp -a /etc/apparmor.d "$B/aa"
+printf 'mode = "enforce"\nshared_mounts = [ "%s" ]\nshared_fs_types = [ "tmpfs" ]\napparmor = "on"\n' \
+    "$VG_SHARED" > "$B/aa.conf"
+qemu-img create -q -f qcow2 "$VG_SHARED/bench-base.qcow2" 16M
+printf '%-6s %12s %14s %14s %14s %8s\n' disks virtguard_us vah_dryrun_us parser_us libvirt_aa_us ratio
+for D in 1 10 100; do
+    uuid=$(printf '00000000-0000-4000-8000-%012d' "$D")
+    {
+        printf "<domain type='qemu'><name>bench%d</name><uuid>%s</uuid><memory unit='MiB'>64</memory>" "$D" "$uuid"
+        printf "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        for i in $(seq "$D"); do
+            f=$VG_SHARED/bench$D-disk$i.qcow2
+            [ -e "$f" ] || qemu-img create -q -f qcow2 -b bench-base.qcow2 -F qcow2 "$f"
+            printf "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='%s'/><target dev='vd%s' bus='virtio'/></disk>" \
+                "$f" "$(printf '%03d' "$i")"
+        done
+        printf "</devices></domain>\n"
+    } > "$B/d$D.xml"
+    H=("$HELPER" load --uuid "$uuid" --config "$B/aa.conf" --apparmor-dir "$B/aa" --cache-dir "$B/cache" --run-dir "$B/run")
+    "${H[@]}" < "$B/d$D.xml" >/dev/null || vg_fail "helper load failed for $D disks"   # first: compiles
+    vg=$("$SPAWN" "$N_AA" "$B/d$D.xml" "${H[@]}" | field median_us)
+    vah=$("$SPAWN" "$N_AA" "$B/d$D.xml" /usr/lib/libvirt/virt-aa-helper -d -r -u "libvirt-$uuid" | field median_us)
+    /usr/lib/libvirt/virt-aa-helper -d -r -u "libvirt-$uuid" < "$B/d$D.xml" 2> "$B/files$D" || true
+    { sed -n 's/^\(  .*,\)$/\1/p' "$B/files$D"; } > "$B/aa/libvirt/libvirt-$uuid.files"
+    ptimes=()
+    for i in $(seq 5); do
+        s=$(date +%s%N)
+        apparmor_parser -Q -K --base "$B/aa" -I "$B/aa" "$B/aa/libvirt/libvirt-$uuid" 2>/dev/null || vg_fail "profile does not compile"
+        ptimes+=($(( ($(date +%s%N) - s) / 1000 )))
+    done
+    p=$(printf '%s\n' "${ptimes[@]}" | median)
+    lv=$(( 2 * vah + 2 * p ))
+    printf '%-6s %12d %14d %14d %14d %8s\n' "$D" "$vg" "$vah" "$p" "$lv" "$(ratio "$vg" "$lv")"
+done
+echo "(ratio target <= 0.10: virtguard's helper load, validation cached by content, vs libvirt's"
+echo " own AppArmor work per start = 2 x virt-aa-helper + 2 x apparmor_parser compile)"
+rm -rf "$B"
+exit 0
