@@ -263,6 +263,19 @@ static char *lima_hint(const judge_ctx *c, const char *mount)
         mount, host, mount);
 }
 
+/* On FUSE-based mounts (virtiofs, sshfs, bindfs...) a process whose request
+ * the server has taken waits uninterruptibly until it answers: only the
+ * server or an abort of the connection frees it. */
+static char *fuse_hint(const vg_mount *m)
+{
+    if (!m || (strcmp(m->fstype, "virtiofs") != 0 && strcmp(m->fstype, "fuse") != 0 &&
+               !vg_str_has_prefix(m->fstype, "fuse.")))
+        return vg_xstrdup("");
+    return vg_xasprintf(" Processes blocked on this FUSE-based mount (virtguard's probe among "
+                        "them) stay blocked until the server answers or the connection is "
+                        "aborted: 'echo 1 > /sys/fs/fuse/connections/%u/abort'.", m->minor);
+}
+
 static void judge_mount(judge_ctx *c, mount_state *ms)
 {
     const vg_probe_res *sfs = &c->res[ms->statfs_req];
@@ -299,13 +312,14 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         return;
     }
     if (!sfs->answered || !par->answered) {
+        autofree char *fh = fuse_hint(ms->entry);
         ms->timed_out = true;
         add_finding(c->rep, VG_FIND_TIMEOUT, true, mount,
                     "shared mount '%s' (%s) did not answer within %u ms; its server may be "
                     "hung. Check the host side of the share (on Lima: is the instance's "
-                    "host process alive?), or raise probe_timeout_ms in '%s'.",
+                    "host process alive?), or raise probe_timeout_ms in '%s'.%s",
                     mount, ms->entry->fstype, c->cfg->probe_timeout_ms,
-                    c->cfg->source ? c->cfg->source : vg_config_default_path());
+                    c->cfg->source ? c->cfg->source : vg_config_default_path(), fh);
         return;
     }
     if (sfs->err) {
@@ -596,13 +610,14 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
         autofree char *what = describe_item(it);
         if (!fr->answered) {
             if (!s->timed_out) {
+                autofree char *fh = fuse_hint(s->entry);
                 s->timed_out = true;
                 add_finding(rep, VG_FIND_TIMEOUT, true, it->path,
                             "%s: shared mount '%s' (%s) did not answer within %u ms while "
                             "checking this file; its server may be hung. Check the host side of "
-                            "the share, or raise probe_timeout_ms in '%s'.",
+                            "the share, or raise probe_timeout_ms in '%s'.%s",
                             what, s->mount, s->entry->fstype, cfg->probe_timeout_ms,
-                            cfg->source ? cfg->source : vg_config_default_path());
+                            cfg->source ? cfg->source : vg_config_default_path(), fh);
             }
             continue;
         }
