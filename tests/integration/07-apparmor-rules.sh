@@ -20,19 +20,28 @@ command -v apparmor_parser >/dev/null || vg_skip "apparmor_parser not installed"
 # Writable scratch views of the system directories the installed helper
 # uses, for this namespace only: overlayfs with a tmpfs upper layer on the
 # nearest existing ancestor.
+# Made before vg_setup, whose own mounts (e.g. $sysconfdir/virtguard) may lie
+# below one of these directories and must stay on top.
+# Their upper layers live in a tmpfs over /mnt, private to this namespace.
+VG_OVL=/mnt
+mount -t tmpfs vg-ovl "$VG_OVL"
 vg_overlay() {
-    local dir=$1 base=$VG_SCRATCH/ovl$(echo "$1" | tr / _)
+    local dir=$1 base=$VG_OVL/ovl$(echo "$1" | tr / _)
     while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
     grep -q " $dir overlay " /proc/self/mountinfo && return 0
     mkdir -p "$base/u" "$base/w"
     mount -t overlay overlay -o "lowerdir=$dir,upperdir=$base/u,workdir=$base/w" "$dir"
 }
 
-vg_setup
 vg_overlay "$sbindir"
 vg_overlay "$apparmordir"
 vg_overlay "$localstatedir/cache"
+vg_setup
 install -m 0755 "$HELPER_BIN" "$sbindir/virtguard-helper"
+# A build for another prefix has its own AppArmor dir: give it the system's policy.
+if [ "$apparmordir" != /etc/apparmor.d ]; then
+    mkdir -p "$apparmordir" && cp -a /etc/apparmor.d/. "$apparmordir/"
+fi
 vg_conf_set "$VG_CONF" apparmor '"on"'
 
 vg_mount_shared_tmpfs
