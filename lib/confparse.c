@@ -321,6 +321,16 @@ int vg_conf_read(const char *path, vg_conf **out, vg_error **err)
 }
 
 /* The first entry wins, as libvirt's virConfGetValue() does. */
+int vg_conf_entry_error(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
+                        const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    autofree char *msg = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    return vg_error_set(err, EINVAL, "%s:%d: key '%s': %s", conf->name, e->line, e->key, msg);
+}
+
 const vg_conf_entry *vg_conf_get(const vg_conf *conf, const char *key)
 {
     if (!conf)

@@ -44,6 +44,9 @@ int vg_conf_parse(const char *text, size_t len, const char *name, vg_conf **out,
  * (with *err set), so callers can fall back to defaults. */
 int vg_conf_read(const char *path, vg_conf **out, vg_error **err);
 const vg_conf_entry *vg_conf_get(const vg_conf *conf, const char *key);
+/* A bad value: -EINVAL and "NAME:LINE: key 'KEY': <message>". */
+int vg_conf_entry_error(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
+                        const char *fmt, ...) VG_FORMAT(4, 5);
 /* "string", "number", "list". */
 const char *vg_conf_type_name(vg_conf_type t);
 void vg_conf_free(vg_conf *conf);

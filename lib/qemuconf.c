@@ -29,16 +29,6 @@ void vg_qemu_conf_free(vg_qemu_conf *q)
     free(q);
 }
 
-static int bad(vg_error **err, const vg_conf *conf, const vg_conf_entry *e, const char *fmt, ...)
-    VG_FORMAT(4, 5);
-static int bad(vg_error **err, const vg_conf *conf, const vg_conf_entry *e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    autofree char *msg = vg_xvasprintf(fmt, ap);
-    va_end(ap);
-    return vg_error_set(err, EINVAL, "%s:%d: key '%s': %s", conf->name, e->line, e->key, msg);
-}
 
 static int get_string(vg_error **err, const vg_conf *conf, const char *key, char **dst)
 {
@@ -46,9 +36,9 @@ static int get_string(vg_error **err, const vg_conf *conf, const char *key, char
     if (!e)
         return 0;
     if (e->type != VG_CONF_STRING)
-        return bad(err, conf, e, "expected a string, got a %s", vg_conf_type_name(e->type));
+        return vg_conf_entry_error(err, conf, e, "expected a string, got a %s", vg_conf_type_name(e->type));
     if (!*e->str)
-        return bad(err, conf, e, "expected a user or group name, got an empty string");
+        return vg_conf_entry_error(err, conf, e, "expected a user or group name, got an empty string");
     free(*dst);
     *dst = vg_xstrdup(e->str);
     return 0;
@@ -61,9 +51,9 @@ static int get_bool(vg_error **err, const vg_conf *conf, const char *key, bool *
     if (!e)
         return 0;
     if (e->type != VG_CONF_INT)
-        return bad(err, conf, e, "expected 0 or 1, got a %s", vg_conf_type_name(e->type));
+        return vg_conf_entry_error(err, conf, e, "expected 0 or 1, got a %s", vg_conf_type_name(e->type));
     if (e->num != 0 && e->num != 1)
-        return bad(err, conf, e, "expected 0 or 1, got %lld", e->num);
+        return vg_conf_entry_error(err, conf, e, "expected 0 or 1, got %lld", e->num);
     *dst = e->num == 1;
     return 0;
 }
@@ -85,7 +75,7 @@ static int get_security_driver(vg_error **err, const vg_conf *conf, vg_qemu_conf
         q->security_driver = vg_strv_dup(e->list);
         break;
     case VG_CONF_INT:
-        return bad(err, conf, e, "expected a string or a list of strings, got a number");
+        return vg_conf_entry_error(err, conf, e, "expected a string or a list of strings, got a number");
     }
     q->security_driver_line = e->line;
     return 0;

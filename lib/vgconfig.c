@@ -78,24 +78,13 @@ void vg_config_free(vg_config *c)
     free(c);
 }
 
-/* "NAME:LINE: key 'KEY': message" */
-static int bad(vg_error **err, const vg_conf *conf, const vg_conf_entry *e, const char *fmt, ...)
-    VG_FORMAT(4, 5);
-static int bad(vg_error **err, const vg_conf *conf, const vg_conf_entry *e, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    autofree char *msg = vg_xvasprintf(fmt, ap);
-    va_end(ap);
-    return vg_error_set(err, EINVAL, "%s:%d: key '%s': %s", conf->name, e->line, e->key, msg);
-}
 
 static int want_type(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
                      vg_conf_type want, const char *example)
 {
     if (e->type == want)
         return 0;
-    return bad(err, conf, e, "expected a %s, e.g. %s, got a %s",
+    return vg_conf_entry_error(err, conf, e, "expected a %s, e.g. %s, got a %s",
                vg_conf_type_name(want), example, vg_conf_type_name(e->type));
 }
 
@@ -128,12 +117,12 @@ static int get_path_list(vg_error **err, const vg_conf *conf, const vg_conf_entr
     for (size_t i = 0; e->list[i]; i++) {
         autofree char *n = check_path(e->list[i], &why);
         if (!n)
-            return bad(err, conf, e, "\"%s\" %s", e->list[i], why);
+            return vg_conf_entry_error(err, conf, e, "\"%s\" %s", e->list[i], why);
         if (!allow_root && strcmp(n, "/") == 0)
-            return bad(err, conf, e, "\"%s\" is the root directory; name a directory such as "
+            return vg_conf_entry_error(err, conf, e, "\"%s\" is the root directory; name a directory such as "
                        "\"/var/lib/libvirt/images\"", e->list[i]);
         if (vg_strv_contains(v, n))
-            return bad(err, conf, e, "\"%s\" is listed more than once", n);
+            return vg_conf_entry_error(err, conf, e, "\"%s\" is listed more than once", n);
         vg_strv_push(&v, steal_pointer(&n));
     }
     vg_strv_free(*out);
@@ -151,7 +140,7 @@ static int set_mode(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
     else if (strcmp(e->str, "dev") == 0)
         c->mode = VG_MODE_DEV;
     else
-        return bad(err, conf, e, "expected \"enforce\" or \"dev\", got \"%s\"", e->str);
+        return vg_conf_entry_error(err, conf, e, "expected \"enforce\" or \"dev\", got \"%s\"", e->str);
     return 0;
 }
 
@@ -178,17 +167,17 @@ static int set_shared_fs_types(vg_error **err, const vg_conf *conf, const vg_con
     if (r < 0)
         return r;
     if (!e->list[0])
-        return bad(err, conf, e, "the list is empty, so no mount could ever pass the check; "
+        return vg_conf_entry_error(err, conf, e, "the list is empty, so no mount could ever pass the check; "
                    "name at least one filesystem type as /proc/self/mountinfo shows it, "
                    "e.g. \"9p\" or \"virtiofs\"");
     autostrv char **v = strv_new();
     for (size_t i = 0; e->list[i]; i++) {
         if (!fstype_ok(e->list[i]))
-            return bad(err, conf, e, "\"%s\" is not a filesystem type; expected a type as "
+            return vg_conf_entry_error(err, conf, e, "\"%s\" is not a filesystem type; expected a type as "
                        "/proc/self/mountinfo shows it, e.g. \"9p\", \"virtiofs\" or \"fuse.sshfs\"",
                        e->list[i]);
         if (vg_strv_contains(v, e->list[i]))
-            return bad(err, conf, e, "\"%s\" is listed more than once", e->list[i]);
+            return vg_conf_entry_error(err, conf, e, "\"%s\" is listed more than once", e->list[i]);
         vg_strv_push(&v, vg_xstrdup(e->list[i]));
     }
     vg_strv_free(c->shared_fs_types);
@@ -219,32 +208,32 @@ static int set_path_map(vg_error **err, const vg_conf *conf, const vg_conf_entry
         const char *item = e->list[i];
         const char *eq = strchr(item, '=');
         if (!eq) {
-            r = bad(err, conf, e, "entry \"%s\" is not of the form \"FROM=TO\"", item);
+            r = vg_conf_entry_error(err, conf, e, "entry \"%s\" is not of the form \"FROM=TO\"", item);
             goto cleanup;
         }
         autofree char *from_raw = vg_xstrndup(item, (size_t)(eq - item));
         autofree char *from = check_path(from_raw, &why);
         if (!from) {
-            r = bad(err, conf, e, "entry \"%s\": FROM \"%s\" %s", item, from_raw, why);
+            r = vg_conf_entry_error(err, conf, e, "entry \"%s\": FROM \"%s\" %s", item, from_raw, why);
             goto cleanup;
         }
         autofree char *to = check_path(eq + 1, &why);
         if (!to) {
-            r = bad(err, conf, e, "entry \"%s\": TO \"%s\" %s", item, eq + 1, why);
+            r = vg_conf_entry_error(err, conf, e, "entry \"%s\": TO \"%s\" %s", item, eq + 1, why);
             goto cleanup;
         }
         if (strcmp(from, "/") == 0 || strcmp(to, "/") == 0) {
-            r = bad(err, conf, e, "entry \"%s\": the root directory cannot be mapped; "
+            r = vg_conf_entry_error(err, conf, e, "entry \"%s\": the root directory cannot be mapped; "
                     "map the shared directory itself", item);
             goto cleanup;
         }
         if (strcmp(from, to) == 0) {
-            r = bad(err, conf, e, "entry \"%s\" maps \"%s\" to itself", item, from);
+            r = vg_conf_entry_error(err, conf, e, "entry \"%s\" maps \"%s\" to itself", item, from);
             goto cleanup;
         }
         for (size_t j = 0; j < n; j++) {
             if (strcmp(m[j].from, from) == 0) {
-                r = bad(err, conf, e, "FROM \"%s\" is mapped more than once", from);
+                r = vg_conf_entry_error(err, conf, e, "FROM \"%s\" is mapped more than once", from);
                 goto cleanup;
             }
         }
@@ -270,7 +259,7 @@ static int set_probe_timeout(vg_error **err, const vg_conf *conf, const vg_conf_
     if (r < 0)
         return r;
     if (e->num < VG_PROBE_TIMEOUT_MIN || e->num > VG_PROBE_TIMEOUT_MAX)
-        return bad(err, conf, e, "expected milliseconds from %d to %d, got %lld",
+        return vg_conf_entry_error(err, conf, e, "expected milliseconds from %d to %d, got %lld",
                    VG_PROBE_TIMEOUT_MIN, VG_PROBE_TIMEOUT_MAX, e->num);
     c->probe_timeout_ms = (unsigned)e->num;
     return 0;
@@ -298,11 +287,11 @@ static int set_extra_roots(vg_error **err, const vg_conf *conf, const vg_conf_en
         return r;
     for (size_t i = 0; v[i]; i++) {
         if (strcmp(v[i], "/") == 0)
-            return bad(err, conf, e, "\"/\" would let AppArmor rules reach every file; "
+            return vg_conf_entry_error(err, conf, e, "\"/\" would let AppArmor rules reach every file; "
                        "name the directories that hold images");
         const char *root = restricted_root(v[i]);
         if (root)
-            return bad(err, conf, e, "\"%s\" is under the system directory \"%s\"; virtguard "
+            return vg_conf_entry_error(err, conf, e, "\"%s\" is under the system directory \"%s\"; virtguard "
                        "never writes AppArmor rules for /etc, /usr, /bin, /sbin, /lib*, /boot, "
                        "/proc, /sys or /dev", v[i], root);
     }
@@ -319,7 +308,7 @@ static int set_qemu_conf(vg_error **err, const vg_conf *conf, const vg_conf_entr
         return r;
     char *n = check_path(e->str, &why);
     if (!n)
-        return bad(err, conf, e, "\"%s\" %s", e->str, why);
+        return vg_conf_entry_error(err, conf, e, "\"%s\" %s", e->str, why);
     free(c->qemu_conf);
     c->qemu_conf = n;
     return 0;
@@ -337,7 +326,7 @@ static int set_apparmor(vg_error **err, const vg_conf *conf, const vg_conf_entry
     else if (strcmp(e->str, "off") == 0)
         c->apparmor = VG_APPARMOR_OFF;
     else
-        return bad(err, conf, e, "expected \"auto\", \"on\" or \"off\", got \"%s\"", e->str);
+        return vg_conf_entry_error(err, conf, e, "expected \"auto\", \"on\" or \"off\", got \"%s\"", e->str);
     return 0;
 }
 
@@ -417,7 +406,7 @@ int vg_config_parse(const char *text, size_t len, const char *name, vg_config **
         if (k == VG_N_ELEMENTS(known_keys))
             return unknown_key(err, conf, e);
         if (seen_line[k])
-            return bad(err, conf, e, "set a second time (first on line %d); keep only one",
+            return vg_conf_entry_error(err, conf, e, "set a second time (first on line %d); keep only one",
                        seen_line[k]);
         seen_line[k] = e->line;
         r = setters[k](err, conf, e, c);
