@@ -28,9 +28,11 @@ mount -t tmpfs vg-ovl "$VG_OVL"
 vg_overlay() {
     local dir=$1 base=$VG_OVL/ovl$(echo "$1" | tr / _)
     while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
-    grep -q " $dir overlay " /proc/self/mountinfo && return 0
-    mkdir -p "$base/u" "$base/w"
-    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$base/u,workdir=$base/w" "$dir"
+    if ! grep -q " $dir overlay " /proc/self/mountinfo; then
+        mkdir -p "$base/u" "$base/w"
+        mount -t overlay overlay -o "lowerdir=$dir,upperdir=$base/u,workdir=$base/w" "$dir"
+    fi
+    mkdir -p "$1"       # e.g. a distcheck prefix that is not installed yet
 }
 
 vg_overlay "$sbindir"
