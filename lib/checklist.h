@@ -1,0 +1,83 @@
+/* virtguard: the reports of the admin commands (doctor, explain, audit) as
+ * data: a list of checks, each PASS / WARN / FAIL (or INFO), with a title,
+ * whole-sentence details and the exact fix.  Two renderings: lines like
+ * virt-host-validate's for humans (colour only when asked), and JSON.
+ *
+ * Exit status of every admin command (virtguard(8)):
+ *   0  all fine (PASS, INFO and WARN only)
+ *   1  problems found (at least one FAIL)
+ *   2  could not run (usage, unreadable input, no answer from libvirt) */
+#pragma once
+
+#include "util.h"
+
+typedef enum {
+    VG_CHECK_PASS,
+    VG_CHECK_INFO,          /* a fact worth showing, not a judgement */
+    VG_CHECK_WARN,
+    VG_CHECK_FAIL,
+} vg_check_status;
+
+enum { VG_EXIT_OK = 0, VG_EXIT_PROBLEMS = 1, VG_EXIT_CANNOT_RUN = 2 };
+
+typedef struct vg_check_attr {
+    char *key;
+    char *value;
+} vg_check_attr;
+
+typedef struct vg_check {
+    vg_check_status status;
+    char *topic;            /* short word: "hook", "mount", "qemu.conf", "apparmor" ... */
+    char *title;            /* one line: what was checked */
+    char *detail;           /* whole sentences; may be NULL */
+    char *fix;              /* the exact fix; may be NULL (may span lines) */
+    vg_check_attr *attrs;   /* extra machine-readable fields for --json */
+    size_t n_attrs;
+} vg_check;
+
+typedef struct vg_checklist {
+    char *command;          /* "doctor", "explain", "audit" */
+    vg_check *v;
+    size_t n;
+    vg_check_attr *summary; /* extra top-level fields for --json (counts...) */
+    size_t n_summary;
+} vg_checklist;
+
+vg_checklist *vg_checklist_new(const char *command);
+/* Append a check; returns it so attrs and detail can be added. */
+vg_check *vg_checklist_add(vg_checklist *l, vg_check_status st, const char *topic,
+                           const char *fmt, ...) VG_FORMAT(4, 5);
+void vg_check_detail(vg_check *c, const char *fmt, ...) VG_FORMAT(2, 3);
+void vg_check_fix(vg_check *c, const char *fmt, ...) VG_FORMAT(2, 3);
+void vg_check_attr_set(vg_check *c, const char *key, const char *fmt, ...) VG_FORMAT(3, 4);
+/* The value of attribute `key` of `c`, or NULL. */
+const char *vg_check_attr_get(const vg_check *c, const char *key);
+void vg_checklist_summary(vg_checklist *l, const char *key, const char *fmt, ...) VG_FORMAT(3, 4);
+
+/* Counts per status; the worst status (PASS for an empty list). */
+size_t vg_checklist_count(const vg_checklist *l, vg_check_status st);
+vg_check_status vg_checklist_worst(const vg_checklist *l);
+/* 0 or 1 (see above). */
+int vg_checklist_exit_status(const vg_checklist *l);
+/* The first check with this topic and status, or NULL (tests use it). */
+const vg_check *vg_checklist_find(const vg_checklist *l, const char *topic, vg_check_status st);
+
+const char *vg_check_status_name(vg_check_status st);  /* "PASS", "WARN", ... */
+
+/* Human form:
+ *   TOPIC: TITLE ...................................... : STATUS
+ *         detail, wrapped as written
+ *         fix: ...
+ * then one summary line.  `colour`: ANSI colours for the status words
+ * (callers pass isatty(STDOUT_FILENO) && no NO_COLOR). */
+char *vg_checklist_format(const vg_checklist *l, bool colour);
+/* JSON: {"command":..., "status":"pass|warn|fail", "exit":N, <summary>,
+ *        "checks":[{"status","topic","title","detail","fix", <attrs>}...]} */
+char *vg_checklist_json(const vg_checklist *l);
+
+/* JSON string literal of `s` ("null" for NULL) appended to `b`. */
+void vg_json_string(vg_buf *b, const char *s);
+
+void vg_checklist_free(vg_checklist *l);
+static inline void vg_checklist_freep(vg_checklist **l) { vg_checklist_free(*l); }
+#define autochecklist _cleanup_(vg_checklist_freep)

@@ -1,0 +1,859 @@
+/* virtguard: log lines → causes → narrow fixes (see explain.h). */
+#include <config.h>
+
+#include <ctype.h>
+
+#include "aa-escape.h"
+#include "explain.h"
+#include "lima.h"
+
+/* ------------------------------------------------------------------ */
+/* Audit records */
+
+/* Keys whose values the kernel writes with audit_log_untrustedstring():
+ * quoted, or hex-encoded when they hold a space, '"' or a control byte. */
+static const char *const hex_keys[] = {
+    "name", "name2", "profile", "comm", "target", "peer", "exe", "label", "srcname",
+};
+
+static bool is_hex_key(const char *key)
+{
+    for (size_t i = 0; i < VG_N_ELEMENTS(hex_keys); i++)
+        if (strcmp(hex_keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The kernel hex-encodes only strings holding one of these bytes; a token
+ * that decodes to none of them was never hex (ausearch -i prints decoded
+ * values unquoted, and "cafe" is a fine file name). */
+static char *try_hex(const char *s, size_t n)
+{
+    bool needs = false;
+    if (n < 2 || n % 2)
+        return NULL;
+    vg_buf b = { 0 };
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            vg_buf_clear(&b);
+            return NULL;
+        }
+        unsigned char c = (unsigned char)(hi * 16 + lo);
+        if (c == 0) {
+            vg_buf_clear(&b);
+            return NULL;
+        }
+        if (c == '"' || c < 0x21 || c > 0x7e)
+            needs = true;
+        vg_buf_addc(&b, (char)c);
+    }
+    if (!needs) {
+        vg_buf_clear(&b);
+        return NULL;
+    }
+    return vg_buf_steal(&b);
+}
+
+char *vg_audit_field(const char *record, const char *key)
+{
+    size_t klen = strlen(key);
+    for (const char *p = record; (p = strstr(p, key)); p += klen) {
+        if (p != record && !isspace((unsigned char)p[-1]))
+            continue;
+        if (p[klen] != '=')
+            continue;
+        const char *v = p + klen + 1;
+        if (*v == '"') {
+            const char *end = strchr(v + 1, '"');
+            return end ? vg_xstrndup(v + 1, (size_t)(end - v - 1)) : vg_xstrdup(v + 1);
+        }
+        size_t n = 0;
+        while (v[n] && !isspace((unsigned char)v[n]))
+            n++;
+        if (is_hex_key(key)) {
+            char *dec = try_hex(v, n);
+            if (dec)
+                return dec;
+        }
+        return vg_xstrndup(v, n);
+    }
+    return NULL;
+}
+
+static long long audit_num(const char *record, const char *key)
+{
+    autofree char *v = vg_audit_field(record, key);
+    char *end;
+    if (!v || !*v)
+        return -1;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    return errno || *end || n < 0 ? -1 : n;
+}
+
+char *vg_profile_uuid(const char *profile)
+{
+    static const char pre[] = "libvirt-";
+    if (!profile || !vg_str_has_prefix(profile, pre))
+        return NULL;
+    const char *u = profile + sizeof(pre) - 1;
+    static const int groups[] = { 8, 4, 4, 4, 12 };
+    const char *p = u;
+    for (size_t g = 0; g < VG_N_ELEMENTS(groups); g++) {
+        for (int i = 0; i < groups[g]; i++, p++)
+            if (hexval(*p) < 0)
+                return NULL;
+        if (g + 1 < VG_N_ELEMENTS(groups) && *p++ != '-')
+            return NULL;
+    }
+    return *p ? NULL : vg_xstrdup(u);
+}
+
+char *vg_aa_perms_from_mask(const char *mask)
+{
+    bool r = false, w = false, a = false, l = false, k = false, m = false, x = false;
+    for (const char *p = mask ? mask : ""; *p; p++) {
+        switch (*p) {
+        case 'r': r = true; break;
+        case 'w': case 'c': case 'd': w = true; break;
+        case 'a': a = true; break;
+        case 'l': l = true; break;
+        case 'k': k = true; break;
+        case 'm': m = true; break;
+        case 'x': x = true; break;
+        default: break;
+        }
+    }
+    return vg_xasprintf("%s%s%s%s%s%s", r ? "r" : "", w ? "w" : (a ? "a" : ""), l ? "l" : "",
+                        k ? "k" : "", m ? "m" : "", x ? "ix" : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* libvirt / QEMU error lines */
+
+static char *trimmed(const char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return vg_xstrndup(s, n);
+}
+
+static char *rtrimmed(const char *s)
+{
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        n--;
+    return vg_xstrndup(s, n);
+}
+
+/* The last occurrence of `needle` in `hay`, or NULL. */
+static const char *last_of(const char *hay, const char *needle)
+{
+    const char *found = NULL;
+    for (const char *p = hay; (p = strstr(p, needle)); p++)
+        found = p;
+    return found;
+}
+
+/* 'PATH'(tail) where tail is one of "' (as uid:", "': ", "'" at the end:
+ * paths may hold quotes, so the closing quote is the one the fixed text
+ * after it identifies. */
+static void parse_quoted_then_error(vg_explain_event *e, const char *start)
+{
+    const char *as = strstr(start, "' (as uid:");
+    const char *colon = last_of(start, "': ");
+    const char *end = as ? as : colon;
+    if (!end) {
+        size_t n = strlen(start);
+        e->path = vg_xstrndup(start, n && start[n - 1] == '\'' ? n - 1 : n);
+        return;
+    }
+    e->path = vg_xstrndup(start, (size_t)(end - start));
+    if (as) {
+        unsigned long u, g;
+        if (sscanf(as, "' (as uid:%lu, gid:%lu)", &u, &g) == 2) {
+            e->as_uid = (long long)u;
+            e->as_gid = (long long)g;
+        }
+        const char *err = strstr(as, "): ");
+        if (err)
+            e->error = trimmed(err + 3);
+    } else {
+        e->error = trimmed(colon + 3);
+    }
+}
+
+static void parse_hook(vg_explain_event *e, const char *line)
+{
+    const char *cp = strstr(line, "Child process (");
+    const char *st = cp ? strstr(cp, ") unexpected exit status ") : NULL;
+    if (cp && st) {
+        autofree char *inside = vg_xstrndup(cp + 15, (size_t)(st - cp - 15));
+        autostrv char **tok = NULL;
+        for (char *save = NULL, *t = strtok_r(inside, " ", &save); t; t = strtok_r(NULL, " ", &save))
+            vg_strv_push(&tok, vg_xstrdup(t));
+        size_t n = vg_strv_len(tok), i = 0;
+        while (i < n && strchr(tok[i], '=') && tok[i][0] != '/')
+            i++;
+        if (n >= i + 5) {
+            vg_buf b = { 0 };
+            e->hook = vg_xstrdup(tok[i]);
+            for (size_t k = i + 1; k < n - 3; k++)
+                vg_buf_printf(&b, "%s%s", k > i + 1 ? " " : "", tok[k]);
+            e->domain = vg_buf_steal(&b);
+            e->hook_op = vg_xasprintf("%s %s", tok[n - 3], tok[n - 2]);
+        }
+        const char *msg = strchr(st + 25, ':');
+        e->hook_message = trimmed(msg ? msg + 1 : "");
+    } else {
+        const char *msg = strstr(line, "Hook script execution failed");
+        msg += strlen("Hook script execution failed");
+        e->hook_message = trimmed(*msg == ':' ? msg + 1 : msg);
+    }
+}
+
+static char *quoted_after(const char *line, const char *marker)
+{
+    const char *p = strstr(line, marker);
+    if (!p)
+        return NULL;
+    p += strlen(marker);
+    const char *end = strrchr(p, '\'');
+    return end && end > p ? vg_xstrndup(p, (size_t)(end - p)) : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void event_clear(vg_explain_event *e)
+{
+    free(e->domain);
+    free(e->path);
+    free(e->error);
+    free(e->aa_result);
+    free(e->operation);
+    free(e->profile);
+    free(e->comm);
+    free(e->requested_mask);
+    free(e->denied_mask);
+    free(e->backing_of);
+    free(e->hook);
+    free(e->hook_op);
+    free(e->hook_message);
+    free(e->xattr);
+}
+
+void vg_explain_log_free(vg_explain_log *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        event_clear(&l->v[i]);
+    free(l->v);
+    free(l);
+}
+
+static vg_explain_event *new_event(vg_explain_log *l, vg_event_kind kind, unsigned line,
+                                   const char *context)
+{
+    vg_explain_event *e = VG_APPEND(l->v, l->n);
+    e->kind = kind;
+    e->line = line;
+    e->fsuid = e->ouid = e->as_uid = e->as_gid = -1;
+    e->domain = context ? vg_xstrdup(context) : NULL;
+    return e;
+}
+
+static bool blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+vg_explain_log *vg_explain_parse(const char *text, size_t len)
+{
+    vg_explain_log *l = vg_xcalloc(1, sizeof(*l));
+    autofree char *context = NULL;     /* domain of "Failed to start domain" */
+    ssize_t hook = -1;                 /* event taking continuation lines */
+    size_t pos = 0;
+    unsigned lineno = 0;
+
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        autofree char *line = vg_xstrndup(text + pos, n);     /* stops at a NUL */
+        pos += n + 1;
+        lineno++;
+        l->n_lines++;
+        size_t ll = strlen(line);
+        if (ll && line[ll - 1] == '\r')
+            line[--ll] = '\0';
+
+        if (blank(line)) {
+            l->n_blank++;
+            free(steal_pointer(&context));
+            hook = -1;
+            continue;
+        }
+        if (strstr(line, "apparmor=")) {
+            vg_explain_event *e = new_event(l, VG_EV_APPARMOR, lineno, NULL);
+            e->aa_result = vg_audit_field(line, "apparmor");
+            e->operation = vg_audit_field(line, "operation");
+            e->profile = vg_audit_field(line, "profile");
+            e->path = vg_audit_field(line, "name");
+            e->comm = vg_audit_field(line, "comm");
+            e->requested_mask = vg_audit_field(line, "requested_mask");
+            e->denied_mask = vg_audit_field(line, "denied_mask");
+            e->error = vg_audit_field(line, "info");
+            e->fsuid = audit_num(line, "fsuid");
+            e->ouid = audit_num(line, "ouid");
+            hook = -1;
+            continue;
+        }
+        if (strstr(line, "Hook script execution failed")) {
+            vg_explain_event *e = new_event(l, VG_EV_HOOK, lineno, context);
+            free(steal_pointer(&e->domain));
+            parse_hook(e, line);
+            if (!e->domain && context)
+                e->domain = vg_xstrdup(context);
+            hook = (ssize_t)(l->n - 1);
+            continue;
+        }
+        const char *p;
+        if ((p = strstr(line, "Cannot access storage file '"))) {
+            vg_explain_event *e = new_event(l, VG_EV_STORAGE, lineno, context);
+            parse_quoted_then_error(e, p + strlen("Cannot access storage file '"));
+            hook = -1;
+            continue;
+        }
+        if ((p = strstr(line, "Cannot access backing file '"))) {
+            vg_explain_event *e = new_event(l, VG_EV_STORAGE, lineno, context);
+            const char *start = p + strlen("Cannot access backing file '");
+            const char *of = strstr(start, "' of storage file '");
+            if (of) {
+                e->path = vg_xstrndup(start, (size_t)(of - start));
+                vg_explain_event tmp = { .as_uid = -1, .as_gid = -1 };
+                parse_quoted_then_error(&tmp, of + strlen("' of storage file '"));
+                e->backing_of = steal_pointer(&tmp.path);
+                e->error = steal_pointer(&tmp.error);
+                e->as_uid = tmp.as_uid;
+                e->as_gid = tmp.as_gid;
+            } else {
+                parse_quoted_then_error(e, start);
+            }
+            hook = -1;
+            continue;
+        }
+        if ((p = strstr(line, "Could not open '"))) {
+            vg_explain_event *e = new_event(l, VG_EV_OPEN, lineno, context);
+            parse_quoted_then_error(e, p + strlen("Could not open '"));
+            hook = -1;
+            continue;
+        }
+        if ((p = strstr(line, "Unable to set XATTR "))) {
+            vg_explain_event *e = new_event(l, VG_EV_XATTR, lineno, context);
+            const char *name = p + strlen("Unable to set XATTR ");
+            const char *on = strstr(name, " on ");
+            if (on) {
+                e->xattr = vg_xstrndup(name, (size_t)(on - name));
+                const char *path = on + 4;
+                const char *colon = last_of(path, ": ");
+                e->path = colon ? vg_xstrndup(path, (size_t)(colon - path)) : trimmed(path);
+                e->error = colon ? trimmed(colon + 2) : NULL;
+            }
+            hook = -1;
+            continue;
+        }
+        if (strstr(line, "Failed to start domain")) {
+            char *name = quoted_after(line, "Failed to start domain '");
+            if (!name) {
+                /* newer virsh: "Failed to start domain NAME" */
+                const char *q = strstr(line, "Failed to start domain ") + 23;
+                name = trimmed(q);
+            }
+            free(context);
+            context = name;
+            l->n_context++;
+            hook = -1;
+            continue;
+        }
+        if (hook >= 0 && !vg_str_has_prefix(line, "error: ")) {
+            /* the hook's stderr goes on over several lines (virsh starts
+             * each new error with "error: ") */
+            vg_explain_event *e = &l->v[hook];
+            autofree char *old = e->hook_message;
+            autofree char *t = rtrimmed(line);
+            e->hook_message = vg_xasprintf("%s%s%s", old ? old : "", old && *old ? "\n" : "", t);
+            l->n_context++;
+            continue;
+        }
+        l->n_unknown++;
+    }
+    return l;
+}
+
+char **vg_explain_paths(const vg_explain_log *log)
+{
+    char **v = vg_xcalloc(1, sizeof(*v));     /* never NULL */
+    for (size_t i = 0; i < log->n; i++) {
+        const vg_explain_event *e = &log->v[i];
+        if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN) && e->path &&
+            e->path[0] == '/' && !vg_strv_contains(v, e->path))
+            vg_strv_push(&v, vg_xstrdup(e->path));
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* Judgement */
+
+static const char *name_of(const vg_explain_facts *f, const char *uuid)
+{
+    for (size_t i = 0; uuid && i < f->n_names; i++)
+        if (strcasecmp(f->names[i].uuid, uuid) == 0)
+            return f->names[i].name;
+    return NULL;
+}
+
+static const vg_file_fact *file_of(const vg_explain_facts *f, const char *path)
+{
+    for (size_t i = 0; path && i < f->n_files; i++)
+        if (strcmp(f->files[i].path, path) == 0)
+            return &f->files[i];
+    return NULL;
+}
+
+/* The configured root (shared mount or extra root) holding `path`. */
+static const char *managed_root(const vg_config *cfg, const char *path, bool *shared)
+{
+    autofree char *norm = path ? vg_path_normalize(path) : NULL;
+    if (!cfg || !norm)
+        return NULL;
+    for (size_t i = 0; cfg->shared_mounts[i]; i++)
+        if (vg_path_is_under(norm, cfg->shared_mounts[i])) {
+            if (shared)
+                *shared = true;
+            return cfg->shared_mounts[i];
+        }
+    for (size_t i = 0; cfg->extra_roots && cfg->extra_roots[i]; i++)
+        if (vg_path_is_under(norm, cfg->extra_roots[i])) {
+            if (shared)
+                *shared = false;
+            return cfg->extra_roots[i];
+        }
+    return NULL;
+}
+
+static const char *conf_name(const vg_explain_facts *f)
+{
+    return f->config_path ? f->config_path : vg_config_default_path();
+}
+
+/* Parent directory of `path` as a string ("/" for top-level files). */
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash != path ? vg_xstrndup(path, (size_t)(slash - path)) : vg_xstrdup("/");
+}
+
+static char *who(const char *domain, const char *uuid)
+{
+    if (domain)
+        return vg_xasprintf("domain '%s'", domain);
+    if (uuid)
+        return vg_xasprintf("domain with UUID '%s' (not known to libvirt here)", uuid);
+    return vg_xstrdup("unknown domain");
+}
+
+typedef struct judge {
+    const vg_explain_log *log;
+    const vg_explain_facts *f;
+    vg_checklist *out;
+    char **keys;            /* dedup keys, parallel to out->v */
+} judge;
+
+/* A new check unless an identical problem was reported: then count it. */
+static vg_check *add(judge *j, const char *key, vg_check_status st, const char *cause,
+                     const vg_explain_event *e, const char *title)
+{
+    size_t n = vg_strv_len(j->keys);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(j->keys[i], key) == 0) {
+            vg_check *c = &j->out->v[i];
+            const char *cnt = vg_check_attr_get(c, "count");
+            vg_check_attr_set(c, "count", "%ld", (cnt ? strtol(cnt, NULL, 10) : 1) + 1);
+            return NULL;
+        }
+    }
+    vg_strv_push(&j->keys, vg_xstrdup(key));
+    vg_check *c = vg_checklist_add(j->out, st, "explain", "line %u: %s", e->line, title);
+    vg_check_attr_set(c, "line", "%u", e->line);
+    vg_check_attr_set(c, "cause", "%s", cause);
+    return c;
+}
+
+static void judge_apparmor(judge *j, const vg_explain_event *e)
+{
+    const vg_explain_facts *f = j->f;
+    bool denied = vg_streq(e->aa_result, "DENIED");
+    if (!denied && !vg_streq(e->aa_result, "ALLOWED"))
+        return;     /* STATUS, AUDIT...: not a problem */
+
+    autofree char *uuid = vg_profile_uuid(e->profile);
+    const char *dom = name_of(f, uuid);
+    autofree char *whom = who(dom, uuid);
+    autofree char *perms = vg_aa_perms_from_mask(e->denied_mask ? e->denied_mask
+                                                                : e->requested_mask);
+    autofree char *rule = NULL;
+    autofree char *key = vg_xasprintf("aa|%s|%s|%s|%s", e->aa_result, e->profile ? e->profile : "",
+                                      e->path ? e->path : "", perms);
+    bool is_file = e->path && e->path[0] == '/' && *perms;
+    if (is_file) {
+        autofree char *q = NULL;
+        if (vg_aa_quote_path(e->path, NULL, &q, NULL) == 0)
+            rule = vg_xasprintf("%s %s,", q, perms);
+    }
+    const char *cause = denied ? "apparmor" : "apparmor-complain";
+    vg_check_status st = denied ? VG_CHECK_FAIL : VG_CHECK_WARN;
+    const char *verb = denied ? "denied" : "allowed in complain mode (would deny in enforce mode)";
+    bool aa_helper = e->profile && (strcmp(e->profile, "virt-aa-helper") == 0 ||
+                                    strstr(e->profile, "/virt-aa-helper") != NULL);
+    vg_check *c;
+
+    if (aa_helper) {
+        autofree char *title = vg_xasprintf("AppArmor %s libvirt's virt-aa-helper '%s' access to "
+                                            "'%s'", verb, e->requested_mask ? e->requested_mask
+                                                                            : perms,
+                                            e->path ? e->path : "?");
+        if (!(c = add(j, key, st, "virt-aa-helper", e, title)))
+            return;
+        vg_check_detail(c, "virt-aa-helper reads a domain's disk images to find their backing "
+                           "chain and writes the per-domain rules from what it finds. Its own "
+                           "profile lets it read images only in a few places or by file name "
+                           "(*.qcow2, *.img, *.iso, *.raw, disk*...), so an extensionless image "
+                           "such as a Lima 'diffdisk' or 'basedisk' is not read, its backing "
+                           "file gets no rule, and QEMU is later DENIED opening it.");
+        bool shared = false;
+        const char *root = managed_root(f->cfg, e->path, &shared);
+        if (root)
+            vg_check_fix(c, "'%s' is under '%s', which virtguard manages: with virtguard's hook "
+                            "and helper installed (see 'virtguard doctor') the backing files get "
+                            "their rules from virtguard at every start. Or give the disk an "
+                            "explicit <backingStore> in the domain XML (then virt-aa-helper "
+                            "need not read the image).", e->path ? e->path : "?", root);
+        else
+            vg_check_fix(c, "Let virtguard write the rules for the image's directory: add it "
+                            "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s'; "
+                            "or give the disk an explicit <backingStore> in the domain XML; or "
+                            "name the image with an extension virt-aa-helper reads (.qcow2). "
+                            "Do not disable AppArmor.", conf_name(f));
+    } else if (uuid) {
+        autofree char *title = is_file ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'",
+                                                      whom, verb, perms, e->path)
+                                       : vg_xasprintf("%s: AppArmor %s QEMU operation '%s'%s%s%s",
+                                                      whom, verb, e->operation ? e->operation : "?",
+                                                      e->path ? " on '" : "",
+                                                      e->path ? e->path : "", e->path ? "'" : "");
+        if (!(c = add(j, key, st, cause, e, title)))
+            return;
+        bool shared = false;
+        const char *root = managed_root(f->cfg, e->path, &shared);
+        if (is_file && root)
+            vg_check_fix(c, "'%s' is under '%s', which virtguard manages, so virtguard's rules "
+                            "should include%s%s\nCheck that they are loaded for this domain "
+                            "('virtguard audit') and that the hook and helper are installed "
+                            "('virtguard doctor'), then restart the domain.",
+                         e->path, root, rule ? "\n  " : "", rule ? rule : "");
+        else if (rule) {
+            autofree char *dir = dir_of(e->path);
+            vg_check_fix(c, "the narrow rule is\n  %s\nLet virtguard add it at every start: "
+                            "list the share in shared_mounts, or '%s' in apparmor_extra_roots, "
+                            "in '%s', then restart the domain. Do not disable AppArmor "
+                            "(security_driver = \"none\" unconfines every guest).",
+                         rule, dir, conf_name(f));
+        } else
+            vg_check_fix(c, "this is not a file access virtguard writes rules for (operation "
+                            "'%s'); the record is shown as it was.",
+                         e->operation ? e->operation : "?");
+    } else {
+        autofree char *title = is_file ? vg_xasprintf("AppArmor %s profile '%s' (%s) '%s' access "
+                                                      "to '%s'", verb, e->profile ? e->profile : "?",
+                                                      e->comm ? e->comm : "?", perms, e->path)
+                                       : vg_xasprintf("AppArmor %s profile '%s' (%s) operation '%s'",
+                                                      verb, e->profile ? e->profile : "?",
+                                                      e->comm ? e->comm : "?",
+                                                      e->operation ? e->operation : "?");
+        if (!(c = add(j, key, st, cause, e, title)))
+            return;
+        if (rule && e->profile && e->profile[0] == '/') {
+            autofree char *local = vg_xstrdup(e->profile + 1);
+            for (char *p = local; *p; p++)
+                if (*p == '/')
+                    *p = '.';
+            vg_check_fix(c, "add the narrow rule\n  %s\nto the profile's local include "
+                            "'/etc/apparmor.d/local/%s' and reload it with "
+                            "'apparmor_parser -r /etc/apparmor.d/%s'.", rule, local, local);
+        } else if (rule) {
+            vg_check_fix(c, "add the narrow rule\n  %s\nto the local include of profile '%s' "
+                            "and reload that profile.", rule, e->profile ? e->profile : "?");
+        }
+    }
+    if (e->operation)
+        vg_check_attr_set(c, "operation", "%s", e->operation);
+    if (e->profile)
+        vg_check_attr_set(c, "profile", "%s", e->profile);
+    if (uuid)
+        vg_check_attr_set(c, "uuid", "%s", uuid);
+    if (dom)
+        vg_check_attr_set(c, "domain", "%s", dom);
+    if (e->path)
+        vg_check_attr_set(c, "path", "%s", e->path);
+    if (rule)
+        vg_check_attr_set(c, "rule", "%s", rule);
+    if (e->fsuid >= 0 || e->ouid >= 0)
+        vg_check_detail(c, "The process ran as fsuid %lld; the file is owned by uid %lld.",
+                        e->fsuid, e->ouid);
+}
+
+/* A DENIED record for this very path in the same input. */
+static const vg_explain_event *denial_for(const vg_explain_log *log, const char *path)
+{
+    for (size_t i = 0; path && i < log->n; i++)
+        if (log->v[i].kind == VG_EV_APPARMOR && vg_streq(log->v[i].aa_result, "DENIED") &&
+            vg_streq(log->v[i].path, path))
+            return &log->v[i];
+    return NULL;
+}
+
+static void judge_dac(judge *j, const vg_explain_event *e, const char *whom, const char *what)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_file_fact *ff = file_of(f, e->path);
+    autofree char *key = vg_xasprintf("dac|%s|%s", e->domain ? e->domain : "", e->path);
+    autofree char *title = vg_xasprintf("%s: %s '%s': Permission denied by file permissions "
+                                        "(DAC), not AppArmor", whom, what, e->path);
+    vg_check *c = add(j, key, VG_CHECK_FAIL, "dac", e, title);
+    if (!c)
+        return;
+    long long quid = e->as_uid >= 0 ? e->as_uid : f->qemu ? (long long)f->qemu->uid : -1;
+    long long qgid = e->as_gid >= 0 ? e->as_gid : f->qemu ? (long long)f->qemu->gid : -1;
+    bool owner_known = ff && ff->answered && ff->err == 0;
+    vg_check_detail(c, "No AppArmor DENIED record names this file, so the kernel's file "
+                       "permissions refused it.");
+    if (quid >= 0)
+        vg_check_detail(c, "QEMU runs as uid %lld, gid %lld.", quid, qgid);
+    if (owner_known)
+        vg_check_detail(c, "The file is owned by %u:%u with mode %04o.", (unsigned)ff->uid,
+                        (unsigned)ff->gid, ff->mode & 07777);
+    bool shared = false;
+    const char *root = managed_root(f->cfg, e->path, &shared);
+    if (root && shared)
+        vg_check_detail(c, "It is on the shared mount '%s': on 9p with security_model=none "
+                           "(Lima's default) libvirt's chown to QEMU's user is silently "
+                           "ignored, so the file keeps the host user's owner.", root);
+    autofree char *owner = owner_known ? vg_xasprintf("%u", (unsigned)ff->uid)
+                                       : vg_xstrdup("OWNER_UID");
+    autofree char *group = qgid >= 0 ? vg_xasprintf("%lld", qgid) : vg_xstrdup("QEMU_GID");
+    vg_check_fix(c, "run this domain's QEMU as the files' owner, keeping QEMU's group and "
+                    "AppArmor confinement: 'virsh edit %s' and add before </domain>\n"
+                    "  <seclabel type='static' model='dac' relabel='no'><label>+%s:+%s</label>"
+                    "</seclabel>\n"
+                    "%s"
+                    "Or make the file owned by QEMU's user where the filesystem honours chown%s.",
+                    e->domain ? e->domain : "DOMAIN", owner, group,
+                    owner_known ? "" : "(OWNER_UID: 'stat -c %u' of the file.)\n",
+                    f->lima ? " (on Lima: 9p securityModel \"mapped-xattr\" in lima.yaml "
+                              "mounts:)" : "");
+    vg_check_attr_set(c, "path", "%s", e->path);
+    if (e->domain)
+        vg_check_attr_set(c, "domain", "%s", e->domain);
+}
+
+static void judge_missing(judge *j, const vg_explain_event *e, const char *whom, const char *what)
+{
+    const vg_explain_facts *f = j->f;
+    bool shared = false;
+    const char *root = managed_root(f->cfg, e->path, &shared);
+    const vg_file_fact *ff = file_of(f, e->path);
+    vg_check *c;
+
+    if (root && shared && f->mounts && !vg_mounts_at(f->mounts, root)) {
+        autofree char *key = vg_xasprintf("mount|%s|%s", e->domain ? e->domain : "", root);
+        autofree char *title = vg_xasprintf("%s: %s '%s' is missing because shared mount '%s' "
+                                            "is not mounted", whom, what, e->path, root);
+        if (!(c = add(j, key, VG_CHECK_FAIL, "missing-mount", e, title)))
+            return;
+        vg_check_detail(c, "The mount table has nothing at '%s': the files are on the host "
+                           "side of the share and this directory is the empty one left "
+                           "behind.", root);
+        if (f->lima) {
+            autofree char *yaml = vg_lima_mount_yaml(f->cfg, root, NULL, false);
+            vg_check_fix(c, "on this Lima guest declare the share in lima.yaml and restart the "
+                            "instance ('limactl stop NAME && limactl start NAME'):\n%s", yaml);
+        } else {
+            vg_check_fix(c, "mount the share at '%s' ('mount %s', check with 'findmnt %s') "
+                            "before starting the domain.", root, root, root);
+        }
+        vg_check_attr_set(c, "mount", "%s", root);
+    } else {
+        autofree char *key = vg_xasprintf("file|%s|%s", e->domain ? e->domain : "", e->path);
+        autofree char *title = vg_xasprintf("%s: %s '%s' does not exist", whom, what, e->path);
+        if (!(c = add(j, key, VG_CHECK_FAIL, "missing-file", e, title)))
+            return;
+        if (root && shared)
+            vg_check_detail(c, "Its shared mount '%s' is mounted; the file itself is missing.",
+                            root);
+        if (ff && ff->answered && ff->err == 0)
+            vg_check_detail(c, "It exists now: it was created, or its mount came back, after "
+                               "the error.");
+        vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool that "
+                        "writes it must finish first), or correct the path with 'virsh edit "
+                        "%s'.", e->domain ? e->domain : "DOMAIN");
+    }
+    vg_check_attr_set(c, "path", "%s", e->path);
+    if (e->domain)
+        vg_check_attr_set(c, "domain", "%s", e->domain);
+}
+
+static void judge_file_error(judge *j, const vg_explain_event *e)
+{
+    autofree char *whom = who(e->domain, NULL);
+    autofree char *what = e->kind == VG_EV_OPEN ? vg_xstrdup("QEMU could not open")
+                          : e->backing_of ? vg_xasprintf("backing file (of '%s')", e->backing_of)
+                                          : vg_xstrdup("storage file");
+    const char *err = e->error ? e->error : "";
+
+    if (!e->path)
+        return;
+    if (strstr(err, "Permission denied") || strstr(err, "Operation not permitted")) {
+        const vg_explain_event *d = denial_for(j->log, e->path);
+        if (d) {
+            autofree char *duuid = vg_profile_uuid(d->profile);
+            const char *dname = name_of(j->f, duuid);
+            autofree char *dwhom = e->domain || !dname ? vg_xstrdup(whom) : who(dname, NULL);
+            autofree char *key = vg_xasprintf("aaref|%u|%s", d->line, e->path);
+            autofree char *title = vg_xasprintf("%s: %s '%s': Permission denied by AppArmor "
+                                                "(the DENIED record on line %u)", dwhom, what,
+                                                e->path, d->line);
+            vg_check *c = add(j, key, VG_CHECK_INFO, "apparmor", e, title);
+            if (c)
+                vg_check_attr_set(c, "path", "%s", e->path);
+            return;
+        }
+        judge_dac(j, e, whom, what);
+        return;
+    }
+    if (strstr(err, "No such file or directory")) {
+        judge_missing(j, e, whom, what);
+        return;
+    }
+    autofree char *key = vg_xasprintf("other|%s|%s", e->path, err);
+    autofree char *title = vg_xasprintf("%s: %s '%s': %s", whom, what, e->path,
+                                        *err ? err : "unknown error");
+    vg_check *c = add(j, key, VG_CHECK_WARN, "other", e, title);
+    if (c) {
+        vg_check_detail(c, "virtguard knows no specific cause for this error.");
+        vg_check_attr_set(c, "path", "%s", e->path);
+    }
+}
+
+static void judge_hook(judge *j, const vg_explain_event *e)
+{
+    const char *base = e->hook ? strrchr(e->hook, '/') : NULL;
+    base = base ? base + 1 : e->hook;
+    bool ours = vg_streq(base, "virtguard") ||
+                (e->hook_message && strstr(e->hook_message, "virtguard:"));
+    autofree char *whom = who(e->domain, NULL);
+    autofree char *key = vg_xasprintf("hook|%u", e->line);
+    autofree char *title = ours ? vg_xasprintf("%s: virtguard's hook refused the start%s%s",
+                                               whom, e->hook_op ? " at " : "",
+                                               e->hook_op ? e->hook_op : "")
+                                : vg_xasprintf("%s: libvirt hook '%s' failed", whom,
+                                               e->hook ? e->hook : "?");
+    vg_check *c = add(j, key, VG_CHECK_FAIL, "hook", e, title);
+    if (!c)
+        return;
+    if (e->hook_message && *e->hook_message)
+        vg_check_detail(c, "It said: %s", e->hook_message);
+    if (ours)
+        vg_check_fix(c, "do what the hook's message says; 'virtguard check /etc/libvirt/qemu/"
+                        "%s.xml' repeats the check without starting the domain.",
+                     e->domain ? e->domain : "DOMAIN");
+    else
+        vg_check_fix(c, "this hook is not virtguard's; run it by hand with the domain XML on "
+                        "standard input to see why it fails.");
+    if (e->hook)
+        vg_check_attr_set(c, "hook", "%s", e->hook);
+    if (e->domain)
+        vg_check_attr_set(c, "domain", "%s", e->domain);
+}
+
+static void judge_xattr(judge *j, const vg_explain_event *e)
+{
+    const vg_explain_facts *f = j->f;
+    autofree char *whom = who(e->domain, NULL);
+    autofree char *key = vg_xasprintf("xattr|%s", e->path ? e->path : "");
+    autofree char *title = vg_xasprintf("%s: libvirt cannot record the owner of '%s' in "
+                                        "extended attribute '%s' (%s)", whom,
+                                        e->path ? e->path : "?", e->xattr ? e->xattr : "?",
+                                        e->error ? e->error : "?");
+    vg_check *c = add(j, key, VG_CHECK_FAIL, "xattr", e, title);
+    if (!c)
+        return;
+    vg_check_detail(c, "With remember_owner = 1 libvirt stores each file's original owner in "
+                       "trusted.libvirt.security.* extended attributes; 9p and virtiofs shares "
+                       "usually cannot hold them.");
+    (void)f;
+    vg_check_fix(c, "set remember_owner = 0 in qemu.conf and restart libvirtd (the owner is "
+                    "then not restored at stop, which a shared image directory does not need).");
+    if (e->path)
+        vg_check_attr_set(c, "path", "%s", e->path);
+}
+
+vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts *facts)
+{
+    judge j = { .log = log, .f = facts, .out = vg_checklist_new("explain") };
+    size_t recognised = 0;
+
+    for (size_t i = 0; i < log->n; i++) {
+        const vg_explain_event *e = &log->v[i];
+        recognised++;
+        switch (e->kind) {
+        case VG_EV_APPARMOR: judge_apparmor(&j, e); break;
+        case VG_EV_STORAGE:
+        case VG_EV_OPEN: judge_file_error(&j, e); break;
+        case VG_EV_HOOK: judge_hook(&j, e); break;
+        case VG_EV_XATTR: judge_xattr(&j, e); break;
+        }
+    }
+    for (size_t i = 0; i < j.out->n; i++) {
+        vg_check *c = &j.out->v[i];
+        const char *cnt = vg_check_attr_get(c, "count");
+        if (cnt) {
+            char *t = vg_xasprintf("%s (%s times)", c->title, cnt);
+            free(c->title);
+            c->title = t;
+        }
+    }
+    vg_checklist_summary(j.out, "lines", "%zu", log->n_lines);
+    vg_checklist_summary(j.out, "recognised", "%zu", recognised + log->n_context);
+    vg_checklist_summary(j.out, "unknown", "%zu", log->n_unknown);
+    vg_strv_free(j.keys);
+    return j.out;
+}

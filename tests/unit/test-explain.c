@@ -1,0 +1,322 @@
+/* Tests for lib/explain.c: golden files for every parser and judgement
+ * (tests/data/explain/NAME.log → NAME.out, NAME.json), plus the field
+ * decoder on odd quoting and hex-encoded values.
+ *
+ * Regenerate the golden files after an intended change:
+ *   VG_REGENERATE=1 tests/unit/test-explain    (from the build dir)
+ * and review the diff. */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "explain.h"
+#include "lima.h"
+
+#define DIR TEST_DATA_DIR "/explain"
+#define U "6a2f1c3e-5b7d-4e21-9c3a-0d8e4f6a7b12"
+
+static void test_field_quoted(void **state)
+{
+    const char *rec = "audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" "
+                      "profile=\"libvirt-" U "\" name=\"/a b/c\" requested_mask=\"r\" "
+                      "denied_mask=\"rw\" fsuid=64055";
+    char *v;
+    v = vg_audit_field(rec, "apparmor");
+    assert_string_equal(v, "DENIED");
+    free(v);
+    /* "mask" must not match inside "requested_mask" */
+    assert_null(vg_audit_field(rec, "mask"));
+    v = vg_audit_field(rec, "denied_mask");
+    assert_string_equal(v, "rw");
+    free(v);
+    v = vg_audit_field(rec, "fsuid");
+    assert_string_equal(v, "64055");
+    free(v);
+    assert_null(vg_audit_field(rec, "ouid"));
+}
+
+static void test_field_hex(void **state)
+{
+    /* "/srv/my disk" hex-encoded, as the kernel writes a name holding a space */
+    const char *rec = "apparmor=\"DENIED\" name=2F7372762F6D79206469736B comm=71656D75 "
+                      "profile=6C6962766972742D78";
+    char *v = vg_audit_field(rec, "name");
+    assert_string_equal(v, "/srv/my disk");
+    free(v);
+    /* "qemu" and "libvirt-x" need no hex: tokens that decode to plain text
+     * were never hex (ausearch -i prints decoded values unquoted) */
+    v = vg_audit_field(rec, "comm");
+    assert_string_equal(v, "71656D75");
+    free(v);
+    /* numbers are never decoded */
+    v = vg_audit_field("pid=2F20", "pid");
+    assert_string_equal(v, "2F20");
+    free(v);
+    /* odd-length or non-hex: as written */
+    v = vg_audit_field("name=/srv/cafe", "name");
+    assert_string_equal(v, "/srv/cafe");
+    free(v);
+    v = vg_audit_field("name=2F2", "name");
+    assert_string_equal(v, "2F2");
+    free(v);
+}
+
+static void test_profile_uuid_and_perms(void **state)
+{
+    char *u = vg_profile_uuid("libvirt-" U);
+    assert_string_equal(u, U);
+    free(u);
+    assert_null(vg_profile_uuid("libvirt-6a2f1c3e"));
+    assert_null(vg_profile_uuid("libvirt-" U "x"));
+    assert_null(vg_profile_uuid("virt-aa-helper"));
+    assert_null(vg_profile_uuid(NULL));
+    char *p = vg_aa_perms_from_mask("wrc");
+    assert_string_equal(p, "rw");
+    free(p);
+    p = vg_aa_perms_from_mask("a");
+    assert_string_equal(p, "a");
+    free(p);
+    p = vg_aa_perms_from_mask("rk");
+    assert_string_equal(p, "rk");
+    free(p);
+    p = vg_aa_perms_from_mask("mx");
+    assert_string_equal(p, "mix");
+    free(p);
+}
+
+static void test_parse_counts(void **state)
+{
+    const char *text = "error: Failed to start domain 'a'\n"
+                       "error: Could not open '/x': Permission denied\r\n"
+                       "\n"
+                       "noise\n"
+                       "error: Could not open '/y': No such file or directory";
+    vg_explain_log *l = vg_explain_parse(text, strlen(text));
+    assert_int_equal(l->n_lines, 5);
+    assert_int_equal(l->n_blank, 1);
+    assert_int_equal(l->n_unknown, 1);
+    assert_int_equal(l->n_context, 1);
+    assert_int_equal(l->n, 2);
+    assert_string_equal(l->v[0].domain, "a");
+    assert_string_equal(l->v[0].error, "Permission denied");
+    /* the blank line ended the context */
+    assert_null(l->v[1].domain);
+    assert_string_equal(l->v[1].path, "/y");
+    vg_explain_log_free(l);
+}
+
+static void test_parse_hook(void **state)
+{
+    const char *text =
+        "error: Hook script execution failed: internal error: Child process (LC_ALL=C "
+        "PATH=/usr/bin HOME=/root /etc/libvirt/hooks/qemu.d/virtguard sbx-1 prepare begin -) "
+        "unexpected exit status 1: virtguard: domain 'sbx-1': first line\n"
+        "  second line\n";
+    vg_explain_log *l = vg_explain_parse(text, strlen(text));
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->v[0].hook, "/etc/libvirt/hooks/qemu.d/virtguard");
+    assert_string_equal(l->v[0].domain, "sbx-1");
+    assert_string_equal(l->v[0].hook_op, "prepare begin");
+    assert_string_equal(l->v[0].hook_message, "virtguard: domain 'sbx-1': first line\n  second line");
+    assert_int_equal(l->n_unknown, 0);
+    vg_explain_log_free(l);
+}
+
+/* ------------------------------------------------------------------ */
+/* Golden files */
+
+typedef struct golden_facts {
+    vg_config *cfg;
+    vg_mounts *mounts;
+    vg_ids ids;
+    vg_name_entry names[2];
+} golden_facts;
+
+static void read_files_fixture(char **paths, vg_file_fact **out, size_t *n_out)
+{
+    char *text = NULL;
+    size_t n = vg_strv_len(paths);
+    vg_file_fact *v = vg_xcalloc(n + 1, sizeof(*v));
+    assert_int_equal(vg_read_file(DIR "/files.txt", 1 << 16, &text, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        v[i].path = vg_xstrdup(paths[i]);
+        v[i].answered = true;
+        v[i].err = ENOENT;
+        for (char *line = text; line && *line;) {
+            char *eol = strchr(line, '\n');
+            char p[512];
+            unsigned uid, gid, mode;
+            if (line[0] != '#' && sscanf(line, "%511s %u %u %o", p, &uid, &gid, &mode) == 4 &&
+                strcmp(p, paths[i]) == 0) {
+                v[i].err = 0;
+                v[i].uid = uid;
+                v[i].gid = gid;
+                v[i].mode = 0100000 | mode;
+            }
+            line = eol ? eol + 1 : NULL;
+        }
+    }
+    free(text);
+    *out = v;
+    *n_out = n;
+}
+
+static void golden_one(const char *name, const golden_facts *g)
+{
+    char *log_path = vg_xasprintf("%s/%s.log", DIR, name);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(vg_read_file(log_path, 1 << 20, &text, &len), 0);
+
+    vg_explain_log *log = vg_explain_parse(text, len);
+    char **paths = vg_explain_paths(log);
+    vg_file_fact *files = NULL;
+    size_t n_files = 0;
+    read_files_fixture(paths, &files, &n_files);
+    vg_explain_facts facts = {
+        .cfg = g->cfg,
+        .config_path = "/etc/virtguard/virtguard.conf",
+        .mounts = g->mounts,
+        .lima = true,
+        .qemu = &g->ids,
+        .names = g->names,
+        .n_names = 2,
+        .files = files,
+        .n_files = n_files,
+    };
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    char *got[2] = { vg_checklist_format(l, false), vg_checklist_json(l) };
+    const char *ext[2] = { "out", "json" };
+
+    for (int k = 0; k < 2; k++) {
+        char *gold_path = vg_xasprintf("%s/%s.%s", DIR, name, ext[k]);
+        if (getenv("VG_REGENERATE")) {
+            assert_int_equal(vg_write_file_atomic(gold_path, got[k], strlen(got[k]), 0644), 0);
+        } else {
+            char *want = NULL;
+            if (vg_read_file(gold_path, 1 << 20, &want, NULL) < 0)
+                fail_msg("missing golden file '%s' (VG_REGENERATE=1 writes it)", gold_path);
+            if (strcmp(want, got[k]) != 0) {
+                fprintf(stderr, "--- %s differs; got:\n%s", gold_path, got[k]);
+                fail_msg("'%s' differs from the output", gold_path);
+            }
+            free(want);
+        }
+        free(gold_path);
+        free(got[k]);
+    }
+    /* colour only when asked for */
+    char *plain = vg_checklist_format(l, false);
+    char *colour = vg_checklist_format(l, true);
+    assert_null(strchr(plain, '\033'));
+    if (l->n)
+        assert_non_null(strchr(colour, '\033'));
+    free(plain);
+    free(colour);
+
+    vg_checklist_free(l);
+    for (size_t i = 0; i < n_files; i++)
+        free(files[i].path);
+    free(files);
+    vg_strv_free(paths);
+    vg_explain_log_free(log);
+    free(text);
+    free(log_path);
+}
+
+static int golden_setup(void **state)
+{
+    golden_facts *g = vg_xcalloc(1, sizeof(*g));
+    const char *conf = "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
+                       "path_map = [ \"/Users/dev/images=/var/lib/libvirt/images\" ]\n";
+    assert_int_equal(vg_config_parse(conf, strlen(conf), "test.conf", &g->cfg, NULL), 0);
+    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/lima-9p-missing.mountinfo",
+                                       &g->mounts, NULL), 0);
+    g->ids.uid = 64055;
+    g->ids.gid = 64055;
+    g->names[0].uuid = (char *)U;
+    g->names[0].name = (char *)"sbx-1";
+    g->names[1].uuid = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    g->names[1].name = (char *)"sbx-2";
+    *state = g;
+    return 0;
+}
+
+static int golden_teardown(void **state)
+{
+    golden_facts *g = *state;
+    vg_config_free(g->cfg);
+    vg_mounts_free(g->mounts);
+    free(g);
+    return 0;
+}
+
+static void test_golden_dmesg(void **state) { golden_one("dmesg", *state); }
+static void test_golden_audit(void **state) { golden_one("audit", *state); }
+static void test_golden_journal(void **state) { golden_one("journal", *state); }
+static void test_golden_virsh(void **state) { golden_one("virsh-errors", *state); }
+
+/* Spot checks that do not depend on the golden text. */
+static void test_judgement(void **state)
+{
+    golden_facts *g = *state;
+    const char *text =
+        "audit: type=1400 audit(1.1:1): apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-" U
+        "\" name=\"/var/lib/libvirt/images/a.qcow2\" requested_mask=\"r\" denied_mask=\"r\"\n"
+        "error: Could not open '/var/lib/libvirt/images/a.qcow2': Permission denied\n"
+        "error: Could not open '/elsewhere/b.qcow2': Permission denied\n"
+        "error: Cannot access storage file '/var/lib/libvirt/images/c.iso': No such file or directory\n"
+        "error: Cannot access storage file '/elsewhere/d.iso': No such file or directory\n";
+    vg_explain_log *log = vg_explain_parse(text, strlen(text));
+    vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids,
+                               .names = g->names, .n_names = 2,
+                               .lima = vg_lima_detect(g->mounts, NULL) };
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    assert_int_equal(l->n, 5);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "apparmor");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "domain"), "sbx-1");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "rule"), "\"/var/lib/libvirt/images/a.qcow2\" r,");
+    /* the same path with a DENIED record: AppArmor, not DAC */
+    assert_string_equal(vg_check_attr_get(&l->v[1], "cause"), "apparmor");
+    assert_int_equal(l->v[1].status, VG_CHECK_INFO);
+    /* no DENIED record: DAC */
+    assert_string_equal(vg_check_attr_get(&l->v[2], "cause"), "dac");
+    assert_non_null(strstr(l->v[2].fix, "<label>+OWNER_UID:+64055</label>"));
+    /* missing file under the unmounted shared mount: the mount */
+    assert_string_equal(vg_check_attr_get(&l->v[3], "cause"), "missing-mount");
+    assert_non_null(strstr(l->v[3].fix, "location: \"/Users/dev/images\""));
+    assert_string_equal(vg_check_attr_get(&l->v[4], "cause"), "missing-file");
+    assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_PROBLEMS);
+    vg_checklist_free(l);
+    vg_explain_log_free(log);
+
+    /* nothing recognised: exit 0, the lines counted */
+    const char *noise = "hello\nworld\n";
+    log = vg_explain_parse(noise, strlen(noise));
+    l = vg_explain_judge(log, &facts);
+    assert_int_equal(l->n, 0);
+    assert_int_equal(log->n_unknown, 2);
+    assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_OK);
+    vg_checklist_free(l);
+    vg_explain_log_free(log);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_field_quoted),
+        cmocka_unit_test(test_field_hex),
+        cmocka_unit_test(test_profile_uuid_and_perms),
+        cmocka_unit_test(test_parse_counts),
+        cmocka_unit_test(test_parse_hook),
+        cmocka_unit_test_setup_teardown(test_golden_dmesg, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_audit, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_journal, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_virsh, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,177 @@
+/* virtguard CLI: read-only libvirt queries (see audit-libvirt.h). */
+#include <config.h>
+
+#include <dirent.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include "audit-libvirt.h"
+#include "domain-paths.h"
+#include "xmlsafe.h"
+
+/* libvirt prints every error on stderr by default; we report our own. */
+static void quiet(void *opaque, virErrorPtr e) { (void)opaque; (void)e; }
+
+static int open_ro(const char *uri, virConnectPtr *conn, vg_error **err)
+{
+    virSetErrorFunc(NULL, quiet);
+    *conn = virConnectOpenReadOnly(uri);
+    if (!*conn) {
+        virErrorPtr e = virGetLastError();
+        return vg_error_set(err, ECONNREFUSED, "cannot connect to libvirt at '%s' (read-only): %s",
+                            uri ? uri : "default URI", e && e->message ? e->message : "unknown error");
+    }
+    return 0;
+}
+
+static int list_domains(virConnectPtr conn, unsigned flags, virDomainPtr **doms, vg_error **err)
+{
+    int n = virConnectListAllDomains(conn, doms, flags);
+    if (n < 0) {
+        virErrorPtr e = virGetLastError();
+        return vg_error_set(err, EIO, "cannot list libvirt's domains: %s",
+                            e && e->message ? e->message : "unknown error");
+    }
+    return n;
+}
+
+int vg_libvirt_running(const char *uri, vg_audit_domain **out, size_t *n_out, vg_error **err)
+{
+    virConnectPtr conn = NULL;
+    virDomainPtr *doms = NULL;
+    vg_audit_domain *v = NULL;
+    size_t nv = 0;
+    int n, r;
+
+    *out = NULL;
+    *n_out = 0;
+    if ((r = open_ro(uri, &conn, err)) < 0)
+        return r;
+    if ((n = list_domains(conn, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &doms, err)) < 0) {
+        virConnectClose(conn);
+        return n;
+    }
+    for (int i = 0; i < n; i++) {
+        vg_audit_domain *d = VG_APPEND(v, nv);
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        const char *name = virDomainGetName(doms[i]);
+        d->name = vg_xstrdup(name ? name : "?");
+        if (virDomainGetUUIDString(doms[i], uuid) == 0)
+            d->uuid = vg_xstrdup(uuid);
+        d->id = (int)virDomainGetID(doms[i]);
+        char *xml = virDomainGetXMLDesc(doms[i], 0);
+        if (xml) {
+            d->xml = vg_xstrdup(xml);
+            free(xml);
+        }
+        virSecurityLabelPtr labels = NULL;
+        int nl = virDomainGetSecurityLabelList(doms[i], &labels);
+        /* The list gives labels only (primary driver first, then DAC): tell
+         * the models apart by the label's form. */
+        for (int k = 0; k < nl; k++) {
+            vg_audit_seclabel *s = VG_APPEND(d->labels, d->n_labels);
+            s->label = vg_xstrdup(labels[k].label);
+            s->enforcing = labels[k].enforcing == 1;
+            if (strncmp(labels[k].label, "libvirt-", 8) == 0 || strcmp(labels[k].label, "unconfined") == 0)
+                s->model = vg_xstrdup("apparmor");
+            else if (labels[k].label[0] == '+' || strchr(labels[k].label, ':'))
+                s->model = vg_xstrdup("dac");
+            else
+                s->model = vg_xstrdup("unknown");
+        }
+        free(labels);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virConnectClose(conn);
+    *out = v;
+    *n_out = nv;
+    return 0;
+}
+
+int vg_libvirt_names(const char *uri, vg_name_entry **out, size_t *n_out, vg_error **err)
+{
+    virConnectPtr conn = NULL;
+    virDomainPtr *doms = NULL;
+    vg_name_entry *v = NULL;
+    size_t nv = 0;
+    int n, r;
+
+    *out = NULL;
+    *n_out = 0;
+    if ((r = open_ro(uri, &conn, err)) < 0)
+        return r;
+    if ((n = list_domains(conn, 0, &doms, err)) < 0) {
+        virConnectClose(conn);
+        return n;
+    }
+    for (int i = 0; i < n; i++) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        const char *name = virDomainGetName(doms[i]);
+        if (name && virDomainGetUUIDString(doms[i], uuid) == 0) {
+            vg_name_entry *e = VG_APPEND(v, nv);
+            e->uuid = vg_xstrdup(uuid);
+            e->name = vg_xstrdup(name);
+        }
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virConnectClose(conn);
+    *out = v;
+    *n_out = nv;
+    return 0;
+}
+
+static void names_from_dir(const char *dir, vg_name_entry **v, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 5 || strcmp(de->d_name + l - 4, ".xml") != 0)
+            continue;
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        autofree char *xml = NULL;
+        autodomain vg_domain *dom = NULL;
+        size_t len;
+        if (vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len) < 0)
+            continue;
+        /* status files wrap the domain in <domstatus> */
+        const char *start = strstr(xml, "<domain ");
+        if (!start)
+            continue;
+        const char *end = strstr(start, "</domain>");
+        size_t sl = end ? (size_t)(end - start) + 9 : strlen(start);
+        if (vg_domain_parse(start, sl, path, &dom, NULL) < 0 || !dom->uuid || !dom->name)
+            continue;
+        bool seen = false;
+        for (size_t i = 0; i < *n; i++)
+            seen |= strcasecmp((*v)[i].uuid, dom->uuid) == 0;
+        if (seen)
+            continue;
+        vg_name_entry *e = VG_APPEND(*v, *n);
+        e->uuid = vg_xstrdup(dom->uuid);
+        e->name = vg_xstrdup(dom->name);
+    }
+    closedir(d);
+}
+
+void vg_libvirt_names_from_files(const char *conf_dir, const char *run_dir,
+                                 vg_name_entry **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    names_from_dir(run_dir, out, n_out);
+    names_from_dir(conf_dir, out, n_out);
+}
+
+void vg_name_entries_free(vg_name_entry *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].uuid);
+        free(v[i].name);
+    }
+    free(v);
+}
