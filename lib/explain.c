@@ -383,9 +383,11 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
         if (strstr(line, "Failed to start domain")) {
             char *name = quoted_after(line, "Failed to start domain '");
             if (!name) {
-                /* newer virsh: "Failed to start domain NAME" */
-                const char *q = strstr(line, "Failed to start domain ") + 23;
-                name = trimmed(q);
+                /* newer virsh: "Failed to start domain NAME"; anything else
+                 * ("...domain'x'", "...domain" at the end) names none */
+                const char *q = strstr(line, "Failed to start domain ");
+                if (q)
+                    name = trimmed(q + strlen("Failed to start domain "));
             }
             free(context);
             context = name;

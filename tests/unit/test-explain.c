@@ -18,6 +18,27 @@
 #define DIR TEST_DATA_DIR "/explain"
 #define U "6a2f1c3e-5b7d-4e21-9c3a-0d8e4f6a7b12"
 
+/* Found by fuzz-explain (tests/fuzz/regressions/fuzz-explain/): "Failed to
+ * start domain" followed by neither a quote nor a space dereferenced NULL. */
+static void test_failed_to_start_odd_forms(void **state)
+{
+    const char *odd[] = {
+        "error: Failed to start domain'x'\n",
+        "error: Failed to start domain",
+        "error: Failed to start domain\n",
+        "error: Failed to start domain 'unterminated\n",
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(odd); i++) {
+        vg_explain_log *l = vg_explain_parse(odd[i], strlen(odd[i]));
+        assert_non_null(l);
+        vg_explain_log_free(l);
+    }
+    const char *ok = "error: Failed to start domain sbx-9\n";
+    vg_explain_log *l = vg_explain_parse(ok, strlen(ok));
+    assert_int_equal(l->n_context, 1);
+    vg_explain_log_free(l);
+}
+
 static void test_field_quoted(void **state)
 {
     const char *rec = "audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" "
@@ -307,6 +328,7 @@ static void test_judgement(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_failed_to_start_odd_forms),
         cmocka_unit_test(test_field_quoted),
         cmocka_unit_test(test_field_hex),
         cmocka_unit_test(test_profile_uuid_and_perms),
