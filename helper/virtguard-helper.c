@@ -48,6 +48,36 @@ typedef struct helper {
     const char *libvirt_run_dir;    /* RUNSTATEDIR/libvirt/qemu: running domains */
 } helper;
 
+/* Test-only (tests/crash-safety.sh, docs/RELIABILITY.md): with
+ * --test-kill-at=STEP the helper raises SIGKILL on itself at that step of
+ * `load`, to show that a helper killed anywhere leaves no half-written file
+ * and no stuck lock.  It gives the caller nothing it could not do already
+ * (kill the helper). */
+static const char *const kill_steps[] = {
+    "after-lock", "after-parser-spawn", "after-validate", "after-marker-tmp",
+    "after-marker-rename", "after-rules-tmp", "after-rules-rename",
+    "after-profile-tmp", "after-profile-rename", NULL,
+};
+static const char *kill_at;
+
+static void kill_point(const char *step)
+{
+    if (kill_at && strcmp(kill_at, step) == 0) {
+        fflush(NULL);
+        raise(SIGKILL);
+    }
+}
+
+/* vg_write_file_atomic_hook: name the step after the file being written. */
+static void kill_hook(const char *path, bool renamed)
+{
+    size_t n = strlen(path), sl = strlen(VG_AA_RULES_SUFFIX);
+    const char *what = n > sl && strcmp(path + n - sl, VG_AA_RULES_SUFFIX) == 0 ? "rules"
+                       : strstr(path, "/validated/") ? "marker" : "profile";
+    autofree char *step = vg_xasprintf("after-%s-%s", what, renamed ? "rename" : "tmp");
+    kill_point(step);
+}
+
 static void die_usage(void) VG_NORETURN;
 static void die_usage(void)
 {
@@ -116,6 +146,7 @@ static int parser_compile(const helper *h, const char *text, vg_error **err)
               (char *)NULL);
         _exit(127);
     }
+    kill_point("after-parser-spawn");
     close(in[0]);
     close(errp[1]);
     autoclose int wfd = in[1];
@@ -231,10 +262,10 @@ static int cmd_load(const helper *h, vg_error **err)
     if ((r = vg_policy_check_domain(dom, h->uuid, err)) < 0)
         return r;
     if ((r = vg_policy_resolve(cfg, dom, &pol, err)) < 0)
-        return vg_error_wrap(err, "domain '%s'", dom->name);
+        return r;       /* the message already names the domain */
     for (size_t i = 0; pol->warnings && pol->warnings[i]; i++)
-        fprintf(stderr, "virtguard-helper: WARNING (dev mode): domain '%s': %s\n", dom->name,
-                pol->warnings[i]);
+        fprintf(stderr, "virtguard-helper: WARNING%s: domain '%s': %s\n",
+                cfg->mode == VG_MODE_DEV ? " (dev mode)" : "", dom->name, pol->warnings[i]);
     if ((r = vg_policy_render(pol, h->uuid, dom->name, &rules, err)) < 0)
         return r;
 
@@ -244,6 +275,7 @@ static int cmd_load(const helper *h, vg_error **err)
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
+    kill_point("after-lock");
     r = vg_read_file(main_path, 1 << 20, &main_text, NULL);
     if (r == -ENOENT) {
         autofree char *tmpl_path = vg_xasprintf("%s/libvirt/TEMPLATE.qemu", h->aa_dir);
@@ -263,6 +295,7 @@ static int cmd_load(const helper *h, vg_error **err)
     /* Nothing on disk changes unless the complete profile compiles. */
     if ((r = validate_cached(h, check_text, &cached, err)) < 0)
         return vg_error_wrap(err, "domain '%s': the rules were not installed", dom->name);
+    kill_point("after-validate");
     if ((r = write_if_changed(rules_path, rules, &changed_rules, err)) < 0)
         return r;
     if (changed_main && (r = write_if_changed(main_path, new_main, &changed_main, err)) < 0)
@@ -361,6 +394,21 @@ static int cmd_gc(const helper *h, vg_error **err)
         }
     }
     closedir(d);
+    /* A helper killed while marking a profile as validated leaves a
+     * temporary in the cache as well. */
+    autofree char *vdir = vg_xasprintf("%s/validated", h->cache_dir);
+    if ((d = opendir(vdir))) {
+        while ((de = readdir(d))) {
+            if (!strstr(de->d_name, ".vgtmp."))
+                continue;
+            autofree char *path = vg_xasprintf("%s/%s", vdir, de->d_name);
+            if (unlink(path) == 0) {
+                printf("virtguard-helper: gc: removed '%s'\n", path);
+                removed++;
+            }
+        }
+        closedir(d);
+    }
     vg_log(LOG_INFO, "gc: %zu file(s) removed", removed);
     return 0;
 }
@@ -375,6 +423,7 @@ int main(int argc, char **argv)
         { "run-dir", required_argument, NULL, 'R' },
         { "libvirt-config-dir", required_argument, NULL, 'L' },
         { "libvirt-run-dir", required_argument, NULL, 'S' },
+        { "test-kill-at", required_argument, NULL, 'K' },
         { NULL, 0, NULL, 0 },
     };
     helper h = {
@@ -408,6 +457,12 @@ int main(int argc, char **argv)
         case 'R': h.run_dir = optarg; break;
         case 'L': h.libvirt_conf_dir = optarg; break;
         case 'S': h.libvirt_run_dir = optarg; break;
+        case 'K':
+            if (!vg_strv_contains((char *const *)kill_steps, optarg))
+                die_usage();
+            kill_at = optarg;
+            vg_write_file_atomic_hook = kill_hook;
+            break;
         default: die_usage();
         }
     }

@@ -307,6 +307,8 @@ int vg_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+void (*vg_write_file_atomic_hook)(const char *path, bool renamed);
+
 int vg_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
     autofree char *tmp = vg_xasprintf("%s.vgtmp.XXXXXX", path);
@@ -324,11 +326,20 @@ int vg_write_file_atomic(const char *path, const char *data, size_t len, mode_t 
         unlink(tmp);
         return r ? r : -EIO;
     }
-    if (close(steal_fd(&fd)) < 0 || rename(tmp, path) < 0) {
+    if (close(steal_fd(&fd)) < 0) {
         r = -errno;
         unlink(tmp);
         return r;
     }
+    if (vg_write_file_atomic_hook)
+        vg_write_file_atomic_hook(path, false);
+    if (rename(tmp, path) < 0) {
+        r = -errno;
+        unlink(tmp);
+        return r;
+    }
+    if (vg_write_file_atomic_hook)
+        vg_write_file_atomic_hook(path, true);
     dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0)
         (void)fsync(dfd);

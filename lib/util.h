@@ -105,6 +105,11 @@ int vg_read_file(const char *path, size_t max, char **out, size_t *out_len);
 /* Write `len` bytes to `path` atomically: temp file in the same directory,
  * fsync, rename, fsync of the directory.  Returns 0 or -errno. */
 int vg_write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Test-only seam for crash-safety tests (virtguard-helper --test-kill-at):
+ * when set, called with `path` once its temporary file is complete (before
+ * the rename, renamed = false) and once it is in place (renamed = true).
+ * NULL in normal operation. */
+extern void (*vg_write_file_atomic_hook)(const char *path, bool renamed);
 
 /* write(2) everything, retrying on EINTR. 0 or -errno. */
 int vg_write_all(int fd, const void *data, size_t len);

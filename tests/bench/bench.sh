@@ -41,12 +41,23 @@ start_ms() {
     vg_virsh_quiet destroy bench >/dev/null
     echo $(( (e - s) / 1000 ))
 }
+hup() {       # libvirtd caches which hooks exist until SIGHUP
+    kill -HUP "$(vg_pidfile_pid /run/libvirt/libvirtd.pid)"; sleep 0.5
+    vg_wait_until 10 "libvirtd answering after SIGHUP" vg_virsh_quiet list >/dev/null ||
+        vg_fail "libvirtd did not come back after SIGHUP"
+}
+hook_runs() { vg_syslog_lines | grep -c "domain 'bench' prepare: allowed" || true; }
 with=(); without=()
 for i in $(seq "$N_START"); do                 # interleaved, to share drift
-    vg_install_hook;          with+=("$(start_ms)")
-    rm -f "$VG_HOOK_DEST"; kill -HUP "$(vg_pidfile_pid /run/libvirt/libvirtd.pid)"; sleep 0.5
-    vg_wait_until 10 vg_virsh_quiet list >/dev/null
+    vg_install_hook; hup
+    before=$(hook_runs)
+    with+=("$(start_ms)")
+    vg_wait_until 3 "the hook's syslog line" test "$(hook_runs)" -gt "$before" ||
+        vg_fail "the hook did not run on a with-hook start"
+    rm -f "$VG_HOOK_DEST"; hup
+    before=$(hook_runs)
     without+=("$(start_ms)")
+    [ "$(hook_runs)" -eq "$before" ] || vg_fail "the hook ran on a no-hook start"
 done
 w=$(printf '%s\n' "${with[@]}" | median); wo=$(printf '%s\n' "${without[@]}" | median)
 printf 'virsh start, hook installed:     median %d us over %d runs\n' "$w" "$N_START"

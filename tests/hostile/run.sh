@@ -1,0 +1,302 @@
+#!/bin/bash
+# Hostile inputs against the real virtguard-helper (docs/RELIABILITY.md,
+# "Hostile inputs"; the table there lists every case by its id).
+#
+# Each case feeds one domain XML (or UUID argument, or config) to
+# `virtguard-helper load` against a scratch copy of /etc/apparmor.d, with
+# the shared mount $T/images, and expects either
+#   refuse REGEX  a non-zero exit, a one-line message matching REGEX, no
+#                 rules file and nothing changed under apparmor.d; or
+#   grant PATH... exit 0 and rules that grant exactly these paths ("tree:"
+#                 DIR for a directory tree) and nothing else.
+# For every rule written, apparmor_parser compiles the rule alone and the
+# DFA must be one chain of single bytes spelling a granted path (the
+# technique of tests/policy-compile.sh): no glob, class, alternation or
+# variable can widen it.  The complete profile must compile as well.
+set -uo pipefail
+: "${top_builddir:?}"
+HELPER=$top_builddir/helper/virtguard-helper
+PARSER=${APPARMOR_PARSER:-/sbin/apparmor_parser}
+[ -x "$PARSER" ] || { echo "SKIP: apparmor_parser not found"; exit 77; }
+[ -f /etc/apparmor.d/libvirt/TEMPLATE.qemu ] || { echo "SKIP: libvirt's AppArmor files are not installed"; exit 77; }
+command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not found"; exit 77; }
+
+T=$(mktemp -d /tmp/vg-hostile-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+R=$T/images
+UUID=3f1d2c4b-6a5e-4d7c-8b9a-0f1e2d3c4b5a
+cp -a /etc/apparmor.d "$T/aa"
+mkdir -p "$R/sub" "$R/share" "$T/outside" "$T/etc-qemu" "$T/run-qemu" "$T/cases"
+truncate -s 1M "$R/a.img" "$T/outside/x.img"
+ln -s /etc/shadow "$R/evil.img"
+ln -s /etc "$R/etcdir"
+ln -s "$T/outside/x.img" "$R/out.img"
+ln -s "$T/nowhere/x.img" "$R/dangle.img"
+ln -s a.img "$R/alias.img"
+qemu-img create -q -f qcow2 -b /etc/shadow -F raw "$R/back-etc.qcow2" 16M 2>/dev/null
+qemu-img create -q -f qcow2 -b ../outside/x.img -F raw "$R/back-out.qcow2" 16M
+qemu-img create -q -f qcow2 "$R/loop1.qcow2" 16M
+qemu-img create -q -f qcow2 -b loop1.qcow2 -F qcow2 "$R/loop2.qcow2" 16M
+qemu-img rebase -q -u -f qcow2 -b loop2.qcow2 -F qcow2 "$R/loop1.qcow2"
+qemu-img create -q -f qcow2 -b nbd:localhost:10809 -F raw "$R/back-nbd.qcow2" 16M 2>/dev/null ||
+    qemu-img create -q -f qcow2 -u -b nbd:localhost:10809 -F raw "$R/back-nbd.qcow2" 16M
+
+printf 'mode = "enforce"\nshared_mounts = [ "%s" ]\napparmor = "on"\n' "$R" > "$T/vg.conf"
+LV=$T/aa/libvirt
+MAIN=$LV/libvirt-$UUID
+RULES=$MAIN.virtguard
+
+# ---- building blocks ------------------------------------------------------
+xa() { sed -e 's/&/\&amp;/g' -e "s/'/\&apos;/g" -e 's/</\&lt;/g' -e 's/"/\&quot;/g' <<<"$1"; }
+domain() {  # domain NAME UUID DEVICES-XML [OS-XML]
+    printf "<domain type='qemu'>\n  <name>%s</name>\n  <uuid>%s</uuid>\n  <memory>65536</memory>\n" "$1" "$2"
+    printf "  <os><type arch='x86_64'>hvm</type>%s</os>\n  <devices>\n%s\n  </devices>\n</domain>\n" "${4:-}" "$3"
+}
+disk() {    # disk PATH-AS-XML [FORMAT]: PATH is written into the attribute as given
+    printf "    <disk type='file' device='disk'><driver name='qemu' type='%s'/><source file='%s'/><target dev='vda' bus='virtio'/></disk>" "${2:-raw}" "$1"
+}
+fsdir() { printf "    <filesystem type='mount'><source dir='%s'/><target dir='share'/></filesystem>" "$1"; }
+plain() { domain hostile $UUID "$(disk "$(xa "$1")" "${2:-raw}")"; }
+
+# ---- the DFA check ----------------------------------------------------------
+# Bytes (hex, one a line) accepted by a one-rule profile, or failure when it
+# accepts anything but one fixed string (from tests/policy-compile.sh).
+dfa_literal() {
+    "$PARSER" -Q -K -D dfa-graph "$1" 2>&1 >/dev/null | LC_ALL=C awk '
+        /^\t"\{[0-9]+\}" -> "\{[0-9]+\}" \[$/ {
+            from = $1; to = $3; gsub(/"/, "", from); gsub(/"/, "", to); edge = 1; next
+        }
+        /^\t"\{[0-9]+\}" \[$/ { node = $1; gsub(/"/, "", node); edge = 0; next }
+        /^\t\tstyle=bold$/ { start = node; next }
+        /^\t\tlabel=/ {
+            if (edge) {
+                if (from in next_of) { bad = 1 }
+                next_of[from] = to
+                lab = $0
+                if (lab !~ /0x[0-9a-f][0-9a-f]"$/ || lab ~ /^\t\tlabel="\[/) bad = 1
+                sub(/"$/, "", lab); n = split(lab, parts, "0x"); byte_of[from] = parts[n]
+            } else if ($0 ~ /\(0x/) {
+                accept[node] = 1
+            }
+            next
+        }
+        END {
+            if (bad || start == "") exit 1
+            s = start; steps = 0
+            while (s in next_of) {
+                if (s in accept) exit 1
+                print byte_of[s]; s = next_of[s]
+                if (++steps > 8192) exit 1
+            }
+            if (!(s in accept)) exit 1
+        }'
+}
+hexof() { printf '%s' "$1" | od -An -tx1 -v | tr -s ' \n' '\n\n' | grep .; }
+
+# Every quoted path in the rules, as "HEX-BYTES<TAB>tree|file", checked literal.
+rule_paths() {
+    local n=0
+    grep -v '^ *#' "$RULES" | grep -o '"\([^"\\]\|\\.\)*"' | while IFS= read -r q; do
+        n=$((n + 1))
+        local tree=file body=$q
+        case $q in *'/**"') tree=tree; body=${q%'**"'}'"' ;; esac
+        printf 'profile vg-hostile-%d {\n  %s r,\n}\n' $n "$body" > "$T/one.profile"
+        if ! dfa_literal "$T/one.profile" > "$T/one.hex"; then
+            echo "NOT-LITERAL $q"; continue
+        fi
+        printf '%s\t%s\n' "$(tr '\n' ' ' < "$T/one.hex")" $tree
+    done | sort -u
+}
+expected_paths() {
+    for p in "$@"; do
+        case $p in
+        tree:*) printf '%s\ttree\n' "$(hexof "${p#tree:}/" | tr '\n' ' ')"
+                printf '%s\tfile\n' "$(hexof "${p#tree:}/" | tr '\n' ' ')" ;;
+        *) printf '%s\tfile\n' "$(hexof "$p" | tr '\n' ' ')" ;;
+        esac
+    done | sort -u
+}
+compiles() {
+    : > "$MAIN.files"
+    "$PARSER" -Q -K --base "$T/aa" -I "$T/aa" "$MAIN" >/dev/null 2>&1
+    local r=$?
+    rm -f "$MAIN.files"
+    return $r
+}
+snap() { (cd "$LV" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+
+# The checker must be able to fail: a live glob is not literal, an escaped
+# one is.
+printf 'profile neg {\n  "/a/x*y" r,\n}\n' > "$T/neg.profile"
+printf 'profile pos {\n  "/a/x\\*y" r,\n}\n' > "$T/pos.profile"
+if dfa_literal "$T/neg.profile" >/dev/null 2>&1 ||
+   [ "$(dfa_literal "$T/pos.profile" | tr '\n' ' ')" != "$(hexof '/a/x*y' | tr '\n' ' ')" ]; then
+    echo "FAIL: the DFA literal check does not tell a glob from a literal"
+    exit 1
+fi
+
+# ---- the cases --------------------------------------------------------------
+# run ID [--uuid=U] [--conf=F] refuse REGEX < XML
+# run ID [--uuid=U] [--conf=F] grant [PATH...] < XML
+# Cases run in pipelines (subshells): results are tallied in $T/results.
+run() {
+    local id=$1; shift
+    local uuid=$UUID conf=$T/vg.conf
+    while [ $# -gt 0 ]; do
+        case $1 in --uuid=*) uuid=${1#--uuid=} ;; --conf=*) conf=${1#--conf=} ;; *) break ;; esac
+        shift
+    done
+    local expect=$1; shift
+    cat > "$T/cases/$id.xml"
+    rm -f "$RULES"
+    local before st why=""
+    before=$(snap)
+    timeout 120 "$HELPER" load --uuid "$uuid" --config "$conf" --apparmor-dir "$T/aa" \
+        --cache-dir "$T/cache" --run-dir "$T/run" --libvirt-config-dir "$T/etc-qemu" \
+        --libvirt-run-dir "$T/run-qemu" < "$T/cases/$id.xml" > "$T/out" 2> "$T/err"
+    st=$?
+    case $expect in
+    refuse)
+        local re=$1
+        if [ $st -eq 0 ] || [ $st -gt 2 ]; then why="exit status $st, expected a refusal (1 or 2)"
+        elif ! grep -Eiq -- "$re" "$T/err"; then why="the message does not match /$re/"
+        elif [ "$(grep -c . "$T/err")" -ne 1 ] || ! grep -q '^virtguard-helper: ' "$T/err"; then
+            why="the refusal is not one 'virtguard-helper: ...' line"
+        elif [ -e "$RULES" ]; then why="a rules file was written"
+        elif [ "$(snap)" != "$before" ]; then why="files under apparmor.d changed"
+        fi ;;
+    grant)
+        local -a want=("$@")
+        if [ $st -ne 0 ]; then why="exit status $st: $(cat "$T/err")"
+        elif [ ! -f "$RULES" ]; then why="no rules file"
+        elif ! compiles; then why="the profile with these rules does not compile"
+        else
+            rule_paths > "$T/got"
+            expected_paths "${want[@]}" > "$T/want"
+            if grep -q NOT-LITERAL "$T/got"; then why="a rule is not literal: $(grep NOT-LITERAL "$T/got")"
+            elif ! cmp -s "$T/got" "$T/want"; then
+                why=grant "ed paths differ (< granted, > expected): $(diff"$T/got" "$T/want" | grep '^[<>]' | tr '\n' ' ')"
+            fi
+        fi ;;
+    esac
+    if [ -n "$why" ]; then
+        echo "FAIL - $id: $why"
+        sed 's/^/    | /' "$T/err" | head -n 5
+        echo "FAIL $expect $id" >> "$T/results"
+    else
+        echo "ok - $id ($expect): $(head -c 300 "$T/err" | tr '\n' ' ' | sed 's/^virtguard-helper: //')"
+        echo "ok $expect $id" >> "$T/results"
+    fi
+}
+
+# XML parser
+printf '<?xml version="1.0"?>\n<!DOCTYPE domain [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n%s' \
+    "$(domain '&x;' $UUID "$(disk "$R/a.img")")" | run xxe-system refuse "entity"
+printf '<!DOCTYPE domain [<!ENTITY %% p SYSTEM "http://127.0.0.1:9/evil.dtd"> %%p;]>\n%s' \
+    "$(domain h $UUID "$(disk "$R/a.img")")" | run xxe-parameter refuse "parameter entity"
+printf '<!DOCTYPE domain SYSTEM "http://127.0.0.1:9/domain.dtd">\n%s' \
+    "$(domain h $UUID "$(disk "$R/a.img")")" | run external-dtd refuse "external DTD"
+printf '<!DOCTYPE domain PUBLIC "-//x//EN" "file:///etc/passwd">\n%s' \
+    "$(domain h $UUID "$(disk "$R/a.img")")" | run external-dtd-public refuse "external DTD"
+{
+    printf '<!DOCTYPE domain [\n <!ENTITY l0 "lol">\n'
+    for i in $(seq 1 9); do printf ' <!ENTITY l%d "%s">\n' $i "$(printf "&l$((i - 1));%.0s" $(seq 10))"; done
+    printf ']>\n'; domain '&l9;' $UUID "$(disk "$R/a.img")"
+} | run billion-laughs refuse "entity"
+{
+    printf '<!DOCTYPE domain [<!ENTITY big "%s">]>\n' "$(head -c 60000 /dev/zero | tr '\0' x)"
+    domain "$(printf '&big;%.0s' $(seq 1000))" $UUID "$(disk "$R/a.img")"
+} | run quadratic-blowup refuse "entity"
+domain h $UUID "$(disk "$R/&undeclared;.img")" | run undeclared-entity refuse "entity|malformed"
+domain h $UUID "$(disk "$R/a.img")
+    <xi:include xmlns:xi='http://www.w3.org/2001/XInclude' href='/etc/passwd' parse='text'/>" |
+    run xinclude-ignored grant "$R/a.img"
+{
+    domain h $UUID "$(disk "$R/a.img")"
+    printf '<!-- '; head -c $((50 * 1024 * 1024)) /dev/zero | tr '\0' x; printf ' -->\n'
+} | run huge-50mb refuse "too large|limit"
+{
+    printf "<domain type='qemu'><name>h</name><uuid>%s</uuid><devices>" $UUID
+    for _ in $(seq 10000); do printf '<a>'; done
+    for _ in $(seq 10000); do printf '</a>'; done
+    printf '</devices></domain>\n'
+} | run deep-10000 refuse "nested"
+plain "$R/a"$'\xff\xfe'".img" | run invalid-utf8 refuse "UTF-8|malformed"
+plain "$R/a"$'\xc0\xaf'"etc.img" | run overlong-utf8 refuse "UTF-8|malformed"
+domain h $UUID "$(disk "$R/a.img&#0;.img")" | run nul-charref refuse "malformed|char"
+domain h $UUID "$(disk "$R/a.img&#x0;x")" | run nul-hex-charref refuse "malformed|char"
+domain h $UUID "$(disk "$R/a.img")" | sed 's/a\.img/a\x00.img/' | run raw-nul refuse "NUL"
+
+# Control characters in paths
+domain h $UUID "$(disk "$R/a&#10;  /etc/shadow rw,&#10;.img")" | run newline-charref refuse "newline"
+domain h $UUID "$(disk "$R/a&#13;.img")" | run cr-charref refuse "control character"
+domain h $UUID "$(disk "$R/a&#9;.img")" | run tab-charref refuse "control character"
+domain h $UUID "$(disk "$R/a&#127;.img")" | run del-charref refuse "control character"
+domain h $UUID "$(disk "$R/a&#27;[31m.img")" | run escape-charref refuse "control character|invalid xmlChar"
+
+# Every AppArmor special character, variables: literal rules
+s='a*b?c[1]{x,y}^"q"\,z.img'; touch "$R/$s"
+plain "$R/$s" | run every-special grant "$R/$s"
+s='@{HOME}.img'; plain "$R/$s" | run at-variable grant "$R/$s"
+s='\@{PROC}x.img'; plain "$R/$s" | run escaped-at-variable grant "$R/$s"
+s='**'; plain "$R/$s" | run double-star-name grant "$R/$s"
+s='a, b #c !d <e> $f |g (h).img'; plain "$R/$s" | run comma-hash-space grant "$R/$s"
+s='sub/x\\101\n.img'; plain "$R/$s" | run backslash-sequences grant "$R/$s"
+s=$'caf\xc3\xa9-\xe2\x82\xac.img'; plain "$R/$s" | run utf8-name grant "$R/$s"
+domain h $UUID "$(fsdir "$(xa "$R/share/")")" | run share-trailing-slash grant "tree:$R/share"
+domain h $UUID "$(fsdir "$(xa "$R/sh[a]re/")")" | run share-glob-name grant "tree:$R/sh[a]re"
+
+# Path structure
+plain "$R/../../../etc/shadow" | run dotdot-escape refuse "'\.\.'"
+plain "$R/sub/../a.img" | run dotdot-inside refuse "'\.\.'"
+plain "$R/a.img/" | run trailing-slash-file grant "$R/a.img"
+plain "$R//./sub//./a.img" | run slashes-dots grant "$R/sub/a.img"
+plain "images/a.img" | run relative-path refuse "not absolute"
+plain "./a.img" | run dot-relative refuse "not absolute"
+long=$R; while [ ${#long} -lt 5000 ]; do long=$long/$(head -c 200 /dev/zero | tr '\0' d); done
+plain "$long.img" | run very-long-path grant "$long.img"
+plain "$R/$(head -c 300 /dev/zero | tr '\0' n).img" | run component-too-long refuse "too long"
+long=$R; while [ ${#long} -lt 3800 ]; do long=$long/$(head -c 250 /dev/zero | tr '\0' e); done
+plain "$long.img" | run long-path-ok grant "$long.img"
+plain "/etc/shadow" | run restricted-outside refuse "restricted"
+plain "/srv/elsewhere.img" | run outside-not-ours grant
+
+# Symlinks from the shared mount
+plain "$R/evil.img" | run symlink-to-etc-file refuse "restricted"
+plain "$R/etcdir/passwd" | run symlink-dir-to-etc refuse "restricted"
+domain h $UUID "$(fsdir "$(xa "$R/etcdir")")" | run share-symlink-to-etc refuse "restricted"
+plain "$R/out.img" | run symlink-outside-roots refuse "outside the allowed roots"
+plain "$R/dangle.img" | run symlink-dangling refuse "dangling"
+plain "$R/alias.img" | run symlink-inside grant "$R/a.img"
+
+# qcow2 backing files
+plain "$R/back-etc.qcow2" qcow2 | run backing-etc refuse "restricted"
+plain "$R/back-out.qcow2" qcow2 | run backing-outside refuse "outside the allowed roots"
+plain "$R/loop1.qcow2" qcow2 | run backing-loop refuse "loops"
+plain "$R/back-nbd.qcow2" qcow2 | run backing-protocol grant "$R/back-nbd.qcow2"
+
+# Names and UUIDs that could build paths
+domain '../../etc/cron.d/x' $UUID "$(disk "$R/a.img")" | run name-traversal refuse "character '/'"
+domain 'x{a,b}*' $UUID "$(disk "$R/a.img")" | run name-glob refuse "character"
+domain 'a&#10;b' $UUID "$(disk "$R/a.img")" | run name-newline refuse "control character"
+domain '' $UUID "$(disk "$R/a.img")" | run name-empty refuse "no name"
+domain '..' $UUID "$(disk "$R/a.img")" | run name-dotdot grant "$R/a.img"
+plain "$R/a.img" | run uuid-arg-traversal --uuid=../../../etc/passwd refuse "not a UUID"
+plain "$R/a.img" | run uuid-arg-suffix --uuid=$UUID/../../x refuse "not a UUID"
+plain "$R/a.img" | run uuid-arg-glob --uuid='3f1d2c4b-6a5e-4d7c-8b9a-0f1e2d3c4b5*' refuse "not a UUID"
+domain h '../../../../etc/passwd' "$(disk "$R/a.img")" | run uuid-xml-traversal refuse "UUID"
+domain h 00000000-0000-0000-0000-000000000001 "$(disk "$R/a.img")" | run uuid-mismatch refuse "UUID"
+
+# Config
+printf 'shared_mounts = [ "images" ]\napparmor = "on"\n' > "$T/rel.conf"
+plain "$R/a.img" | run conf-relative-root --conf="$T/rel.conf" refuse "absolute|relative"
+printf 'shared_mounts = [ "%s/../.." ]\napparmor = "on"\n' "$R" > "$T/dd.conf"
+plain "$R/a.img" | run conf-dotdot-root --conf="$T/dd.conf" refuse "'\.\.'|\.\."
+printf 'shared_mounts = [ "/" ]\napparmor = "on"\n' > "$T/slash.conf"
+plain "/etc/shadow" | run conf-root-slash --conf="$T/slash.conf" refuse "root directory"
+
+n=$(grep -c . "$T/results")
+fails=$(grep -c '^FAIL' "$T/results")
+echo "$n cases ($(grep -c ' refuse ' "$T/results") refusals, $(grep -c ' grant ' "$T/results") literal grants): $((n - fails)) passed, $fails failed"
+[ "$n" -ge 30 ] || { echo "FAIL: fewer than 30 cases"; exit 1; }
+[ "$fails" -eq 0 ]
