@@ -189,8 +189,9 @@ static int parser_compile(const helper *h, const char *text, vg_error **err)
         char *eol = strchr(line, '\n');
         memmove(line, eol ? eol + 1 : line + strlen(line), strlen(eol ? eol + 1 : "") + 1);
     }
-    return vg_error_set(err, EINVAL, "apparmor_parser rejected the profile (%s): %s",
-                        WIFEXITED(status) ? "exit status" : "killed", msgs);
+    autofree char *how = WIFEXITED(status) ? vg_xasprintf("exit status %d", WEXITSTATUS(status))
+                         : vg_xasprintf("killed by signal %d", WTERMSIG(status));
+    return vg_error_set(err, EINVAL, "apparmor_parser rejected the profile (%s): %s", how, msgs);
 }
 
 /* Compile once per distinct content: a marker named by the SHA-256 of the
