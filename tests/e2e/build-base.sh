@@ -1,0 +1,115 @@
+#!/bin/bash
+# build-base.sh OUT_DIR -- build the e2e guest's base root tree (Debian 12,
+# AppArmor, libvirt, QEMU) into OUT_DIR, without virtguard.
+#
+# The tree is cached by run-e2e.sh under a name keyed by a hash of this
+# script: edit this file and the next `make check-e2e` builds a new one.
+# Run as root.  The Debian mirror is taken from this machine's own apt
+# sources at run time (never written into a file of this project).
+set -euo pipefail
+
+out=${1:?usage: build-base.sh OUT_DIR}
+suite=bookworm
+log() { printf 'e2e-base: %s\n' "$*" >&2; }
+
+# The first Debian archive (not -security) named in the host's apt sources,
+# deb822 ("URIs: ...") or one-line ("deb URI suite ...") format.
+host_mirror() {
+    local f
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -e "$f" ] || continue
+        awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f"
+    done
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        [ -e "$f" ] || continue
+        awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' "$f"
+    done
+}
+mirror=$(host_mirror | grep -E '/debian/?$' | head -n1 || true)
+[ -n "$mirror" ] || { log "no Debian mirror found in /etc/apt/sources*"; exit 1; }
+
+# The host's Debian sources files (main archive, updates, security), copied
+# into the chroot for the package install so the guest's libraries are the
+# host's versions, then removed again.
+host_debian_sources() {
+    local f
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list; do
+        [ -s "$f" ] || continue
+        grep -qE '^[^#]*(URIs:|deb )' "$f" || continue
+        grep -qE '^[^#]*/debian(-security)?/?( |$)' "$f" || continue
+        grep -qE '^[^#]*Types:.*deb-src|^[^#]*deb-src ' "$f" && ! grep -qE '^[^#]*Types:.*deb( |$)|^deb ' "$f" && continue
+        printf '%s\n' "$f"
+    done
+}
+
+tmp="$out.tmp"
+cleanup() {
+    local m
+    for m in dev/pts dev proc sys; do
+        mountpoint -q "$tmp/$m" 2>/dev/null && umount -l "$tmp/$m" || true
+    done
+}
+trap cleanup EXIT
+rm -rf "$tmp"
+mkdir -p "$tmp"
+
+t0=$(date +%s)
+log "debootstrap $suite from the host's mirror"
+debootstrap --variant=minbase \
+    --include=apparmor,apparmor-utils,kmod,iproute2,procps \
+    "$suite" "$tmp" "$mirror" >"$out.debootstrap.log" 2>&1 ||
+    { tail -n 30 "$out.debootstrap.log" >&2; exit 1; }
+t1=$(date +%s)
+log "debootstrap took $((t1 - t0)) s"
+
+# No daemon may start inside the chroot.
+printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
+chmod 0755 "$tmp/usr/sbin/policy-rc.d"
+rm -f "$tmp/etc/apt/sources.list"
+mkdir -p "$tmp/etc/apt/sources.list.d"
+while read -r f; do
+    cp "$f" "$tmp/etc/apt/sources.list.d/e2e-$(basename "$f")"
+done < <(host_debian_sources)
+
+# The kernel comes with the packages below, after this: an initramfs of
+# only what the guest needs to find its root (virtio disk, ext4) builds in
+# seconds instead of minutes (MODULES=most).
+mkdir -p "$tmp/etc/initramfs-tools/conf.d"
+printf 'MODULES=list\nCOMPRESS=gzip\n' >"$tmp/etc/initramfs-tools/conf.d/e2e.conf"
+mkdir -p "$tmp/usr/share/initramfs-tools/modules.d"
+printf '%s\n' virtio_pci virtio_blk crc32c_generic ext4 >"$tmp/usr/share/initramfs-tools/modules.d/e2e"
+
+mount -t proc proc "$tmp/proc"
+mount -t sysfs sysfs "$tmp/sys"
+mount --bind /dev "$tmp/dev"
+mount --bind /dev/pts "$tmp/dev/pts"
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C
+chroot "$tmp" apt-get update -qq >"$out.apt.log" 2>&1
+chroot "$tmp" apt-get install -y -q --no-install-recommends \
+    linux-image-amd64 initramfs-tools \
+    libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu \
+    qemu-system-x86 qemu-utils socat >>"$out.apt.log" 2>&1 ||
+    { tail -n 30 "$out.apt.log" >&2; exit 1; }
+chroot "$tmp" apt-get clean
+cleanup
+t2=$(date +%s)
+log "package install took $((t2 - t1)) s"
+
+# Leave no trace of the host's sources or package lists in the image.
+rm -f "$tmp"/etc/apt/sources.list.d/e2e-*
+rm -rf "$tmp"/var/lib/apt/lists/* "$tmp"/boot/*.dpkg-bak "$tmp"/boot/*.new
+
+# libvirt: confine QEMU with AppArmor; no default network (no dnsmasq here).
+sed -i '/^[[:space:]]*security_driver[[:space:]]*=/d' "$tmp/etc/libvirt/qemu.conf"
+echo 'security_driver = "apparmor"' >>"$tmp/etc/libvirt/qemu.conf"
+rm -f "$tmp/etc/libvirt/qemu/networks/autostart/"*.xml
+
+# The guest: root on /dev/vda, the test init does the rest.
+echo e2e-guest >"$tmp/etc/hostname"
+printf '/dev/vda / ext4 rw 0 1\n' >"$tmp/etc/fstab"
+mkdir -p "$tmp/Users/dev/sandboxes"
+
+rm -rf "$out"
+mv "$tmp" "$out"
+trap - EXIT
+log "base tree ready in $(( $(date +%s) - t0 )) s: $out"

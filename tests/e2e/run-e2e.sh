@@ -1,0 +1,203 @@
+#!/bin/bash
+# run-e2e.sh SRCDIR E2EDIR -- virtguard's end-to-end test (`make check-e2e`).
+#
+# Builds (and caches) a Debian 12 guest with AppArmor, 9p, libvirt and QEMU,
+# installs a freshly built virtguard into it, shares an images directory
+# with it over 9p as Lima does (host QEMU unprivileged, security_model=none),
+# boots it under QEMU/TCG and runs tests/e2e/scenarios.sh with a real
+# libvirtd inside.  Prints one line per scenario, then "N passed, M failed";
+# exits non-zero if any scenario failed or did not report.
+# See tests/e2e/README.md.
+set -euo pipefail
+
+src=$(cd "${1:?usage: run-e2e.sh SRCDIR E2EDIR}" && pwd)
+top=${2:?usage: run-e2e.sh SRCDIR E2EDIR}
+here=$src/tests/e2e
+mkdir -p "$top"
+top=$(cd "$top" && pwd)
+cache=$top/cache
+run=$top/run
+log=$top/console.log
+share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
+guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
+expected="1 2 3 4a 4b 5a 5b 6 7 8"
+
+say() { printf 'e2e: %s\n' "$*"; }
+die() { printf 'e2e: error: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
+now() { date +%s; }
+T_START=$(now)
+
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mkfs of a root tree)"
+missing=""
+for t in debootstrap qemu-system-x86_64 qemu-img mkfs.ext4 setpriv genisoimage timeout chroot; do
+    command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+done
+[ -z "$missing" ] || die "missing host tools:$missing (packages: tests/e2e/host-packages.txt)"
+
+qemu_pid=""
+cleanup() {
+    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+        kill -TERM "$qemu_pid" 2>/dev/null || true
+        sleep 1
+        kill -KILL "$qemu_pid" 2>/dev/null || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------
+# 1. The base tree, cached by the hash of its builder.
+key=$(cat "$here/build-base.sh" | sha256sum | cut -c1-16)
+base=$cache/base-$key
+if [ ! -d "$base" ]; then
+    say "building the guest base tree (debootstrap + libvirt; a few minutes; cached as $base)"
+    mkdir -p "$cache"
+    for old in "$cache"/base-*; do
+        [ -e "$old" ] && [ "$old" != "$base" ] && rm -rf "$old"
+    done
+    t=$(now)
+    bash "$here/build-base.sh" "$base"
+    say "base tree built in $(( $(now) - t )) s"
+else
+    say "base tree: cached ($base)"
+fi
+
+# ---------------------------------------------------------------------------
+# 2. virtguard, configured for the guest's paths whatever the developer's
+# own configure said.  Built from a copy of the sources when this is a git
+# checkout (the source tree may itself be configured, which a VPATH build
+# refuses); tar keeps the mtimes, so rebuilds are incremental.
+# The files of the checkout a build needs: tracked and untracked-but-not-
+# ignored ones, plus the generated build system when present.
+source_files() {
+    local f
+    git -C "$src" ls-files -co --exclude-standard --exclude=/e2e/
+    for f in configure Makefile.in aclocal.m4 config.h.in build-aux m4; do
+        if [ -f "$src/$f" ]; then
+            echo "$f"
+        elif [ -d "$src/$f" ]; then
+            (cd "$src" && find "$f" -type f)
+        fi
+    done
+}
+build_virtguard() {
+    local vsrc=$src vbuild=$top/build f
+    if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        vsrc=$top/src
+        mkdir -p "$vsrc"
+        source_files | grep -v '^e2e/' | sort -u | while IFS= read -r f; do
+            if [ -f "$src/$f" ]; then printf '%s\n' "$f"; fi
+        done | tar -C "$src" -cf - --no-recursion -T - | tar -C "$vsrc" -xpf - ||
+            die "cannot copy the sources to $vsrc"
+        if [ ! -x "$vsrc/configure" ]; then
+            (cd "$vsrc" && autoreconf --install --force >autoreconf.out 2>&1) ||
+                { tail -n 20 "$vsrc/autoreconf.out"; die "autoreconf failed"; }
+        fi
+    fi
+    mkdir -p "$vbuild"
+    if [ ! -f "$vbuild/config.status" ]; then
+        (cd "$vbuild" && "$vsrc/configure" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+            >configure.out 2>&1) || { tail -n 20 "$vbuild/configure.out"; die "configure failed"; }
+    fi
+    make -C "$vbuild" -j"$(nproc)" >"$vbuild/make.out" 2>&1 ||
+        { tail -n 30 "$vbuild/make.out"; die "building virtguard failed"; }
+}
+t=$(now)
+vbuild=$top/build
+if [ -n "${E2E_INSTALL_FROM:-}" ]; then
+    # Debugging aid: an already installed staging tree (make install
+    # DESTDIR=DIR of a build configured as below) instead of a fresh build.
+    say "virtguard: taken from $E2E_INSTALL_FROM (E2E_INSTALL_FROM), not built"
+else
+    build_virtguard
+    say "virtguard built in $(( $(now) - t )) s"
+fi
+
+# ---------------------------------------------------------------------------
+# 3. The guest root: the base tree + virtguard + the test scripts.
+t=$(now)
+rm -rf "$run"
+mkdir -p "$run"
+tree=$run/tree
+cp -a "$base" "$tree"
+if [ -n "${E2E_INSTALL_FROM:-}" ]; then
+    cp -a "$E2E_INSTALL_FROM/." "$tree/"
+else
+    make -C "$vbuild" install DESTDIR="$tree" >"$run/install.out" 2>&1 ||
+        { tail -n 30 "$run/install.out"; die "make install DESTDIR=... failed"; }
+fi
+[ -x "$tree/etc/libvirt/hooks/qemu.d/virtguard" ] || die "no hook installed in the guest tree"
+install -d -m 0755 "$tree/e2e"
+install -m 0755 "$here/guest-init.sh" "$tree/e2e/init"
+install -m 0755 "$here/scenarios.sh" "$tree/e2e/scenarios.sh"
+kver=$(cd "$tree/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n1)
+cp "$tree/boot/vmlinuz-$kver" "$run/vmlinuz"
+cp "$tree/boot/initrd.img-$kver" "$run/initrd.img"
+size_mb=$(( $(du -sm "$tree" | cut -f1) + 768 ))
+mkfs.ext4 -q -F -L e2eroot -d "$tree" "$run/root.img" "${size_mb}M" >"$run/mkfs.out" 2>&1 ||
+    { cat "$run/mkfs.out"; die "mkfs.ext4 -d failed"; }
+rm -rf "$tree"
+
+# The shared directories, owned by the unprivileged user, as on a Mac.
+sh=$run/share
+mkdir -p "$sh/images" "$sh/sandboxes"/{a,b,c} "$run/cidata"
+printf 'instance-id: e2e\nlocal-hostname: e2e\n' >"$run/cidata/meta-data"
+printf '#cloud-config\n' >"$run/cidata/user-data"
+genisoimage -quiet -output "$run/cidata.iso" -volid cidata -joliet -rock \
+    "$run/cidata/user-data" "$run/cidata/meta-data"
+qimg() { qemu-img create -q "$@" >/dev/null; }
+qimg -f qcow2 "$sh/images/base.qcow2" 16M
+for o in s1 s2; do (cd "$sh/images" && qimg -f qcow2 -F qcow2 -b base.qcow2 "$o.qcow2"); done
+cp "$run/cidata.iso" "$sh/images/cidata.iso"
+for s in a b; do   # Lima's names, absolute backing path as Lima writes it
+    qimg -f qcow2 "$sh/sandboxes/$s/basedisk" 16M
+    qimg -u -f qcow2 -F qcow2 -b "/Users/dev/sandboxes/$s/basedisk" "$sh/sandboxes/$s/diffdisk" 16M
+    cp "$run/cidata.iso" "$sh/sandboxes/$s/cidata.iso"
+done
+qimg -f qcow2 "$sh/sandboxes/c/base.qcow2" 16M
+qimg -u -f qcow2 -F qcow2 -b /Users/dev/sandboxes/c/base.qcow2 "$sh/sandboxes/c/disk.qcow2" 16M
+cp "$run/cidata.iso" "$sh/sandboxes/c/cidata.iso"
+find "$sh" -type d -exec chmod 0755 {} + ; find "$sh" -type f -exec chmod 0644 {} +
+chown -R "$share_uid:$share_uid" "$sh" "$run/root.img"
+chmod 0644 "$run/vmlinuz" "$run/initrd.img"
+say "guest image built in $(( $(now) - t )) s (${size_mb} MiB)"
+
+# ---------------------------------------------------------------------------
+# 4. Boot it: QEMU as the unprivileged user, TCG, serial console to $log.
+t=$(now)
+: >"$log"
+say "booting the guest (TCG; console: $log)"
+setpriv --reuid="$share_uid" --regid="$share_uid" --clear-groups -- \
+    timeout --kill-after=15 "$guest_timeout" \
+    qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+        -kernel "$run/vmlinuz" -initrd "$run/initrd.img" \
+        -append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 init=/e2e/init quiet loglevel=4 apparmor=1 security=apparmor panic=-1 E2E_TIMEOUT=$((guest_timeout - 120))" \
+        -drive "file=$run/root.img,format=raw,if=virtio,cache=unsafe" \
+        -virtfs "local,path=$sh/images,mount_tag=images,security_model=none,id=images" \
+        -virtfs "local,path=$sh/sandboxes,mount_tag=sandboxes,security_model=none,id=sandboxes" \
+        -nic none -display none -monitor none -serial stdio -no-reboot \
+        </dev/null >"$log" 2>&1 &
+qemu_pid=$!
+rc=0
+wait "$qemu_pid" || rc=$?
+qemu_pid=""
+T_GUEST=$(( $(now) - t ))
+say "guest ran $T_GUEST s (QEMU exit status $rc)"
+
+# ---------------------------------------------------------------------------
+# 5. Results.
+tr -d '\r' <"$log" >"$run/console.txt"
+grep -E '^E2E (PASS|FAIL) ' "$run/console.txt" >"$run/results.txt" || true
+grep -q '^E2E DONE' "$run/console.txt" ||
+    echo "E2E FAIL guest did-not-finish: no 'E2E DONE' on the console (QEMU status $rc); see $log" >>"$run/results.txt"
+for id in $expected; do
+    grep -qE "^E2E (PASS|FAIL) $id " "$run/results.txt" ||
+        echo "E2E FAIL $id no-result: the scenario printed no result; see $log" >>"$run/results.txt"
+done
+echo
+cat "$run/results.txt"
+npass=$(grep -c '^E2E PASS ' "$run/results.txt" || true)
+nfail=$(grep -c '^E2E FAIL ' "$run/results.txt" || true)
+say "total $(( $(now) - T_START )) s (guest $T_GUEST s)"
+echo "$npass passed, $nfail failed"
+[ "$nfail" = 0 ]

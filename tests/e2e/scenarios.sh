@@ -1,0 +1,352 @@
+#!/bin/bash
+# scenarios.sh -- virtguard's end-to-end scenarios, run inside the e2e guest
+# by /e2e/init (tests/e2e/guest-init.sh) with a real libvirtd, AppArmor and
+# the images directory a 9p share of the host (security_model=none, host
+# QEMU unprivileged: exactly a Lima VM's shape).
+#
+# Each scenario prints one line "E2E PASS|FAIL ID NAME: evidence" (the
+# runner on the host collects them); everything else is context for a
+# reader of the console log.
+#
+# Phases: A without virtguard (the hook is set aside before libvirtd
+# starts), B with virtguard in enforce mode, C in dev mode.
+set -u
+export LC_ALL=C
+
+IMG=/var/lib/libvirt/images
+SBX=/Users/dev/sandboxes
+HOOK=/etc/libvirt/hooks/qemu.d/virtguard
+HOOK_OFF=/e2e/virtguard-hook.off
+CONF=/etc/virtguard/virtguard.conf
+AADIR=/etc/apparmor.d/libvirt
+AAPROFILES=/sys/kernel/security/apparmor/profiles
+START_TIMEOUT=240
+STATE=/run/e2e
+mkdir -p "$STATE"
+
+OWNER_UID=1000                                  # the host user owning the shares
+QEMU_GID=$(getent group libvirt-qemu | cut -d: -f3)
+FIX_LABEL="+$OWNER_UID:+$QEMU_GID"
+
+note() { echo "e2e: $*"; }
+# one line of evidence: newlines folded, at most 600 characters
+ev() { printf '%s' "$*" | tr '\n\r\t' '   ' | tr -s ' ' | cut -c1-600; }
+pass() { echo "E2E PASS $1 $2: $(ev "$3")"; }
+fail() { echo "E2E FAIL $1 $2: $(ev "$3")"; }
+
+# ---------------------------------------------------------------------------
+# libvirtd
+
+libvirtd_stop() {
+    local pid
+    pid=$(cat /run/libvirtd.pid 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null
+}
+libvirtd_start() {
+    libvirtd_stop
+    rm -f /run/libvirtd.pid
+    libvirtd -d || { note "libvirtd did not start"; return 1; }
+    for _ in $(seq 120); do
+        timeout 10 virsh -q version >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    note "libvirtd does not answer"
+    return 1
+}
+hook_off() { [ -e "$HOOK" ] && mv "$HOOK" "$HOOK_OFF"; libvirtd_start; }
+hook_on() { [ -e "$HOOK_OFF" ] && mv "$HOOK_OFF" "$HOOK"; libvirtd_start; }
+
+write_conf() { # MODE [extra shared mount]
+    mkdir -p "${CONF%/*}"
+    cat >"$CONF" <<EOC
+# written by the e2e scenarios
+mode = "$1"
+shared_mounts = [ "$IMG"${2:+, \"$2\"} ]
+shared_fs_types = [ "9p" ]
+EOC
+}
+
+# ---------------------------------------------------------------------------
+# domains
+
+# domxml NAME UUID DISK [DAC-LABEL]: a minimal TCG domain with the disk and,
+# as Lima does, a cloud-init ISO from the same share.
+domxml() {
+    local seclabel=""
+    [ -n "${4:-}" ] && seclabel="<seclabel type='static' model='dac' relabel='no'><label>$4</label></seclabel>"
+    cat <<EOX
+<domain type='qemu'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <on_poweroff>destroy</on_poweroff>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$3'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <driver name='qemu' type='raw'/>
+      <source file='${3%/*}/cidata.iso'/>
+      <target dev='hdc' bus='ide'/>
+      <readonly/>
+    </disk>
+    <memballoon model='none'/>
+  </devices>
+  $seclabel
+</domain>
+EOX
+}
+
+define() { # NAME UUID DISK [LABEL]
+    domxml "$@" >"$STATE/$1.xml"
+    timeout 60 virsh -q define "$STATE/$1.xml" >/dev/null 2>"$STATE/$1.define.err" ||
+        note "define $1 failed: $(cat "$STATE/$1.define.err")"
+}
+# start NAME: 0 if virsh start succeeded; its output in $OUT
+start() {
+    local rc t0=$SECONDS
+    OUT=$(timeout "$START_TIMEOUT" virsh start "$1" 2>&1)
+    rc=$?
+    note "virsh start $1 -> $rc after $((SECONDS - t0)) s: $(ev "$OUT")"
+    return $rc
+}
+state() { timeout 30 virsh -q domstate "$1" 2>/dev/null | head -n1; }
+gone() { # NAME: destroy (if running) and undefine
+    timeout 60 virsh -q destroy "$1" >/dev/null 2>&1
+    timeout 60 virsh -q undefine "$1" >/dev/null 2>&1
+}
+qemu_pid() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
+qemu_label() { cat "/proc/$1/attr/current" 2>/dev/null | tr -d '\000'; }
+qemu_uid() { awk '/^Uid:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+kernel_profile() { grep -F "libvirt-$1 " "$AAPROFILES" 2>/dev/null; }
+denied_since() { # MARK: the AppArmor DENIED lines logged after mark MARK
+    dmesg | grep -a 'apparmor="DENIED"' | awk -v m="$(cat "$STATE/mark.$1")" 'NR > m'
+}
+# one syslog message per line (the listener does not separate them)
+syslog_lines() { tr -d '\000' <"$1" 2>/dev/null | sed 's/<[0-9]\{1,3\}>/\n&/g' | sed '/^$/d'; }
+mark() { dmesg | grep -ac 'apparmor="DENIED"' >"$STATE/mark.$1"; }
+
+umount_images() { umount "$IMG" && ! mountpoint -q "$IMG"; }
+mount_images() {
+    mountpoint -q "$IMG" ||
+        mount -t 9p -o trans=virtio,version=9p2000.L,msize=131072,cache=mmap images "$IMG"
+}
+
+U1=e2e00001-0000-4000-8000-000000000001      # s1/s2/s3: DAC on the images share
+U4=e2e00004-0000-4000-8000-000000000004      # s4: mount missing
+U5=e2e00005-0000-4000-8000-000000000005      # s5: Lima sandbox a (diffdisk/basedisk)
+U5C=e2e0005c-0000-4000-8000-00000000005c     # s5 control: .qcow2 names
+U7=e2e00007-0000-4000-8000-000000000007      # s7: dev mode
+
+note "QEMU group: libvirt-qemu ($QEMU_GID); share owner uid $OWNER_UID"
+ls -ln "$IMG" "$SBX"/* | sed 's/^/e2e: ls: /'
+
+# ===========================================================================
+# Phase A: libvirt alone
+hook_off
+note "phase A: libvirt alone (hook set aside: $(ls "$HOOK" 2>&1))"
+
+# 1. The seed failure: a plain start on the share, QEMU as libvirt-qemu.
+define s1 "$U1" "$IMG/s1.qcow2"
+if start s1; then
+    fail 1 baseline-permission-denied "the start succeeded without virtguard: the seed failure is not reproduced ($(state s1))"
+elif grep -q "Could not open '$IMG/s1.qcow2': Permission denied" <<<"$OUT"; then
+    pass 1 baseline-permission-denied "$(grep -o "Could not open '[^']*': Permission denied" <<<"$OUT" | head -n1); the file is still $(stat -c %u:%g "$IMG/s1.qcow2") after libvirt's chown (security_model=none ignores it)"
+else
+    fail 1 baseline-permission-denied "start failed differently: $OUT"
+fi
+gone s1
+
+# 4a. The mount is missing: libvirt alone says only that the file is absent.
+umount_images || note "cannot unmount $IMG"
+define s4 "$U4" "$IMG/s1.qcow2"
+if start s4; then
+    fail 4a mount-missing-baseline "started with the share unmounted"
+elif grep -q "Cannot access storage file '$IMG/[^']*': No such file or directory" <<<"$OUT"; then
+    pass 4a mount-missing-baseline "$(grep -o "Cannot access storage file '[^']*': No such file or directory" <<<"$OUT" | head -n1) (libvirt does not say that the mount is missing)"
+else
+    fail 4a mount-missing-baseline "start failed differently: $OUT"
+fi
+gone s4
+mount_images || note "cannot remount $IMG"
+
+# 5 (baseline). A Lima-style sandbox: extensionless diffdisk -> basedisk.
+define s5 "$U5" "$SBX/a/diffdisk" "$FIX_LABEL"
+mark 5a
+if start s5; then
+    base5="started without virtguard ($(state s5)): libvirt alone handles it"
+    base5_ok=0
+else
+    d=$(denied_since 5a)
+    vah=$(grep 'profile="virt-aa-helper"' <<<"$d" | grep -F "$SBX/a/diffdisk" | head -n1)
+    qd=$(grep "profile=\"libvirt-$U5\"" <<<"$d" | grep -F "$SBX/a/basedisk" | head -n1)
+    co=$(grep -o "Could not open '$SBX/a/basedisk': Permission denied" <<<"$OUT" | head -n1)
+    base5="without virtguard: $co; virt-aa-helper: ${vah#*apparmor=}; QEMU: ${qd#*apparmor=}"
+    if [ -n "$co" ] && [ -n "$vah" ] && [ -n "$qd" ]; then base5_ok=1; else base5_ok=0; base5="$base5; virsh: $OUT"; fi
+fi
+gone s5
+# The control: .qcow2-named chain on the same mount works with libvirt alone.
+define s5c "$U5C" "$SBX/c/disk.qcow2" "$FIX_LABEL"
+if start s5c && [ "$(state s5c)" = running ]; then
+    ctl5="control: $SBX/c/disk.qcow2 -> base.qcow2 runs with libvirt alone"
+    ctl5_ok=1
+else
+    ctl5="control: $SBX/c/disk.qcow2 did not start with libvirt alone: $OUT"
+    ctl5_ok=0
+fi
+gone s5c
+if [ "$base5_ok" = 1 ] && [ "$ctl5_ok" = 1 ]; then
+    pass 5a lima-chain-baseline "$base5; $ctl5"
+else
+    fail 5a lima-chain-baseline "$base5; $ctl5"
+fi
+
+# ===========================================================================
+# Phase B: virtguard, enforce mode
+write_conf enforce "$SBX"
+hook_on
+note "phase B: virtguard enforce ($(ls -l "$HOOK" 2>&1))"
+
+# 2. The seed failure is refused at prepare with the DAC explanation.
+define s2 "$U1" "$IMG/s2.qcow2"
+if start s2; then
+    fail 2 enforce-dac-refused "the start succeeded: $(state s2)"
+    gone s2
+else
+    want="<seclabel type='static' model='dac' relabel='no'><label>$FIX_LABEL</label></seclabel>"
+    miss=""
+    for p in "Hook script execution failed" "prepare begin" "'$IMG/s2.qcow2'" "cannot open" \
+             "owned by $OWNER_UID:$OWNER_UID" "libvirt-qemu" "$want"; do
+        grep -qF "$p" <<<"$OUT" || miss="$miss [$p]"
+    done
+    if [ -z "$miss" ]; then
+        pass 2 enforce-dac-refused "${OUT#*unexpected exit status 1: }"
+    else
+        fail 2 enforce-dac-refused "missing$miss in: $OUT"
+    fi
+fi
+
+# 3. The per-domain fix, confinement kept.
+define s2 "$U1" "$IMG/s2.qcow2" "$FIX_LABEL"
+qconf=$(grep -E '^[[:space:]]*(user|security_driver)[[:space:]]*=' /etc/libvirt/qemu.conf | tr '\n' ' ')
+if start s2 && [ "$(state s2)" = running ]; then
+    pid=$(qemu_pid s2)
+    lab=$(qemu_label "$pid")
+    uid=$(qemu_uid "$pid")
+    if [ "$lab" = "libvirt-$U1 (enforce)" ] && [ "$uid" = "$OWNER_UID" ] &&
+       ! grep -qE '^user|security_driver *= *"none"' <<<"$qconf"; then
+        pass 3 per-domain-fix "running with $FIX_LABEL: QEMU pid $pid uid $uid confined as '$lab'; qemu.conf: $qconf"
+    else
+        fail 3 per-domain-fix "running, but QEMU pid $pid uid '$uid' label '$lab'; qemu.conf: $qconf"
+    fi
+else
+    fail 3 per-domain-fix "with $FIX_LABEL: $OUT"
+fi
+gone s2
+
+# 4b. The mount is missing: refused with the Lima fix.
+umount_images || note "cannot unmount $IMG"
+define s4 "$U4" "$IMG/s1.qcow2"
+if start s4; then
+    fail 4b mount-missing-refused "started with the share unmounted"
+else
+    miss=""
+    for p in "Hook script execution failed" "'$IMG'" "is not mounted" "mounts:" "mountPoint:"; do
+        grep -qF "$p" <<<"$OUT" || miss="$miss [$p]"
+    done
+    if [ -z "$miss" ]; then
+        pass 4b mount-missing-refused "${OUT#*unexpected exit status 1: }"
+    else
+        fail 4b mount-missing-refused "missing$miss in: $OUT"
+    fi
+fi
+gone s4
+mount_images || note "cannot remount $IMG"
+
+# 5. The Lima sandbox starts with virtguard's narrow rules.
+define s5 "$U5" "$SBX/a/diffdisk" "$FIX_LABEL"
+s5_running=0
+if start s5 && [ "$(state s5)" = running ]; then
+    pid=$(qemu_pid s5)
+    lab=$(qemu_label "$pid")
+    rules="$AADIR/libvirt-$U5.virtguard"
+    inc=$(grep -F "#include if exists <libvirt/libvirt-$U5.virtguard>" "$AADIR/libvirt-$U5" | head -n1)
+    if [ "$lab" = "libvirt-$U5 (enforce)" ] && grep -qF "$SBX/a/basedisk" "$rules" 2>/dev/null && [ -n "$inc" ]; then
+        s5_running=1
+        pass 5b lima-chain-virtguard "runs, QEMU confined as '$lab'; $rules: $(grep -F "$SBX" "$rules" | tr '\n' ' '); main profile: $inc; $base5"
+    else
+        fail 5b lima-chain-virtguard "running, but label '$lab', rules file: $(cat "$rules" 2>&1 | tr '\n' ' '), include: '$inc'"
+    fi
+else
+    fail 5b lima-chain-virtguard "with virtguard: $OUT; $(ls "$AADIR" | tr '\n' ' ')"
+fi
+
+# 6. Narrowness: A's profile reads A's files and is denied B's overlay.
+if [ "$s5_running" = 1 ]; then
+    mark 6
+    ra=$(aa-exec -p "libvirt-$U5" -- /bin/dd if="$SBX/a/basedisk" of=/dev/null bs=4k count=1 2>&1) && ra_ok=1 || ra_ok=0
+    rb=$(aa-exec -p "libvirt-$U5" -- /bin/dd if="$SBX/b/diffdisk" of=/dev/null bs=4k count=1 2>&1) && rb_ok=1 || rb_ok=0
+    sleep 1
+    dl=$(denied_since 6 | grep -F "$SBX/b/diffdisk" | grep "profile=\"libvirt-$U5\"" | head -n1)
+    if [ "$ra_ok" = 1 ] && [ "$rb_ok" = 0 ] && grep -q 'Permission denied' <<<"$rb" && [ -n "$dl" ]; then
+        pass 6 narrowness "under libvirt-$U5: A's basedisk readable; B's diffdisk: $(grep -o "[^:]*: Permission denied" <<<"$rb" | head -n1); audit: ${dl#*audit}"
+    else
+        fail 6 narrowness "A's basedisk ok=$ra_ok ($ra); B's diffdisk ok=$rb_ok ($rb); audit: '$dl'"
+    fi
+else
+    fail 6 narrowness "needs domain A (scenario 5) running under its virtguard rules"
+fi
+
+# 8. Cleanup: destroy + undefine removes virtguard's rules from disk and kernel.
+had=$(ls "$AADIR/libvirt-$U5.virtguard" 2>/dev/null)
+gone s5
+sleep 1
+left_disk=$(ls "$AADIR"/libvirt-"$U5"*.virtguard* 2>/dev/null | tr '\n' ' ')
+left_kernel=$(kernel_profile "$U5")
+if [ -n "$had" ] && [ -z "$left_disk" ] && [ -z "$left_kernel" ]; then
+    pass 8 cleanup "after destroy+undefine: $had removed, libvirt-$U5 not loaded; left in $AADIR: $(ls "$AADIR" | grep -F "$U5" | tr '\n' ' ')"
+else
+    fail 8 cleanup "rules file while running: '${had:-none}'; after: on disk '$left_disk', in kernel '$left_kernel'"
+fi
+
+# ===========================================================================
+# Phase C: dev mode
+write_conf dev "$SBX"
+note "phase C: dev mode"
+
+# 7. The share is not mounted but a stale local copy sits in its place: dev
+# mode warns, the domain starts, its profile is in complain mode.
+umount_images || note "cannot unmount $IMG"
+qemu-img create -q -f qcow2 "$IMG/s7.qcow2" 16M
+cp "$SBX/a/cidata.iso" "$IMG/cidata.iso"
+define s7 "$U7" "$IMG/s7.qcow2"
+chk=$(virtguard check "$STATE/s7.xml" 2>&1)
+note "virtguard check (dev mode): $(ev "$chk")"
+if start s7 && [ "$(state s7)" = running ]; then
+    pid=$(qemu_pid s7)
+    lab=$(qemu_label "$pid")
+    kp=$(kernel_profile "$U7")
+    sl=$(syslog_lines /run/syslog.txt | grep -a "virtguard\[[0-9]*\]: domain 's7' prepare: warned" | tail -n1)
+    if [ "$lab" = "libvirt-$U7 (complain)" ] && [ -n "$sl" ] &&
+       grep -qF "virtguard: WARNING (dev mode): " <<<"$chk" && grep -qF "is not mounted" <<<"$chk"; then
+        pass 7 dev-mode "starts with the share missing; QEMU '$lab'; kernel: $kp; syslog: $sl; virtguard check: $(head -n1 <<<"$chk")"
+    else
+        fail 7 dev-mode "running, but QEMU label '$lab' (kernel: '$kp'); syslog 'warned' line: '$sl'; check: $chk"
+    fi
+else
+    fail 7 dev-mode "did not start in dev mode: $OUT"
+fi
+gone s7
+rm -f "$IMG/s7.qcow2" "$IMG/cidata.iso"
+mount_images || note "cannot remount $IMG"
+
+libvirtd_stop
+note "scenarios done"
