@@ -9,8 +9,14 @@ vg_enter_ns "$@"
 SPAWN=$top_builddir/tests/bench/vg-spawn
 HELPER=$top_builddir/helper/virtguard-helper
 N_HOOK=${VG_BENCH_HOOK_RUNS:-300}
-N_START=${VG_BENCH_START_RUNS:-15}
+N_START=${VG_BENCH_START_RUNS:-30}
 N_AA=${VG_BENCH_AA_RUNS:-15}
+# libvirt disk names: vda..vdz, vdaa..vdaz, ...
+devname() {
+    local i=$(( $1 - 1 )) s=""
+    while :; do s=$(printf "\\$(printf '%03o' $(( 97 + i % 26 )))")$s; i=$(( i / 26 - 1 )); [ $i -ge 0 ] || break; done
+    echo "vd$s"
+}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
@@ -79,15 +85,18 @@ for D in 1 10 100; do
         for i in $(seq "$D"); do
             f=$VG_SHARED/bench$D-disk$i.qcow2
             [ -e "$f" ] || qemu-img create -q -f qcow2 -b bench-base.qcow2 -F qcow2 "$f"
-            printf "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='%s'/><target dev='vd%s' bus='virtio'/></disk>" \
-                "$f" "$(printf '%03d' "$i")"
+            printf "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='%s'/><target dev='%s' bus='virtio'/></disk>" \
+                "$f" "$(devname "$i")"
         done
         printf "</devices></domain>\n"
     } > "$B/d$D.xml"
     H=("$HELPER" load --uuid "$uuid" --config "$B/aa.conf" --apparmor-dir "$B/aa" --cache-dir "$B/cache" --run-dir "$B/run")
     "${H[@]}" < "$B/d$D.xml" >/dev/null || vg_fail "helper load failed for $D disks"   # first: compiles
-    vg=$("$SPAWN" "$N_AA" "$B/d$D.xml" "${H[@]}" | field median_us)
-    vah=$("$SPAWN" "$N_AA" "$B/d$D.xml" /usr/lib/libvirt/virt-aa-helper -d -r -u "libvirt-$uuid" | field median_us)
+    vgo=$("$SPAWN" "$N_AA" "$B/d$D.xml" "${H[@]}")
+    vaho=$("$SPAWN" "$N_AA" "$B/d$D.xml" /usr/lib/libvirt/virt-aa-helper -d -r -u "libvirt-$uuid" 2>/dev/null)
+    [ "$(field failures <<<"$vgo")" = 0 ] || vg_fail "virtguard-helper failed for $D disks: $vgo"
+    [ "$(field failures <<<"$vaho")" = 0 ] || vg_fail "virt-aa-helper failed for $D disks: $vaho"
+    vg=$(field median_us <<<"$vgo"); vah=$(field median_us <<<"$vaho")
     /usr/lib/libvirt/virt-aa-helper -d -r -u "libvirt-$uuid" < "$B/d$D.xml" 2> "$B/files$D" || true
     { sed -n 's/^\(  .*,\)$/\1/p' "$B/files$D"; } > "$B/aa/libvirt/libvirt-$uuid.files"
     ptimes=()
