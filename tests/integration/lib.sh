@@ -336,6 +336,12 @@ vg_mount_private_state() {
     # the private libvirtd do more than we ask: no hooks but ours, no
     # persistent or autostarted domains, networks or pools.
     cp -a /etc/libvirt "$s/etc-libvirt"
+    # The hook to test may be the installed one (make demo): keep a copy
+    # before its directory is covered by the filtered one.
+    if [ -f "$VG_HOOK" ]; then
+        cp "$VG_HOOK" "$s/hook-under-test"
+        VG_HOOK=$s/hook-under-test
+    fi
     rm -rf "$s/etc-libvirt/hooks"/* "$s/etc-libvirt/storage"
     find "$s/etc-libvirt/qemu" -maxdepth 1 -name '*.xml' -delete 2>/dev/null || true
     rm -rf "$s/etc-libvirt/qemu/autostart" "$s/etc-libvirt/qemu/networks/autostart"
