@@ -91,8 +91,88 @@ void vg_probe_one(const vg_probe_req *req, const char *scratch, vg_probe_res *re
     case VG_PROBE_CHOWN:
         probe_chown(req, scratch, res);
         break;
+    case VG_PROBE_UNLINK:
+        if (unlink(req->path) < 0)
+            res->err = errno;
+        break;
     }
     res->answered = true;
+}
+
+static const char *registry_path = VG_PROBE_STALE_REGISTRY;
+
+void vg_probe_set_registry(const char *path)
+{
+    registry_path = path ? path : VG_PROBE_STALE_REGISTRY;
+}
+
+bool vg_probe_scratch_name_valid(const char *path)
+{
+    static const char prefix[] = ".virtguard-probe.";
+    const char *base = strrchr(path, '/');
+    const char *p;
+    int dots = 0;
+
+    if (path[0] != '/' || !base || strstr(path, "/../") || strstr(path, "/./") ||
+        strstr(path, "//") || strchr(path, '\n') ||
+        strncmp(base + 1, prefix, sizeof(prefix) - 1) != 0)
+        return false;
+    p = base + sizeof(prefix);
+    if (!*p)
+        return false;
+    for (; *p; p++) {
+        if (*p == '.') {
+            if (++dots > 1 || p[-1] == '.' || !p[1])
+                return false;
+        } else if (*p < '0' || *p > '9') {
+            return false;
+        }
+    }
+    return dots == 1;
+}
+
+static char **registry_read(void)
+{
+    autofree char *text = NULL;
+    char **v = NULL;
+    if (vg_read_file(registry_path, 64 * 1024, &text, NULL) < 0)
+        return NULL;
+    for (char *line = text, *nl; line && *line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = '\0';
+        if (vg_probe_scratch_name_valid(line) && !vg_strv_contains(v, line) &&
+            vg_strv_len(v) < 256)
+            vg_strv_push(&v, vg_xstrdup(line));
+    }
+    return v;
+}
+
+static void registry_write(char *const *entries)
+{
+    vg_buf b = { 0 };
+    autofree char *dir = vg_xstrdup(registry_path);
+    char *slash = strrchr(dir, '/');
+    for (size_t i = 0; entries && entries[i]; i++)
+        vg_buf_printf(&b, "%s\n", entries[i]);
+    if (slash && slash != dir) {
+        *slash = '\0';
+        (void)mkdir(dir, 0700);
+    }
+    if (b.len == 0)
+        (void)unlink(registry_path);
+    else
+        (void)vg_write_file_atomic(registry_path, b.s, b.len, 0600);
+    vg_buf_clear(&b);
+}
+
+/* `path` names an entry directly inside `dir`. */
+static bool directly_in(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strncmp(path, dir, n) == 0 && path[n] == '/' && !strchr(path + n + 1, '/');
 }
 
 /* What the child needs; all of it lives in memory the parent prepared. */
@@ -180,8 +260,16 @@ static bool reap(pid_t pid, bool killed)
     }
 }
 
-int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
-                 vg_probe_res *res, long long *elapsed_ms, vg_error **err)
+static char *scratch_name(const char *dir, size_t i)
+{
+    return vg_xasprintf("%s/.virtguard-probe.%ld.%zu", dir, (long)getpid(), i);
+}
+
+/* Run the requests; *in_flight is the index of the first request not
+ * answered (n when all were). */
+static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
+                        vg_probe_res *res, long long *elapsed_ms, size_t *in_flight,
+                        vg_error **err)
 {
     long long start = vg_now_ms();
     long long deadline = start + timeout_ms;
@@ -206,8 +294,7 @@ int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
     scratch = vg_xcalloc(n, sizeof(*scratch));
     for (size_t i = 0; i < n; i++)
         if (req[i].op == VG_PROBE_CHOWN)
-            scratch[i] = vg_xasprintf("%s/.virtguard-probe.%ld.%zu", req[i].path,
-                                      (long)getpid(), i);
+            scratch[i] = scratch_name(req[i].path, i);
     if (pipe2(fds, O_CLOEXEC) < 0) {
         int e = errno;
         munmap(area, area_len);
@@ -272,9 +359,56 @@ int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
      * deliberately leaked (it is killed, and runs no more user code). */
     if (elapsed_ms)
         *elapsed_ms = vg_now_ms() - start;
+    *in_flight = got;
     if (timed_out)
         return -ETIMEDOUT;
     if (got < n)
         return vg_error_set(err, EIO, "the mount probe stopped after %zu of %zu checks", got, n);
     return 0;
+}
+
+int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
+                 vg_probe_res *res, long long *elapsed_ms, vg_error **err)
+{
+    autostrv char **stale = registry_read();
+    autostrv char **next = NULL;       /* the registry after this run */
+    autofree vg_probe_req *all = vg_xcalloc(n + vg_strv_len(stale) + 1, sizeof(*all));
+    autofree vg_probe_res *all_res = NULL;
+    size_t n_all = n, in_flight = 0;
+    int r;
+
+    memset(res, 0, n * sizeof(*res));
+    if (elapsed_ms)
+        *elapsed_ms = 0;
+    if (n == 0)
+        return 0;
+    /* Leftovers of killed probes in directories probed now go last, so they
+     * never delay the real checks; the others wait for a later run. */
+    memcpy(all, req, n * sizeof(*req));
+    for (size_t i = 0; stale && stale[i]; i++) {
+        bool here = false;
+        for (size_t k = 0; k < n && !here; k++)
+            here = req[k].op == VG_PROBE_CHOWN && directly_in(stale[i], req[k].path);
+        if (here)
+            all[n_all++] = (vg_probe_req){ .op = VG_PROBE_UNLINK, .path = stale[i] };
+        else
+            vg_strv_push(&next, vg_xstrdup(stale[i]));
+    }
+    all_res = vg_xcalloc(n_all, sizeof(*all_res));
+    r = run_requests(all, n_all, timeout_ms, all_res, elapsed_ms, &in_flight, err);
+    memcpy(res, all_res, n * sizeof(*res));
+
+    for (size_t i = n; i < n_all; i++)
+        if (!all_res[i].answered || (all_res[i].err && all_res[i].err != ENOENT))
+            vg_strv_push(&next, vg_xstrdup(all[i].path));
+    /* Killed while creating, changing or removing its scratch file. */
+    if (in_flight < n && all[in_flight].op == VG_PROBE_CHOWN)
+        vg_strv_push(&next, scratch_name(all[in_flight].path, in_flight));
+    if (vg_strv_len(next) != vg_strv_len(stale) || n_all > n || (next && stale &&
+        vg_strv_len(next) && strcmp(next[0], stale[0]) != 0))
+        registry_write(next);
+
+    if (r == -ETIMEDOUT && in_flight >= n)
+        return 0;       /* only the clean-up of old leftovers ran out of time */
+    return r;
 }

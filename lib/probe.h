@@ -26,6 +26,8 @@ typedef enum {
     VG_PROBE_STATFS,    /* statfs(2): f_type */
     VG_PROBE_CHOWN,     /* create a scratch file in directory `path`, fchown
                            it to (uid, gid), fstat, unlink: does chown stick? */
+    VG_PROBE_UNLINK,    /* remove a scratch file a killed probe left behind
+                           (internal: from the stale-scratch registry) */
 } vg_probe_op;
 
 typedef enum {
@@ -60,6 +62,15 @@ typedef struct vg_probe_res {
  * run at all.  `elapsed_ms` (optional) is the wall time spent. */
 int vg_probe_run(const vg_probe_req *req, size_t n, unsigned timeout_ms,
                  vg_probe_res *res, long long *elapsed_ms, vg_error **err);
+
+/* The stale-scratch registry: when a probe is killed while its scratch
+ * file exists, the parent (which never touches the mount) records the name
+ * in this local file; the next probe's child removes it after its own
+ * checks.  Only names of the form DIR/.virtguard-probe.PID.N are accepted. */
+#define VG_PROBE_STALE_REGISTRY RUNSTATEDIR "/virtguard/probe-scratch"
+bool vg_probe_scratch_name_valid(const char *path);
+/* Override the registry path (tests); NULL restores the default. */
+void vg_probe_set_registry(const char *path);
 
 /* Execute one request in this process (what the child does).  Uses only
  * system-call wrappers: no allocation, no locks (the child shares the

@@ -276,6 +276,54 @@ static void test_static_label_state_dir(void **state)
     assert_non_null(strstr(rep->v[0].message, "(+1000:+64055)"));
 }
 
+/* A probe killed on a slow mount leaves its scratch file; the registry
+ * lets the next probe remove it.  Only well-formed names in a directory
+ * being probed are touched. */
+static void test_stale_scratch_cleanup(void **state)
+{
+    fixture *f = *state;
+    autofree char *reg = vg_xasprintf("%s/probe-scratch", f->root);
+    autofree char *stale = vg_xasprintf("%s/.virtguard-probe.99999.2", f->images);
+    autofree char *other = vg_xasprintf("%s/.virtguard-probe.99999.3", f->plain);
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    autofree char *decoy = vg_xasprintf("%s/keep-me", f->images);
+    write_file(stale, 0600, 0, 0);
+    write_file(other, 0600, 0, 0);
+    write_file(decoy, 0600, 0, 0);
+    write_file(disk, 0600, 0, 0);
+    autofree char *text = vg_xasprintf("%s\n%s\n/etc/passwd\n%s\n%s/.virtguard-probe.1.x\n",
+                                       stale, other, decoy, f->images);
+    assert_int_equal(vg_write_file_atomic(reg, text, strlen(text), 0600), 0);
+    vg_probe_set_registry(reg);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    autoreport vg_report *rep = run(f);
+    vg_probe_set_registry(NULL);
+    assert_int_equal(rep->n, 0);
+    assert_int_equal(access(stale, F_OK), -1);          /* removed */
+    assert_int_equal(access(other, F_OK), 0);           /* not probed this time */
+    assert_int_equal(access(decoy, F_OK), 0);           /* not a scratch name */
+    autofree char *left = NULL;
+    assert_int_equal(vg_read_file(reg, 4096, &left, NULL), 0);
+    autofree char *want = vg_xasprintf("%s\n", other);
+    assert_string_equal(left, want);
+}
+
+static void test_scratch_name_valid(void **state)
+{
+    (void)state;
+    assert_true(vg_probe_scratch_name_valid("/m/.virtguard-probe.12.0"));
+    assert_true(vg_probe_scratch_name_valid("/a b/.virtguard-probe.1.23"));
+    const char *bad[] = {
+        "/etc/passwd", "relative/.virtguard-probe.1.2", "/m/.virtguard-probe.",
+        "/m/.virtguard-probe.1", "/m/.virtguard-probe.1.", "/m/.virtguard-probe..1",
+        "/m/.virtguard-probe.1.2.3", "/m/.virtguard-probe.1.x", "/m/../.virtguard-probe.1.2",
+        "/m/./.virtguard-probe.1.2", "/m//.virtguard-probe.1.2", "/m/x.virtguard-probe.1.2",
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(bad); i++)
+        if (vg_probe_scratch_name_valid(bad[i]))
+            fail_msg("accepted '%s'", bad[i]);
+}
+
 static void test_unknown_user(void **state)
 {
     fixture *f = *state;
@@ -300,6 +348,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_label_state_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_scratch_cleanup, setup, teardown),
+        cmocka_unit_test(test_scratch_name_valid),
     };
     if (geteuid() != 0) {
         printf("test-guard: needs root for mounts; skipped\n");
