@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "aa-profile.h"
 #include "domain-paths.h"
@@ -33,6 +34,7 @@
 #include "xmlsafe.h"
 
 #define PARSER_TIMEOUT_MS 30000
+#define GC_MIN_AGE_S 600        /* gc keeps rules younger than this */
 #define SAFE_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -383,12 +385,18 @@ static int cmd_gc(const helper *h, vg_error **err)
                     strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0;
         if (!stale_tmp && !ours)
             continue;
+        autofree char *path = vg_xasprintf("%s/%s", libvirt_dir, n);
         if (ours) {
             autofree char *uuid = vg_xstrndup(n + 8, l - 8 - sl);
+            struct stat st;
             if (vg_strv_contains(known, uuid))
                 continue;
+            /* A transient domain (virsh create) has neither a config nor a
+             * status file until libvirt saves its status, after the start
+             * hook: rules this young may belong to a start in progress. */
+            if (lstat(path, &st) == 0 && time(NULL) - st.st_mtime < GC_MIN_AGE_S)
+                continue;
         }
-        autofree char *path = vg_xasprintf("%s/%s", libvirt_dir, n);
         if (unlink(path) == 0) {
             printf("virtguard-helper: gc: removed '%s'\n", path);
             removed++;

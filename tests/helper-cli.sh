@@ -120,12 +120,17 @@ H load --uuid $UUID < "$T/dom.xml" >/dev/null
 cp "$T/dom.xml" "$T/etc-qemu/sbx-1.xml"
 ORPHAN=$T/aa/libvirt/libvirt-11111111-2222-3333-4444-555555555555.virtguard
 echo '# orphan' > "$ORPHAN"
+touch -d '-1 hour' "$ORPHAN"
+YOUNG=$T/aa/libvirt/libvirt-66666666-7777-8888-9999-000000000000.virtguard
+echo '# a transient domain still starting' > "$YOUNG"
 echo 'half' > "$T/aa/libvirt/libvirt-$UUID.virtguard.vgtmp.AbCdEf"
 H gc >/dev/null
 check "gc removes rules of domains libvirt does not know" test ! -e "$ORPHAN"
+check "gc keeps young rules (a transient domain's start in progress)" test -e "$YOUNG"
 check "gc removes half-written temporary files" test ! -e "$T/aa/libvirt/libvirt-$UUID.virtguard.vgtmp.AbCdEf"
 check "gc keeps rules of defined domains" test -e "$RULES"
 rm "$T/etc-qemu/sbx-1.xml"
+touch -d '-1 hour' "$RULES"
 H gc >/dev/null
 check "gc removes them once the domain is undefined" test ! -e "$RULES"
 

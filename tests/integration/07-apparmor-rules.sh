@@ -101,6 +101,7 @@ out=$(vg_virsh undefine vg-rules) || vg_fail "virsh undefine failed: $out"
 out=$(vg_virsh destroy vg-rules-b) || vg_fail "virsh destroy failed: $out"
 out=$(vg_virsh undefine vg-rules-b) || vg_fail "virsh undefine failed: $out"
 echo '# stale' > "$apparmordir/libvirt/libvirt-$uuid.virtguard"
+touch -d '-1 hour' "$apparmordir/libvirt/libvirt-$uuid.virtguard"   # older than gc's grace period
 "$sbindir/virtguard-helper" gc >/dev/null || vg_fail "gc failed"
 [ ! -e "$apparmordir/libvirt/libvirt-$uuid.virtguard" ] || vg_fail "gc kept rules of an undefined domain"
 vg_log "PASS"
