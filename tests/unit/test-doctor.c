@@ -62,9 +62,9 @@ static int setup(void **state)
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "mode = \"enforce\"\nshared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
         "path_map = [ \"/Users/dev/images=/var/lib/libvirt/images\" ]\n"
-        "qemu_conf = \"/etc/libvirt/qemu.conf\"\n"
+        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n"
         "probe_timeout_ms = 60000\n", 0644);    /* valgrind is slow */
-    put(f, "/etc/libvirt/qemu.conf", "# Debian default\n", 0644);
+    put(f, SYSCONFDIR "/libvirt/qemu.conf", "# Debian default\n", 0644);
     put_file(f, "/etc/passwd", TEST_DATA_DIR "/ids/passwd");
     put_file(f, "/etc/group", TEST_DATA_DIR "/ids/group");
     put(f, "/etc/libvirt/hooks/qemu.d/virtguard", "#!/bin/true\n", 0755);
@@ -218,7 +218,7 @@ static void test_config_and_qemu_conf(void **state)
 {
     fake *f = *state;
     put(f, SYSCONFDIR "/virtguard/virtguard.conf", "mode = \"dev\"\nshared_mounts = []\n", 0644);
-    put(f, "/etc/libvirt/qemu.conf", "security_driver = \"none\"\nuser = \"root\"\n"
+    put(f, SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\nuser = \"root\"\n"
                                      "dynamic_ownership = 0\n", 0644);
     vg_checklist *l = run(f, false);
     /* dev mode: a WARN on every run, and "none" is only a WARN */
