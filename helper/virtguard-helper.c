@@ -334,32 +334,16 @@ static int cmd_unload(const helper *h, vg_error **err)
 
 /* UUIDs of every domain libvirt knows: persistent configs and running
  * (possibly transient) domains' status files. */
+static void add_uuid(const vg_domain *dom, const char *path, void *opaque)
+{
+    (void)path;
+    if (dom->uuid)
+        vg_strv_push(opaque, vg_xstrdup(dom->uuid));
+}
+
 static void collect_uuids(const char *dir, char ***uuids)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    if (!d)
-        return;
-    while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
-            continue;
-        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
-        autofree char *xml = NULL;
-        size_t len;
-        autodomain vg_domain *dom = NULL;
-        if (vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len) < 0)
-            continue;
-        /* status files wrap the domain in <domstatus>: find the <domain> */
-        const char *start = strstr(xml, "<domain ");
-        if (!start)
-            continue;
-        const char *end = strstr(start, "</domain>");
-        size_t l = end ? (size_t)(end - start) + 9 : strlen(start);
-        if (vg_domain_parse(start, l, path, &dom, NULL) == 0 && dom->uuid)
-            vg_strv_push(uuids, vg_xstrdup(dom->uuid));
-    }
-    closedir(d);
+    vg_domains_in_dir(dir, add_uuid, uuids);
 }
 
 static int cmd_gc(const helper *h, vg_error **err)

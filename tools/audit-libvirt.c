@@ -1,7 +1,6 @@
 /* virtguard CLI: read-only libvirt queries (see audit-libvirt.h). */
 #include <config.h>
 
-#include <dirent.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -122,40 +121,29 @@ int vg_libvirt_names(const char *uri, vg_name_entry **out, size_t *n_out, vg_err
     return 0;
 }
 
+typedef struct name_list {
+    vg_name_entry **v;
+    size_t *n;
+} name_list;
+
+static void add_name(const vg_domain *dom, const char *path, void *opaque)
+{
+    name_list *l = opaque;
+    (void)path;
+    if (!dom->uuid || !dom->name)
+        return;
+    for (size_t i = 0; i < *l->n; i++)
+        if (strcasecmp((*l->v)[i].uuid, dom->uuid) == 0)
+            return;
+    vg_name_entry *e = VG_APPEND(*l->v, *l->n);
+    e->uuid = vg_xstrdup(dom->uuid);
+    e->name = vg_xstrdup(dom->name);
+}
+
 static void names_from_dir(const char *dir, vg_name_entry **v, size_t *n)
 {
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    if (!d)
-        return;
-    while ((de = readdir(d))) {
-        size_t l = strlen(de->d_name);
-        if (l < 5 || strcmp(de->d_name + l - 4, ".xml") != 0)
-            continue;
-        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
-        autofree char *xml = NULL;
-        autodomain vg_domain *dom = NULL;
-        size_t len;
-        if (vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len) < 0)
-            continue;
-        /* status files wrap the domain in <domstatus> */
-        const char *start = strstr(xml, "<domain ");
-        if (!start)
-            continue;
-        const char *end = strstr(start, "</domain>");
-        size_t sl = end ? (size_t)(end - start) + 9 : strlen(start);
-        if (vg_domain_parse(start, sl, path, &dom, NULL) < 0 || !dom->uuid || !dom->name)
-            continue;
-        bool seen = false;
-        for (size_t i = 0; i < *n; i++)
-            seen |= strcasecmp((*v)[i].uuid, dom->uuid) == 0;
-        if (seen)
-            continue;
-        vg_name_entry *e = VG_APPEND(*v, *n);
-        e->uuid = vg_xstrdup(dom->uuid);
-        e->name = vg_xstrdup(dom->name);
-    }
-    closedir(d);
+    name_list l = { .v = v, .n = n };
+    vg_domains_in_dir(dir, add_name, &l);
 }
 
 void vg_libvirt_names_from_files(const char *conf_dir, const char *run_dir,

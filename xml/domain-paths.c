@@ -16,6 +16,8 @@
  */
 #include <config.h>
 
+#include <dirent.h>
+
 #include <libxml/parser.h>
 
 #include "domain-paths.h"
@@ -1093,4 +1095,34 @@ char *vg_domain_unresolved_format(const vg_domain *d)
                       d->name ? d->name : "?", d->unresolved[i].where,
                       d->unresolved[i].reason);
     return vg_buf_steal(&b);
+}
+
+void vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const char *path,
+                                                   void *opaque), void *opaque)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
+            continue;
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        autofree char *xml = NULL;
+        autodomain vg_domain *dom = NULL;
+        size_t len;
+        if (vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len) < 0)
+            continue;
+        /* status files wrap the domain in <domstatus>: find the <domain> */
+        const char *start = strstr(xml, "<domain ");
+        if (!start)
+            continue;
+        const char *end = strstr(start, "</domain>");
+        size_t l = end ? (size_t)(end - start) + 9 : strlen(start);
+        if (vg_domain_parse(start, l, path, &dom, NULL) == 0)
+            fn(dom, path, opaque);
+    }
+    closedir(d);
 }

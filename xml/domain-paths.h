@@ -105,6 +105,14 @@ int vg_domain_parse(const char *text, size_t len, const char *name, vg_domain **
 /* The DAC seclabel, or NULL. */
 const vg_seclabel *vg_domain_seclabel(const vg_domain *d, const char *model);
 
+/* Every domain libvirt keeps as an XML file in `dir`: persistent configs
+ * (/etc/libvirt/qemu) or status files of running domains (/run/libvirt/qemu,
+ * where the <domain> is wrapped in <domstatus>).  Files that cannot be read
+ * or parsed are skipped; a missing directory has none.  `fn` is called with
+ * each parsed domain (no xml_node) and the file it came from. */
+void vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const char *path,
+                                                   void *opaque), void *opaque);
+
 const char *vg_role_name(vg_role r);     /* "disk", "cdrom", "backing", ... */
 const char *vg_access_name(vg_access a); /* "r" or "rw" */
 const char *vg_kind_name(vg_path_kind k);
