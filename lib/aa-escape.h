@@ -13,10 +13,28 @@
 /* Characters that must be preceded by a backslash inside a quoted path. */
 #define VG_AA_SPECIAL_CHARS "*?[]{}^\"\\,"
 
-/* Why a path cannot be written literally, or NULL when it can: an empty
- * path, a relative one, or one holding a control character (0x01-0x1f,
- * 0x7f; a newline would end the rule and start a new one).  Pure. */
-const char *vg_aa_path_problem(const char *path);
+/* The character policy for every path that can become a rule.  Returns
+ * NULL when `path` may be written into a rule, else a new string saying
+ * why not and where, e.g. "contains a backslash at byte 17": an empty or
+ * relative path, a backslash, a double quote, any control character (C0
+ * including TAB, CR and LF, DEL, the C1 range U+0080-U+009F) or bytes that
+ * are not well-formed UTF-8.  Pure.  docs/SECURITY.md lists the alphabet. */
+char *vg_aa_path_problem(const char *path);
+
+/* The restricted directory `path` (absolute, normalised) lies in, or
+ * NULL: "/" itself, /etc /usr /bin /sbin /lib* /boot /proc /sys /dev
+ * /selinux /lost+found /vmlinuz* /initrd*, /root, /run (and the configured
+ * run and config dirs), libvirt's per-domain state under
+ * LOCALSTATEDIR/lib/libvirt/qemu, and virtguard's own cache and run dirs.
+ * virtguard grants nothing there, and refuses them as shared mounts,
+ * extra roots or path_map targets. */
+const char *vg_aa_restricted_root(const char *path);
+
+/* Punctuation allowed in rule comments, besides ASCII letters and digits. */
+#define VG_AA_COMMENT_PUNCT " ._-/:'(),+=@%~"
+
+/* Whether `c` may appear in a rule comment as is. */
+bool vg_aa_comment_char_ok(char c);
 
 /* Append the quoted, escaped form of `path` to `b`, followed by the
  * unescaped `glob_suffix` (e.g. "/" "**"; NULL for none) inside the
@@ -27,6 +45,8 @@ int vg_aa_append_path(vg_buf *b, const char *path, const char *glob_suffix, vg_e
 /* The same as a new string. */
 int vg_aa_quote_path(const char *path, const char *glob_suffix, char **out, vg_error **err);
 
-/* A rule comment cannot carry a newline: copy `s` with every control
- * character replaced by '?'. */
+/* Text for a rule comment: a copy of `s` with every byte that is not an
+ * ASCII letter, digit or one of VG_AA_COMMENT_PUNCT replaced by '?' (so a
+ * file name in a comment can neither end the line nor carry a quote, a
+ * backslash, '#', '<' or '>'). */
 char *vg_aa_comment_text(const char *s);

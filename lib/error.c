@@ -1,4 +1,10 @@
-/* virtguard: error objects carried out through `vg_error **err`. */
+/* virtguard: error objects carried out through `vg_error **err`.
+ *
+ * A message is one line: the values in it come from domain XML, image
+ * headers and file names that an attacker may have written, so every
+ * control character and every byte that is not UTF-8 is shown escaped
+ * (vg_str_escape) as the message is made; nothing printed from an error
+ * can start a new line in the virsh user's output or in syslog. */
 #include <config.h>
 
 #include "error.h"
@@ -12,7 +18,8 @@ static int set_v(vg_error **err, int code, bool with_errno, const char *fmt, va_
     if (!err || *err)
         return -code;
     vg_error *e = vg_xcalloc(1, sizeof(*e));
-    char *msg = vg_xvasprintf(fmt, ap);
+    autofree char *raw = vg_xvasprintf(fmt, ap);
+    char *msg = vg_str_escape(raw, false);
     e->code = code;
     if (with_errno) {
         e->msg = vg_xasprintf("%s: %s", msg, strerror(code));
@@ -48,8 +55,9 @@ int vg_error_wrap(vg_error **err, const char *fmt, ...)
     if (!err || !*err)
         return -EINVAL;
     va_start(ap, fmt);
-    autofree char *ctx = vg_xvasprintf(fmt, ap);
+    autofree char *raw = vg_xvasprintf(fmt, ap);
     va_end(ap);
+    autofree char *ctx = vg_str_escape(raw, false);
     char *msg = vg_xasprintf("%s: %s", ctx, (*err)->msg);
     free((*err)->msg);
     (*err)->msg = msg;

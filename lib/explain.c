@@ -526,10 +526,13 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     autofree char *key = vg_xasprintf("aa|%s|%s|%s|%s", e->aa_result, e->profile ? e->profile : "",
                                       e->path ? e->path : "", perms);
     bool is_file = e->path && e->path[0] == '/' && *perms;
+    autofree char *unwritable = NULL;   /* why no rule can name the file */
     if (is_file) {
         autofree char *q = NULL;
         if (vg_aa_quote_path(e->path, NULL, &q, NULL) == 0)
             rule = vg_xasprintf("%s %s,", q, perms);
+        else
+            unwritable = vg_aa_path_problem(e->path);
     }
     const char *cause = denied ? "apparmor" : "apparmor-complain";
     vg_check_status st = denied ? VG_CHECK_FAIL : VG_CHECK_WARN;
@@ -616,6 +619,9 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                             "and reload that profile.", rule, e->profile ? e->profile : "?");
         }
     }
+    if (unwritable)
+        vg_check_fix(c, "no safe AppArmor rule can name this file: its name %s. Rename the "
+                        "file (virtguard refuses such names; docs/SECURITY.md).", unwritable);
     if (e->operation)
         vg_check_attr_set(c, "operation", "%s", e->operation);
     if (e->profile)

@@ -18,6 +18,9 @@ void vg_log(int prio, const char *fmt, ...)
     if (!log_opened)
         vg_log_open("virtguard");
     va_start(ap, fmt);
-    vsyslog(prio, fmt, ap);
+    autofree char *raw = vg_xvasprintf(fmt, ap);
     va_end(ap);
+    /* One record, one line: names in it are hostile (error.c). */
+    autofree char *line = vg_str_escape(raw, false);
+    syslog(prio, "%s", line);
 }

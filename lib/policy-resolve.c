@@ -58,6 +58,18 @@ static char *roots_text(const resolver *r)
     return vg_buf_steal(&b);
 }
 
+/* The one refusal for a path outside the character policy (aa-escape.h):
+ * names what, the path with its control bytes shown escaped, and why. */
+static int refuse_chars(const char *what, const char *path, const char *problem, vg_error **err)
+{
+    autofree char *shown = vg_str_escape(path, true);
+    return vg_error_set(err, EINVAL,
+                        "%s: path '%s' %s; virtguard refuses paths with a backslash, a double "
+                        "quote, control characters or bytes that are not UTF-8, since they "
+                        "cannot be written safely into an AppArmor rule. Rename the file",
+                        what, shown, problem);
+}
+
 /* realpath() of the longest existing prefix of `path` (absolute, no ".."),
  * plus the missing rest. A dangling symlink on the way is refused: we
  * could not tell where the file would really be created. */
@@ -119,6 +131,15 @@ static int consider(resolver *r, const char *what, const char *lex, const char *
     const char *bad;
 
     *granted = false;
+    if (canon_in || lex_in || reached) {
+        /* A symlink on the way may lead to a name the XML did not show. */
+        autofree char *problem = vg_aa_path_problem(canon);
+        if (problem) {
+            autofree char *shown = vg_str_escape(lex ? lex : canon, true);
+            autofree char *canon_what = vg_xasprintf("%s ('%s' resolves to it)", what, shown);
+            return refuse_chars(canon_what, canon, problem, err);
+        }
+    }
     if (!canon_in && !lex_in && !reached) {
         /* Not ours; refuse only what libvirt's helper refuses. */
         if (role != VG_ROLE_OTHER && (bad = vg_policy_restricted(canon, readonly, false)))
@@ -178,12 +199,10 @@ static bool has_protocol(const char *name)
 static int resolve_header_path(const char *what, const char *joined, char **lex_out,
                                char **canon_out, bool *missing, vg_error **err)
 {
-    const char *problem = vg_aa_path_problem(joined);
+    autofree char *problem = vg_aa_path_problem(joined);
     *missing = false;
-    if (problem) {
-        autofree char *shown = vg_aa_comment_text(joined);
-        return vg_error_set(err, EINVAL, "%s: path '%s' %s; virtguard refuses it", what, shown, problem);
-    }
+    if (problem)
+        return refuse_chars(what, joined, problem, err);
     char *real = realpath(joined, NULL);
     if (real) {
         *canon_out = real;
@@ -258,6 +277,15 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
             return 0;
         }
         if (info.data_file) {
+            if (info.data_file[0] != '/') {
+                autofree char *shown = vg_str_escape(info.data_file, true);
+                return vg_error_set(err, EINVAL,
+                                    "%s: '%s' names the relative external data file '%s'; QEMU "
+                                    "resolves it against its own working directory, not the "
+                                    "image's, so virtguard refuses it. Recreate the image with an "
+                                    "absolute data_file path",
+                                    what, cur_canon, shown);
+            }
             autofree char *joined = header_path(cur_lex, info.data_file);
             autofree char *lex = NULL, *canon = NULL;
             autofree char *dwhat = vg_xasprintf("external data file of '%s' (%s)", cur_canon, what);
@@ -274,7 +302,7 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
                                 "%s: the backing chain is deeper than %d layers (at '%s'); "
                                 "virtguard refuses it", what, VG_POLICY_MAX_CHAIN, cur_canon);
         if (has_protocol(info.backing_file) && info.backing_file[0] != '/') {
-            autofree char *shown = vg_aa_comment_text(info.backing_file);
+            autofree char *shown = vg_str_escape(info.backing_file, true);
             vg_strv_push(&r->p->warnings,
                          vg_xasprintf("%s: backing file '%s' of '%s' is not a local file; "
                                       "virtguard grants nothing for it", what, shown, cur_canon));
@@ -286,7 +314,7 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
         autofree char *lex = NULL, *canon = NULL;
         bool missing, granted;
         {
-            autofree char *shown = vg_aa_comment_text(info.backing_file);
+            autofree char *shown = vg_str_escape(info.backing_file, true);
             lwhat = vg_xasprintf("backing layer %u of %s ('%s' named in '%s')", depth, what, shown, cur_canon);
         }
         if ((rc = resolve_header_path(lwhat, joined, &lex, &canon, &missing, err)) < 0 ||
@@ -334,13 +362,11 @@ static char *describe(const vg_domain_path *dp)
 static int resolve_path(resolver *r, const vg_domain_path *dp, vg_error **err)
 {
     autofree char *what = describe(dp);
-    const char *problem = vg_aa_path_problem(dp->path);
+    autofree char *problem = vg_aa_path_problem(dp->path);
     int rc;
 
-    if (problem) {
-        autofree char *shown = vg_aa_comment_text(dp->path);
-        return vg_error_set(err, EINVAL, "%s: path '%s' %s; virtguard refuses it", what, shown, problem);
-    }
+    if (problem)
+        return refuse_chars(what, dp->path, problem, err);
     autofree char *lex = vg_path_normalize(dp->path);
     if (!lex)
         return vg_error_set(err, EINVAL,

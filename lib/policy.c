@@ -236,11 +236,6 @@ static const char *starts_with_any(const char *path, const char *const *arr, siz
     return NULL;
 }
 
-/* Whole-component prefixes virtguard never grants, whatever the roots. */
-static const char *const vg_strict_dirs[] = {
-    "/etc", "/usr", "/bin", "/sbin", "/boot", "/proc", "/sys", "/dev", "/selinux", "/lost+found",
-};
-
 const char *vg_policy_restricted(const char *path, bool readonly, bool strict)
 {
     const char *hit;
@@ -254,20 +249,7 @@ const char *vg_policy_restricted(const char *path, bool readonly, bool strict)
             return hit;
         return starts_with_any(path, lv_restricted_rw, VG_N_ELEMENTS(lv_restricted_rw));
     }
-    if (strcmp(path, "/") == 0)
-        return "/";
-    for (size_t i = 0; i < VG_N_ELEMENTS(vg_strict_dirs); i++)
-        if (vg_path_is_under(path, vg_strict_dirs[i]))
-            return vg_strict_dirs[i];
-    /* /lib, /lib32, /lib64, /libx32 ...: any top-level "lib*" directory,
-     * and the kernel/initrd symlinks at the top. */
-    if (vg_str_has_prefix(path, "/lib"))
-        return "/lib*";
-    if (vg_str_has_prefix(path, "/vmlinuz"))
-        return "/vmlinuz*";
-    if (vg_str_has_prefix(path, "/initrd"))
-        return "/initrd*";
-    return NULL;
+    return vg_aa_restricted_root(path);
 }
 
 /* ---- names ------------------------------------------------------------- */

@@ -221,6 +221,73 @@ bool vg_path_is_under(const char *path, const char *dir)
     return path[n] == '\0' || path[n] == '/';
 }
 
+size_t vg_utf8_seq(const char *s, unsigned *cp)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned c, min;
+    size_t n;
+
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return p[0] ? 1 : 0;
+    }
+    if ((p[0] & 0xe0) == 0xc0) {
+        n = 2; c = p[0] & 0x1f; min = 0x80;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        n = 3; c = p[0] & 0x0f; min = 0x800;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        n = 4; c = p[0] & 0x07; min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;       /* also stops at the NUL */
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+bool vg_is_control_cp(unsigned cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+char *vg_str_escape(const char *s, bool backslash)
+{
+    vg_buf b = { 0 };
+
+    vg_buf_add(&b, "");
+    for (const char *p = s ? s : ""; *p;) {
+        unsigned cp;
+        size_t n = vg_utf8_seq(p, &cp);
+        if (n == 0) {
+            vg_buf_printf(&b, "\\x%02x", (unsigned char)*p);
+            p++;
+            continue;
+        }
+        if (cp == '\\' && backslash)
+            vg_buf_add(&b, "\\\\");
+        else if (cp == '\n')
+            vg_buf_add(&b, "\\n");
+        else if (cp == '\r')
+            vg_buf_add(&b, "\\r");
+        else if (cp == '\t')
+            vg_buf_add(&b, "\\t");
+        else if (cp < 0x80 && vg_is_control_cp(cp))
+            vg_buf_printf(&b, "\\x%02x", cp);
+        else if (vg_is_control_cp(cp))
+            vg_buf_printf(&b, "\\u%04x", cp);
+        else
+            vg_buf_addn(&b, p, n);
+        p += n;
+    }
+    return vg_buf_steal(&b);
+}
+
 char *vg_path_normalize(const char *path)
 {
     vg_buf b = { 0 };

@@ -84,6 +84,24 @@ static inline void vg_buf_clearp(vg_buf *b) { vg_buf_clear(b); }
 #define autobuf _cleanup_(vg_buf_clearp)
 
 bool vg_str_has_prefix(const char *s, const char *prefix);
+
+/* Length of the well-formed UTF-8 sequence at `p` (1-4 bytes; shortest
+ * form, no surrogates, at most U+10FFFF), storing its code point in *cp;
+ * 0 when the bytes at `p` are not valid UTF-8 (or `p` is at the NUL). */
+size_t vg_utf8_seq(const char *p, unsigned *cp);
+
+/* True for C0 controls (0x00-0x1f), DEL and the C1 controls U+0080-U+009F:
+ * bytes or code points that a terminal, a log line or an AppArmor rule may
+ * interpret. */
+bool vg_is_control_cp(unsigned cp);
+
+/* A copy of `s` fit to be shown in one line of a message or a log: every
+ * control character (C0, DEL, C1) and every byte that is not valid UTF-8
+ * written as an escape (\n \r \t, \xNN for bytes, \u0085 for C1), valid
+ * UTF-8 kept.  With `backslash`, a backslash itself is shown as "\\" so
+ * the escapes are unambiguous (for quoted values); without it the result
+ * is idempotent (for whole messages that may already hold shown values). */
+char *vg_str_escape(const char *s, bool backslash);
 bool vg_streq(const char *a, const char *b); /* NULL-safe */
 
 /* True when `path` is `dir` or lies below it, comparing whole components:

@@ -11,6 +11,8 @@
 #include "confparse.h"
 #include "vgconfig.h"
 
+#include "aa-escape.h"
+
 #define VG_PROBE_TIMEOUT_MIN 100
 #define VG_PROBE_TIMEOUT_MAX 600000
 #define VG_PROBE_TIMEOUT_DEFAULT 5000
@@ -18,12 +20,6 @@
 static const char *const known_keys[] = {
     "mode", "shared_mounts", "shared_fs_types", "path_map",
     "probe_timeout_ms", "apparmor_extra_roots", "qemu_conf", "apparmor",
-};
-
-/* Directories whose files virtguard never writes AppArmor rules for;
- * "/lib" stands for every top-level "/lib*" directory. */
-static const char *const restricted_roots[] = {
-    "/etc", "/usr", "/bin", "/sbin", "/lib", "/boot", "/proc", "/sys", "/dev",
 };
 
 const char *vg_config_default_path(void)
@@ -105,6 +101,27 @@ static char *check_path(const char *s, const char **why)
     return n;
 }
 
+/* A directory virtguard will write rules for (a shared mount, an extra
+ * root, a path_map target): within the character policy and outside the
+ * restricted directories.  Returns 0 or a config error. */
+static int check_rule_root(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
+                           const char *dir)
+{
+    autofree char *problem = vg_aa_path_problem(dir);
+    if (problem) {
+        autofree char *shown = vg_str_escape(dir, true);
+        return vg_conf_entry_error(err, conf, e, "\"%s\" %s; virtguard cannot write AppArmor "
+                   "rules for such a directory", shown, problem);
+    }
+    const char *root = vg_aa_restricted_root(dir);
+    if (root)
+        return vg_conf_entry_error(err, conf, e, "\"%s\" is under the restricted directory \"%s\"; "
+                   "virtguard never writes AppArmor rules for system, runtime or libvirt state "
+                   "directories (see virtguard.conf(5)); name the directory that holds the images",
+                   dir, root);
+    return 0;
+}
+
 static int get_path_list(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
                          bool allow_root, char ***out)
 {
@@ -121,6 +138,8 @@ static int get_path_list(vg_error **err, const vg_conf *conf, const vg_conf_entr
         if (!allow_root && strcmp(n, "/") == 0)
             return vg_conf_entry_error(err, conf, e, "\"%s\" is the root directory; name a directory such as "
                        "\"/var/lib/libvirt/images\"", e->list[i]);
+        if (strcmp(n, "/") != 0 && (r = check_rule_root(err, conf, e, n)) < 0)
+            return r;
         if (vg_strv_contains(v, n))
             return vg_conf_entry_error(err, conf, e, "\"%s\" is listed more than once", n);
         vg_strv_push(&v, steal_pointer(&n));
@@ -227,6 +246,8 @@ static int set_path_map(vg_error **err, const vg_conf *conf, const vg_conf_entry
                     "map the shared directory itself", item);
             goto cleanup;
         }
+        if ((r = check_rule_root(err, conf, e, to)) < 0)
+            goto cleanup;
         if (strcmp(from, to) == 0) {
             r = vg_conf_entry_error(err, conf, e, "entry \"%s\" maps \"%s\" to itself", item, from);
             goto cleanup;
@@ -265,19 +286,6 @@ static int set_probe_timeout(vg_error **err, const vg_conf *conf, const vg_conf_
     return 0;
 }
 
-/* The restricted directory `dir` lies in, or NULL. */
-static const char *restricted_root(const char *dir)
-{
-    for (size_t i = 0; i < VG_N_ELEMENTS(restricted_roots); i++) {
-        if (vg_path_is_under(dir, restricted_roots[i]))
-            return restricted_roots[i];
-    }
-    /* any "/lib*" top-level directory: /lib32, /lib64, /libx32 */
-    if (vg_str_has_prefix(dir, "/lib"))
-        return "/lib*";
-    return NULL;
-}
-
 static int set_extra_roots(vg_error **err, const vg_conf *conf, const vg_conf_entry *e,
                            vg_config *c)
 {
@@ -289,11 +297,6 @@ static int set_extra_roots(vg_error **err, const vg_conf *conf, const vg_conf_en
         if (strcmp(v[i], "/") == 0)
             return vg_conf_entry_error(err, conf, e, "\"/\" would let AppArmor rules reach every file; "
                        "name the directories that hold images");
-        const char *root = restricted_root(v[i]);
-        if (root)
-            return vg_conf_entry_error(err, conf, e, "\"%s\" is under the system directory \"%s\"; virtguard "
-                       "never writes AppArmor rules for /etc, /usr, /bin, /sbin, /lib*, /boot, "
-                       "/proc, /sys or /dev", v[i], root);
     }
     vg_strv_free(c->extra_roots);
     c->extra_roots = steal_pointer(&v);

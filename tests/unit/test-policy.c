@@ -250,9 +250,14 @@ static int setup(void **state)
     drop_backing_format(nofmt);
     run("cd root && qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw forged.raw 1M");
     /* external data file */
-    run("cd root && qemu-img create -q -f qcow2 -o data_file=vm/data.raw data.qcow2 1M");
-    /* a file name with every character AppArmor treats specially */
-    run("touch 'root/vm/a\"b*c?d[e]f{g,h}i^j\\k,l@{HOME} m#n'");
+    run("cd root && qemu-img create -q -f qcow2 -o data_file=\"$PWD/vm/data.raw\" data.qcow2 1M");
+    /* a relative one: QEMU would open it relative to its own cwd */
+    run("cd root && qemu-img create -q -f qcow2 -o data_file=vm/rel.raw reldata.qcow2 1M");
+    /* a file name with every character AppArmor treats specially (and
+     * that the character policy allows) */
+    run("touch 'root/vm/ab*c?d[e]f{g,h}i^jk,l@{HOME} m#n'");
+    /* a clean name whose symlink target is not */
+    run("touch 'root/q\"target.img' && ln -s 'q\"target.img' root/link-to-quote");
     run("mkdir -p root/share root/ro-share");
     run("qemu-img create -q -f raw root/boot.iso 1M");
     return 0;
@@ -322,13 +327,11 @@ static void test_escape(void **state)
         { "/a/[ab]", "\"/a/\\[ab\\]\"" },
         { "/a/{a,b}", "\"/a/\\{a\\,b\\}\"" },
         { "/a/^x", "\"/a/\\^x\"" },
-        { "/a/\"q\"", "\"/a/\\\"q\\\"\"" },
-        { "/a/back\\slash", "\"/a/back\\\\slash\"" },
-        { "/a/\\101", "\"/a/\\\\101\"" },
         { "/a/x,y", "\"/a/x\\,y\"" },
         { "/home/@{HOME}/x", "\"/home/@\\{HOME\\}/x\"" },
         { "/a/sp ace/#!'=+<>$|().@", "\"/a/sp ace/#!'=+<>$|().@\"" },
-        { "/a/\xc3\xa9\xff", "\"/a/\xc3\xa9\xff\"" },
+        { "/a/\xc3\xa9mo.iso", "\"/a/\xc3\xa9mo.iso\"" },
+        { "/a/\xf0\x9f\x92\xbe.img", "\"/a/\xf0\x9f\x92\xbe.img\"" },
     };
     for (size_t i = 0; i < VG_N_ELEMENTS(ok); i++) {
         autofree char *q = NULL;
@@ -343,12 +346,21 @@ static void test_escape(void **state)
     assert_string_equal(g, "\"/a/d\\*r/**\"");
 
     static const struct { const char *in, *why; } bad[] = {
-        { "/a/new\nline", "contains a newline" },
-        { "/a/x\n  /** rwx,", "contains a newline" },
-        { "/a/tab\there", "contains a control character" },
-        { "/a/cr\r", "contains a control character" },
-        { "/a/del\x7f", "contains a control character" },
-        { "/a/esc\x1b[0m", "contains a control character" },
+        { "/a/new\nline", "contains a newline (LF) at byte 7" },
+        { "/a/x\n  /** rwx,", "contains a newline (LF) at byte 5" },
+        { "/a/tab\there", "contains a tab at byte 7" },
+        { "/a/cr\r", "contains a carriage return (CR) at byte 6" },
+        { "/a/del\x7f", "contains the control character DEL (0x7f) at byte 7" },
+        { "/a/esc\x1b[0m", "contains the control character 0x1b at byte 7" },
+        { "/a/c1\xc2\x9b" "2J", "contains the control character U+009B at byte 6" },
+        { "/a/d\\", "contains a backslash at byte 5" },
+        { "/a/back\\slash", "contains a backslash at byte 8" },
+        { "/a/\"q\"", "contains a double quote at byte 4" },
+        { "/a/x\" rwk, /** rwmlk, #", "contains a double quote at byte 5" },
+        { "/a/\xff", "is not valid UTF-8 (byte 0xff at byte 4)" },
+        { "/a/\xc3(", "is not valid UTF-8 (byte 0xc3 at byte 4)" },
+        { "/a/\xc0\xaf", "is not valid UTF-8 (byte 0xc0 at byte 4)" },
+        { "/a/\xed\xa0\x80", "is not valid UTF-8 (byte 0xed at byte 4)" },
         { "relative/x", "is not absolute" },
         { "", "is empty" },
     };
@@ -366,6 +378,9 @@ static void test_escape(void **state)
     }
     autofree char *c = vg_aa_comment_text("x\ny\tz");
     assert_string_equal(c, "x?y?z");
+    /* comments keep only letters, digits and VG_AA_COMMENT_PUNCT */
+    autofree char *c2 = vg_aa_comment_text("d\\\" rwk, /** rwmlk, #include <x> \xc3\xa9'ok'(1)");
+    assert_string_equal(c2, "d?" "? rwk, /?" "? rwmlk, ?include ?x? ?" "?'ok'(1)");
 }
 
 /* ---- pure rendering ------------------------------------------------------------ */
@@ -392,8 +407,8 @@ static void test_render_golden(void **state)
     /* reached twice read-only: one rule, one deny */
     vg_policy_add(p, "/srv/img/base.qcow2", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING, "backing layer 1 of disk 'vde'");
     /* hostile names, escaped, never widened */
-    vg_policy_add(p, "/srv/img/a\"b*c?d[e]f{g,h}i^j\\k,l@{HOME} m#n", VG_ACCESS_RW, VG_POLICY_FILE,
-                  VG_ROLE_DISK, "disk 'vdf'");
+    vg_policy_add(p, "/srv/img/ab*c?d[e]f{g,h}i^jk,l@{HOME} m#n", VG_ACCESS_RW, VG_POLICY_FILE,
+                  VG_ROLE_DISK, "disk 'vdf' (x\" rwk, /** rwmlk, #)");
     vg_policy_add(p, "/srv/share/d*r{x}", VG_ACCESS_RW, VG_POLICY_DIR, VG_ROLE_FILESYSTEM,
                   "filesystem 'glob\nname'");
     /* exact duplicate is dropped */
@@ -428,6 +443,20 @@ static void test_render_golden(void **state)
     assert_int_equal(vg_policy_render(badp, UUID, "n", &b, &err), -EINVAL);
     assert_null(b);
     assert_non_null(strstr(err->msg, "contains a newline"));
+    vg_error_free(steal_pointer(&err));
+
+    /* the injection that once compiled to a rule for every file: a data file named
+     * "d\" before a comment holding a quote -- refused, nothing rendered */
+    autopolicy vg_policy *inj = vg_policy_new();
+    vg_policy_add(inj, "/srv/img/d\\", VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_DISK_AUX,
+                  "external data file of '/srv/img/ov.qcow2' (disk 'vda')");
+    vg_policy_add(inj, "/srv/img/base", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING,
+                  "backing layer 1 of disk 'vda' ('x\" rwk, /** rwmlk, #' named in '/srv/img/ov.qcow2')");
+    autofree char *ib = NULL;
+    assert_int_equal(vg_policy_render(inj, UUID, "n", &ib, &err), -EINVAL);
+    assert_null(ib);
+    if (!strstr(err->msg, "path '/srv/img/d\\\\' contains a backslash at byte 11"))
+        fail_msg("unexpected message: %s", err->msg);
 }
 
 static void test_perms(void **state)
@@ -666,7 +695,12 @@ static void test_resolve_refusals(void **state)
           "restricted prefix '/boot/'", -EPERM, true },
         { D("@T@/root/passwd-link"), "restricted prefix '/etc'", -EPERM, true },
         { D("@T@/root/new\nline.qcow2"), "contains a newline", -EINVAL, true },
-        { D("@T@/root/esc\x1b.qcow2"), "contains a control character", -EINVAL, true },
+        { D("@T@/root/esc\x1b.qcow2"), "esc\\x1b.qcow2' contains the control character 0x1b", -EINVAL, true },
+        { D("@T@/root/d\\"), "contains a backslash", -EINVAL, true },
+        { D("@T@/root/q\"uote"), "contains a double quote", -EINVAL, true },
+        { D("@T@/root/bad\xff"), "is not valid UTF-8", -EINVAL, true },
+        { D("@T@/root/reldata.qcow2"), "relative external data file 'vm/rel.raw'", -EINVAL, true },
+        { D("@T@/root/link-to-quote"), "contains a double quote", -EINVAL, true },
         { D("relative/disk.qcow2"), "is not absolute", -EINVAL, true },
         { D("@T@/root/../outside/real.qcow2"), "contains '..'", -EINVAL, true },
     };
@@ -735,7 +769,7 @@ static void test_resolve_hostile_names(void **state)
 {
     (void)state;
     autoconfig vg_config *cfg = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
-    const char *name = "a\"b*c?d[e]f{g,h}i^j\\k,l@{HOME} m#n";
+    const char *name = "ab*c?d[e]f{g,h}i^jk,l@{HOME} m#n";
     autofree char *disk = vg_xasprintf("@T@/root/vm/%s", name);
     const fx_path fx[] = {
         { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, disk, "vda", "raw" },
@@ -748,7 +782,7 @@ static void test_resolve_hostile_names(void **state)
     autofree char *out = render(p);
     autofree char *g = unsubst(out);
     golden("resolve-hostile.rules", g);
-    assert_non_null(strstr(g, "  \"/TMP/root/vm/a\\\"b\\*c\\?d\\[e\\]f\\{g\\,h\\}i\\^j\\\\k\\,l@\\{HOME\\} m#n\" rwk,\n"));
+    assert_non_null(strstr(g, "  \"/TMP/root/vm/ab\\*c\\?d\\[e\\]f\\{g\\,h\\}i\\^jk\\,l@\\{HOME\\} m#n\" rwk,\n"));
     export_profile("resolve-hostile", p, name);
     autofree char *real = subst(disk);
     export_literal("resolve-hostile", real);

@@ -155,7 +155,7 @@ static void test_full_config(void **state)
     assert_int_equal(c->probe_timeout_ms, 250);
     assert_int_equal(vg_strv_len(c->extra_roots), 3);
     assert_string_equal(c->extra_roots[0], "/srv/isos");
-    assert_string_equal(c->extra_roots[1], "/run/virtguard");
+    assert_string_equal(c->extra_roots[1], "/opt/virtguard");
     assert_string_equal(c->extra_roots[2], "/etcetera");
     assert_string_equal(c->qemu_conf, "/srv/etc/qemu.conf");
 
@@ -299,7 +299,7 @@ static void test_path_map(void **state)
 static void test_extra_roots(void **state)
 {
     (void)state;
-    autoconfig vg_config *c = parse_ok("apparmor_extra_roots = [ \"/srv/isos/\", \"/run/x\", "
+    autoconfig vg_config *c = parse_ok("apparmor_extra_roots = [ \"/srv/isos/\", \"/running/x\", "
                                        "\"/home/dev/vms\", \"/usrlocal\", \"/devices\" ]\n");
     assert_int_equal(vg_strv_len(c->extra_roots), 5);
     assert_string_equal(c->extra_roots[0], "/srv/isos");
@@ -308,21 +308,44 @@ static void test_extra_roots(void **state)
               "would let AppArmor rules reach every file; name the directories that hold images");
     static const struct { const char *dir, *root; } refused[] = {
         { "/etc", "/etc" }, { "/etc/libvirt", "/etc" }, { "/usr/share/x", "/usr" },
-        { "/bin", "/bin" }, { "/sbin/", "/sbin" }, { "/lib", "/lib" },
-        { "/lib/modules", "/lib" }, { "/lib64/x", "/lib*" }, { "/libx32", "/lib*" },
+        { "/bin", "/bin" }, { "/sbin/", "/sbin" }, { "/lib", "/lib*" },
+        { "/lib/modules", "/lib*" }, { "/lib64/x", "/lib*" }, { "/libx32", "/lib*" },
         { "/boot", "/boot" }, { "/proc/self", "/proc" }, { "/sys", "/sys" },
-        { "/dev/shm", "/dev" }, { "//etc/.", "/etc" },
+        { "/dev/shm", "/dev" }, { "//etc/.", "/etc" }, { "/root", "/root" },
+        { "/root/images", "/root" }, { "/run/user/1000", "/run" }, { "/var/run/x", "/var/run" },
+        { "/var/lib/libvirt/qemu/domain-1-x", "/var/lib/libvirt/qemu" },
+        { "/var/cache/virtguard", "/var/cache/virtguard" },
     };
     for (size_t i = 0; i < VG_N_ELEMENTS(refused); i++) {
         autofree char *text = vg_xasprintf("apparmor_extra_roots = [ \"/srv\", \"%s\" ]\n",
                                            refused[i].dir);
         autofree char *norm = vg_path_normalize(refused[i].dir);
         autofree char *msg = vg_xasprintf(
-            NAME ":1: key 'apparmor_extra_roots': \"%s\" is under the system directory \"%s\"; "
-            "virtguard never writes AppArmor rules for /etc, /usr, /bin, /sbin, /lib*, /boot, "
-            "/proc, /sys or /dev", norm, refused[i].root);
+            NAME ":1: key 'apparmor_extra_roots': \"%s\" is under the restricted directory \"%s\"; "
+            "virtguard never writes AppArmor rules for system, runtime or libvirt state "
+            "directories (see virtguard.conf(5)); name the directory that holds the images",
+            norm, refused[i].root);
         parse_err(text, msg);
+        /* the same for a shared mount and a path_map target */
+        autofree char *text2 = vg_xasprintf("shared_mounts = [ \"%s\" ]\n", refused[i].dir);
+        autofree char *msg2 = vg_xasprintf(
+            NAME ":1: key 'shared_mounts': \"%s\" is under the restricted directory \"%s\"; "
+            "virtguard never writes AppArmor rules for system, runtime or libvirt state "
+            "directories (see virtguard.conf(5)); name the directory that holds the images",
+            norm, refused[i].root);
+        parse_err(text2, msg2);
+        autofree char *text3 = vg_xasprintf("path_map = [ \"/Users/dev/x=%s\" ]\n", refused[i].dir);
+        autofree char *msg3 = vg_xasprintf(
+            NAME ":1: key 'path_map': \"%s\" is under the restricted directory \"%s\"; "
+            "virtguard never writes AppArmor rules for system, runtime or libvirt state "
+            "directories (see virtguard.conf(5)); name the directory that holds the images",
+            norm, refused[i].root);
+        parse_err(text3, msg3);
     }
+    /* roots outside the character policy: the rules could not name them */
+    parse_err("shared_mounts = [ \"/srv/a\\b\" ]\n", NAME ":1: key 'shared_mounts': "
+              "\"/srv/a\\\\b\" contains a backslash at byte 7; virtguard cannot write AppArmor "
+              "rules for such a directory");
     parse_err("apparmor_extra_roots = [ \"srv\" ]\n", NAME ":1: key 'apparmor_extra_roots': "
               "\"srv\" is not an absolute path (it must start with '/')");
     parse_err("apparmor_extra_roots = [ \"/srv\", \"/srv/\" ]\n",
