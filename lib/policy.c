@@ -194,6 +194,24 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
     return 0;
 }
 
+char *vg_policy_manifest(const vg_policy *p)
+{
+    vg_buf b = { 0 };
+    vg_buf_add(&b, "");
+    for (size_t i = 0; i < p->n_entries; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = same_rule(&p->entries[j], &p->entries[i]);
+        if (seen)
+            continue;
+        vg_buf_add(&b, p->entries[i].kind == VG_POLICY_DIR ? "tree " : "file ");
+        for (const unsigned char *c = (const unsigned char *)p->entries[i].path; *c; c++)
+            vg_buf_printf(&b, "%02x", *c);
+        vg_buf_addc(&b, '\n');
+    }
+    return vg_buf_steal(&b);
+}
+
 int vg_policy_render_test_profile(const vg_policy *p, const char *uuid, const char *name,
                                   char **out, vg_error **err)
 {

@@ -60,6 +60,12 @@ int vg_policy_from_xml(const vg_config *cfg, const char *xml, size_t len, const 
  * for a resolved policy). */
 int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, char **out, vg_error **err);
 
+/* What the rendered rules are meant to grant, for the whole-file verifier
+ * (tests/aa-rules-check.py): one line per rule group, "file HEX" for a
+ * literal path or "tree HEX" for a directory (DIR/ and everything below it), the
+ * path as hex bytes.  Pure. */
+char *vg_policy_manifest(const vg_policy *p);
+
 /* A whole profile around the rules, for apparmor_parser -Q -K checks:
  *   #include <tunables/global>
  *   profile virtguard-test-UUID {

@@ -107,9 +107,39 @@ if ! dfa_literal "$out/pos" >"$out/got" || ! cmp -s "$out/got" "$out/pos.expect"
     fail=1
 fi
 
-if test "$n_prof" -lt 5 || test "$n_lit" -lt 10; then
+# The whole rules files, as the parser reads them: comments, adjacent
+# entries and the include line (tests/aa-rules-check.py).  Each file's
+# compiled rules and DFA must be exactly what it is meant to grant.
+checker="python3 ${top_srcdir:-.}/tests/aa-rules-check.py --parser $parser"
+n_whole=$(ls "$out"/*.whole.rules 2>/dev/null | wc -l)
+if ! $checker "$out"/*.whole.rules >"$out/whole.log" 2>&1; then
+    cat "$out/whole.log"
+    echo "FAIL: a rendered rules file compiles to more or other than its entries"
+    fail=1
+fi
+# ... and the checker must fail on what it exists to catch: the quoted
+# string that runs into the next line (a name ending in a backslash before
+# a comment holding a quote), a live glob, a rule nobody asked for.
+hx() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
+mkdir -p "$out/neg"
+printf '  # x\n  "/a/d\\\\" rwk,\n  # b" rwk, /** rwmlk, #\n  "/a/b" r,\n' >"$out/neg/inject.rules"
+printf 'file %s\nfile %s\n' "$(hx '/a/d\')" "$(hx /a/b)" >"$out/neg/inject.expect"
+printf '  "/a/x*y" r,\n' >"$out/neg/glob.rules"
+printf 'file %s\n' "$(hx '/a/x*y')" >"$out/neg/glob.expect"
+printf '  "/a/x" r,\n  "/a/y" r,\n' >"$out/neg/extra.rules"
+printf 'file %s\n' "$(hx /a/x)" >"$out/neg/extra.expect"
+printf '  "/a/x" r,\n  capability sys_admin,\n' >"$out/neg/cap.rules"
+printf 'file %s\n' "$(hx /a/x)" >"$out/neg/cap.expect"
+for f in "$out"/neg/*.rules; do
+    if $checker "$f" >/dev/null 2>&1; then
+        echo "FAIL: the whole-file checker accepted $(basename "$f")"
+        fail=1
+    fi
+done
+
+if test "$n_prof" -lt 5 || test "$n_lit" -lt 10 || test "$n_whole" -lt 5; then
     echo "FAIL: expected at least 5 profiles and 10 literal checks, got $n_prof and $n_lit"
     fail=1
 fi
-test $fail = 0 && echo "ok: $n_prof profiles compiled, $n_lit literal paths checked"
+test $fail = 0 && echo "ok: $n_prof profiles compiled, $n_lit literal paths checked, $n_whole whole rules files checked"
 exit $fail

@@ -167,6 +167,14 @@ static void export_profile(const char *label, const vg_policy *p, const char *na
         return;
     autofree char *path = vg_xasprintf("%s/%s.profile", dir, label);
     assert_int_equal(vg_write_file_atomic(path, prof, strlen(prof), 0644), 0);
+    /* the rules file as the helper writes it, and what it must grant */
+    autofree char *rules = NULL;
+    assert_int_equal(vg_policy_render(p, UUID, name, &rules, &err), 0);
+    autofree char *manifest = vg_policy_manifest(p);
+    autofree char *rpath = vg_xasprintf("%s/%s.whole.rules", dir, label);
+    autofree char *epath = vg_xasprintf("%s/%s.whole.expect", dir, label);
+    assert_int_equal(vg_write_file_atomic(rpath, rules, strlen(rules), 0644), 0);
+    assert_int_equal(vg_write_file_atomic(epath, manifest, strlen(manifest), 0644), 0);
 }
 
 /* A one-rule profile and the bytes its rule must match, nothing more. */
