@@ -12,9 +12,13 @@
 # For every rule written, apparmor_parser compiles the rule alone and the
 # DFA must be one chain of single bytes spelling a granted path (the
 # technique of tests/policy-compile.sh): no glob, class, alternation or
-# variable can widen it.  The complete profile must compile as well.
+# variable can widen it.  The complete profile must compile as well, and
+# the whole rules file as written -- comments, adjacent entries, the
+# include line -- must compile to exactly the granted paths
+# (tests/aa-rules-check.py): the bugs live between lines.
 set -uo pipefail
 : "${top_builddir:?}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 HELPER=$top_builddir/helper/virtguard-helper
 PARSER=${APPARMOR_PARSER:-/sbin/apparmor_parser}
 [ -x "$PARSER" ] || { echo "SKIP: apparmor_parser not found"; exit 77; }
@@ -40,6 +44,34 @@ qemu-img create -q -f qcow2 -b loop1.qcow2 -F qcow2 "$R/loop2.qcow2" 16M
 qemu-img rebase -q -u -f qcow2 -b loop2.qcow2 -F qcow2 "$R/loop1.qcow2"
 qemu-img create -q -f qcow2 -b nbd:localhost:10809 -F raw "$R/back-nbd.qcow2" 16M 2>/dev/null ||
     qemu-img create -q -f qcow2 -u -b nbd:localhost:10809 -F raw "$R/back-nbd.qcow2" 16M
+
+# Names in qcow2 headers that qemu-img will not write: made with a
+# placeholder of the same length, then the bytes replaced in the header.
+hdr_name() {    # hdr_name FILE PLACEHOLDER NAME
+    python3 - "$@" <<'PY'
+import sys
+path, old, new = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+data = bytearray(open(path, "rb").read(65536))
+i = data.find(old)
+assert i > 0 and len(old) == len(new), (path, old, new)
+data[i:i + len(old)] = new
+with open(path, "r+b") as f:
+    f.write(data)
+PY
+}
+qemu-img create -q -f raw "$R/Xd" 1M
+qemu-img create -q -f qcow2 -o data_file="$R/Xd" "$R/inject.qcow2" 16M
+qemu-img rebase -q -u -f qcow2 -b XXXXXXXXXXXXXXXXXXXX -F raw "$R/inject.qcow2"
+hdr_name "$R/inject.qcow2" "$R/Xd" "$R/d\\"
+hdr_name "$R/inject.qcow2" XXXXXXXXXXXXXXXXXXXX 'x" rwk, /** rwmlk, #'
+qemu-img create -q -f qcow2 -o data_file="$R/Xd" "$R/data-bs.qcow2" 16M
+hdr_name "$R/data-bs.qcow2" "$R/Xd" "$R/d\\"
+qemu-img create -q -f qcow2 -u -b 'qXuote.img' -F raw "$R/back-quote.qcow2" 16M
+hdr_name "$R/back-quote.qcow2" qXuote 'q"uote'
+qemu-img create -q -f qcow2 -u -b 'crXname.img' -F raw "$R/back-cr.qcow2" 16M
+hdr_name "$R/back-cr.qcow2" crXname $'cr\rname'
+(cd "$R" && qemu-img create -q -f qcow2 -o data_file=sub/rel.raw data-rel.qcow2 16M)
+qemu-img create -q -f qcow2 -o data_file="$R/sub/data-abs.raw" "$R/data-abs.qcow2" 16M
 
 printf 'mode = "enforce"\nshared_mounts = [ "%s" ]\napparmor = "on"\n' "$R" > "$T/vg.conf"
 LV=$T/aa/libvirt
@@ -116,6 +148,16 @@ expected_paths() {
         esac
     done | sort -u
 }
+# The whole-file checker's manifest (tests/aa-rules-check.py).
+expect_manifest() {
+    local p
+    for p in "$@"; do
+        case $p in
+        tree:*) printf 'tree %s\n' "$(printf '%s' "${p#tree:}" | od -An -tx1 -v | tr -d ' \n')" ;;
+        *) printf 'file %s\n' "$(printf '%s' "$p" | od -An -tx1 -v | tr -d ' \n')" ;;
+        esac
+    done
+}
 compiles() {
     : > "$MAIN.files"
     "$PARSER" -Q -K --base "$T/aa" -I "$T/aa" "$MAIN" >/dev/null 2>&1
@@ -173,7 +215,12 @@ run() {
         else
             rule_paths > "$T/got"
             expected_paths "${want[@]}" > "$T/want"
+            mkdir -p "$T/whole"
+            cp "$RULES" "$T/whole/$id.rules"
+            expect_manifest "${want[@]}" > "$T/whole/$id.expect"
             if grep -q NOT-LITERAL "$T/got"; then why="a rule is not literal: $(grep NOT-LITERAL "$T/got")"
+            elif ! python3 "$top_srcdir/tests/aa-rules-check.py" --parser "$PARSER" "$T/whole/$id.rules" > "$T/whole.out" 2>&1; then
+                why="the whole rules file is not exactly its entries: $(grep FAIL "$T/whole.out" | head -c 400)"
             elif ! cmp -s "$T/got" "$T/want"; then
                 why=grant "ed paths differ (< granted, > expected): $(diff"$T/got" "$T/want" | grep '^[<>]' | tr '\n' ' ')"
             fi
@@ -235,13 +282,17 @@ domain h $UUID "$(disk "$R/a&#127;.img")" | run del-charref refuse "control char
 domain h $UUID "$(disk "$R/a&#27;[31m.img")" | run escape-charref refuse "control character|invalid xmlChar"
 
 # Every AppArmor special character, variables: literal rules
-s='a*b?c[1]{x,y}^"q"\,z.img'; touch "$R/$s"
+s='a*b?c[1]{x,y}^q,z.img'; touch "$R/$s"
 plain "$R/$s" | run every-special grant "$R/$s"
 s='@{HOME}.img'; plain "$R/$s" | run at-variable grant "$R/$s"
-s='\@{PROC}x.img'; plain "$R/$s" | run escaped-at-variable grant "$R/$s"
+# Backslashes and double quotes never reach a rule (lib/aa-escape.c).
+s='\@{PROC}x.img'; plain "$R/$s" | run escaped-at-variable refuse "contains a backslash at byte"
+s='q"uote.img'; plain "$R/$s" | run double-quote refuse "contains a double quote at byte"
+s='d\'; plain "$R/$s" | run trailing-backslash refuse "contains a backslash at byte"
+s='x" rwk, /** rwmlk, #'; plain "$R/$s" | run quote-rule-comment refuse "contains a double quote at byte"
 s='**'; plain "$R/$s" | run double-star-name grant "$R/$s"
 s='a, b #c !d <e> $f |g (h).img'; plain "$R/$s" | run comma-hash-space grant "$R/$s"
-s='sub/x\\101\n.img'; plain "$R/$s" | run backslash-sequences grant "$R/$s"
+s='sub/x\\101\n.img'; plain "$R/$s" | run backslash-sequences refuse "contains a backslash at byte"
 s=$'caf\xc3\xa9-\xe2\x82\xac.img'; plain "$R/$s" | run utf8-name grant "$R/$s"
 domain h $UUID "$(fsdir "$(xa "$R/share/")")" | run share-trailing-slash grant "tree:$R/share"
 domain h $UUID "$(fsdir "$(xa "$R/sh[a]re/")")" | run share-glob-name grant "tree:$R/sh[a]re"
@@ -274,6 +325,14 @@ plain "$R/back-etc.qcow2" qcow2 | run backing-etc refuse "restricted"
 plain "$R/back-out.qcow2" qcow2 | run backing-outside refuse "outside the allowed roots"
 plain "$R/loop1.qcow2" qcow2 | run backing-loop refuse "loops"
 plain "$R/back-nbd.qcow2" qcow2 | run backing-protocol grant "$R/back-nbd.qcow2"
+# The injection that once gave QEMU "/** rwmlk": an external data file
+# named 'd\' and a backing name holding a quote, both from the header.
+plain "$R/inject.qcow2" qcow2 | run header-injection refuse "contains a (backslash|double quote) at byte"
+plain "$R/data-bs.qcow2" qcow2 | run data-file-backslash refuse "contains a backslash at byte"
+plain "$R/back-quote.qcow2" qcow2 | run backing-quote refuse "contains a double quote at byte"
+plain "$R/back-cr.qcow2" qcow2 | run backing-cr refuse "carriage return"
+plain "$R/data-rel.qcow2" qcow2 | run data-file-relative refuse "relative external data file"
+plain "$R/data-abs.qcow2" qcow2 | run data-file-absolute grant "$R/data-abs.qcow2" "$R/sub/data-abs.raw"
 
 # Names and UUIDs that could build paths
 domain '../../etc/cron.d/x' $UUID "$(disk "$R/a.img")" | run name-traversal refuse "character '/'"
