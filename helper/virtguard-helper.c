@@ -235,6 +235,24 @@ static int write_if_changed(const char *path, const char *text, bool *changed, v
     return 0;
 }
 
+/* Read the installed rules file back and check it again; a file that is
+ * not exactly the rendered rules is removed (libvirt has not loaded it
+ * yet: the hook refuses the start on our error). */
+static int verify_installed(const vg_policy *pol, const char *rules_path, const char *domain,
+                            vg_error **err)
+{
+    autofree char *back = NULL;
+    int r = vg_read_file(rules_path, 1 << 20, &back, NULL);
+    if (r < 0)
+        return vg_error_set_errno(err, -r, "cannot read back '%s'", rules_path);
+    if ((r = vg_policy_verify_rules(pol, back, err)) < 0) {
+        (void)unlink(rules_path);
+        return vg_error_wrap(err, "domain '%s': '%s' as read back is not the rendered rules; "
+                             "removed it", domain, rules_path);
+    }
+    return 0;
+}
+
 static int cmd_load(const helper *h, vg_error **err)
 {
     autoconfig vg_config *cfg = NULL;
@@ -266,11 +284,16 @@ static int cmd_load(const helper *h, vg_error **err)
         return r;
     if ((r = vg_policy_resolve(cfg, dom, &pol, err)) < 0)
         return r;       /* the message already names the domain */
-    for (size_t i = 0; pol->warnings && pol->warnings[i]; i++)
+    for (size_t i = 0; pol->warnings && pol->warnings[i]; i++) {
+        autofree char *shown = vg_str_escape(pol->warnings[i], false);
         fprintf(stderr, "virtguard-helper: WARNING%s: domain '%s': %s\n",
-                cfg->mode == VG_MODE_DEV ? " (dev mode)" : "", dom->name, pol->warnings[i]);
+                cfg->mode == VG_MODE_DEV ? " (dev mode)" : "", dom->name, shown);
+    }
     if ((r = vg_policy_render(pol, h->uuid, dom->name, &rules, err)) < 0)
         return r;
+    /* Self-check: the bytes to install hold exactly the rendered entries. */
+    if ((r = vg_policy_verify_rules(pol, rules, err)) < 0)
+        return vg_error_wrap(err, "domain '%s': refusing to install the rules", dom->name);
 
     autofree char *name = vg_aa_profile_name(h->uuid);
     autofree char *main_path = vg_xasprintf("%s/libvirt/%s", h->aa_dir, name);
@@ -300,6 +323,8 @@ static int cmd_load(const helper *h, vg_error **err)
         return vg_error_wrap(err, "domain '%s': the rules were not installed", dom->name);
     kill_point("after-validate");
     if ((r = write_if_changed(rules_path, rules, &changed_rules, err)) < 0)
+        return r;
+    if ((r = verify_installed(pol, rules_path, dom->name, err)) < 0)
         return r;
     if (changed_main && (r = write_if_changed(main_path, new_main, &changed_main, err)) < 0)
         return r;

@@ -194,6 +194,143 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
     return 0;
 }
 
+/* ---- self-check ---------------------------------------------------------- */
+
+/* One parsed rule line: the unescaped path, whether it ends in the tree
+ * glob, whether it is a deny rule. */
+typedef struct rule_line {
+    char *path;
+    bool tree;
+    bool deny;
+} rule_line;
+
+/* Parse one rule line of the form written by render_group(): two spaces,
+ * an optional "deny ", a quoted path, a space, PERMS from [rwkl] and a
+ * comma.  Inside the quotes only the escapes vg_aa_append_path() writes,
+ * and a glob only as the final two stars after a '/'.  Returns false for
+ * anything else. */
+static bool parse_rule_line(const char *line, rule_line *out)
+{
+    vg_buf b = { 0 };
+    const char *q = line;
+
+    out->deny = false;
+    out->tree = false;
+    if (strncmp(q, "  ", 2) != 0)
+        return false;
+    q += 2;
+    if (strncmp(q, "deny ", 5) == 0) {
+        out->deny = true;
+        q += 5;
+    }
+    if (*q++ != '"')
+        return false;
+    for (; *q && *q != '"'; q++) {
+        if (*q == '\\') {
+            q++;
+            if (!*q || *q == '\\' || *q == '"' || !strchr(VG_AA_SPECIAL_CHARS, *q))
+                goto bad;
+        } else if (strchr(VG_AA_SPECIAL_CHARS, *q)) {
+            if (strcmp(q, "**\" r,") == 0 || (q[0] == '*' && q[1] == '*' && q[2] == '"')) {
+                if (b.len == 0 || b.s[b.len - 1] != '/')
+                    goto bad;
+                out->tree = true;
+                q += 2;
+                break;
+            }
+            goto bad;
+        }
+        vg_buf_addc(&b, *q);
+    }
+    if (*q++ != '"' || *q++ != ' ')
+        goto bad;
+    if (!strchr("rwkl", *q))
+        goto bad;
+    while (*q && strchr("rwkl", *q))
+        q++;
+    if (strcmp(q, ",") != 0)
+        goto bad;
+    out->path = vg_buf_steal(&b);
+    return true;
+bad:
+    vg_buf_clear(&b);
+    return false;
+}
+
+static bool comment_line_ok(const char *line)
+{
+    const char *c = line;
+    while (*c == ' ')
+        c++;
+    if (c[0] != '#' || (c[1] != ' ' && c[1] != '\0'))
+        return false;
+    for (c++; *c; c++)
+        if (!vg_aa_comment_char_ok(*c))
+            return false;
+    return true;
+}
+
+int vg_policy_verify_rules(const vg_policy *p, const char *text, vg_error **err)
+{
+    autofree char *copy = vg_xstrdup(text);
+    size_t n_lines = 0, n_want = 0, n_got = 0;
+    char *save = NULL;
+    int r = 0;
+
+    if (!*text || text[strlen(text) - 1] != '\n')
+        return vg_error_set(err, EPROTO, "the rules file does not end with a newline");
+    for (const char *c = text; *c; c++)
+        if (*c == '\r' || *c == '\0')
+            return vg_error_set(err, EPROTO, "the rules file holds a carriage return");
+    /* What must be there: per rule group, one rule (file) or two (tree),
+     * plus one deny for a read-only file group. */
+    for (size_t i = 0; i < p->n_entries; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = same_rule(&p->entries[j], &p->entries[i]);
+        if (!seen)
+            n_want += p->entries[i].kind == VG_POLICY_DIR ? 2 : 1;
+    }
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        rule_line rl = { 0 };
+        n_lines++;
+        if (comment_line_ok(line))
+            continue;
+        if (!parse_rule_line(line, &rl)) {
+            autofree char *shown = vg_str_escape(line, true);
+            return vg_error_set(err, EPROTO, "line %zu of the rules file is neither a comment "
+                                "nor one literal rule: '%s'", n_lines, shown);
+        }
+        autofree char *path = rl.path;
+        /* the entry it stands for: DIR/ and the tree below it, or the path itself */
+        bool found = false;
+        for (size_t i = 0; i < p->n_entries && !found; i++) {
+            const vg_policy_entry *e = &p->entries[i];
+            if (e->kind == VG_POLICY_DIR) {
+                size_t n = strlen(e->path);
+                bool root = strcmp(e->path, "/") == 0;
+                found = !rl.deny && strncmp(path, e->path, n) == 0 &&
+                        strcmp(path + n, root ? "" : "/") == 0;
+            } else {
+                found = !rl.tree && strcmp(path, e->path) == 0;
+            }
+        }
+        if (!found) {
+            autofree char *shown = vg_str_escape(path, true);
+            r = vg_error_set(err, EPROTO, "line %zu of the rules file names '%s'%s, which is not "
+                             "one of the %zu rendered entries", n_lines, shown,
+                             rl.tree ? " (a tree)" : "", p->n_entries);
+            return r;
+        }
+        if (!rl.deny)
+            n_got++;
+    }
+    if (n_got != n_want)
+        return vg_error_set(err, EPROTO, "the rules file holds %zu rules, the policy has %zu",
+                            n_got, n_want);
+    return 0;
+}
+
 char *vg_policy_manifest(const vg_policy *p)
 {
     vg_buf b = { 0 };

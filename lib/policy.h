@@ -60,6 +60,14 @@ int vg_policy_from_xml(const vg_config *cfg, const char *xml, size_t len, const 
  * for a resolved policy). */
 int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, char **out, vg_error **err);
 
+/* The helper's self-check before it installs a rules file: `text` (the
+ * bytes about to be installed, or read back) must consist of comment lines
+ * in the comment alphabet and one literal rule per line, each naming an
+ * entry of `p` (DIR/ and the tree below it for a directory entry), with
+ * exactly as many rules as `p` renders.  Returns 0, or -EPROTO and a
+ * message naming the first line that is not so.  Pure. */
+int vg_policy_verify_rules(const vg_policy *p, const char *text, vg_error **err);
+
 /* What the rendered rules are meant to grant, for the whole-file verifier
  * (tests/aa-rules-check.py): one line per rule group, "file HEX" for a
  * literal path or "tree HEX" for a directory (DIR/ and everything below it), the

@@ -467,6 +467,51 @@ static void test_render_golden(void **state)
         fail_msg("unexpected message: %s", err->msg);
 }
 
+/* The helper's self-check accepts exactly what the renderer writes. */
+static void test_verify_rules(void **state)
+{
+    (void)state;
+    autopolicy vg_policy *p = vg_policy_new();
+    vg_policy_add(p, "/srv/img/ov.qcow2", VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_DISK, "disk 'vda'");
+    vg_policy_add(p, "/srv/img/b*se", VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING, "backing");
+    vg_policy_add(p, "/srv/share/w{x}", VG_ACCESS_RW, VG_POLICY_DIR, VG_ROLE_FILESYSTEM, "fs 'w'");
+    autofree char *out = NULL;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_policy_render(p, UUID, "sbx-1", &out, &err), 0);
+    if (vg_policy_verify_rules(p, out, &err) < 0)
+        fail_msg("%s", err->msg);
+
+    static const struct { const char *add, *why; } bad[] = {
+        /* the run-on string of the injection, as the file once held it */
+        { "  \"/srv/img/d\\\\\" rwk,\n  # x\" rwk, /** rwmlk, #\n", "neither a comment nor one literal rule" },
+        { "  \"/**\" rwmlk,\n", "neither a comment nor one literal rule" },
+        { "  capability sys_admin,\n", "neither a comment nor one literal rule" },
+        { "  \"/srv/img/other.qcow2\" rwk,\n", "names '/srv/img/other.qcow2', which is not" },
+        { "  \"/srv/img/ov.qcow2\" rwk,\n", "holds 5 rules, the policy has 4" },
+        { "  # <abstractions/x>\n", "neither a comment nor one literal rule" },
+        { "  #include <abstractions/x>\n", "neither a comment nor one literal rule" },
+        { "  \"/srv/img/b*se\" r,\n", "neither a comment nor one literal rule" },
+        { "  \"/srv/share/w\\{x\\}/x/**\" r,\n", "not one of the 3 rendered entries" },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(bad); i++) {
+        autofree char *text = vg_xasprintf("%s%s", out, bad[i].add);
+        autoerror vg_error *e2 = NULL;
+        assert_int_equal(vg_policy_verify_rules(p, text, &e2), -EPROTO);
+        if (!strstr(e2->msg, bad[i].why))
+            fail_msg("case %zu: %s", i, e2->msg);
+    }
+    /* a missing rule, a missing final newline */
+    autofree char *cut = vg_xstrdup(out);
+    char *last = strstr(cut, "  \"/srv/share/w\\{x\\}/**\"");
+    assert_non_null(last);
+    *last = '\0';
+    assert_int_equal(vg_policy_verify_rules(p, cut, &err), -EPROTO);
+    assert_non_null(strstr(err->msg, "holds 3 rules, the policy has 4"));
+    vg_error_free(steal_pointer(&err));
+    out[strlen(out) - 1] = '\0';
+    assert_int_equal(vg_policy_verify_rules(p, out, &err), -EPROTO);
+}
+
 static void test_perms(void **state)
 {
     (void)state;
@@ -890,6 +935,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_render_golden),
+        cmocka_unit_test(test_verify_rules),
         cmocka_unit_test(test_perms),
         cmocka_unit_test(test_restricted),
         cmocka_unit_test(test_resolve_chain),
