@@ -31,7 +31,7 @@ char *vg_aa_path_problem(const char *path);
 const char *vg_aa_restricted_root(const char *path);
 
 /* Punctuation allowed in rule comments, besides ASCII letters and digits. */
-#define VG_AA_COMMENT_PUNCT " ._-/:'(),+=@%~"
+#define VG_AA_COMMENT_PUNCT " ._-/:;'(),+=@%~?"
 
 /* Whether `c` may appear in a rule comment as is. */
 bool vg_aa_comment_char_ok(char c);

@@ -69,7 +69,7 @@ static void check_quote(const char *path)
 {
     autofree char *q = NULL;
     autoerror vg_error *err = NULL;
-    const char *problem = vg_aa_path_problem(path);
+    autofree char *problem = vg_aa_path_problem(path);
     int r = vg_aa_quote_path(path, NULL, &q, &err);
 
     if ((r == 0) != (problem == NULL) || (r < 0 && (!err || !err->msg)))
@@ -152,7 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         check_quote(path);
         check_ids(path);
-        if (vg_aa_path_problem(path))
+        autofree char *problem = vg_aa_path_problem(path);
+        if (problem)
             all_ok = false;
         vg_policy_add(p, path, (flags & 0x80) ? VG_ACCESS_RW : VG_ACCESS_R,
                       (flags & 0x40) ? VG_POLICY_DIR : VG_POLICY_FILE,

@@ -45,12 +45,33 @@ run_one() {
         fi
     fi
     [ -f "$dict" ] && extra+=(-dict="$dict")
+    # fuzz-rulesfile writes the rules files it renders; they are compiled
+    # whole with the real apparmor_parser after the run (below).
+    if [ "$t" = fuzz-rulesfile ]; then
+        rm -rf "$work.out" && mkdir -p "$work.out"
+        export VG_FUZZ_RULES_OUT=$PWD/$work.out
+    fi
     [ "$t" = fuzz-domain ] && extra+=(-max_len=16384)
     # shellcheck disable=SC2046,SC2086
     "$bin" -max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$art" "${extra[@]}" ${FUZZ_ARGS:-} \
         "$work" $(seeds_for "$t") >"tests/fuzz/$t.log" 2>&1
-    echo $? >"tests/fuzz/$t.rc"
+    local rc=$?
+    if [ "$t" = fuzz-rulesfile ] && [ "$rc" = 0 ]; then
+        # Every rendered file, compiled whole in batches: its rules and DFA
+        # must be exactly its literals (tests/aa-rules-check.py).
+        local n
+        n=$(find "$work.out" -name '*.rules' | wc -l)
+        echo "whole-file check of $n rendered rules files" >>"tests/fuzz/$t.log"
+        if ! find "$work.out" -name '*.rules' -print0 | xargs -0 -r python3 \
+                "$srcdir/tests/aa-rules-check.py" --parser "${APPARMOR_PARSER:-/sbin/apparmor_parser}" \
+                >>"tests/fuzz/$t.log" 2>&1; then
+            echo "rules" >"tests/fuzz/$t.rc"
+            return
+        fi
+        [ "$n" -gt 0 ] || { echo "rules-none" >"tests/fuzz/$t.rc"; return; }
+    fi
+    echo $rc >"tests/fuzz/$t.rc"
 }
 
 for t in "$@"; do
@@ -74,6 +95,8 @@ for t in "$@"; do
     cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
     corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
     if [ "$rc" = 0 ]; then res=ok
+    elif [ "$rc" = rules ]; then res="FOUND: a rendered rules file compiles to more than its literals, see $log (FAIL lines)"; fail=1
+    elif [ "$rc" = rules-none ]; then res="FAILED: no rules file was rendered to check"; fail=1
     elif [ "$rc" = regressions ]; then res="REGRESSION: an input of tests/fuzz/regressions/$t/ fails, see tests/fuzz/$t.regressions.log"; fail=1
     else res="FOUND (status $rc), see $log and tests/fuzz/artifacts/$t/"; fail=1; fi
     printf '%-16s %10s %8s %7s %6s %8s  %s\n' "$t" "$(stat number_of_executed_units)" \
@@ -83,6 +106,7 @@ if [ $fail != 0 ]; then
     for t in "$@"; do
         case $(cat "tests/fuzz/$t.rc") in
         0) ;;
+        rules|rules-none) echo "---- $t"; grep -E '^FAIL|checked whole' "tests/fuzz/$t.log" | head -n 20 ;;
         regressions) echo "---- $t"; grep -E 'Running:|SUMMARY|runtime error' "tests/fuzz/$t.regressions.log" | head -n 20 ;;
         *) echo "---- $t"; grep -A25 -E '^==[0-9]+==|runtime error|deadly signal' "tests/fuzz/$t.log" | head -n 40 ;;
         esac
