@@ -208,12 +208,16 @@ static const char *want_words(int want)
     return (want & W_OK) ? "read-write" : "reading";
 }
 
+/* "disk vda '/path'", values shown escaped (file names are hostile). */
 static char *describe_item(const vg_guard_item *it)
 {
     const vg_domain_path *dp = it->dp;
-    if (dp->device && *dp->device)
-        return vg_xasprintf("%s %s '%s'", vg_role_name(dp->role), dp->device, it->path);
-    return vg_xasprintf("%s '%s'", vg_role_name(dp->role), it->path);
+    autofree char *path = vg_str_escape(it->path, true);
+    if (dp->device && *dp->device) {
+        autofree char *dev = vg_str_escape(dp->device, true);
+        return vg_xasprintf("%s %s '%s'", vg_role_name(dp->role), dev, path);
+    }
+    return vg_xasprintf("%s '%s'", vg_role_name(dp->role), path);
 }
 
 typedef struct mount_state {
@@ -492,7 +496,8 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
     int r;
 
     env = env ? env : &no_env;
-    rep->domain = vg_xstrdup(dom->name ? dom->name : "(unnamed)");
+    /* shown escaped: libvirt allows '\r' and other control bytes in names */
+    rep->domain = vg_str_escape(dom->name ? dom->name : "(unnamed)", true);
     if ((r = vg_guard_plan(cfg, dom, &items, &n_items, err)) < 0)
         goto done;
     rep->n_shared = n_items;
@@ -594,6 +599,9 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
                 autofree char *what = describe_item(it);
                 if (vg_path_map_apply(it->unmapped, 1, it->path, &mapped) <= 0)
                     mapped = vg_xstrdup("?");
+                char *shown = vg_str_escape(mapped, true);
+                free(mapped);
+                mapped = shown;
                 add_finding(rep, VG_FIND_UNMAPPED, true, it->path,
                             "%s does not exist on this host: it is a path as the image writer "
                             "sees it, which path_map maps to '%s'. Rewrite the XML with "
@@ -623,7 +631,8 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
         }
         if (fr->err == ENOENT) {
             if (role_may_be_created(it->dp)) {
-                autofree char *dir = parent_dir(it->path);
+                autofree char *raw_dir = parent_dir(it->path);
+                autofree char *dir = vg_str_escape(raw_dir, true);
                 size_t k = n_anc_i ? first_anc + n_anc_i - 1 : SIZE_MAX;
                 if (k != SIZE_MAX && res[anc_req[k]].answered && res[anc_req[k]].err == ENOENT)
                     add_finding(rep, VG_FIND_MISSING, true, it->path,

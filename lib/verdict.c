@@ -78,7 +78,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
     }
-    out->domain = vg_xstrdup(dom->name);
+    out->domain = vg_str_escape(dom->name, true);     /* shown in messages and logs */
 
     /* Fast path: nothing on a shared mount (or under a path_map FROM). */
     {

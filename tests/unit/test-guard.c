@@ -210,6 +210,26 @@ static void test_missing_file(void **state)
     assert_one(rep, VG_FIND_MISSING, want);
 }
 
+/* A file name or domain name written to forge a second line of the
+ * message (libvirt allows '\r' in names): shown escaped, one line each. */
+static void test_hostile_names_escaped(void **state)
+{
+    fixture *f = *state;
+    free(f->dom.name);
+    f->dom.name = vg_xstrdup("sbx\r\nvirtguard: domain 'x': all fine");
+    autofree char *disk = vg_xasprintf("%s/jobs/a\nvirtguard: ok \x1b[2J\\.qcow2", f->images);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    autoreport vg_report *rep = run(f);
+    autofree char *text = vg_report_format(rep, NULL);
+    assert_int_equal(rep->n, 1);
+    /* one finding, one line: the only newline ends it */
+    assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
+    assert_null(strchr(text, '\r'));
+    assert_null(strchr(text, '\x1b'));
+    assert_non_null(strstr(text, "domain 'sbx\\r\\nvirtguard: domain 'x': all fine'"));
+    assert_non_null(strstr(text, "/jobs/a\\nvirtguard: ok \\x1b[2J\\\\.qcow2' does not exist"));
+}
+
 static void test_dac_without_relabel(void **state)
 {
     fixture *f = *state;
@@ -344,6 +364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_mounted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_fstype, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_names_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dac_without_relabel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_label_state_dir, setup, teardown),

@@ -66,6 +66,36 @@ static void test_buf_and_strv(void **state)
     assert_null(d[2]);
 }
 
+static void test_str_escape(void **state)
+{
+    (void)state;
+    static const struct { const char *in, *bs, *plain; } t[] = {
+        { "plain/d\xc3\xa9mo.iso", "plain/d\xc3\xa9mo.iso", "plain/d\xc3\xa9mo.iso" },
+        { "a\nb\rc\td", "a\\nb\\rc\\td", "a\\nb\\rc\\td" },
+        { "x\x1b[2J\x7f", "x\\x1b[2J\\x7f", "x\\x1b[2J\\x7f" },
+        { "c1\xc2\x9b", "c1\\u009b", "c1\\u009b" },
+        { "bad\xff\xc3(", "bad\\xff\\xc3(", "bad\\xff\\xc3(" },
+        { "back\\slash", "back\\\\slash", "back\\slash" },
+        { "\xf0\x9f\x92\xbe\xed\xa0\x80", "\xf0\x9f\x92\xbe\\xed\\xa0\\x80",
+          "\xf0\x9f\x92\xbe\\xed\\xa0\\x80" },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        autofree char *a = vg_str_escape(t[i].in, true);
+        autofree char *b = vg_str_escape(t[i].in, false);
+        assert_string_equal(a, t[i].bs);
+        assert_string_equal(b, t[i].plain);
+        /* idempotent without the backslash rule: safe on whole messages */
+        autofree char *c = vg_str_escape(b, false);
+        assert_string_equal(c, b);
+    }
+    /* error messages are escaped as they are made */
+    autoerror vg_error *err = NULL;
+    vg_error_set(&err, EINVAL, "path '%s' is bad", "x\ny");
+    assert_string_equal(err->msg, "path 'x\\ny' is bad");
+    vg_error_wrap(&err, "domain '%s'", "d\r");
+    assert_string_equal(err->msg, "domain 'd\\r': path 'x\\ny' is bad");
+}
+
 static void test_error_wrap(void **state)
 {
     (void)state;
@@ -107,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_path_is_under),
         cmocka_unit_test(test_path_normalize),
         cmocka_unit_test(test_buf_and_strv),
+        cmocka_unit_test(test_str_escape),
         cmocka_unit_test(test_error_wrap),
         cmocka_unit_test(test_read_write_atomic),
     };
