@@ -243,8 +243,10 @@ static int verify_installed(const vg_policy *pol, const char *rules_path, const 
 {
     autofree char *back = NULL;
     int r = vg_read_file(rules_path, 1 << 20, &back, NULL);
-    if (r < 0)
-        return vg_error_set_errno(err, -r, "cannot read back '%s'", rules_path);
+    if (r < 0) {
+        (void)unlink(rules_path);
+        return vg_error_set_errno(err, -r, "cannot read back '%s' (removed it)", rules_path);
+    }
     if ((r = vg_policy_verify_rules(pol, back, err)) < 0) {
         (void)unlink(rules_path);
         return vg_error_wrap(err, "domain '%s': '%s' as read back is not the rendered rules; "
@@ -284,10 +286,12 @@ static int cmd_load(const helper *h, vg_error **err)
         return r;
     if ((r = vg_policy_resolve(cfg, dom, &pol, err)) < 0)
         return r;       /* the message already names the domain */
+    /* libvirt keeps C1 controls (NEL, CSI) in names: shown escaped */
+    autofree char *shown_name = vg_str_escape(dom->name, true);
     for (size_t i = 0; pol->warnings && pol->warnings[i]; i++) {
         autofree char *shown = vg_str_escape(pol->warnings[i], false);
         fprintf(stderr, "virtguard-helper: WARNING%s: domain '%s': %s\n",
-                cfg->mode == VG_MODE_DEV ? " (dev mode)" : "", dom->name, shown);
+                cfg->mode == VG_MODE_DEV ? " (dev mode)" : "", shown_name, shown);
     }
     if ((r = vg_policy_render(pol, h->uuid, dom->name, &rules, err)) < 0)
         return r;
@@ -329,11 +333,11 @@ static int cmd_load(const helper *h, vg_error **err)
     if (changed_main && (r = write_if_changed(main_path, new_main, &changed_main, err)) < 0)
         return r;
 
-    printf("virtguard-helper: domain '%s': %zu rule(s) in '%s' (%s mode%s%s%s)\n", dom->name,
+    printf("virtguard-helper: domain '%s': %zu rule(s) in '%s' (%s mode%s%s%s)\n", shown_name,
            pol->n_entries, rules_path, cfg->mode == VG_MODE_DEV ? "complain" : "enforce",
            cached ? ", validated before" : ", validated", changed_rules ? ", written" : "",
            changed_main ? ", profile updated" : "");
-    vg_log(LOG_INFO, "domain '%s' load %s: %zu rule(s)%s%s", dom->name, h->uuid, pol->n_entries,
+    vg_log(LOG_INFO, "domain '%s' load %s: %zu rule(s)%s%s", shown_name, h->uuid, pol->n_entries,
            changed_rules ? ", rules written" : ", unchanged",
            changed_main ? ", profile updated" : "");
     return 0;

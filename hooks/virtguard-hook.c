@@ -128,9 +128,10 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
                     v->config->probe_timeout_ms + HELPER_EXTRA_MS, &out);
     if (st == 0)
         return 0;
+    autofree char *shown = vg_str_escape_lines(out);
     fprintf(stderr, "virtguard: %sdomain '%s': the AppArmor rules for its shared-mount files "
                     "could not be put in place, so QEMU would be denied them:\n%s",
-            dev ? "WARNING (dev mode): " : "", v->domain, out);
+            dev ? "WARNING (dev mode): " : "", v->domain, shown);
     vg_log(LOG_WARNING, "domain '%s' %s: %s: AppArmor rules failed: %s", v->domain, op,
            dev ? "warned" : "refused", out);
     return dev ? 0 : 1;

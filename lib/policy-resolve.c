@@ -27,6 +27,7 @@
 
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <sys/stat.h>
 
@@ -68,6 +69,18 @@ static int refuse_chars(const char *what, const char *path, const char *problem,
                         "quote, control characters or bytes that are not UTF-8, since they "
                         "cannot be written safely into an AppArmor rule. Rename the file",
                         what, shown, problem);
+}
+
+/* QEMU opens a path with one open(2): longer than PATH_MAX it cannot be
+ * a file QEMU uses, and very long literal rules make apparmor_parser slow
+ * (while the helper holds its lock). */
+static int check_length(const char *what, const char *path, vg_error **err)
+{
+    if (strlen(path) < VG_POLICY_MAX_PATH)
+        return 0;
+    return vg_error_set(err, ENAMETOOLONG,
+                        "%s: path of %zu bytes is longer than %d; virtguard refuses it (QEMU "
+                        "could not open it either)", what, strlen(path), VG_POLICY_MAX_PATH - 1);
 }
 
 /* realpath() of the longest existing prefix of `path` (absolute, no ".."),
@@ -115,6 +128,71 @@ static int canonicalize(const char *path, char **out, vg_error **err)
 static vg_policy_kind policy_kind(vg_path_kind k)
 {
     return k == VG_KIND_DIR ? VG_POLICY_DIR : VG_POLICY_FILE;
+}
+
+/* The canonical form `lex` would have if no symlink below its root were
+ * followed: the root's canonical path + the rest of `lex`.  NULL when lex
+ * is under no root. */
+static char *expected_canon(const resolver *r, const char *lex)
+{
+    for (size_t i = 0; r->roots_lex && r->roots_lex[i]; i++) {
+        const char *root = r->roots_lex[i];
+        if (!vg_path_is_under(lex, root))
+            continue;
+        const char *rest = lex + strlen(root);
+        if (strcmp(root, "/") == 0)
+            rest = lex;
+        return vg_xasprintf("%s%s", r->roots_canon[i], rest);
+    }
+    if (under_any(lex, r->roots_canon))
+        return vg_xstrdup(lex);
+    return NULL;
+}
+
+static bool same_dir(const char *a, const char *b)
+{
+    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+    return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
+}
+
+/* Whether a symlink inside a shared root moved `lex` out of its own
+ * directory: the writer of the share controls its symlinks, so a link may
+ * only name a file beside it (alias.img -> a.img), never another
+ * directory -- that could be another domain's.  A symlinked root itself
+ * is fine (the roots are compared in canonical form). */
+static bool symlink_moves(const resolver *r, const char *lex, const char *canon)
+{
+    if (!lex)
+        return false;
+    autofree char *expected = expected_canon(r, lex);
+    return expected && strcmp(expected, canon) != 0 && !same_dir(expected, canon);
+}
+
+/* The root whose canonical path is `canon`, or NULL. */
+static const char *is_root(const resolver *r, const char *canon)
+{
+    for (size_t i = 0; r->roots_canon && r->roots_canon[i]; i++)
+        if (strcmp(r->roots_canon[i], canon) == 0)
+            return r->roots_lex[i];
+    return NULL;
+}
+
+/* Enforce refuses, dev mode grants with a warning: one decision for the
+ * containment rules below. */
+static int contain(resolver *r, bool *skip, vg_error **err, const char *fmt, ...) VG_FORMAT(4, 5);
+static int contain(resolver *r, bool *skip, vg_error **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    autofree char *msg = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    *skip = false;
+    if (r->cfg->mode != VG_MODE_DEV)
+        return vg_error_set(err, EPERM, "%s; virtguard refuses it in enforce mode", msg);
+    vg_strv_push(&r->p->warnings,
+                 vg_xasprintf("WARNING: dev mode: %s; granting it anyway, enforce mode refuses this",
+                              msg));
+    return 0;
 }
 
 /* Decide about one path: `lex` as written/derived (normalised, may be
@@ -170,6 +248,18 @@ static int consider(resolver *r, const char *what, const char *lex, const char *
                                   "outside the allowed roots (%s); enforce mode refuses this",
                                   what, canon, lex ? lex : canon, roots));
     }
+    bool skip;
+    int rc;
+    if (canon_in && symlink_moves(r, lex, canon) &&
+        (rc = contain(r, &skip, err, "%s: '%s' is a symbolic link on the shared mount that leads "
+                      "to '%s', in another directory (perhaps another domain's); name the file "
+                      "itself in the domain XML", what, lex, canon)) < 0)
+        return rc;
+    if (kind == VG_POLICY_DIR && is_root(r, canon) &&
+        (rc = contain(r, &skip, err, "%s: '%s' is the whole shared root '%s': a tree rule for it "
+                      "would give this domain every other domain's files; share a directory below "
+                      "it", what, lex ? lex : canon, is_root(r, canon))) < 0)
+        return rc;
     vg_policy_add(r->p, canon, access, kind, role, what);
     *granted = true;
     return 0;
@@ -203,6 +293,9 @@ static int resolve_header_path(const char *what, const char *joined, char **lex_
     *missing = false;
     if (problem)
         return refuse_chars(what, joined, problem, err);
+    int rc0 = check_length(what, joined, err);
+    if (rc0 < 0)
+        return rc0;
     char *real = realpath(joined, NULL);
     if (real) {
         *canon_out = real;
@@ -289,8 +382,23 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
             autofree char *joined = header_path(cur_lex, info.data_file);
             autofree char *lex = NULL, *canon = NULL;
             autofree char *dwhat = vg_xasprintf("external data file of '%s' (%s)", cur_canon, what);
-            bool missing, granted;
-            if ((rc = resolve_header_path(dwhat, joined, &lex, &canon, &missing, err)) < 0 ||
+            bool missing, granted, skip;
+            if ((rc = resolve_header_path(dwhat, joined, &lex, &canon, &missing, err)) < 0)
+                return rc;
+            /* The name comes from the image's header, which the writer of
+             * the share controls, and the file is granted read-write: it
+             * must lie beside the image (or below), never elsewhere. */
+            autofree char *img_dir = vg_xstrdup(cur_canon);
+            char *slash = strrchr(img_dir, '/');
+            if (slash)
+                *(slash == img_dir ? slash + 1 : slash) = '\0';
+            if (!vg_path_is_under(canon, img_dir) &&
+                (rc = contain(r, &skip, err, "%s: the header of '%s' names '%s' as its external "
+                              "data file, outside the image's directory '%s'; a data file is "
+                              "granted read-write, so it must lie beside its image",
+                              dwhat, cur_canon, canon, img_dir)) < 0)
+                return rc;
+            if (
                 (rc = consider(r, dwhat, lex, canon, data_access, VG_POLICY_FILE,
                                VG_ROLE_DISK_AUX, true, &granted, err)) < 0)
                 return rc;
@@ -367,6 +475,8 @@ static int resolve_path(resolver *r, const vg_domain_path *dp, vg_error **err)
 
     if (problem)
         return refuse_chars(what, dp->path, problem, err);
+    if ((rc = check_length(what, dp->path, err)) < 0)
+        return rc;
     autofree char *lex = vg_path_normalize(dp->path);
     if (!lex)
         return vg_error_set(err, EINVAL,
@@ -430,6 +540,16 @@ int vg_policy_resolve(const vg_config *cfg, const vg_domain *dom, vg_policy **ou
             rc = resolve_path(&r, &dom->paths[i], err);
     if (rc < 0)
         return vg_error_wrap(err, "domain '%s'", dom->name ? dom->name : "?");
+    size_t bytes = 0;
+    for (size_t i = 0; i < p->n_entries; i++)
+        bytes += strlen(p->entries[i].path);
+    if (p->n_entries > VG_POLICY_MAX_ENTRIES || bytes > VG_POLICY_MAX_BYTES)
+        return vg_error_set(err, E2BIG,
+                            "domain '%s': %zu rules naming %zu bytes of paths are more than "
+                            "virtguard writes for one domain (at most %d rules, %d bytes); "
+                            "refusing rather than holding every start behind a slow compile",
+                            dom->name ? dom->name : "?", p->n_entries, bytes,
+                            VG_POLICY_MAX_ENTRIES, VG_POLICY_MAX_BYTES);
     *out = steal_pointer(&p);
     return 0;
 }

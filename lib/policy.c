@@ -122,28 +122,42 @@ static bool same_rule(const vg_policy_entry *a, const vg_policy_entry *b)
     return a->kind == b->kind && strcmp(a->path, b->path) == 0;
 }
 
-/* One rule group: all entries with the same path and kind. */
-static int render_group(vg_buf *b, const vg_policy *p, size_t first, vg_error **err)
+/* The merged permissions of the rule group that starts at `first` (all
+ * entries with its path and kind), and whether a "deny ... w" follows. */
+static unsigned group_bits(const vg_policy *p, size_t first, bool *deny_write)
 {
     const vg_policy_entry *e = &p->entries[first];
     unsigned bits = 0;
     bool all_deny = true;
+
+    for (size_t i = first; i < p->n_entries; i++) {
+        bool deny;
+        if (!same_rule(&p->entries[i], e))
+            continue;
+        bits |= entry_bits(&p->entries[i], &deny);
+        all_deny = all_deny && deny;
+    }
+    *deny_write = e->kind == VG_POLICY_FILE && all_deny && !(bits & P_W);
+    return bits;
+}
+
+/* One rule group: all entries with the same path and kind. */
+static int render_group(vg_buf *b, const vg_policy *p, size_t first, vg_error **err)
+{
+    const vg_policy_entry *e = &p->entries[first];
+    bool all_deny;
+    unsigned bits = group_bits(p, first, &all_deny);
     int r;
 
     vg_buf_add(b, "  #");
     for (size_t i = first; i < p->n_entries; i++) {
         const vg_policy_entry *o = &p->entries[i];
-        bool deny;
         if (!same_rule(o, e))
             continue;
-        bits |= entry_bits(o, &deny);
-        all_deny = all_deny && deny;
         autofree char *why = vg_aa_comment_text(o->reason ? o->reason : vg_policy_role_label(o->role));
         vg_buf_printf(b, "%s %s", i == first ? "" : ";", why);
     }
     vg_buf_addc(b, '\n');
-    if (all_deny && (bits & P_W))
-        all_deny = false;
 
     if (e->kind == VG_POLICY_DIR) {
         /* "dir/" lets QEMU list the directory itself, "dir/" "**" the tree. */
@@ -202,6 +216,7 @@ typedef struct rule_line {
     char *path;
     bool tree;
     bool deny;
+    char perms[5];
 } rule_line;
 
 /* Parse one rule line of the form written by render_group(): two spaces,
@@ -244,10 +259,15 @@ static bool parse_rule_line(const char *line, rule_line *out)
     }
     if (*q++ != '"' || *q++ != ' ')
         goto bad;
-    if (!strchr("rwkl", *q))
+    if (!*q || !strchr("rwkl", *q))
         goto bad;
-    while (*q && strchr("rwkl", *q))
-        q++;
+    size_t np = 0;
+    while (*q && strchr("rwkl", *q)) {
+        if (np >= sizeof(out->perms) - 1)
+            goto bad;
+        out->perms[np++] = *q++;
+    }
+    out->perms[np] = '\0';
     if (strcmp(q, ",") != 0)
         goto bad;
     out->path = vg_buf_steal(&b);
@@ -273,9 +293,8 @@ static bool comment_line_ok(const char *line)
 int vg_policy_verify_rules(const vg_policy *p, const char *text, vg_error **err)
 {
     autofree char *copy = vg_xstrdup(text);
-    size_t n_lines = 0, n_want = 0, n_got = 0;
+    size_t n_lines = 0, n_want = 0, n_got = 0, n_deny = 0, n_want_deny = 0;
     char *save = NULL;
-    int r = 0;
 
     if (!*text || text[strlen(text) - 1] != '\n')
         return vg_error_set(err, EPROTO, "the rules file does not end with a newline");
@@ -288,8 +307,12 @@ int vg_policy_verify_rules(const vg_policy *p, const char *text, vg_error **err)
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
             seen = same_rule(&p->entries[j], &p->entries[i]);
-        if (!seen)
+        if (!seen) {
+            bool deny;
+            (void)group_bits(p, i, &deny);
             n_want += p->entries[i].kind == VG_POLICY_DIR ? 2 : 1;
+            n_want_deny += deny;
+        }
     }
     for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         rule_line rl = { 0 };
@@ -302,32 +325,48 @@ int vg_policy_verify_rules(const vg_policy *p, const char *text, vg_error **err)
                                 "nor one literal rule: '%s'", n_lines, shown);
         }
         autofree char *path = rl.path;
-        /* the entry it stands for: DIR/ and the tree below it, or the path itself */
-        bool found = false;
-        for (size_t i = 0; i < p->n_entries && !found; i++) {
+        /* the group it stands for: DIR/ and the tree below it, or the path
+         * itself; its permissions as render_group() merges them */
+        size_t g = SIZE_MAX;
+        for (size_t i = 0; i < p->n_entries && g == SIZE_MAX; i++) {
             const vg_policy_entry *e = &p->entries[i];
+            bool match;
             if (e->kind == VG_POLICY_DIR) {
                 size_t n = strlen(e->path);
                 bool root = strcmp(e->path, "/") == 0;
-                found = !rl.deny && strncmp(path, e->path, n) == 0 &&
+                match = !rl.deny && strncmp(path, e->path, n) == 0 &&
                         strcmp(path + n, root ? "" : "/") == 0;
             } else {
-                found = !rl.tree && strcmp(path, e->path) == 0;
+                match = !rl.tree && strcmp(path, e->path) == 0;
             }
+            if (match)
+                g = i;
         }
-        if (!found) {
+        if (g == SIZE_MAX) {
             autofree char *shown = vg_str_escape(path, true);
-            r = vg_error_set(err, EPROTO, "line %zu of the rules file names '%s'%s, which is not "
-                             "one of the %zu rendered entries", n_lines, shown,
-                             rl.tree ? " (a tree)" : "", p->n_entries);
-            return r;
+            return vg_error_set(err, EPROTO, "line %zu of the rules file names '%s'%s, which is "
+                                "not one of the %zu rendered entries", n_lines, shown,
+                                rl.tree ? " (a tree)" : "", p->n_entries);
         }
-        if (!rl.deny)
+        bool deny;
+        unsigned bits = group_bits(p, g, &deny);
+        const char *want = rl.deny ? "w" : (p->entries[g].kind == VG_POLICY_DIR && !rl.tree)
+                                               ? "r" : bits_str(bits);
+        if ((rl.deny && !deny) || strcmp(rl.perms, want) != 0) {
+            autofree char *shown = vg_str_escape(path, true);
+            return vg_error_set(err, EPROTO, "line %zu of the rules file grants '%s' %s%s, the "
+                                "policy %s%s", n_lines, shown, rl.deny ? "deny " : "", rl.perms,
+                                rl.deny && !deny ? "has no deny rule for it" : "says ",
+                                rl.deny && !deny ? "" : want);
+        }
+        if (rl.deny)
+            n_deny++;
+        else
             n_got++;
     }
-    if (n_got != n_want)
-        return vg_error_set(err, EPROTO, "the rules file holds %zu rules, the policy has %zu",
-                            n_got, n_want);
+    if (n_got != n_want || n_deny != n_want_deny)
+        return vg_error_set(err, EPROTO, "the rules file holds %zu rules and %zu deny rules, "
+                            "the policy has %zu and %zu", n_got, n_deny, n_want, n_want_deny);
     return 0;
 }
 
@@ -341,10 +380,12 @@ char *vg_policy_manifest(const vg_policy *p)
             seen = same_rule(&p->entries[j], &p->entries[i]);
         if (seen)
             continue;
+        bool deny;
+        unsigned bits = group_bits(p, i, &deny);
         vg_buf_add(&b, p->entries[i].kind == VG_POLICY_DIR ? "tree " : "file ");
         for (const unsigned char *c = (const unsigned char *)p->entries[i].path; *c; c++)
             vg_buf_printf(&b, "%02x", *c);
-        vg_buf_addc(&b, '\n');
+        vg_buf_printf(&b, " %s%s\n", bits_str(bits), deny ? " deny" : "");
     }
     return vg_buf_steal(&b);
 }

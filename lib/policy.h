@@ -20,6 +20,15 @@
  * sane sandbox image needs it, and it bounds the I/O). */
 #define VG_POLICY_MAX_CHAIN 16
 
+/* Caps that keep a hostile domain from holding the helper's lock behind a
+ * slow compile: a path must be shorter than PATH_MAX (QEMU opens it with
+ * one open(2)), and one domain gets at most this many rule entries naming
+ * at most this many bytes of paths (a 100-disk domain with 200-byte paths
+ * uses a third of it). */
+#define VG_POLICY_MAX_PATH 4096
+#define VG_POLICY_MAX_ENTRIES 1024
+#define VG_POLICY_MAX_BYTES 65536
+
 typedef enum {
     VG_POLICY_FILE,         /* one rule for the path itself */
     VG_POLICY_DIR,          /* "dir/" r and "dir/" "**" for the tree below it */

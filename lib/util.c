@@ -288,6 +288,25 @@ char *vg_str_escape(const char *s, bool backslash)
     return vg_buf_steal(&b);
 }
 
+char *vg_str_escape_lines(const char *s)
+{
+    vg_buf b = { 0 };
+    const char *line = s ? s : "";
+
+    vg_buf_add(&b, "");
+    for (;;) {
+        const char *nl = strchr(line, '\n');
+        autofree char *one = vg_xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
+        autofree char *shown = vg_str_escape(one, false);
+        vg_buf_add(&b, shown);
+        if (!nl)
+            break;
+        vg_buf_addc(&b, '\n');
+        line = nl + 1;
+    }
+    return vg_buf_steal(&b);
+}
+
 char *vg_path_normalize(const char *path)
 {
     vg_buf b = { 0 };

@@ -102,6 +102,11 @@ bool vg_is_control_cp(unsigned cp);
  * the escapes are unambiguous (for quoted values); without it the result
  * is idempotent (for whole messages that may already hold shown values). */
 char *vg_str_escape(const char *s, bool backslash);
+
+/* vg_str_escape(line, false) of every line of `s`, the newlines kept: for
+ * multi-line text from another program (the helper's output) before it is
+ * shown. */
+char *vg_str_escape_lines(const char *s);
 bool vg_streq(const char *a, const char *b); /* NULL-safe */
 
 /* True when `path` is `dir` or lies below it, comparing whole components:

@@ -7,8 +7,11 @@ Each CASE.rules is a rules file exactly as virtguard wrote it (comments,
 adjacent entries and all); CASE.expect beside it lists what the file is
 meant to grant, one entry a line, the path as hex bytes:
 
-    file 2f696d672f612e71636f7732      a literal path
-    tree 2f696d672f7368617265          a directory: "DIR/" and "DIR/**"
+    file 2f696d672f612e71636f7732 rwk        a literal path and its permissions
+    file 2f696d672f622e69736f rk deny        ... followed by "deny PATH w,"
+    tree 2f696d672f7368617265 rwkl           a directory: "DIR/" r and "DIR/**" PERMS
+
+(permissions may be left out, then only the paths are checked).
 
 The files are included into wrapper profiles exactly as the helper includes
 them into libvirt's profile (`#include if exists <libvirt/NAME.virtguard>`)
@@ -71,17 +74,69 @@ def grammar_problem(text):
 
 
 def parse_expect(path):
-    files, trees = set(), set()
+    """files, trees (sets of paths) and perms {(path, tree): (perms, deny)}."""
+    files, trees, perms = set(), set(), {}
     with open(path, "rb") as f:
         for line in f.read().decode("ascii").splitlines():
             if not line.strip():
                 continue
-            kind, hexs = line.split()
-            data = bytes.fromhex(hexs)
-            (files if kind == "file" else trees).add(data)
+            words = line.split()
+            kind, data = words[0], bytes.fromhex(words[1])
             if kind not in ("file", "tree"):
                 raise SystemExit("bad expect line in %s: %s" % (path, line))
-    return files, trees
+            (files if kind == "file" else trees).add(data)
+            if len(words) > 2:
+                perms[(data, kind == "tree")] = (words[2].encode(), words[3:] == ["deny"])
+    return files, trees, perms
+
+
+def unescape(body):
+    """The path a quoted rule body names, and whether it ends in the tree
+    glob; None for a body with any other live special character."""
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c == 0x5C:
+            out.append(body[i + 1])
+            i += 2
+            continue
+        if body[i:] == b"**" and out.endswith(b"/"):
+            return bytes(out[:-1]), True
+        if c in b'*?[]{}^,"':
+            return None, False
+        out.append(c)
+        i += 1
+    return bytes(out), False
+
+
+def perms_problem(text, perms):
+    """Compare each rule line's permissions with the manifest's."""
+    seen = {}
+    for line in text.split(b"\n"):
+        m = RULE_LINE.match(line)
+        if not m:
+            continue
+        path, tree = unescape(m.group(2))
+        if path is None:
+            return "line %r is not a literal rule" % line[:120]
+        p = line.rsplit(b" ", 1)[1][:-1]
+        deny = m.group(1) is not None
+        seen.setdefault((path, tree, deny), []).append(p)
+    for (path, tree), (want, want_deny) in perms.items():
+        if tree:
+            if seen.get((path + b"/", False, False)) != [b"r"] or \
+                    seen.get((path, True, False)) != [want]:
+                return "tree %r: permissions %r/%r, intended r/%r" % (
+                    path, seen.get((path + b"/", False, False)), seen.get((path, True, False)), want)
+            continue
+        if seen.get((path, False, False)) != [want]:
+            return "%r: permissions %r, intended %r" % (path, seen.get((path, False, False)), want)
+        if (seen.get((path, False, True)) == [b"w"]) != want_deny or \
+                len(seen.get((path, False, True), [])) > 1:
+            return "%r: deny rule %r, intended %s" % (path, seen.get((path, False, True)),
+                                                       "one 'w'" if want_deny else "none")
+    return None
 
 
 def parse_sections(out):
@@ -211,8 +266,8 @@ def check_dfa(g, literals, tree_prefixes):
     return None
 
 
-def check_case(name, lines, glines, text, files, trees):
-    problem = grammar_problem(text)
+def check_case(name, lines, glines, text, files, trees, perms):
+    problem = grammar_problem(text) or perms_problem(text, perms)
     if problem:
         return problem
     marker = MARKER + name.split("-")[1].encode()
@@ -293,7 +348,7 @@ def check_batch(parser, tmp, chunk):
     results = []
     for i, case in enumerate(chunk):
         name = "vgcheck-%d" % i
-        files, trees = parse_expect(re.sub(r"\.rules$", "", case) + ".expect")
+        files, trees, perms = parse_expect(re.sub(r"\.rules$", "", case) + ".expect")
         if r.returncode != 0 or rg.returncode != 0:
             why = "apparmor_parser failed (%d): %s" % (
                 r.returncode or rg.returncode, r.stdout.decode("utf-8", "replace")[-300:])
@@ -302,7 +357,8 @@ def check_batch(parser, tmp, chunk):
         elif n_graphs != len(chunk):
             why = "%d DFAs for one profile (a policydb DFA means non-file rules)" % n_graphs
         else:
-            why = check_case(name, sections[name], graphs.get(name, []), texts[name], files, trees)
+            why = check_case(name, sections[name], graphs.get(name, []), texts[name], files, trees,
+                             perms)
         results.append((case, why))
     return results
 

@@ -130,6 +130,9 @@ printf '  "/a/x" r,\n  "/a/y" r,\n' >"$out/neg/extra.rules"
 printf 'file %s\n' "$(hx /a/x)" >"$out/neg/extra.expect"
 printf '  "/a/x" r,\n  capability sys_admin,\n' >"$out/neg/cap.rules"
 printf 'file %s\n' "$(hx /a/x)" >"$out/neg/cap.expect"
+# ... and permissions wider than intended: rwk for a read-only image
+printf '  "/s/a.iso" rwk,\n' >"$out/neg/perms.rules"
+printf 'file %s rk deny\n' "$(hx /s/a.iso)" >"$out/neg/perms.expect"
 for f in "$out"/neg/*.rules; do
     if $checker "$f" >/dev/null 2>&1; then
         echo "FAIL: the whole-file checker accepted $(basename "$f")"

@@ -72,6 +72,12 @@ qemu-img create -q -f qcow2 -u -b 'crXname.img' -F raw "$R/back-cr.qcow2" 16M
 hdr_name "$R/back-cr.qcow2" crXname $'cr\rname'
 (cd "$R" && qemu-img create -q -f qcow2 -o data_file=sub/rel.raw data-rel.qcow2 16M)
 qemu-img create -q -f qcow2 -o data_file="$R/sub/data-abs.raw" "$R/data-abs.qcow2" 16M
+# vm1's writer (a guest with a rw share of $R/vm1) against vm2's files
+mkdir -p "$R/vm1" "$R/vm2"
+qemu-img create -q -f qcow2 "$R/vm2/secret.qcow2" 16M
+ln -s ../vm2/secret.qcow2 "$R/vm1/disk2.qcow2"
+ln -s "$R" "$R/vm1/data"
+qemu-img create -q -f qcow2 -o data_file="$R/vm2/data.raw" "$R/vm1/d2.qcow2" 16M
 
 printf 'mode = "enforce"\nshared_mounts = [ "%s" ]\napparmor = "on"\n' "$R" > "$T/vg.conf"
 LV=$T/aa/libvirt
@@ -305,7 +311,7 @@ plain "$R//./sub//./a.img" | run slashes-dots grant "$R/sub/a.img"
 plain "images/a.img" | run relative-path refuse "not absolute"
 plain "./a.img" | run dot-relative refuse "not absolute"
 long=$R; while [ ${#long} -lt 5000 ]; do long=$long/$(head -c 200 /dev/zero | tr '\0' d); done
-plain "$long.img" | run very-long-path grant "$long.img"
+plain "$long.img" | run very-long-path refuse "path of [0-9]+ bytes is longer than 4095"
 plain "$R/$(head -c 300 /dev/zero | tr '\0' n).img" | run component-too-long refuse "too long"
 long=$R; while [ ${#long} -lt 3800 ]; do long=$long/$(head -c 250 /dev/zero | tr '\0' e); done
 plain "$long.img" | run long-path-ok grant "$long.img"
@@ -319,6 +325,20 @@ domain h $UUID "$(fsdir "$(xa "$R/etcdir")")" | run share-symlink-to-etc refuse 
 plain "$R/out.img" | run symlink-outside-roots refuse "outside the allowed roots"
 plain "$R/dangle.img" | run symlink-dangling refuse "dangling"
 plain "$R/alias.img" | run symlink-inside grant "$R/a.img"
+# One domain's directory on the share must not reach another's through
+# what its writer controls: links, header names, a share of the root.
+plain "$R/vm1/disk2.qcow2" qcow2 | run symlink-other-domain refuse "symbolic link on the shared mount that leads to '$R/vm2/secret.qcow2'"
+domain h $UUID "$(fsdir "$(xa "$R/vm1/data")")" | run share-symlink-to-root refuse "symbolic link on the shared mount"
+domain h $UUID "$(fsdir "$(xa "$R")")" | run share-whole-root refuse "is the whole shared root"
+plain "$R/vm1/d2.qcow2" qcow2 | run data-file-other-domain refuse "outside the image's directory"
+manydisks() {   # 40 disks of ~1 900-byte paths: 76 kB of rules
+    local i d=$R c; c=$(head -c 200 /dev/zero | tr '\0' m)
+    for i in 1 2 3 4 5 6 7 8 9; do d=$d/$c; done
+    for i in $(seq 1 40); do
+        printf "    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s/%04d.img'/><target dev='vd%s' bus='virtio'/></disk>\n" "$d" "$i" "$i"
+    done
+}
+domain h $UUID "$(manydisks)" | run too-many-path-bytes refuse "more than virtguard writes for one domain"
 
 # qcow2 backing files
 plain "$R/back-etc.qcow2" qcow2 | run backing-etc refuse "restricted"
@@ -353,6 +373,21 @@ printf 'shared_mounts = [ "%s/../.." ]\napparmor = "on"\n' "$R" > "$T/dd.conf"
 plain "$R/a.img" | run conf-dotdot-root --conf="$T/dd.conf" refuse "'\.\.'|\.\."
 printf 'shared_mounts = [ "/" ]\napparmor = "on"\n' > "$T/slash.conf"
 plain "/etc/shadow" | run conf-root-slash --conf="$T/slash.conf" refuse "root directory"
+
+# Names libvirt keeps (C1 controls: NEL, CSI) never reach the output raw.
+domain $'vm1&#x85;virtguard: domain \'vm1\' started OK&#x9b;2K' $UUID \
+    "$(disk "$R/a.img" qcow2)" > "$T/cases/c1-name.xml"
+rm -f "$RULES"
+timeout 120 "$HELPER" load --uuid "$UUID" --config "$T/vg.conf" --apparmor-dir "$T/aa" \
+    --cache-dir "$T/cache" --run-dir "$T/run" --libvirt-config-dir "$T/etc-qemu" \
+    --libvirt-run-dir "$T/run-qemu" < "$T/cases/c1-name.xml" > "$T/out" 2> "$T/err"
+if LC_ALL=C grep -q $'\xc2[\x85\x9b]' "$T/out" "$T/err" || ! grep -q 'vm1\\u0085virtguard' "$T/err"; then
+    echo "FAIL - c1-name: a C1 control of the domain name reached the output raw: $(od -c "$T/err" | head -n 3)"
+    echo "FAIL grant c1-name" >> "$T/results"
+else
+    echo "ok - c1-name (escaped): $(head -c 200 "$T/err")"
+    echo "ok grant c1-name" >> "$T/results"
+fi
 
 n=$(grep -c . "$T/results")
 fails=$(grep -c '^FAIL' "$T/results")
