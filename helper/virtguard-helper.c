@@ -3,6 +3,7 @@
  *
  *   virtguard-helper load   --uuid UUID  < domain.xml   (hook: prepare, start)
  *   virtguard-helper unload --uuid UUID                 (hook: release)
+ *   virtguard-helper reconcile --uuid UUID              (hook: a start it does not manage)
  *   virtguard-helper gc                                 (admin, cron)
  *
  * Runs as root, under its own AppArmor profile (usr.sbin.virtguard-helper),
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "aa-lifecycle.h"
 #include "aa-profile.h"
 #include "domain-paths.h"
 #include "log.h"
@@ -86,6 +88,7 @@ static void die_usage(void)
     fprintf(stderr,
             "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
             "       virtguard-helper unload --uuid UUID\n"
+            "       virtguard-helper reconcile --uuid UUID\n"
             "       virtguard-helper gc\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
@@ -314,21 +317,24 @@ static int cmd_load(const helper *h, vg_error **err)
     return 0;
 }
 
-static int cmd_unload(const helper *h, vg_error **err)
+/* unload (release) and reconcile (a start virtguard does not manage): the
+ * rules file goes, and the complain flag if virtguard put it there; the
+ * inert include line stays (lib/aa-lifecycle.h). */
+static int cmd_unload(const helper *h, const char *why, vg_error **err)
 {
-    autofree char *name = vg_aa_profile_name(h->uuid);
-    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, h->aa_dir, name);
     autoclose int lock = -1;
+    vg_aa_undone done;
+    int r;
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
-    if (unlink(rules_path) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return vg_error_set_errno(err, errno, "cannot remove '%s'", rules_path);
-    }
-    printf("virtguard-helper: removed '%s'\n", rules_path);
-    vg_log(LOG_INFO, "unload %s: rules removed", h->uuid);
+    if ((r = vg_aa_domain_undo(h->aa_dir, h->uuid, false, &done, err)) < 0)
+        return r;
+    autofree char *what = vg_aa_undone_describe(h->aa_dir, h->uuid, &done);
+    if (!what)
+        return 0;
+    printf("virtguard-helper: %s\n", what);
+    vg_log(LOG_INFO, "%s %s: %s", why, h->uuid, what);
     return 0;
 }
 
@@ -341,68 +347,108 @@ static void add_uuid(const vg_domain *dom, const char *path, void *opaque)
         vg_strv_push(opaque, vg_xstrdup(dom->uuid));
 }
 
-static void collect_uuids(const char *dir, char ***uuids)
+/* "libvirt-UUID" or "libvirt-UUID.virtguard" → UUID (validated), else NULL. */
+static char *uuid_of_file(const char *n)
 {
-    vg_domains_in_dir(dir, add_uuid, uuids);
+    size_t l = strlen(n), sl = strlen(VG_AA_RULES_SUFFIX);
+    if (!vg_str_has_prefix(n, "libvirt-"))
+        return NULL;
+    if (l > sl && strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0)
+        l -= sl;
+    autofree char *uuid = vg_xstrndup(n + 8, l - 8);
+    if (vg_policy_check_uuid(uuid, NULL) < 0)
+        return NULL;
+    return steal_pointer(&uuid);
+}
+
+static void gc_temporaries(const char *dir, size_t *removed)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".vgtmp."))
+            continue;
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        if (unlink(path) == 0) {
+            printf("virtguard-helper: gc: removed '%s'\n", path);
+            (*removed)++;
+        }
+    }
+    closedir(d);
+}
+
+/* When a start last wrote for the domain: its rules file's mtime, else
+ * (rules already unloaded) its profile file's; 0 when neither exists. */
+static time_t last_written(const helper *h, const char *uuid)
+{
+    autofree char *main = vg_xasprintf("%s/libvirt/libvirt-%s", h->aa_dir, uuid);
+    autofree char *rules = vg_xasprintf("%s/libvirt/libvirt-%s" VG_AA_RULES_SUFFIX, h->aa_dir, uuid);
+    struct stat st;
+    if (lstat(rules, &st) == 0 || lstat(main, &st) == 0)
+        return st.st_mtime;
+    return 0;
 }
 
 static int cmd_gc(const helper *h, vg_error **err)
 {
     autostrv char **known = NULL;
+    autostrv char **failures = NULL;
+    autostrv char **candidates = NULL;
     autofree char *libvirt_dir = vg_xasprintf("%s/libvirt", h->aa_dir);
+    autofree char *vdir = vg_xasprintf("%s/validated", h->cache_dir);
     autoclose int lock = -1;
     DIR *d;
     struct dirent *de;
-    size_t removed = 0;
+    size_t removed = 0, restored = 0;
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
-    collect_uuids(h->libvirt_conf_dir, &known);
-    collect_uuids(h->libvirt_run_dir, &known);
+    /* Temporary files left by an interrupted write are never in use. */
+    gc_temporaries(libvirt_dir, &removed);
+    gc_temporaries(vdir, &removed);
+
+    size_t bad = vg_domains_in_dir(h->libvirt_conf_dir, add_uuid, &known, &failures);
+    bad += vg_domains_in_dir(h->libvirt_run_dir, add_uuid, &known, &failures);
+    if (bad) {
+        /* A domain we cannot read may be a live one: remove nothing. */
+        vg_log(LOG_WARNING, "gc: kept every rules file: %s", failures[0]);
+        return vg_error_set(err, EIO, "gc removed no rules: %zu domain file(s) libvirt keeps "
+                            "could not be read (%s), so virtguard cannot tell which domains "
+                            "exist; fix or remove the file, then run gc again", bad, failures[0]);
+    }
     if (!(d = opendir(libvirt_dir)))
         return vg_error_set_errno(err, errno, "cannot list '%s'", libvirt_dir);
     while ((de = readdir(d))) {
-        const char *n = de->d_name;
-        size_t l = strlen(n), sl = strlen(VG_AA_RULES_SUFFIX);
-        bool stale_tmp = strstr(n, ".vgtmp.") != NULL;
-        bool ours = l > 8 + sl && vg_str_has_prefix(n, "libvirt-") &&
-                    strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0;
-        if (!stale_tmp && !ours)
-            continue;
-        autofree char *path = vg_xasprintf("%s/%s", libvirt_dir, n);
-        if (ours) {
-            autofree char *uuid = vg_xstrndup(n + 8, l - 8 - sl);
-            struct stat st;
-            if (vg_strv_contains(known, uuid))
-                continue;
-            /* A transient domain (virsh create) has neither a config nor a
-             * status file until libvirt saves its status, after the start
-             * hook: rules this young may belong to a start in progress. */
-            if (lstat(path, &st) == 0 && time(NULL) - st.st_mtime < GC_MIN_AGE_S)
-                continue;
-        }
-        if (unlink(path) == 0) {
-            printf("virtguard-helper: gc: removed '%s'\n", path);
-            removed++;
-        }
+        autofree char *uuid = uuid_of_file(de->d_name);
+        if (uuid && !vg_strv_contains(known, uuid) && !vg_strv_contains(candidates, uuid))
+            vg_strv_push(&candidates, steal_pointer(&uuid));
     }
     closedir(d);
-    /* A helper killed while marking a profile as validated leaves a
-     * temporary in the cache as well. */
-    autofree char *vdir = vg_xasprintf("%s/validated", h->cache_dir);
-    if ((d = opendir(vdir))) {
-        while ((de = readdir(d))) {
-            if (!strstr(de->d_name, ".vgtmp."))
-                continue;
-            autofree char *path = vg_xasprintf("%s/%s", vdir, de->d_name);
-            if (unlink(path) == 0) {
-                printf("virtguard-helper: gc: removed '%s'\n", path);
-                removed++;
-            }
+    for (size_t i = 0; candidates && candidates[i]; i++) {
+        const char *uuid = candidates[i];
+        vg_aa_undone done;
+        autoerror vg_error *e = NULL;
+        /* A transient domain (virsh create) has neither a config nor a
+         * status file until libvirt saves its status, after the start
+         * hook: files this young may belong to a start in progress. */
+        if (time(NULL) - last_written(h, uuid) < GC_MIN_AGE_S)
+            continue;
+        /* The domain is gone: its profile becomes libvirt's own again. */
+        if (vg_aa_domain_undo(h->aa_dir, uuid, true, &done, &e) < 0) {
+            fprintf(stderr, "virtguard-helper: gc: %s\n", e->msg);
+            continue;
         }
-        closedir(d);
+        autofree char *what = vg_aa_undone_describe(h->aa_dir, uuid, &done);
+        if (!what)
+            continue;
+        printf("virtguard-helper: gc: %s\n", what);
+        removed += done.rules_removed;
+        restored += done.complain_removed || done.include_removed;
     }
-    vg_log(LOG_INFO, "gc: %zu file(s) removed", removed);
+    vg_log(LOG_INFO, "gc: %zu file(s) removed, %zu profile(s) restored", removed, restored);
     return 0;
 }
 
@@ -473,7 +519,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "load") == 0)
         r = cmd_load(&h, &err);
     else if (strcmp(cmd, "unload") == 0)
-        r = cmd_unload(&h, &err);
+        r = cmd_unload(&h, "unload", &err);
+    else if (strcmp(cmd, "reconcile") == 0)
+        r = cmd_unload(&h, "reconcile", &err);
     else if (strcmp(cmd, "gc") == 0)
         r = cmd_gc(&h, &err);
     else
