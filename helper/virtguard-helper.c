@@ -5,6 +5,7 @@
  *   virtguard-helper unload --uuid UUID                 (hook: release)
  *   virtguard-helper reconcile --uuid UUID              (hook: a start it does not manage)
  *   virtguard-helper gc                                 (admin, cron)
+ *   virtguard-helper roots                              (admin: after changing the roots)
  *
  * Runs as root, under its own AppArmor profile (usr.sbin.virtguard-helper),
  * reached from libvirtd's profile through its "PUx" rule for /usr/sbin.  It distrusts
@@ -27,6 +28,7 @@
 
 #include "aa-lifecycle.h"
 #include "aa-profile.h"
+#include "helper-profile.h"
 #include "domain-paths.h"
 #include "log.h"
 #include "policy.h"
@@ -90,6 +92,7 @@ static void die_usage(void)
             "       virtguard-helper unload --uuid UUID\n"
             "       virtguard-helper reconcile --uuid UUID\n"
             "       virtguard-helper gc\n"
+            "       virtguard-helper roots    (the include of its own AppArmor profile)\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
     exit(EXIT_USAGE);
@@ -261,6 +264,9 @@ static int cmd_load(const helper *h, vg_error **err)
         vg_log(LOG_NOTICE, "load %s: skipped: AppArmor is not enabled on this host", h->uuid);
         return 0;
     }
+    /* Under a kernel AppArmor, our own profile must let us read the roots. */
+    if (aa_is_enabled() == 1 && (r = vg_helper_roots_check(cfg, h->aa_dir, err)) < 0)
+        return r;
     if ((r = vg_read_fd(STDIN_FILENO, VG_XML_MAX_BYTES, &xml, &len)) < 0)
         return vg_error_set_errno(err, -r, "cannot read the domain XML from standard input");
     if ((r = vg_domain_parse(xml, len, "-", &dom, err)) < 0)
@@ -335,6 +341,34 @@ static int cmd_unload(const helper *h, const char *why, vg_error **err)
         return 0;
     printf("virtguard-helper: %s\n", what);
     vg_log(LOG_INFO, "%s %s: %s", why, h->uuid, what);
+    return 0;
+}
+
+/* roots: write the generated include of the helper's own profile from the
+ * config (lib/helper-profile.h); the admin reloads the profile. */
+static int cmd_roots(const helper *h, vg_error **err)
+{
+    autoconfig vg_config *cfg = NULL;
+    autofree char *text = NULL;
+    autofree char *path = vg_xasprintf("%s/" VG_HELPER_ROOTS_INCLUDE, h->aa_dir);
+    autofree char *dir = vg_xasprintf("%s/virtguard", h->aa_dir);
+    autoclose int lock = -1;
+    bool changed;
+    int r;
+
+    if ((r = vg_config_load(h->config_path, &cfg, err)) < 0 ||
+        (r = vg_helper_roots_render(cfg, &text, err)) < 0)
+        return r;
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    if ((r = mkdir_p(dir, 0755)) < 0)
+        return vg_error_set_errno(err, -r, "cannot create '%s'", dir);
+    if ((r = write_if_changed(path, text, &changed, err)) < 0)
+        return r;
+    printf("virtguard-helper: '%s' %s; %s: apparmor_parser -r %s/" VG_HELPER_PROFILE_NAME "\n",
+           path, changed ? "written" : "unchanged",
+           changed ? "load it now" : "make sure the loaded profile has it", h->aa_dir);
+    vg_log(LOG_INFO, "roots: '%s' %s", path, changed ? "written" : "unchanged");
     return 0;
 }
 
@@ -507,7 +541,14 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         die_usage();
-    if (strcmp(cmd, "gc") != 0) {
+    {
+        /* apparmor_parser gets a private temporary directory, not /tmp
+         * (its profile allows only this one). */
+        autofree char *tmp = vg_xasprintf("%s/tmp", h.run_dir);
+        if (mkdir_p(tmp, 0700) == 0)
+            (void)setenv("TMPDIR", tmp, 1);
+    }
+    if (strcmp(cmd, "gc") != 0 && strcmp(cmd, "roots") != 0) {
         if (!h.uuid)
             die_usage();
         /* Validated before it becomes part of any path. */
@@ -524,6 +565,8 @@ int main(int argc, char **argv)
         r = cmd_unload(&h, "reconcile", &err);
     else if (strcmp(cmd, "gc") == 0)
         r = cmd_gc(&h, &err);
+    else if (strcmp(cmd, "roots") == 0)
+        r = cmd_roots(&h, &err);
     else
         die_usage();
     if (r < 0) {

@@ -6,8 +6,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "aa-profile.h"
+#include "helper-profile.h"
 #include "sha256.h"
 
 #define UUID "6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f"
@@ -214,6 +216,50 @@ static void test_for_validation(void **state)
     assert_int_equal(vg_aa_profile_for_validation(libvirt_made, UUID, "", &none, &err), -EINVAL);
 }
 
+/* The helper profile's generated include follows the config; a stale one
+ * is reported with the commands that fix it. */
+static void test_helper_roots(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vg-roots-XXXXXX";
+    autoconfig vg_config *cfg = NULL;
+    autoconfig vg_config *cfg2 = NULL;
+    autoerror vg_error *err = NULL;
+    autofree char *text = NULL;
+    assert_non_null(mkdtemp(dir));
+    autofree char *conf = vg_xasprintf("shared_mounts = [ \"%s/img\" ]\n", dir);
+    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &cfg, &err), 0);
+    assert_int_equal(vg_helper_roots_render(cfg, &text, &err), 0);
+    autofree char *want = vg_xasprintf("\"%s/img/\" r,\n\"%s/img/**\" r,\n", dir, dir);
+    assert_non_null(strstr(text, want));
+
+    /* missing */
+    assert_int_equal(vg_helper_roots_check(cfg, dir, &err), -ESTALE);
+    autofree char *inc = vg_xasprintf("%s/" VG_HELPER_ROOTS_INCLUDE, dir);
+    autofree char *msg = vg_xasprintf("the helper's own AppArmor profile does not match the "
+                                      "directories in virtguard.conf ('%s' is missing), so AppArmor "
+                                      "would deny the helper reading the images; run 'virtguard-helper "
+                                      "roots && apparmor_parser -r %s/usr.sbin.virtguard-helper' after "
+                                      "every change of shared_mounts or apparmor_extra_roots", inc, dir);
+    assert_string_equal(err->msg, msg);
+    /* present and current */
+    autofree char *sub = vg_xasprintf("%s/virtguard", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(vg_write_file_atomic(inc, text, strlen(text), 0644), 0);
+    vg_error_free(err);
+    err = NULL;
+    assert_int_equal(vg_helper_roots_check(cfg, dir, &err), 0);
+    /* the config names another root: stale */
+    autofree char *conf2 = vg_xasprintf("shared_mounts = [ \"%s/img\" ]\n"
+                                        "apparmor_extra_roots = [ \"%s/more\" ]\n", dir, dir);
+    assert_int_equal(vg_config_parse(conf2, strlen(conf2), "t.conf", &cfg2, &err), 0);
+    assert_int_equal(vg_helper_roots_check(cfg2, dir, &err), -ESTALE);
+    assert_non_null(strstr(err->msg, "is out of date"));
+    unlink(inc);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_ensure_flags_forms),
         cmocka_unit_test(test_admin_complain_kept),
         cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_helper_roots),
         cmocka_unit_test(test_for_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
