@@ -3,7 +3,9 @@
  *
  *   virtguard-helper load   --uuid UUID  < domain.xml   (hook: prepare, start)
  *   virtguard-helper unload --uuid UUID                 (hook: release)
+ *   virtguard-helper reconcile --uuid UUID              (hook: a start it does not manage)
  *   virtguard-helper gc                                 (admin, cron)
+ *   virtguard-helper roots                              (admin: after changing the roots)
  *
  * Runs as root, under its own AppArmor profile (usr.sbin.virtguard-helper),
  * reached from libvirtd's profile through its "PUx" rule for /usr/sbin.  It distrusts
@@ -24,7 +26,9 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "aa-lifecycle.h"
 #include "aa-profile.h"
+#include "helper-profile.h"
 #include "domain-paths.h"
 #include "log.h"
 #include "policy.h"
@@ -86,7 +90,9 @@ static void die_usage(void)
     fprintf(stderr,
             "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
             "       virtguard-helper unload --uuid UUID\n"
+            "       virtguard-helper reconcile --uuid UUID\n"
             "       virtguard-helper gc\n"
+            "       virtguard-helper roots    (the include of its own AppArmor profile)\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
     exit(EXIT_USAGE);
@@ -278,6 +284,9 @@ static int cmd_load(const helper *h, vg_error **err)
         vg_log(LOG_NOTICE, "load %s: skipped: AppArmor is not enabled on this host", h->uuid);
         return 0;
     }
+    /* Under a kernel AppArmor, our own profile must let us read the roots. */
+    if (aa_is_enabled() == 1 && (r = vg_helper_roots_check(cfg, h->aa_dir, err)) < 0)
+        return r;
     if ((r = vg_read_fd(STDIN_FILENO, VG_XML_MAX_BYTES, &xml, &len)) < 0)
         return vg_error_set_errno(err, -r, "cannot read the domain XML from standard input");
     if ((r = vg_domain_parse(xml, len, "-", &dom, err)) < 0)
@@ -343,21 +352,52 @@ static int cmd_load(const helper *h, vg_error **err)
     return 0;
 }
 
-static int cmd_unload(const helper *h, vg_error **err)
+/* unload (release) and reconcile (a start virtguard does not manage): the
+ * rules file goes, and the complain flag if virtguard put it there; the
+ * inert include line stays (lib/aa-lifecycle.h). */
+static int cmd_unload(const helper *h, const char *why, vg_error **err)
 {
-    autofree char *name = vg_aa_profile_name(h->uuid);
-    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, h->aa_dir, name);
     autoclose int lock = -1;
+    vg_aa_undone done;
+    int r;
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
-    if (unlink(rules_path) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return vg_error_set_errno(err, errno, "cannot remove '%s'", rules_path);
-    }
-    printf("virtguard-helper: removed '%s'\n", rules_path);
-    vg_log(LOG_INFO, "unload %s: rules removed", h->uuid);
+    if ((r = vg_aa_domain_undo(h->aa_dir, h->uuid, false, &done, err)) < 0)
+        return r;
+    autofree char *what = vg_aa_undone_describe(h->aa_dir, h->uuid, &done);
+    if (!what)
+        return 0;
+    printf("virtguard-helper: %s\n", what);
+    vg_log(LOG_INFO, "%s %s: %s", why, h->uuid, what);
+    return 0;
+}
+
+/* roots: write the generated include of the helper's own profile from the
+ * config (lib/helper-profile.h); the admin reloads the profile. */
+static int cmd_roots(const helper *h, vg_error **err)
+{
+    autoconfig vg_config *cfg = NULL;
+    autofree char *text = NULL;
+    autofree char *path = vg_xasprintf("%s/" VG_HELPER_ROOTS_INCLUDE, h->aa_dir);
+    autofree char *dir = vg_xasprintf("%s/virtguard", h->aa_dir);
+    autoclose int lock = -1;
+    bool changed;
+    int r;
+
+    if ((r = vg_config_load(h->config_path, &cfg, err)) < 0 ||
+        (r = vg_helper_roots_render(cfg, &text, err)) < 0)
+        return r;
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    if ((r = mkdir_p(dir, 0755)) < 0)
+        return vg_error_set_errno(err, -r, "cannot create '%s'", dir);
+    if ((r = write_if_changed(path, text, &changed, err)) < 0)
+        return r;
+    printf("virtguard-helper: '%s' %s; %s: apparmor_parser -r %s/" VG_HELPER_PROFILE_NAME "\n",
+           path, changed ? "written" : "unchanged",
+           changed ? "load it now" : "make sure the loaded profile has it", h->aa_dir);
+    vg_log(LOG_INFO, "roots: '%s' %s", path, changed ? "written" : "unchanged");
     return 0;
 }
 
@@ -370,68 +410,108 @@ static void add_uuid(const vg_domain *dom, const char *path, void *opaque)
         vg_strv_push(opaque, vg_xstrdup(dom->uuid));
 }
 
-static void collect_uuids(const char *dir, char ***uuids)
+/* "libvirt-UUID" or "libvirt-UUID.virtguard" → UUID (validated), else NULL. */
+static char *uuid_of_file(const char *n)
 {
-    vg_domains_in_dir(dir, add_uuid, uuids);
+    size_t l = strlen(n), sl = strlen(VG_AA_RULES_SUFFIX);
+    if (!vg_str_has_prefix(n, "libvirt-"))
+        return NULL;
+    if (l > sl && strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0)
+        l -= sl;
+    autofree char *uuid = vg_xstrndup(n + 8, l - 8);
+    if (vg_policy_check_uuid(uuid, NULL) < 0)
+        return NULL;
+    return steal_pointer(&uuid);
+}
+
+static void gc_temporaries(const char *dir, size_t *removed)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        if (!strstr(de->d_name, ".vgtmp."))
+            continue;
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        if (unlink(path) == 0) {
+            printf("virtguard-helper: gc: removed '%s'\n", path);
+            (*removed)++;
+        }
+    }
+    closedir(d);
+}
+
+/* When a start last wrote for the domain: its rules file's mtime, else
+ * (rules already unloaded) its profile file's; 0 when neither exists. */
+static time_t last_written(const helper *h, const char *uuid)
+{
+    autofree char *main = vg_xasprintf("%s/libvirt/libvirt-%s", h->aa_dir, uuid);
+    autofree char *rules = vg_xasprintf("%s/libvirt/libvirt-%s" VG_AA_RULES_SUFFIX, h->aa_dir, uuid);
+    struct stat st;
+    if (lstat(rules, &st) == 0 || lstat(main, &st) == 0)
+        return st.st_mtime;
+    return 0;
 }
 
 static int cmd_gc(const helper *h, vg_error **err)
 {
     autostrv char **known = NULL;
+    autostrv char **failures = NULL;
+    autostrv char **candidates = NULL;
     autofree char *libvirt_dir = vg_xasprintf("%s/libvirt", h->aa_dir);
+    autofree char *vdir = vg_xasprintf("%s/validated", h->cache_dir);
     autoclose int lock = -1;
     DIR *d;
     struct dirent *de;
-    size_t removed = 0;
+    size_t removed = 0, restored = 0;
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
-    collect_uuids(h->libvirt_conf_dir, &known);
-    collect_uuids(h->libvirt_run_dir, &known);
+    /* Temporary files left by an interrupted write are never in use. */
+    gc_temporaries(libvirt_dir, &removed);
+    gc_temporaries(vdir, &removed);
+
+    size_t bad = vg_domains_in_dir(h->libvirt_conf_dir, add_uuid, &known, &failures);
+    bad += vg_domains_in_dir(h->libvirt_run_dir, add_uuid, &known, &failures);
+    if (bad) {
+        /* A domain we cannot read may be a live one: remove nothing. */
+        vg_log(LOG_WARNING, "gc: kept every rules file: %s", failures[0]);
+        return vg_error_set(err, EIO, "gc removed no rules: %zu domain file(s) libvirt keeps "
+                            "could not be read (%s), so virtguard cannot tell which domains "
+                            "exist; fix or remove the file, then run gc again", bad, failures[0]);
+    }
     if (!(d = opendir(libvirt_dir)))
         return vg_error_set_errno(err, errno, "cannot list '%s'", libvirt_dir);
     while ((de = readdir(d))) {
-        const char *n = de->d_name;
-        size_t l = strlen(n), sl = strlen(VG_AA_RULES_SUFFIX);
-        bool stale_tmp = strstr(n, ".vgtmp.") != NULL;
-        bool ours = l > 8 + sl && vg_str_has_prefix(n, "libvirt-") &&
-                    strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0;
-        if (!stale_tmp && !ours)
-            continue;
-        autofree char *path = vg_xasprintf("%s/%s", libvirt_dir, n);
-        if (ours) {
-            autofree char *uuid = vg_xstrndup(n + 8, l - 8 - sl);
-            struct stat st;
-            if (vg_strv_contains(known, uuid))
-                continue;
-            /* A transient domain (virsh create) has neither a config nor a
-             * status file until libvirt saves its status, after the start
-             * hook: rules this young may belong to a start in progress. */
-            if (lstat(path, &st) == 0 && time(NULL) - st.st_mtime < GC_MIN_AGE_S)
-                continue;
-        }
-        if (unlink(path) == 0) {
-            printf("virtguard-helper: gc: removed '%s'\n", path);
-            removed++;
-        }
+        autofree char *uuid = uuid_of_file(de->d_name);
+        if (uuid && !vg_strv_contains(known, uuid) && !vg_strv_contains(candidates, uuid))
+            vg_strv_push(&candidates, steal_pointer(&uuid));
     }
     closedir(d);
-    /* A helper killed while marking a profile as validated leaves a
-     * temporary in the cache as well. */
-    autofree char *vdir = vg_xasprintf("%s/validated", h->cache_dir);
-    if ((d = opendir(vdir))) {
-        while ((de = readdir(d))) {
-            if (!strstr(de->d_name, ".vgtmp."))
-                continue;
-            autofree char *path = vg_xasprintf("%s/%s", vdir, de->d_name);
-            if (unlink(path) == 0) {
-                printf("virtguard-helper: gc: removed '%s'\n", path);
-                removed++;
-            }
+    for (size_t i = 0; candidates && candidates[i]; i++) {
+        const char *uuid = candidates[i];
+        vg_aa_undone done;
+        autoerror vg_error *e = NULL;
+        /* A transient domain (virsh create) has neither a config nor a
+         * status file until libvirt saves its status, after the start
+         * hook: files this young may belong to a start in progress. */
+        if (time(NULL) - last_written(h, uuid) < GC_MIN_AGE_S)
+            continue;
+        /* The domain is gone: its profile becomes libvirt's own again. */
+        if (vg_aa_domain_undo(h->aa_dir, uuid, true, &done, &e) < 0) {
+            fprintf(stderr, "virtguard-helper: gc: %s\n", e->msg);
+            continue;
         }
-        closedir(d);
+        autofree char *what = vg_aa_undone_describe(h->aa_dir, uuid, &done);
+        if (!what)
+            continue;
+        printf("virtguard-helper: gc: %s\n", what);
+        removed += done.rules_removed;
+        restored += done.complain_removed || done.include_removed;
     }
-    vg_log(LOG_INFO, "gc: %zu file(s) removed", removed);
+    vg_log(LOG_INFO, "gc: %zu file(s) removed, %zu profile(s) restored", removed, restored);
     return 0;
 }
 
@@ -490,7 +570,14 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         die_usage();
-    if (strcmp(cmd, "gc") != 0) {
+    {
+        /* apparmor_parser gets a private temporary directory, not /tmp
+         * (its profile allows only this one). */
+        autofree char *tmp = vg_xasprintf("%s/tmp", h.run_dir);
+        if (mkdir_p(tmp, 0700) == 0)
+            (void)setenv("TMPDIR", tmp, 1);
+    }
+    if (strcmp(cmd, "gc") != 0 && strcmp(cmd, "roots") != 0) {
         if (!h.uuid)
             die_usage();
         /* Validated before it becomes part of any path. */
@@ -502,9 +589,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "load") == 0)
         r = cmd_load(&h, &err);
     else if (strcmp(cmd, "unload") == 0)
-        r = cmd_unload(&h, &err);
+        r = cmd_unload(&h, "unload", &err);
+    else if (strcmp(cmd, "reconcile") == 0)
+        r = cmd_unload(&h, "reconcile", &err);
     else if (strcmp(cmd, "gc") == 0)
         r = cmd_gc(&h, &err);
+    else if (strcmp(cmd, "roots") == 0)
+        r = cmd_roots(&h, &err);
     else
         die_usage();
     if (r < 0) {

@@ -7,17 +7,15 @@
  * daemon holds the domain's lock while we run. */
 #include <config.h>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/apparmor.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 
+#include "aa-lifecycle.h"
 #include "aa-profile.h"
 #include "domain-paths.h"
 #include "log.h"
+#include "policy.h"
 #include "rewrite.h"
+#include "subprocess.h"
 #include "verdict.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
@@ -36,65 +34,65 @@ static int read_stdin(char **xml, size_t *len)
 
 #define HELPER_PATH SBINDIR "/virtguard-helper"
 #define HELPER_EXTRA_MS 30000       /* apparmor_parser's own bound in the helper */
+#define HELPER_UNLOAD_MS 10000      /* unload/reconcile: a lock and a few small files */
+#define HELPER_GRACE_MS 200         /* for a SIGKILLed helper to go away */
+#define HELPER_OUTPUT_MAX 65536
 
-/* Run the helper with `input` on stdin, bounded in time; its output is
- * collected into *out.  Returns its exit status, or -1. */
+/* Run the helper with `input` on stdin, bounded in time: at most
+ * `timeout_ms` plus HELPER_GRACE_MS, whatever the helper does - a helper
+ * stuck in an uninterruptible sleep on a hung share is left to init (see
+ * lib/subprocess.h) and libvirtd's start goes on.  Its output is collected into
+ * *out.  Returns its exit status, or -1. */
 static int run_helper(const char *cmd, const char *uuid, const char *input, size_t len,
                       unsigned timeout_ms, char **out)
 {
-    int in[2], res[2];
-    pid_t pid;
+    char *argv[] = { (char *)HELPER_PATH, (char *)cmd, (char *)"--uuid", (char *)uuid, NULL };
+    autoerror vg_error *err = NULL;
+    vg_spawn_result res;
+
+    if (vg_spawn_run(argv, input, len, timeout_ms, HELPER_GRACE_MS, HELPER_OUTPUT_MAX, &res,
+                     &err) < 0) {
+        *out = vg_xasprintf("%s\n", err->msg);
+        return -1;
+    }
+    int st = vg_spawn_exit_status(&res);
     vg_buf b = { 0 };
-
-    *out = NULL;
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
-        return -1;
-    pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(in[0], STDIN_FILENO);
-        dup2(res[1], STDOUT_FILENO);
-        dup2(res[1], STDERR_FILENO);
-        execl(HELPER_PATH, HELPER_PATH, cmd, "--uuid", uuid, (char *)NULL);
-        fprintf(stderr, "cannot run '%s': %s", HELPER_PATH, strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(res[1]);
-    signal(SIGPIPE, SIG_IGN);
-    (void)vg_write_all(in[1], input, len);
-    close(in[1]);
-
-    long long deadline = vg_now_ms() + timeout_ms;
-    bool timed_out = false;
-    char chunk[4096];
-    for (;;) {
-        struct pollfd p = { .fd = res[0], .events = POLLIN };
-        long long left = deadline - vg_now_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-            timed_out = true;
-            break;
-        }
-        ssize_t n = read(res[0], chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (b.len < 65536)
-            vg_buf_addn(&b, chunk, (size_t)n);
-    }
-    close(res[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (timed_out)
-        vg_buf_printf(&b, "virtguard-helper did not finish within %u ms and was stopped\n",
-                      timeout_ms);
+    vg_buf_add(&b, res.output);
+    if (res.timed_out)
+        vg_buf_printf(&b, "virtguard-helper did not finish within %u ms and was stopped%s\n",
+                      timeout_ms, res.left_behind ? " (it is stuck in the kernel, probably on a "
+                                                    "hung mount, and was left behind)" : "");
     *out = vg_buf_steal(&b);
-    return timed_out ? -1 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    vg_spawn_result_clear(&res);
+    return st;
+}
+
+/* A start virtguard does not manage (no file in scope, AppArmor off or not
+ * enabled): take back what an earlier start left in the domain's profile -
+ * its rules file, a complain flag from dev mode - so that libvirt loads its
+ * own profile, as it would without virtguard.  A cheap check first: nothing
+ * of ours, no helper.  Returns the hook exit status. */
+static int reconcile(const vg_verdict *v, const char *op)
+{
+    autofree char *out = NULL;
+
+    if (!v->uuid || vg_policy_check_uuid(v->uuid, NULL) < 0 ||
+        !vg_aa_domain_has_ours(APPARMORDIR, v->uuid))
+        return 0;
+    if (run_helper("reconcile", v->uuid, "", 0, HELPER_UNLOAD_MS, &out) == 0) {
+        if (*out)
+            vg_log(LOG_INFO, "domain '%s' %s: virtguard's earlier changes taken back: %s",
+                   v->domain, op, out);
+        return 0;
+    }
+    bool dev = v->dev_mode;
+    fprintf(stderr, "virtguard: %sdomain '%s': an earlier start left virtguard's AppArmor rules or "
+                    "its dev-mode complain flag in the domain's profile, and they could not be "
+                    "removed, so the domain would not run under libvirt's own profile:\n%s",
+            dev ? "WARNING (dev mode): " : "", v->domain, out);
+    vg_log(LOG_WARNING, "domain '%s' %s: %s: cannot take back virtguard's earlier changes: %s",
+           v->domain, op, dev ? "warned" : "refused", out);
+    return dev ? 0 : 1;
 }
 
 static bool report_has(const vg_report *r, vg_finding_kind k)
@@ -115,8 +113,6 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
     bool dev = v->dev_mode;
     int st;
 
-    if (!v->apparmor_active)
-        return 0;       /* noted in the decision's log line */
     if (report_has(v->report, VG_FIND_TIMEOUT)) {
         fprintf(stderr, "virtguard: WARNING (dev mode): domain '%s': no AppArmor rules "
                         "written: the shared mount did not answer.\n", v->domain);
@@ -155,8 +151,11 @@ static int guard(const char *op)
                (v.kind == VG_VERDICT_ALLOW || v.kind == VG_VERDICT_WARN) && !v.apparmor_active
                    ? "; AppArmor rules skipped (AppArmor is not enabled on this host)" : "");
     status = vg_verdict_hook_status(&v);
-    if (status == 0 && (v.kind == VG_VERDICT_ALLOW || v.kind == VG_VERDICT_WARN))
+    if (status == 0 && (v.kind == VG_VERDICT_ALLOW || v.kind == VG_VERDICT_WARN) &&
+        v.apparmor_active)
         status = rules(&v, xml, len, op);
+    else if (status == 0 && v.kind != VG_VERDICT_CONFIG && v.kind != VG_VERDICT_INPUT)
+        status = reconcile(&v, op);
     vg_verdict_clear(&v);
     return status;
 }
@@ -170,13 +169,11 @@ static int release(void)
     size_t len = 0;
 
     if (read_stdin(&xml, &len) < 0 || vg_domain_parse(xml, len, "-", &dom, NULL) < 0 ||
-        !dom->uuid)
+        !dom->uuid || vg_policy_check_uuid(dom->uuid, NULL) < 0)
         return 0;
-    autofree char *name = vg_aa_profile_name(dom->uuid);
-    autofree char *rules_path = vg_xasprintf(APPARMORDIR "/libvirt/%s" VG_AA_RULES_SUFFIX, name);
-    if (access(rules_path, F_OK) < 0)
+    if (!vg_aa_domain_has_ours(APPARMORDIR, dom->uuid))
         return 0;
-    if (run_helper("unload", dom->uuid, "", 0, 10000, &out) != 0)
+    if (run_helper("unload", dom->uuid, "", 0, HELPER_UNLOAD_MS, &out) != 0)
         vg_log(LOG_WARNING, "domain '%s' release: cannot remove its AppArmor rules: %s",
                dom->name, out);
     return 0;   /* a stop cannot be refused */

@@ -49,14 +49,59 @@ static const char *last_close(const char *text)
     return last;
 }
 
-/* Rewrite the flags of the "profile NAME ... {" header line. */
-static int set_flags(const char *text, const char *name, bool complain, char **out, vg_error **err)
+/* The line starting at `line` (up to, not including, its '\n'), without
+ * leading and trailing blanks, equals `content`. */
+static bool line_is(const char *line, const char *content)
+{
+    size_t n = strlen(content);
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (strncmp(line, content, n) != 0)
+        return false;
+    for (line += n; *line == ' ' || *line == '\t'; line++)
+        ;
+    return *line == '\n' || *line == '\0';
+}
+
+/* Start of the first line that is `content`, or NULL. */
+static const char *find_line(const char *text, const char *content)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (line_is(p, content))
+            return p;
+    return NULL;
+}
+
+/* `text` without every line that is `content`. */
+static char *drop_lines(const char *text, const char *content)
+{
+    vg_buf b = { 0 };
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+        if (!line_is(p, content))
+            vg_buf_addn(&b, p, n);
+        p += n;
+    }
+    return vg_buf_steal(&b);
+}
+
+typedef enum { FLAGS_ADD_COMPLAIN, FLAGS_REMOVE_COMPLAIN } flags_op;
+
+/* Add or remove "complain" in the flags of the "profile NAME ... {" header
+ * line.  The text is rebuilt only when the flags change (*did); an explicit
+ * "enforce" flag is the admin's choice and is never overridden by adding
+ * "complain" (the two conflict).  *header_end: offset just after the header
+ * line in *out. */
+static int edit_flags(const char *text, const char *name, flags_op op, char **out, bool *did,
+                      size_t *header_end, vg_error **err)
 {
     autofree char *head = vg_xasprintf("\nprofile %s", name);
     const char *h = strstr(text, head);
     const char *brace, *flags, *eol;
     vg_buf b = { 0 };
 
+    *did = false;
     if (!h)
         return vg_error_set(err, EINVAL, "the profile file has no 'profile %s' line", name);
     h++;                                        /* at "profile" */
@@ -71,19 +116,28 @@ static int set_flags(const char *text, const char *name, bool complain, char **o
     autostrv char **list = NULL;
     const char *after = brace;                  /* text kept from here on */
     const char *before_end = brace;             /* header text kept up to here */
+    bool has_complain = false, has_enforce = false;
     if (flags) {
         const char *close = strchr(flags, ')');
         if (!close || close > brace)
             return vg_error_set(err, EINVAL, "the 'profile %s' line has an unterminated flags=(", name);
         autofree char *inner = vg_xstrndup(flags + 7, (size_t)(close - flags - 7));
         for (char *save = NULL, *tok = strtok_r(inner, ", \t", &save); tok;
-             tok = strtok_r(NULL, ", \t", &save))
-            if (strcmp(tok, "complain") != 0 && strcmp(tok, "enforce") != 0)
+             tok = strtok_r(NULL, ", \t", &save)) {
+            has_complain |= strcmp(tok, "complain") == 0;
+            has_enforce |= strcmp(tok, "enforce") == 0;
+            if (strcmp(tok, "complain") != 0)
                 vg_strv_push(&list, vg_xstrdup(tok));
+        }
         before_end = flags;
         after = close + 1;
     }
-    if (complain)
+    if (op == FLAGS_ADD_COMPLAIN ? has_complain || has_enforce : !has_complain) {
+        *out = vg_xstrdup(text);
+        *header_end = eol ? (size_t)(eol - text) + 1 : strlen(text);
+        return 0;
+    }
+    if (op == FLAGS_ADD_COMPLAIN)
         vg_strv_push(&list, vg_xstrdup("complain"));
 
     vg_buf_addn(&b, text, (size_t)(h - text));
@@ -100,9 +154,18 @@ static int set_flags(const char *text, const char *name, bool complain, char **o
     }
     if (*after != ' ')
         vg_buf_addc(&b, ' ');
+    size_t rest = b.len;
     vg_buf_add(&b, after);
+    const char *nl = strchr(b.s + rest, '\n');
+    *header_end = nl ? (size_t)(nl - b.s) + 1 : b.len;
     *out = vg_buf_steal(&b);
+    *did = true;
     return 0;
+}
+
+static char *include_line(const char *name)
+{
+    return vg_xasprintf("#include if exists <libvirt/%s" VG_AA_RULES_SUFFIX ">", name);
 }
 
 int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
@@ -111,6 +174,10 @@ int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
     autofree char *name = vg_aa_profile_name(uuid);
     autofree char *target = vg_xasprintf("<libvirt/%s" VG_AA_RULES_SUFFIX ">", name);
     autofree char *with_include = NULL;
+    autofree char *flagged = NULL;
+    bool marked = find_line(text, VG_AA_COMPLAIN_MARK) != NULL;
+    bool did;
+    size_t header_end;
     int r;
 
     if (strstr(text, target)) {
@@ -125,10 +192,69 @@ int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
         vg_buf_add(&b, close);
         with_include = vg_buf_steal(&b);
     }
-    if ((r = set_flags(with_include, name, complain, out, err)) < 0)
+    if ((r = edit_flags(with_include, name,
+                        complain ? FLAGS_ADD_COMPLAIN : FLAGS_REMOVE_COMPLAIN,
+                        &flagged, &did, &header_end, err)) < 0)
         return r;
+    if (complain && did && !marked) {
+        /* Record that the flag is ours: unload, reconcile and gc remove it
+         * again, and only it (an admin's own complain flag has no mark). */
+        vg_buf b = { 0 };
+        vg_buf_addn(&b, flagged, header_end);
+        vg_buf_printf(&b, "  %s\n", VG_AA_COMPLAIN_MARK);
+        vg_buf_add(&b, flagged + header_end);
+        *out = vg_buf_steal(&b);
+    } else if (!complain && marked) {
+        *out = drop_lines(flagged, VG_AA_COMPLAIN_MARK);
+    } else if (!complain && did) {
+        /* complain without our mark is the admin's: keep it */
+        *out = steal_pointer(&with_include);
+    } else {
+        *out = steal_pointer(&flagged);
+    }
     *changed = strcmp(*out, text) != 0;
     return 0;
+}
+
+int vg_aa_profile_restore(const char *text, const char *uuid, bool drop_include,
+                          char **out, bool *changed, vg_error **err)
+{
+    autofree char *name = vg_aa_profile_name(uuid);
+    autofree char *cur = vg_xstrdup(text);
+    int r;
+
+    if (find_line(cur, VG_AA_COMPLAIN_MARK)) {
+        autofree char *flagged = NULL;
+        bool did;
+        size_t header_end;
+        if ((r = edit_flags(cur, name, FLAGS_REMOVE_COMPLAIN, &flagged, &did, &header_end,
+                            err)) < 0)
+            return r;
+        free(cur);
+        cur = drop_lines(flagged, VG_AA_COMPLAIN_MARK);
+    }
+    if (drop_include) {
+        autofree char *inc = include_line(name);
+        char *next = drop_lines(cur, inc);
+        free(cur);
+        cur = next;
+    }
+    *changed = strcmp(cur, text) != 0;
+    *out = steal_pointer(&cur);
+    return 0;
+}
+
+unsigned vg_aa_profile_ours(const char *text, const char *uuid)
+{
+    autofree char *name = vg_aa_profile_name(uuid);
+    autofree char *inc = include_line(name);
+    unsigned what = 0;
+
+    if (find_line(text, VG_AA_COMPLAIN_MARK))
+        what |= VG_AA_OURS_COMPLAIN;
+    if (find_line(text, inc))
+        what |= VG_AA_OURS_INCLUDE;
+    return what;
 }
 
 int vg_aa_profile_for_validation(const char *text, const char *uuid, const char *rules,

@@ -21,11 +21,34 @@ char *vg_aa_profile_name(const char *uuid);
  * "  #include <libvirt/NAME.files>" before every "\n}". */
 int vg_aa_profile_from_template(const char *tmpl, const char *uuid, char **out, vg_error **err);
 
+/* The comment line virtguard puts right below the "profile NAME ... {"
+ * header when it adds "complain" to the flags (dev mode): the record that
+ * the flag is virtguard's, so that only virtguard's own flag is ever taken
+ * away again.  Fixed text: no name, no quote. */
+#define VG_AA_COMPLAIN_MARK "# virtguard: complain flag added by virtguard (dev mode)"
+
 /* Ensure the include line for our rules is inside the profile block (just
- * before its last "\n}") and the flags carry "complain" iff `complain`.
- * Any other text is kept as it is.  *changed says whether *out differs. */
+ * before its last "\n}"), and the flags:
+ *   complain: "complain" is added, with VG_AA_COMPLAIN_MARK, unless the
+ *     flags already say "complain" (the admin's: no mark) or "enforce" (an
+ *     explicit choice that conflicts with complain: kept, nothing added);
+ *   !complain: "complain" is removed only when VG_AA_COMPLAIN_MARK says it
+ *     is virtguard's (the mark goes too); an admin's flag stays.
+ * Any other text is kept byte for byte.  *changed says whether *out differs. */
 int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
                          char **out, bool *changed, vg_error **err);
+
+/* Undo what virtguard changed in the profile text: the marked complain flag
+ * and its mark and, when `drop_include`, the include line of our rules.
+ * Everything else is kept byte for byte; text virtguard never touched comes
+ * back unchanged (*changed false). */
+int vg_aa_profile_restore(const char *text, const char *uuid, bool drop_include,
+                          char **out, bool *changed, vg_error **err);
+
+/* What of virtguard's is in the profile text (pure, a few string scans). */
+#define VG_AA_OURS_COMPLAIN 1u  /* the marked complain flag */
+#define VG_AA_OURS_INCLUDE 2u   /* the include line of our rules */
+unsigned vg_aa_profile_ours(const char *text, const char *uuid);
 
 /* For validation: the profile with our include replaced by `rules` inline
  * and libvirt's ".files" include dropped (it may not exist yet). */

@@ -564,8 +564,9 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                             "need not read the image).", e->path ? e->path : "?", root);
         else
             vg_check_fix(c, "Let virtguard write the rules for the image's directory: add it "
-                            "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s'; "
-                            "or give the disk an explicit <backingStore> in the domain XML; or "
+                            "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s', "
+                            "then run 'virtguard-helper roots' and reload the helper's profile "
+                            "as it says; or give the disk an explicit <backingStore> in the domain XML; or "
                             "name the image with an extension virt-aa-helper reads (.qcow2). "
                             "Do not disable AppArmor.", conf_name(f));
     } else if (uuid) {
@@ -589,7 +590,8 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
             autofree char *dir = dir_of(e->path);
             vg_check_fix(c, "the narrow rule is\n  %s\nLet virtguard add it at every start: "
                             "list the share in shared_mounts, or '%s' in apparmor_extra_roots, "
-                            "in '%s', then restart the domain. Do not disable AppArmor "
+                            "in '%s', run 'virtguard-helper roots' and reload the helper's "
+                            "profile as it says, then restart the domain. Do not disable AppArmor "
                             "(security_driver = \"none\" unconfines every guest).",
                          rule, dir, conf_name(f));
         } else

@@ -70,6 +70,28 @@ int vg_guard_plan(const vg_config *cfg, const vg_domain *dom,
     return 0;
 }
 
+size_t vg_guard_count_extra(const vg_config *cfg, const vg_domain *dom)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < dom->n_paths; i++) {
+        const char *path = dom->paths[i].path;
+        if (!path || path[0] != '/')
+            continue;
+        autofree char *norm = vg_path_normalize(path);
+        if (!norm)
+            norm = vg_xstrdup(path);
+        if (shared_mount_of(cfg, norm) || unmapped_of(cfg, norm))
+            continue;
+        for (size_t j = 0; cfg->extra_roots && cfg->extra_roots[j]; j++)
+            if (vg_path_is_under(norm, cfg->extra_roots[j])) {
+                n++;
+                break;
+            }
+    }
+    return n;
+}
+
 void vg_guard_items_free(vg_guard_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)

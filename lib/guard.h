@@ -65,6 +65,12 @@ typedef struct vg_guard_item {
 
 int vg_guard_plan(const vg_config *cfg, const vg_domain *dom,
                   vg_guard_item **out, size_t *n_out, vg_error **err);
+/* How many of the domain's paths lie, as written (normalised, no I/O),
+ * under an apparmor_extra_roots directory and under no shared mount or
+ * path_map FROM.  Such paths need no mount or DAC check, but they do get
+ * AppArmor rules: with the plan, this is the hook's whole fast path (a
+ * domain with neither is none of virtguard's business). */
+size_t vg_guard_count_extra(const vg_config *cfg, const vg_domain *dom);
 void vg_guard_items_free(vg_guard_item *items, size_t n);
 
 /* The whole check.  Never fails for problems in the domain: those are

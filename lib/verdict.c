@@ -40,6 +40,16 @@ bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled)
     return false;
 }
 
+bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom)
+{
+    vg_guard_item *items = NULL;
+    size_t n = 0;
+
+    if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0)
+        vg_guard_items_free(items, n);
+    return n > 0 || vg_guard_count_extra(cfg, dom) > 0;
+}
+
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
                      const char *stage, const vg_guard_env *env, vg_verdict *out)
 {
@@ -79,14 +89,14 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         return;
     }
     out->domain = vg_str_escape(dom->name, true);     /* shown in messages and logs */
+    out->uuid = vg_xstrdup(dom->uuid);
 
-    /* Fast path: nothing on a shared mount (or under a path_map FROM). */
+    /* Fast path: nothing on a shared mount, under a path_map FROM or under
+     * apparmor_extra_roots.  Paths only under extra roots go on: they get
+     * rules (as `virtguard profile` shows), but no mount or DAC check. */
     {
-        vg_guard_item *items = NULL;
-        size_t n = 0;
-        if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0)
-            vg_guard_items_free(items, n);
-        if (n == 0) {
+        out->n_extra = vg_guard_count_extra(cfg, dom);
+        if (!vg_verdict_in_scope(cfg, dom)) {
             out->kind = VG_VERDICT_SKIP;
             out->text = vg_xstrdup("");
             return;
@@ -131,8 +141,11 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     if (!vg_report_blocking(rep)) {
         out->kind = VG_VERDICT_ALLOW;
         out->text = vg_report_format(rep, NULL);
-        out->log_line = vg_xasprintf("domain '%s' %s: allowed: %zu shared path(s) checked in %lld ms",
-                                     dom->name, stage, rep->n_shared, rep->probe_ms);
+        autofree char *extra = out->n_extra
+            ? vg_xasprintf(", %zu path(s) under apparmor_extra_roots", out->n_extra)
+            : vg_xstrdup("");
+        out->log_line = vg_xasprintf("domain '%s' %s: allowed: %zu shared path(s) checked in %lld ms%s",
+                                     dom->name, stage, rep->n_shared, rep->probe_ms, extra);
         return;
     }
     out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
@@ -162,6 +175,7 @@ int vg_verdict_hook_status(const vg_verdict *v)
 void vg_verdict_clear(vg_verdict *v)
 {
     free(v->domain);
+    free(v->uuid);
     free(v->text);
     free(v->log_line);
     vg_report_free(v->report);

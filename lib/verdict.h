@@ -5,7 +5,8 @@
 #include "guard.h"
 
 typedef enum {
-    VG_VERDICT_SKIP,        /* the domain touches no shared mount */
+    VG_VERDICT_SKIP,        /* no file on a shared mount, a path_map FROM or an
+                               apparmor_extra_roots directory */
     VG_VERDICT_ALLOW,       /* checked, all fine */
     VG_VERDICT_WARN,        /* problems found, dev mode: start proceeds */
     VG_VERDICT_REFUSE,      /* problems found, enforce mode: start refused */
@@ -17,6 +18,8 @@ typedef struct vg_verdict {
     vg_verdict_kind kind;
     bool dev_mode;
     char *domain;           /* may be NULL when the XML could not be parsed */
+    char *uuid;             /* the domain's <uuid> as written; NULL when absent or unparsed */
+    size_t n_extra;         /* paths only under apparmor_extra_roots (rules, no mount check) */
     char *text;             /* what to show the user (stderr of the hook); "" if nothing */
     char *log_line;         /* one line for syslog; NULL = nothing to log */
     vg_report *report;      /* NULL unless the guard ran */
@@ -26,6 +29,13 @@ typedef struct vg_verdict {
 
 /* Should the helper write AppArmor rules, given the setting and the kernel? */
 bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled);
+
+/* Is the domain virtguard's business at all: a path (as written, no I/O)
+ * under a shared mount, a path_map FROM or an apparmor_extra_roots
+ * directory?  The hook's fast path, `virtguard check` and `virtguard
+ * profile` all ask this one question, so they agree on which domains get
+ * rules. */
+bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom);
 
 /* `stage` is the hook operation ("prepare", "start") or "check".
  * `config_path` NULL means the default path. */

@@ -12,7 +12,7 @@ typedef enum {
     VG_APPARMOR_AUTO,       /* write rules when the kernel has AppArmor enabled */
     VG_APPARMOR_ON,         /* always write and validate rules (hosts preparing
                                profiles, tests on kernels without the LSM) */
-    VG_APPARMOR_OFF,        /* never touch AppArmor */
+    VG_APPARMOR_OFF,        /* write no rules (an earlier start's are taken back) */
 } vg_apparmor_setting;
 
 typedef struct vg_path_map {

@@ -143,7 +143,7 @@ static void add_name(const vg_domain *dom, const char *path, void *opaque)
 static void names_from_dir(const char *dir, vg_name_entry **v, size_t *n)
 {
     name_list l = { .v = v, .n = n };
-    vg_domains_in_dir(dir, add_name, &l);
+    (void)vg_domains_in_dir(dir, add_name, &l, NULL);  /* names only label reports */
 }
 
 void vg_libvirt_names_from_files(const char *conf_dir, const char *run_dir,

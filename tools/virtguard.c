@@ -163,6 +163,18 @@ static int cmd_profile(const opts *o)
     }
     if (read_input(o->input, &xml, &len) < 0)
         return EXIT_USAGE;
+    {
+        /* The hook writes rules only for domains in scope: say so rather
+         * than show rules nothing would ever load. */
+        autodomain vg_domain *dom = NULL;
+        if (vg_domain_parse(xml, len, o->input, &dom, NULL) == 0 && !vg_verdict_in_scope(cfg, dom)) {
+            fprintf(stderr, "virtguard: domain '%s' has no file under shared_mounts, path_map or "
+                            "apparmor_extra_roots in '%s': the hook lets it start unchecked and "
+                            "writes no AppArmor rules for it (libvirt's own rules apply).\n",
+                    dom->name ? dom->name : "?", cfg->source ? cfg->source : vg_config_default_path());
+            return EXIT_OK;
+        }
+    }
     if (vg_policy_from_xml(cfg, xml, len, o->input, &rules, &warnings, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
         return EXIT_PROBLEMS;
@@ -186,13 +198,18 @@ static int cmd_check(const opts *o)
     fputs(v.text, stderr);
     switch (v.kind) {
     case VG_VERDICT_SKIP:
-        printf("virtguard: domain '%s' touches no shared mount: the hook lets it start "
-               "unchecked.\n", v.domain);
+        printf("virtguard: domain '%s' has no file under shared_mounts, path_map or "
+               "apparmor_extra_roots: the hook lets it start unchecked and writes no AppArmor "
+               "rules for it.\n", v.domain);
         status = EXIT_OK;
         break;
     case VG_VERDICT_ALLOW:
         printf("virtguard: domain '%s': %zu shared path(s) checked, all fine (%lld ms).\n",
                v.domain, v.report->n_shared, v.report->probe_ms);
+        if (v.n_extra)
+            printf("virtguard: domain '%s': %zu path(s) under apparmor_extra_roots: no mount "
+                   "check, AppArmor rules from the helper at every start ('virtguard profile' "
+                   "shows them).\n", v.domain, v.n_extra);
         status = EXIT_OK;
         break;
     case VG_VERDICT_WARN:

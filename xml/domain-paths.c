@@ -1097,14 +1097,48 @@ char *vg_domain_unresolved_format(const vg_domain *d)
     return vg_buf_steal(&b);
 }
 
-void vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const char *path,
-                                                   void *opaque), void *opaque)
+int vg_domain_parse_stored(const char *text, size_t len, const char *name, vg_domain **out,
+                           vg_error **err)
+{
+    autoxmldoc xmlDoc *doc = NULL;
+    xmlNode *root;
+    int r;
+
+    *out = NULL;
+    if ((r = vg_xml_parse(text, len, name, &doc, err)) < 0)
+        return r;
+    root = xmlDocGetRootElement(doc);
+    if (root && is_el(root, "domstatus")) {
+        /* libvirt's status file: the live definition is the one un-namespaced
+         * <domain> child; anything deeper (a <metadata> element of the domain
+         * may hold a namespaced <domain>) is not it. */
+        xmlNode *dom = child(root, "domain");
+        if (!dom)
+            return vg_error_set(err, EINVAL, "XML document '%s': the status file has no "
+                                "<domain> element", name ? name : "-");
+        xmlUnlinkNode(dom);
+        xmlNode *old = xmlDocSetRootElement(doc, dom);
+        xmlFreeNode(old);
+    }
+    if ((r = vg_domain_from_doc(doc, out, err)) < 0)
+        return vg_error_wrap(err, "XML document '%s'", name ? name : "-");
+    for (size_t i = 0; i < (*out)->n_paths; i++) {
+        (*out)->paths[i].xml_node = NULL;
+        (*out)->paths[i].xml_attr = NULL;
+    }
+    return 0;
+}
+
+size_t vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const char *path,
+                                                     void *opaque),
+                         void *opaque, char ***failures)
 {
     DIR *d = opendir(dir);
     struct dirent *de;
+    size_t n_failed = 0;
 
     if (!d)
-        return;
+        return 0;
     while ((de = readdir(d))) {
         size_t n = strlen(de->d_name);
         if (n < 5 || strcmp(de->d_name + n - 4, ".xml") != 0)
@@ -1112,17 +1146,21 @@ void vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const c
         autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
         autofree char *xml = NULL;
         autodomain vg_domain *dom = NULL;
+        autoerror vg_error *err = NULL;
         size_t len;
-        if (vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len) < 0)
-            continue;
-        /* status files wrap the domain in <domstatus>: find the <domain> */
-        const char *start = strstr(xml, "<domain ");
-        if (!start)
-            continue;
-        const char *end = strstr(start, "</domain>");
-        size_t l = end ? (size_t)(end - start) + 9 : strlen(start);
-        if (vg_domain_parse(start, l, path, &dom, NULL) == 0)
+        int r;
+        if ((r = vg_read_file(path, VG_XML_MAX_BYTES, &xml, &len)) < 0) {
+            if (r == -ENOENT)
+                continue;       /* removed while we listed the directory */
+            vg_error_set_errno(&err, -r, "cannot read '%s'", path);
+        } else if (vg_domain_parse_stored(xml, len, path, &dom, &err) == 0) {
             fn(dom, path, opaque);
+            continue;
+        }
+        n_failed++;
+        if (failures)
+            vg_strv_push(failures, vg_xstrdup(err->msg));
     }
     closedir(d);
+    return n_failed;
 }

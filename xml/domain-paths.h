@@ -105,13 +105,25 @@ int vg_domain_parse(const char *text, size_t len, const char *name, vg_domain **
 /* The DAC seclabel, or NULL. */
 const vg_seclabel *vg_domain_seclabel(const vg_domain *d, const char *model);
 
-/* Every domain libvirt keeps as an XML file in `dir`: persistent configs
- * (/etc/libvirt/qemu) or status files of running domains (/run/libvirt/qemu,
- * where the <domain> is wrapped in <domstatus>).  Files that cannot be read
- * or parsed are skipped; a missing directory has none.  `fn` is called with
- * each parsed domain (no xml_node) and the file it came from. */
-void vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const char *path,
-                                                   void *opaque), void *opaque);
+/* A domain as libvirt stores it: the root <domain> of a persistent config
+ * (/etc/libvirt/qemu/NAME.xml), or the <domain> child of the root
+ * <domstatus> of a running domain's status file (/run/libvirt/qemu).
+ * Parsed with the safe reader; only the root's own elements count, so a
+ * <domain> inside <metadata> is never taken for the domain.  Any other root:
+ * -EINVAL. */
+int vg_domain_parse_stored(const char *text, size_t len, const char *name, vg_domain **out,
+                           vg_error **err);
+
+/* Every domain libvirt keeps as an XML file in `dir` (vg_domain_parse_stored):
+ * persistent configs or status files of running domains.  `fn` is called
+ * with each parsed domain (no xml_node) and the file it came from.  Returns
+ * the number of *.xml files that could not be read or parsed; a message per
+ * file is appended to *failures when `failures` is not NULL (a missing
+ * directory has no files and no failures).  Callers that delete things for
+ * domains they did not find must not do so when this is not 0. */
+size_t vg_domains_in_dir(const char *dir, void (*fn)(const vg_domain *dom, const char *path,
+                                                     void *opaque),
+                         void *opaque, char ***failures);
 
 const char *vg_role_name(vg_role r);     /* "disk", "cdrom", "backing", ... */
 const char *vg_access_name(vg_access a); /* "r" or "rw" */

@@ -66,6 +66,10 @@ mode = "$1"
 shared_mounts = [ "$IMG"${2:+, \"$2\"} ]
 shared_fs_types = [ "9p" ]
 EOC
+    # The helper's own profile reads images only under the configured roots.
+    virtguard-helper roots >/dev/null &&
+        apparmor_parser -r /etc/apparmor.d/usr.sbin.virtguard-helper ||
+        note "cannot refresh virtguard-helper's AppArmor profile"
 }
 
 # ---------------------------------------------------------------------------
@@ -213,6 +217,7 @@ fi
 # Phase B: virtguard, enforce mode
 write_conf enforce "$SBX"
 hook_on
+mark helper     # 9h: from here on, no DENIED line from virtguard-helper
 note "phase B: virtguard enforce ($(ls -l "$HOOK" 2>&1))"
 
 # 2. The seed failure is refused at prepare with the DAC explanation.
@@ -347,6 +352,17 @@ fi
 gone s7
 rm -f "$IMG/s7.qcow2" "$IMG/cidata.iso"
 mount_images || note "cannot remount $IMG"
+
+# 9h. The helper's own profile: every load of phases B and C (rules read
+# from images, the profile compiled by the parser child) without a DENIED
+# line from virtguard-helper or its parser child.
+hd=$(denied_since helper | grep -aE 'profile="virtguard-helper(//parser)?"')
+loads=$(syslog_lines /run/syslog.txt | grep -ac 'virtguard-helper\[[0-9]*\]: domain .* load ')
+if [ -z "$hd" ] && [ "$loads" -gt 0 ]; then
+    pass 9h helper-profile-no-denied "$loads helper load(s) under $(grep -F virtguard-helper "$AAPROFILES" | tr '\n' ' '), no DENIED line from it or its parser child"
+else
+    fail 9h helper-profile-no-denied "$loads helper load(s); DENIED: $(head -n3 <<<"$hd")"
+fi
 
 libvirtd_stop
 note "scenarios done"

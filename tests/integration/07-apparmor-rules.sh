@@ -11,39 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 vg_enter_ns "$@"
 
-: "${sbindir:?sbindir not set (make check sets it)}"
-: "${localstatedir:?}" "${apparmordir:?}"
-HELPER_BIN=$top_builddir/helper/virtguard-helper
-[ -x "$HELPER_BIN" ] || vg_skip "helper not built"
-command -v apparmor_parser >/dev/null || vg_skip "apparmor_parser not installed"
-
-# Writable scratch views of the system directories the installed helper
-# uses, for this namespace only: overlayfs with a tmpfs upper layer on the
-# nearest existing ancestor.
-# Made before vg_setup, whose own mounts (e.g. $sysconfdir/virtguard) may lie
-# below one of these directories and must stay on top.
-# Their upper layers live in a tmpfs over /mnt, private to this namespace.
-VG_OVL=/mnt
-mount -t tmpfs vg-ovl "$VG_OVL"
-vg_overlay() {
-    local dir=$1 base=$VG_OVL/ovl$(echo "$1" | tr / _)
-    while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
-    if ! grep -q " $dir overlay " /proc/self/mountinfo; then
-        mkdir -p "$base/u" "$base/w"
-        mount -t overlay overlay -o "lowerdir=$dir,upperdir=$base/u,workdir=$base/w" "$dir"
-    fi
-    mkdir -p "$1"       # e.g. a distcheck prefix that is not installed yet
-}
-
-vg_overlay "$sbindir"
-vg_overlay "$apparmordir"
-vg_overlay "$localstatedir/cache"
-vg_setup
-install -m 0755 "$HELPER_BIN" "$sbindir/virtguard-helper"
-# A build for another prefix has its own AppArmor dir: give it the system's policy.
-if [ "$apparmordir" != /etc/apparmor.d ]; then
-    mkdir -p "$apparmordir" && cp -a /etc/apparmor.d/. "$apparmordir/"
-fi
+vg_setup_with_helper
 vg_conf_set "$VG_CONF" apparmor '"on"'
 
 vg_mount_shared_tmpfs
@@ -94,6 +62,11 @@ vg_expect_start_ok vg-rules
 grep -q "^profile libvirt-$uuid flags=(attach_disconnected, complain) {" "$profile" ||
     vg_fail "dev mode did not put the profile in complain mode"
 out=$(vg_virsh destroy vg-rules) || vg_fail "virsh destroy failed: $out"
+# release took back virtguard's complain flag: the next start that virtguard
+# skips must not run in complain mode.
+vg_wait_until 5 "complain flag removed at release" \
+    grep -q "^profile libvirt-$uuid flags=(attach_disconnected) {" "$profile" ||
+    vg_fail "the complain flag stayed on the profile after release: $(grep '^profile' "$profile")"
 vg_conf_set "$VG_CONF" mode '"enforce"'
 
 # Undefine, then gc finds nothing of vg-rules left to keep.

@@ -691,3 +691,43 @@ vg_expect_hook_called() {
     grep -q -F "Calling hook $VG_HOOK_DEST id=$name op=$op " /var/log/libvirt/libvirtd.log ||
         vg_fail "libvirtd did not run $VG_HOOK_DEST for '$name' op=$op"
 }
+
+# ---------------------------------------------------------------------------
+# The installed helper (scenarios 07, 09)
+
+# vg_overlay DIR: a writable scratch view of a system directory, for this
+# namespace only: overlayfs with a tmpfs upper layer (under $VG_OVL) on the
+# nearest existing ancestor.
+vg_overlay() {
+    local dir=$1 base=$VG_OVL/ovl$(echo "$1" | tr / _)
+    while [ ! -d "$dir" ]; do dir=$(dirname "$dir"); done
+    if ! grep -q " $dir overlay " /proc/self/mountinfo; then
+        mkdir -p "$base/u" "$base/w"
+        mount -t overlay overlay -o "lowerdir=$dir,upperdir=$base/u,workdir=$base/w" "$dir"
+    fi
+    mkdir -p "$1"       # e.g. a distcheck prefix that is not installed yet
+}
+
+# vg_setup_with_helper: vg_setup, with the build's virtguard-helper installed
+# where the hook runs it ($sbindir), and scratch views of the AppArmor dir
+# and virtguard's cache.  The overlays are made before vg_setup, whose own
+# mounts (e.g. $sysconfdir/virtguard) may lie below one of these directories
+# and must stay on top; their upper layers live in a tmpfs over /mnt.
+vg_setup_with_helper() {
+    : "${sbindir:?sbindir not set (make check sets it)}"
+    : "${localstatedir:?}" "${apparmordir:?}"
+    VG_HELPER_BIN=$top_builddir/helper/virtguard-helper
+    [ -x "$VG_HELPER_BIN" ] || vg_skip "helper not built"
+    command -v apparmor_parser >/dev/null || vg_skip "apparmor_parser not installed"
+    VG_OVL=/mnt
+    mount -t tmpfs vg-ovl "$VG_OVL"
+    vg_overlay "$sbindir"
+    vg_overlay "$apparmordir"
+    vg_overlay "$localstatedir/cache"
+    vg_setup
+    install -m 0755 "$VG_HELPER_BIN" "$sbindir/virtguard-helper"
+    # A build for another prefix has its own AppArmor dir: give it the system's policy.
+    if [ "$apparmordir" != /etc/apparmor.d ]; then
+        mkdir -p "$apparmordir" && cp -a /etc/apparmor.d/. "$apparmordir/"
+    fi
+}

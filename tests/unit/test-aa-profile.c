@@ -6,8 +6,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "aa-profile.h"
+#include "helper-profile.h"
 #include "sha256.h"
 
 #define UUID "6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f"
@@ -88,13 +90,82 @@ static void test_ensure(void **state)
     assert_int_equal(vg_aa_profile_ensure(once, UUID, false, &twice, &changed, &err), 0);
     assert_false(changed);
     assert_string_equal(once, twice);
-    /* dev mode: complain joins the flags; enforce takes it away again */
+    /* dev mode: complain joins the flags, with the mark that it is ours;
+     * enforce takes both away again, byte for byte */
     assert_int_equal(vg_aa_profile_ensure(once, UUID, true, &dev, &changed, &err), 0);
     assert_true(changed);
-    assert_non_null(strstr(dev, "profile libvirt-" UUID " flags=(attach_disconnected, complain) {\n"));
+    assert_non_null(strstr(dev, "profile libvirt-" UUID " flags=(attach_disconnected, complain) {\n"
+                                "  " VG_AA_COMPLAIN_MARK "\n  #include <abstractions/libvirt-qemu>\n"));
+    autofree char *dev2 = NULL;
+    assert_int_equal(vg_aa_profile_ensure(dev, UUID, true, &dev2, &changed, &err), 0);
+    assert_false(changed);
     assert_int_equal(vg_aa_profile_ensure(dev, UUID, false, &back, &changed, &err), 0);
     assert_true(changed);
     assert_string_equal(back, once);
+}
+
+/* The admin's own complain flag (no mark) is never taken away. */
+static void test_admin_complain_kept(void **state)
+{
+    (void)state;
+    autofree char *admin = NULL;
+    autofree char *dev = NULL;
+    autofree char *enforce = NULL;
+    autofree char *restored = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+
+    const char *at = strstr(libvirt_made, "flags=(attach_disconnected)");
+    assert_non_null(at);
+    admin = vg_xasprintf("%.*sflags=(attach_disconnected, complain)%s", (int)(at - libvirt_made),
+                         libvirt_made, at + strlen("flags=(attach_disconnected)"));
+    /* dev mode adds nothing to the flags (and no mark) */
+    assert_int_equal(vg_aa_profile_ensure(admin, UUID, true, &dev, &changed, &err), 0);
+    assert_null(strstr(dev, VG_AA_COMPLAIN_MARK));
+    assert_non_null(strstr(dev, "flags=(attach_disconnected, complain) {\n"));
+    assert_int_equal(vg_aa_profile_ours(dev, UUID), VG_AA_OURS_INCLUDE);
+    /* enforce mode keeps it */
+    assert_int_equal(vg_aa_profile_ensure(dev, UUID, false, &enforce, &changed, &err), 0);
+    assert_false(changed);
+    assert_string_equal(enforce, dev);
+    /* and so does a full restore: only the include line goes */
+    assert_int_equal(vg_aa_profile_restore(enforce, UUID, true, &restored, &changed, &err), 0);
+    assert_true(changed);
+    assert_string_equal(restored, admin);
+}
+
+static void test_restore(void **state)
+{
+    (void)state;
+    autofree char *dev = NULL;
+    autofree char *unload = NULL;
+    autofree char *gone = NULL;
+    autofree char *same = NULL;
+    autofree char *once = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+
+    assert_int_equal(vg_aa_profile_ensure(libvirt_made, UUID, false, &once, &changed, &err), 0);
+    assert_int_equal(vg_aa_profile_ensure(libvirt_made, UUID, true, &dev, &changed, &err), 0);
+    assert_int_equal(vg_aa_profile_ours(dev, UUID), VG_AA_OURS_COMPLAIN | VG_AA_OURS_INCLUDE);
+    /* unload/reconcile: the flag and its mark go, the inert include stays */
+    assert_int_equal(vg_aa_profile_restore(dev, UUID, false, &unload, &changed, &err), 0);
+    assert_true(changed);
+    assert_string_equal(unload, once);
+    assert_int_equal(vg_aa_profile_ours(unload, UUID), VG_AA_OURS_INCLUDE);
+    /* gc of a domain that is gone: libvirt's own file again */
+    assert_int_equal(vg_aa_profile_restore(dev, UUID, true, &gone, &changed, &err), 0);
+    assert_string_equal(gone, libvirt_made);
+    assert_int_equal(vg_aa_profile_ours(gone, UUID), 0);
+    /* nothing of ours: unchanged */
+    assert_int_equal(vg_aa_profile_restore(libvirt_made, UUID, true, &same, &changed, &err), 0);
+    assert_false(changed);
+    assert_string_equal(same, libvirt_made);
+    /* another domain's include line is not ours */
+    autofree char *other = vg_xasprintf("%s  #include if exists <libvirt/libvirt-"
+                                        "00000000-0000-0000-0000-000000000000.virtguard>\n",
+                                        libvirt_made);
+    assert_int_equal(vg_aa_profile_ours(other, UUID), 0);
 }
 
 static void test_ensure_flags_forms(void **state)
@@ -102,9 +173,14 @@ static void test_ensure_flags_forms(void **state)
     (void)state;
     struct { const char *in; bool complain; const char *head; } cases[] = {
         { "profile libvirt-" UUID " {\n}\n", true, "profile libvirt-" UUID " flags=(complain) {\n" },
-        { "profile libvirt-" UUID " flags=(complain) {\n}\n", false, "profile libvirt-" UUID " {\n" },
+        /* unmarked: the admin's complain flag, kept in enforce mode */
+        { "profile libvirt-" UUID " flags=(complain) {\n}\n", false,
+          "profile libvirt-" UUID " flags=(complain) {\n" },
+        /* an explicit enforce flag conflicts with complain: kept, nothing added */
         { "profile libvirt-" UUID " flags=(enforce,attach_disconnected) {\n}\n", true,
-          "profile libvirt-" UUID " flags=(attach_disconnected, complain) {\n" },
+          "profile libvirt-" UUID " flags=(enforce,attach_disconnected) {\n" },
+        { "profile libvirt-" UUID " flags=(audit) {\n}\n", true,
+          "profile libvirt-" UUID " flags=(audit, complain) {\n  " VG_AA_COMPLAIN_MARK "\n" },
     };
     for (size_t i = 0; i < VG_N_ELEMENTS(cases); i++) {
         autofree char *in = vg_xasprintf("#include <tunables/global>\n%s", cases[i].in);
@@ -140,6 +216,50 @@ static void test_for_validation(void **state)
     assert_int_equal(vg_aa_profile_for_validation(libvirt_made, UUID, "", &none, &err), -EINVAL);
 }
 
+/* The helper profile's generated include follows the config; a stale one
+ * is reported with the commands that fix it. */
+static void test_helper_roots(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vg-roots-XXXXXX";
+    autoconfig vg_config *cfg = NULL;
+    autoconfig vg_config *cfg2 = NULL;
+    autoerror vg_error *err = NULL;
+    autofree char *text = NULL;
+    assert_non_null(mkdtemp(dir));
+    autofree char *conf = vg_xasprintf("shared_mounts = [ \"%s/img\" ]\n", dir);
+    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &cfg, &err), 0);
+    assert_int_equal(vg_helper_roots_render(cfg, &text, &err), 0);
+    autofree char *want = vg_xasprintf("\"%s/img/\" r,\n\"%s/img/**\" r,\n", dir, dir);
+    assert_non_null(strstr(text, want));
+
+    /* missing */
+    assert_int_equal(vg_helper_roots_check(cfg, dir, &err), -ESTALE);
+    autofree char *inc = vg_xasprintf("%s/" VG_HELPER_ROOTS_INCLUDE, dir);
+    autofree char *msg = vg_xasprintf("the helper's own AppArmor profile does not match the "
+                                      "directories in virtguard.conf ('%s' is missing), so AppArmor "
+                                      "would deny the helper reading the images; run 'virtguard-helper "
+                                      "roots && apparmor_parser -r %s/usr.sbin.virtguard-helper' after "
+                                      "every change of shared_mounts or apparmor_extra_roots", inc, dir);
+    assert_string_equal(err->msg, msg);
+    /* present and current */
+    autofree char *sub = vg_xasprintf("%s/virtguard", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(vg_write_file_atomic(inc, text, strlen(text), 0644), 0);
+    vg_error_free(err);
+    err = NULL;
+    assert_int_equal(vg_helper_roots_check(cfg, dir, &err), 0);
+    /* the config names another root: stale */
+    autofree char *conf2 = vg_xasprintf("shared_mounts = [ \"%s/img\" ]\n"
+                                        "apparmor_extra_roots = [ \"%s/more\" ]\n", dir, dir);
+    assert_int_equal(vg_config_parse(conf2, strlen(conf2), "t.conf", &cfg2, &err), 0);
+    assert_int_equal(vg_helper_roots_check(cfg2, dir, &err), -ESTALE);
+    assert_non_null(strstr(err->msg, "is out of date"));
+    unlink(inc);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +267,9 @@ int main(void)
         cmocka_unit_test(test_from_template),
         cmocka_unit_test(test_ensure),
         cmocka_unit_test(test_ensure_flags_forms),
+        cmocka_unit_test(test_admin_complain_kept),
+        cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_helper_roots),
         cmocka_unit_test(test_for_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

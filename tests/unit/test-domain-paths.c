@@ -396,6 +396,43 @@ static void test_not_a_domain(void **state)
                                   "not <domain>: this is not a libvirt domain definition");
 }
 
+/* libvirt's stored files: the root <domain>, or <domstatus>'s <domain>
+ * child; a <domain> inside <metadata> is neither. */
+static void test_stored(void **state)
+{
+    (void)state;
+    static const char meta[] =
+        "<metadata><app:domain xmlns:app='urn:x'><app:uuid>11111111-2222-3333-4444-555555555555"
+        "</app:uuid></app:domain><domain xmlns='urn:y'><name>evil</name>"
+        "<uuid>11111111-2222-3333-4444-555555555555</uuid></domain></metadata>";
+    autofree char *config = vg_xasprintf(
+        "<domain type='qemu'><name>live</name><uuid>6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f</uuid>%s"
+        "<devices><disk type='file' device='disk'><source file='/img/a.qcow2'/>"
+        "<target dev='vda'/></disk></devices></domain>", meta);
+    autofree char *status = vg_xasprintf("<domstatus state='running' pid='42'>"
+                                         "<monitor path='/x'/>%s</domstatus>", config);
+    const char *docs[] = { config, status };
+    for (size_t i = 0; i < VG_N_ELEMENTS(docs); i++) {
+        autodomain vg_domain *d = NULL;
+        autoerror vg_error *err = NULL;
+        assert_int_equal(vg_domain_parse_stored(docs[i], strlen(docs[i]), "f.xml", &d, &err), 0);
+        assert_string_equal(d->name, "live");
+        assert_string_equal(d->uuid, "6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f");
+        assert_int_equal(d->n_paths, 1);
+        assert_string_equal(d->paths[0].path, "/img/a.qcow2");
+    }
+    /* a status file without its domain, and something else entirely */
+    static const char empty[] = "<domstatus state='running'><domain xmlns='urn:y'/></domstatus>";
+    static const char net[] = "<network><name>default</name></network>";
+    autodomain vg_domain *d = NULL;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_domain_parse_stored(empty, strlen(empty), "s.xml", &d, &err), -EINVAL);
+    assert_string_equal(err->msg, "XML document 's.xml': the status file has no <domain> element");
+    vg_error_free(steal_pointer(&err));
+    assert_int_equal(vg_domain_parse_stored(net, strlen(net), "n.xml", &d, &err), -EINVAL);
+    assert_null(d);
+}
+
 static void test_format_escaping(void **state)
 {
     (void)state;
@@ -453,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_silent),
         cmocka_unit_test(test_model_details),
         cmocka_unit_test(test_not_a_domain),
+        cmocka_unit_test(test_stored),
         cmocka_unit_test(test_format_escaping),
         cmocka_unit_test(test_names),
     };
