@@ -4,6 +4,7 @@
  *   virtguard-helper load   --uuid UUID  < domain.xml   (hook: prepare, start)
  *   virtguard-helper unload --uuid UUID                 (hook: release)
  *   virtguard-helper gc                                 (admin, cron)
+ *   virtguard-helper purge                              (package removal)
  *
  * Runs as root, under its own AppArmor profile (usr.sbin.virtguard-helper),
  * reached from libvirtd's profile through its "PUx" rule for /usr/sbin.  It distrusts
@@ -28,6 +29,7 @@
 #include "domain-paths.h"
 #include "log.h"
 #include "policy.h"
+#include "purge.h"
 #include "sha256.h"
 #include "verdict.h"
 #include "vgconfig.h"
@@ -87,6 +89,7 @@ static void die_usage(void)
             "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
             "       virtguard-helper unload --uuid UUID\n"
             "       virtguard-helper gc\n"
+            "       virtguard-helper purge\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
     exit(EXIT_USAGE);
@@ -406,6 +409,35 @@ static int cmd_gc(const helper *h, vg_error **err)
     return 0;
 }
 
+/* Package removal (debian/virtguard.prerm): every file virtguard wrote goes,
+ * and libvirt's profile files lose virtguard's include (lib/purge.h). */
+static int cmd_purge(const helper *h, vg_error **err)
+{
+    vg_purge_result res = { 0 };
+    autoclose int lock = -1;
+    int r, first;
+
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    first = vg_purge_apparmor(h->aa_dir, &res, err);
+    if ((r = vg_purge_state_dir(h->cache_dir, &res, err)) < 0 && !first)
+        first = r;
+    /* Last: the lock file lives there; the lock itself holds until exit. */
+    if ((r = vg_purge_state_dir(h->run_dir, &res, err)) < 0 && !first)
+        first = r;
+    for (size_t i = 0; res.restored && res.restored[i]; i++)
+        printf("virtguard-helper: purge: removed virtguard's include from '%s'\n", res.restored[i]);
+    for (size_t i = 0; res.removed && res.removed[i]; i++)
+        printf("virtguard-helper: purge: removed '%s'\n", res.removed[i]);
+    if (res.restored)
+        printf("virtguard-helper: purge: profiles loaded for running domains keep their rules "
+               "until libvirt next loads them (next start)\n");
+    vg_log(LOG_NOTICE, "purge: %zu profile(s) restored, %zu path(s) removed",
+           vg_strv_len(res.restored), vg_strv_len(res.removed));
+    vg_purge_result_clear(&res);
+    return first;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -461,7 +493,7 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         die_usage();
-    if (strcmp(cmd, "gc") != 0) {
+    if (strcmp(cmd, "gc") != 0 && strcmp(cmd, "purge") != 0) {
         if (!h.uuid)
             die_usage();
         /* Validated before it becomes part of any path. */
@@ -476,6 +508,8 @@ int main(int argc, char **argv)
         r = cmd_unload(&h, &err);
     else if (strcmp(cmd, "gc") == 0)
         r = cmd_gc(&h, &err);
+    else if (strcmp(cmd, "purge") == 0)
+        r = cmd_purge(&h, &err);
     else
         die_usage();
     if (r < 0) {

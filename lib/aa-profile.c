@@ -147,3 +147,47 @@ int vg_aa_profile_for_validation(const char *text, const char *uuid, const char 
     *out = replace_all(no_files, ours, rules);
     return 0;
 }
+
+/* "#include if exists <libvirt/NAME.virtguard>" between blanks only. */
+static bool is_our_include(const char *line, size_t len, const char *target)
+{
+    size_t tl = strlen(target);
+
+    while (len > 0 && (*line == ' ' || *line == '\t'))
+        line++, len--;
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+        len--;
+    return len == tl && memcmp(line, target, tl) == 0;
+}
+
+int vg_aa_profile_restore(const char *text, const char *uuid, char **out, bool *changed,
+                          vg_error **err)
+{
+    autofree char *name = vg_aa_profile_name(uuid);
+    autofree char *target = vg_xasprintf("#include if exists <libvirt/%s" VG_AA_RULES_SUFFIX ">",
+                                         name);
+    autofree char *without = NULL;
+    vg_buf b = { 0 };
+    bool found = false;
+    int r;
+
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (is_our_include(p, len, target))
+            found = true;
+        else
+            vg_buf_addn(&b, p, len + (eol ? 1 : 0));
+        p += len + (eol ? 1 : 0);
+    }
+    without = vg_buf_steal(&b);
+    if (!found) {
+        *out = steal_pointer(&without);
+        *changed = false;
+        return 0;
+    }
+    if ((r = set_flags(without, name, false, out, err)) < 0)
+        return r;
+    *changed = strcmp(*out, text) != 0;
+    return 0;
+}

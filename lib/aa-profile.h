@@ -31,3 +31,12 @@ int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
  * and libvirt's ".files" include dropped (it may not exist yet). */
 int vg_aa_profile_for_validation(const char *text, const char *uuid, const char *rules,
                                  char **out, vg_error **err);
+
+/* Undo vg_aa_profile_ensure for package removal (virtguard-helper purge):
+ * drop every line that is exactly (blanks aside) our include of
+ * <libvirt/libvirt-UUID.virtguard> and, when there was one, the "complain"
+ * flag too (the helper owns the flags of the profiles it includes itself
+ * in: enforce mode removes complain, dev mode sets it).  A profile without
+ * our include is returned unchanged.  *changed says whether *out differs. */
+int vg_aa_profile_restore(const char *text, const char *uuid, char **out, bool *changed,
+                          vg_error **err);
