@@ -413,8 +413,10 @@ static int cmd_gc(const helper *h, vg_error **err)
  * and libvirt's profile files lose virtguard's include (lib/purge.h). */
 static int cmd_purge(const helper *h, vg_error **err)
 {
-    vg_purge_result res = { 0 };
+    vg_purge_result res = { 0 }, run = { 0 };
     autoclose int lock = -1;
+    struct stat st;
+    bool had_run_dir = lstat(h->run_dir, &st) == 0;
     int r, first;
 
     if ((lock = take_lock(h, err)) < 0)
@@ -422,9 +424,13 @@ static int cmd_purge(const helper *h, vg_error **err)
     first = vg_purge_apparmor(h->aa_dir, &res, err);
     if ((r = vg_purge_state_dir(h->cache_dir, &res, err)) < 0 && !first)
         first = r;
-    /* Last: the lock file lives there; the lock itself holds until exit. */
-    if ((r = vg_purge_state_dir(h->run_dir, &res, err)) < 0 && !first)
+    /* Last: the lock file lives there; the lock itself holds until exit.
+     * Not reported when only our own lock made it. */
+    if ((r = vg_purge_state_dir(h->run_dir, &run, err)) < 0 && !first)
         first = r;
+    for (size_t i = 0; had_run_dir && run.removed && run.removed[i]; i++)
+        vg_strv_push(&res.removed, vg_xstrdup(run.removed[i]));
+    vg_purge_result_clear(&run);
     for (size_t i = 0; res.restored && res.restored[i]; i++)
         printf("virtguard-helper: purge: removed virtguard's include from '%s'\n", res.restored[i]);
     for (size_t i = 0; res.removed && res.removed[i]; i++)
