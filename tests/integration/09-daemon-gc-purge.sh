@@ -35,7 +35,17 @@ vg_overlay() {
 vg_overlay "$sbindir"
 vg_overlay "$apparmordir"
 vg_overlay "$localstatedir/cache"
+# gc reads the domains under the helper's compiled-in $sysconfdir/libvirt/qemu:
+# for a build with another sysconfdir (distcheck), show it libvirtd's.  The
+# mount point is made inside the overlay over $apparmordir's parent (a new
+# overlay there would stack too deep), so nothing is left on the host.
+if [ "$sysconfdir" != /etc ]; then
+    [ "$apparmordir" = "$sysconfdir/apparmor.d" ] ||
+        vg_skip "sysconfdir '$sysconfdir' is not /etc and apparmordir '$apparmordir' is not under it"
+    mkdir -p "$sysconfdir/libvirt"
+fi
 vg_setup
+[ "$sysconfdir" = /etc ] || mount --bind /etc/libvirt "$sysconfdir/libvirt"
 install -m 0755 "$HELPER_BIN" "$sbindir/virtguard-helper"
 if [ "$apparmordir" != /etc/apparmor.d ]; then
     mkdir -p "$apparmordir" && cp -a /etc/apparmor.d/. "$apparmordir/"
