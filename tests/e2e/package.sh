@@ -52,24 +52,44 @@ do_install() {
     fi
 }
 
+libvirtd_up() { timeout 10 virsh -q version >/dev/null 2>&1; }
+gc_lines() { tr -d '\000' </run/syslog.txt 2>/dev/null | grep -o 'virtguard-helper[^<]*gc: [^<]*' | wc -l; }
+libvirt_loaded() { loaded_profiles | grep -E '^libvirt-[0-9a-f-]{36}$'; }
+
 do_purge() {
-    local d out rc why=""
+    local d out rc why="" gc0
+    # libvirtd running, so that the removal has to make it forget the hooks;
+    # started here, it also runs the daemon hook's gc under AppArmor.
+    if ! libvirtd_up; then
+        gc0=$(gc_lines)
+        libvirtd -d
+        for _ in $(seq 120); do libvirtd_up && break; sleep 0.5; done
+        libvirtd_up || why="libvirtd did not start;"
+        for _ in $(seq 20); do [ "$(gc_lines)" -gt "$gc0" ] && break; sleep 0.5; done
+        [ "$(gc_lines)" -gt "$gc0" ] || why="$why no 'gc:' syslog line from the daemon hook at libvirtd's start;"
+    fi
     for d in $(timeout 20 virsh list --name 2>/dev/null); do
         timeout 30 virsh destroy "$d" >/dev/null 2>&1
     done
+    # libvirt's own per-domain profiles still loaded now (e.g. left by a failed
+    # start): purge must neither load nor unload any of them.
+    libvirt_loaded >"$STATE/libvirt-loaded.before-purge"
     out=$(apt-get purge -y virtguard 2>&1); rc=$?
     echo "$out" | sed 's/^/e2e-pkg: /'
-    [ "$rc" = 0 ] || why="apt-get purge exited $rc;"
+    [ "$rc" = 0 ] || why="$why apt-get purge exited $rc;"
+    echo "$out" | grep -q 'virtguard: sent SIGHUP to libvirtd (pid [0-9]*): it no longer runs virtguard.s hooks' ||
+        why="$why the prerm did not reload libvirtd;"
     dpkg -s virtguard >/dev/null 2>&1 && why="$why dpkg still lists virtguard;"
     tree_state /etc/apparmor.d >"$STATE/aa.after"
     tree_state /etc/libvirt/hooks >"$STATE/hooks.after"
     loaded_profiles >"$STATE/loaded.after"
+    libvirt_loaded >"$STATE/libvirt-loaded.after"
     # libvirt's own per-domain profile files stay, as libvirt leaves them at
     # stop; they must be exactly libvirt's (no include, no complain flag).
     local new changed
     changed=$(comm -23 "$STATE/aa.before" "$STATE/aa.after" | tr '\n' ' ')
     new=$(comm -13 "$STATE/aa.before" "$STATE/aa.after" |
-        grep -Ev '^/etc/apparmor.d/libvirt/libvirt-[0-9a-f-]{36} ' | tr '\n' ' ')
+        grep -Ev '^/etc/apparmor.d/libvirt/libvirt-[0-9a-f-]{36}(\.files)? ' | tr '\n' ' ')
     [ -z "$changed" ] || why="$why changed or removed in /etc/apparmor.d: $changed;"
     [ -z "$new" ] || why="$why new in /etc/apparmor.d: $new;"
     if grep -rlE 'virtguard|complain' /etc/apparmor.d/libvirt/ >/dev/null 2>&1; then
@@ -77,14 +97,20 @@ do_purge() {
     fi
     cmp -s "$STATE/hooks.before" "$STATE/hooks.after" ||
         why="$why /etc/libvirt/hooks differs: $(diff "$STATE/hooks.before" "$STATE/hooks.after" | grep '^[<>]' | tr '\n' ' ');"
-    cmp -s "$STATE/loaded.before" "$STATE/loaded.after" ||
-        why="$why loaded profiles differ: $(diff "$STATE/loaded.before" "$STATE/loaded.after" | grep '^[<>]' | tr '\n' ' ');"
+    # Loaded profiles: as before installation, apart from libvirt's own
+    # per-domain ones, which must be exactly those loaded just before purge.
+    grep -Ev '^libvirt-[0-9a-f-]{36}$' "$STATE/loaded.after" >"$STATE/loaded.after.nolibvirt"
+    grep -Ev '^libvirt-[0-9a-f-]{36}$' "$STATE/loaded.before" >"$STATE/loaded.before.nolibvirt"
+    cmp -s "$STATE/loaded.before.nolibvirt" "$STATE/loaded.after.nolibvirt" ||
+        why="$why loaded profiles differ: $(diff "$STATE/loaded.before.nolibvirt" "$STATE/loaded.after.nolibvirt" | grep '^[<>]' | tr '\n' ' ');"
+    cmp -s "$STATE/libvirt-loaded.before-purge" "$STATE/libvirt-loaded.after" ||
+        why="$why purge changed which libvirt domain profiles are loaded;"
     for d in /etc/virtguard /var/cache/virtguard /run/virtguard /usr/lib/virtguard; do
         [ ! -e "$d" ] || why="$why '$d' is still there;"
     done
     ls /var/cache/apparmor/*/*virtguard* >/dev/null 2>&1 && why="$why AppArmor's cache keeps the helper's profile;"
     if [ -z "$why" ]; then
-        pass pkg-purge apt-get-purge "purged: /etc/apparmor.d ($(wc -l <"$STATE/aa.before") files) and /etc/libvirt/hooks as before installation, $(wc -l <"$STATE/loaded.after") loaded profiles as before, no virtguard dirs left"
+        pass pkg-purge apt-get-purge "gc ran from the daemon hook at libvirtd's start; purge reloaded libvirtd; /etc/apparmor.d ($(wc -l <"$STATE/aa.before") files before; libvirt's own libvirt-UUID files left: $(comm -13 "$STATE/aa.before" "$STATE/aa.after" | wc -l), none naming virtguard or complain) and /etc/libvirt/hooks as before installation; loaded profiles as before ($(wc -l <"$STATE/loaded.before.nolibvirt")) plus libvirt's $(wc -l <"$STATE/libvirt-loaded.after") domain profile(s) loaded before purge; no virtguard dirs left"
     else
         fail pkg-purge apt-get-purge "$why"
     fi
