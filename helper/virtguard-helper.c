@@ -6,6 +6,7 @@
  *   virtguard-helper reconcile --uuid UUID              (hook: a start it does not manage)
  *   virtguard-helper gc                                 (admin, cron)
  *   virtguard-helper roots                              (admin: after changing the roots)
+ *   virtguard-helper purge                              (package removal)
  *
  * Runs as root, under its own AppArmor profile (usr.sbin.virtguard-helper),
  * reached from libvirtd's profile through its "PUx" rule for /usr/sbin.  It distrusts
@@ -32,6 +33,7 @@
 #include "domain-paths.h"
 #include "log.h"
 #include "policy.h"
+#include "purge.h"
 #include "sha256.h"
 #include "verdict.h"
 #include "vgconfig.h"
@@ -93,6 +95,7 @@ static void die_usage(void)
             "       virtguard-helper reconcile --uuid UUID\n"
             "       virtguard-helper gc\n"
             "       virtguard-helper roots    (the include of its own AppArmor profile)\n"
+            "       virtguard-helper purge\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
     exit(EXIT_USAGE);
@@ -515,6 +518,41 @@ static int cmd_gc(const helper *h, vg_error **err)
     return 0;
 }
 
+/* Package removal (debian/virtguard.prerm): every file virtguard wrote goes,
+ * and libvirt's profile files lose virtguard's include (lib/purge.h). */
+static int cmd_purge(const helper *h, vg_error **err)
+{
+    vg_purge_result res = { 0 }, run = { 0 };
+    autoclose int lock = -1;
+    struct stat st;
+    bool had_run_dir = lstat(h->run_dir, &st) == 0;
+    int r, first;
+
+    if ((lock = take_lock(h, err)) < 0)
+        return lock;
+    first = vg_purge_apparmor(h->aa_dir, &res, err);
+    if ((r = vg_purge_state_dir(h->cache_dir, &res, err)) < 0 && !first)
+        first = r;
+    /* Last: the lock file lives there; the lock itself holds until exit.
+     * Not reported when only our own lock made it. */
+    if ((r = vg_purge_state_dir(h->run_dir, &run, err)) < 0 && !first)
+        first = r;
+    for (size_t i = 0; had_run_dir && run.removed && run.removed[i]; i++)
+        vg_strv_push(&res.removed, vg_xstrdup(run.removed[i]));
+    vg_purge_result_clear(&run);
+    for (size_t i = 0; res.restored && res.restored[i]; i++)
+        printf("virtguard-helper: purge: removed virtguard's include from '%s'\n", res.restored[i]);
+    for (size_t i = 0; res.removed && res.removed[i]; i++)
+        printf("virtguard-helper: purge: removed '%s'\n", res.removed[i]);
+    if (res.restored)
+        printf("virtguard-helper: purge: profiles loaded for running domains keep their rules "
+               "until libvirt next loads them (next start)\n");
+    vg_log(LOG_NOTICE, "purge: %zu profile(s) restored, %zu path(s) removed",
+           vg_strv_len(res.restored), vg_strv_len(res.removed));
+    vg_purge_result_clear(&res);
+    return first;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -577,7 +615,7 @@ int main(int argc, char **argv)
         if (mkdir_p(tmp, 0700) == 0)
             (void)setenv("TMPDIR", tmp, 1);
     }
-    if (strcmp(cmd, "gc") != 0 && strcmp(cmd, "roots") != 0) {
+    if (strcmp(cmd, "gc") != 0 && strcmp(cmd, "roots") != 0 && strcmp(cmd, "purge") != 0) {
         if (!h.uuid)
             die_usage();
         /* Validated before it becomes part of any path. */
@@ -596,6 +634,8 @@ int main(int argc, char **argv)
         r = cmd_gc(&h, &err);
     else if (strcmp(cmd, "roots") == 0)
         r = cmd_roots(&h, &err);
+    else if (strcmp(cmd, "purge") == 0)
+        r = cmd_purge(&h, &err);
     else
         die_usage();
     if (r < 0) {

@@ -36,6 +36,31 @@ h=$(field median_us <<<"$hook"); t=$(field median_us <<<"$true_")
 printf 'hook prepare (1-disk shared domain): median %d us  (%s)\n' "$h" "$hook"
 printf '/bin/true, same stdin:              median %d us  (%s)\n' "$t" "$true_"
 printf 'hook / true ratio: %s   (target <= 1.5)\n' "$(ratio "$h" "$t")"
+# VG_BENCH_HOOKS="LABEL=PATH ...": other builds of the hook (link variants,
+# docs/BENCH.md), spawned in interleaved rounds with the build's hook and
+# /bin/true so that machine load hits them alike.
+if [ -n "${VG_BENCH_HOOKS:-}" ]; then
+    rounds=${VG_BENCH_ROUNDS:-5}
+    declare -A acc=()
+    for r in $(seq "$rounds"); do
+        for v in "built=$VG_HOOK" "true=/bin/true" $VG_BENCH_HOOKS; do
+            label=${v%%=*}; bin=${v#*=}
+            out=$("$SPAWN" $(( N_HOOK / rounds )) "$B/dom.xml" "$bin" bench prepare begin -)
+            [ "$(field failures <<<"$out")" = 0 ] || vg_fail "hook variant '$label' failed: $out"
+            acc[$label]="${acc[$label]:-} $(field median_us <<<"$out")"
+        done
+    done
+    printf '%-16s %10s %10s %12s\n' variant median_us ratio size_bytes
+    tm=$(printf '%s\n' ${acc[true]} | median)
+    for v in "built=$VG_HOOK" $VG_BENCH_HOOKS; do
+        label=${v%%=*}; bin=${v#*=}
+        m=$(printf '%s\n' ${acc[$label]} | median)
+        printf '%-16s %10d %10s %12d\n' "$label" "$m" "$(ratio "$m" "$tm")" "$(stat -c %s "$bin")"
+    done
+    printf '%-16s %10d\n' /bin/true "$tm"
+    echo "(median of $rounds per-round medians; VG_BENCH_HOOKS only)"
+    [ "${VG_BENCH_HOOKS_ONLY:-0}" = 1 ] && { rm -rf "$B"; exit 0; }
+fi
 
 # 2. virsh start of the same TCG domain, with and without the hook.
 vg_define bench "$VG_SHARED"

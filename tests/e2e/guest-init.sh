@@ -63,6 +63,10 @@ for p in usr.sbin.libvirtd usr.lib.libvirt.virt-aa-helper usr.sbin.virtguard-hel
 done
 say "loaded profiles: $(sed 's/ (.*//' /sys/kernel/security/apparmor/profiles | tr '\n' ' ')"
 
+# virtguard as a Debian package (tests/e2e/package.sh): installed with apt-get
+# here, purged after the scenarios and the host state compared.
+[ -e /e2e/package.sh ] && bash /e2e/package.sh install
+
 mkdir -p /run/libvirt /var/log/libvirt/qemu
 virtlogd -d || say "virtlogd did not start"
 virtlockd -d || say "virtlockd did not start"
@@ -71,6 +75,7 @@ virtlockd -d || say "virtlockd did not start"
 # cached at daemon start).
 timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash /e2e/scenarios.sh
 say "scenarios exited with status $?"
+[ -e /e2e/package.sh ] && bash /e2e/package.sh purge
 
 say "AppArmor audit lines:"
 dmesg | grep -a 'apparmor=' | sed 's/^/e2e-dmesg: /'

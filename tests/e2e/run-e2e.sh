@@ -2,7 +2,7 @@
 # run-e2e.sh SRCDIR E2EDIR -- virtguard's end-to-end test (`make check-e2e`).
 #
 # Builds (and caches) a Debian 12 guest with AppArmor, 9p, libvirt and QEMU,
-# installs a freshly built virtguard into it, shares an images directory
+# installs a freshly built virtguard package into it, shares an images directory
 # with it over 9p as Lima does (host QEMU unprivileged, security_model=none),
 # boots it under QEMU/TCG and runs tests/e2e/scenarios.sh with a real
 # libvirtd inside.  Prints one line per scenario, then "N passed, M failed";
@@ -21,6 +21,8 @@ log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
 guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
 expected="1 2 3 4a 4b 5a 5b 6 7 8 9h"
+# the Debian package's install and purge (tests/e2e/package.sh)
+[ -n "${E2E_INSTALL_FROM:-}" ] || expected="$expected pkg-install pkg-purge"
 
 say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: error: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
@@ -29,7 +31,8 @@ T_START=$(now)
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mkfs of a root tree)"
 missing=""
-for t in debootstrap qemu-system-x86_64 qemu-img mkfs.ext4 setpriv genisoimage timeout chroot; do
+for t in debootstrap qemu-system-x86_64 qemu-img mkfs.ext4 setpriv genisoimage timeout chroot \
+         dpkg-buildpackage dh dh_apparmor; do
     command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 done
 [ -z "$missing" ] || die "missing host tools:$missing (packages: tests/e2e/host-packages.txt)"
@@ -99,8 +102,10 @@ build_virtguard() {
         (cd "$vbuild" && "$vsrc/configure" --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
             >configure.out 2>&1) || { tail -n 20 "$vbuild/configure.out"; die "configure failed"; }
     fi
-    make -C "$vbuild" -j"$(nproc)" >"$vbuild/make.out" 2>&1 ||
-        { tail -n 30 "$vbuild/make.out"; die "building virtguard failed"; }
+    # The guest is Debian 12 like this host: the package is built here.
+    rm -f "$vbuild"/virtguard_*.deb
+    make -C "$vbuild" deb >"$vbuild/make.out" 2>&1 ||
+        { tail -n 30 "$vbuild/make.out"; die "make deb failed"; }
 }
 t=$(now)
 vbuild=$top/build
@@ -122,12 +127,14 @@ tree=$run/tree
 cp -a "$base" "$tree"
 if [ -n "${E2E_INSTALL_FROM:-}" ]; then
     cp -a "$E2E_INSTALL_FROM/." "$tree/"
+    [ -x "$tree/etc/libvirt/hooks/qemu.d/virtguard" ] || die "no hook installed in the guest tree"
+    install -d -m 0755 "$tree/e2e"
 else
-    make -C "$vbuild" install DESTDIR="$tree" >"$run/install.out" 2>&1 ||
-        { tail -n 30 "$run/install.out"; die "make install DESTDIR=... failed"; }
+    # Installed in the guest by apt-get at boot (tests/e2e/package.sh).
+    install -d -m 0755 "$tree/e2e"
+    cp "$vbuild"/virtguard_*.deb "$tree/e2e/" || die "no virtguard_*.deb built"
+    install -m 0755 "$here/package.sh" "$tree/e2e/package.sh"
 fi
-[ -x "$tree/etc/libvirt/hooks/qemu.d/virtguard" ] || die "no hook installed in the guest tree"
-install -d -m 0755 "$tree/e2e"
 install -m 0755 "$here/guest-init.sh" "$tree/e2e/init"
 install -m 0755 "$here/scenarios.sh" "$tree/e2e/scenarios.sh"
 kver=$(cd "$tree/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n1)

@@ -1,0 +1,123 @@
+#!/bin/bash
+# package.sh -- the Debian package's lifecycle in the e2e guest, run by
+# /e2e/init (tests/e2e/guest-init.sh):
+#   package.sh install   before the scenarios: record the host state, then
+#                        `apt-get install ./virtguard_*.deb` (the package
+#                        run-e2e.sh built with `make deb` on the host);
+#   package.sh purge     after them: stop every domain, `apt-get purge`, and
+#                        check /etc/apparmor.d, the loaded AppArmor profiles
+#                        and /etc/libvirt/hooks are as before installation.
+# Prints "E2E PASS|FAIL pkg-install|pkg-purge NAME: evidence" lines.
+set -u
+export LC_ALL=C DEBIAN_FRONTEND=noninteractive
+STATE=/run/e2e-pkg
+AAPROFILES=/sys/kernel/security/apparmor/profiles
+mkdir -p "$STATE"
+
+ev() { printf '%s' "$*" | tr '\n\r\t' '   ' | tr -s ' ' | cut -c1-600; }
+pass() { echo "E2E PASS $1 $2: $(ev "$3")"; }
+fail() { echo "E2E FAIL $1 $2: $(ev "$3")"; }
+
+# Files (and symlinks) under DIR with a hash of each, one per line.
+tree_state() {
+    find "$1" \( -type f -o -type l \) -print0 2>/dev/null | sort -z |
+        while IFS= read -r -d '' f; do
+            if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(sha256sum <"$f" | cut -c1-16)"; fi
+        done
+}
+loaded_profiles() { sed 's/ (.*//' "$AAPROFILES" | sort; }
+
+do_install() {
+    local deb out
+    deb=$(ls /e2e/virtguard_*.deb 2>/dev/null | head -n 1)
+    [ -n "$deb" ] || { fail pkg-install apt-get-install "no virtguard_*.deb in /e2e"; return 1; }
+    tree_state /etc/apparmor.d >"$STATE/aa.before"
+    tree_state /etc/libvirt/hooks >"$STATE/hooks.before"
+    loaded_profiles >"$STATE/loaded.before"
+    out=$(apt-get install -y --no-install-recommends "$deb" 2>&1)
+    local rc=$?
+    echo "$out" | sed 's/^/e2e-pkg: /'
+    local why=""
+    [ "$rc" = 0 ] || why="apt-get install exited $rc;"
+    [ -f /etc/libvirt/hooks/qemu.d/virtguard ] && [ ! -L /etc/libvirt/hooks/qemu.d/virtguard ] ||
+        why="$why no real file /etc/libvirt/hooks/qemu.d/virtguard;"
+    [ -x /etc/libvirt/hooks/daemon.d/virtguard ] || why="$why no daemon hook;"
+    loaded_profiles | grep -qx virtguard-helper || why="$why the helper's profile is not loaded;"
+    echo "$out" | grep -q 'virtguard: libvirtd is not running; it now runs virtguard.s hooks when it starts' ||
+        why="$why the postinst did not say libvirtd is not running;"
+    if [ -z "$why" ]; then
+        pass pkg-install apt-get-install "$(basename "$deb") installed: hooks in qemu.d ($(stat -c %s /etc/libvirt/hooks/qemu.d/virtguard) bytes) and daemon.d, profile virtguard-helper loaded"
+    else
+        fail pkg-install apt-get-install "$why"
+    fi
+}
+
+libvirtd_up() { timeout 10 virsh -q version >/dev/null 2>&1; }
+gc_lines() { tr -d '\000' </run/syslog.txt 2>/dev/null | grep -o 'virtguard-helper[^<]*gc: [^<]*' | wc -l; }
+libvirt_loaded() { loaded_profiles | grep -E '^libvirt-[0-9a-f-]{36}$'; }
+
+do_purge() {
+    local d out rc why="" gc0
+    # libvirtd running, so that the removal has to make it forget the hooks;
+    # started here, it also runs the daemon hook's gc under AppArmor.
+    if ! libvirtd_up; then
+        gc0=$(gc_lines)
+        libvirtd -d
+        for _ in $(seq 120); do libvirtd_up && break; sleep 0.5; done
+        libvirtd_up || why="libvirtd did not start;"
+        for _ in $(seq 20); do [ "$(gc_lines)" -gt "$gc0" ] && break; sleep 0.5; done
+        [ "$(gc_lines)" -gt "$gc0" ] || why="$why no 'gc:' syslog line from the daemon hook at libvirtd's start;"
+    fi
+    for d in $(timeout 20 virsh list --name 2>/dev/null); do
+        timeout 30 virsh destroy "$d" >/dev/null 2>&1
+    done
+    # libvirt's own per-domain profiles still loaded now (e.g. left by a failed
+    # start): purge must neither load nor unload any of them.
+    libvirt_loaded >"$STATE/libvirt-loaded.before-purge"
+    out=$(apt-get purge -y virtguard 2>&1); rc=$?
+    echo "$out" | sed 's/^/e2e-pkg: /'
+    [ "$rc" = 0 ] || why="$why apt-get purge exited $rc;"
+    echo "$out" | grep -q 'virtguard: sent SIGHUP to libvirtd (pid [0-9]*): it no longer runs virtguard.s hooks' ||
+        why="$why the prerm did not reload libvirtd;"
+    dpkg -s virtguard >/dev/null 2>&1 && why="$why dpkg still lists virtguard;"
+    tree_state /etc/apparmor.d >"$STATE/aa.after"
+    tree_state /etc/libvirt/hooks >"$STATE/hooks.after"
+    loaded_profiles >"$STATE/loaded.after"
+    libvirt_loaded >"$STATE/libvirt-loaded.after"
+    # libvirt's own per-domain profile files stay, as libvirt leaves them at
+    # stop; they must be exactly libvirt's (no include, no complain flag).
+    local new changed
+    changed=$(comm -23 "$STATE/aa.before" "$STATE/aa.after" | tr '\n' ' ')
+    new=$(comm -13 "$STATE/aa.before" "$STATE/aa.after" |
+        grep -Ev '^/etc/apparmor.d/libvirt/libvirt-[0-9a-f-]{36}(\.files)? ' | tr '\n' ' ')
+    [ -z "$changed" ] || why="$why changed or removed in /etc/apparmor.d: $changed;"
+    [ -z "$new" ] || why="$why new in /etc/apparmor.d: $new;"
+    if grep -rlE 'virtguard|complain' /etc/apparmor.d/libvirt/ >/dev/null 2>&1; then
+        why="$why libvirt's profile files still name virtguard or complain: $(grep -rlE 'virtguard|complain' /etc/apparmor.d/libvirt/ | tr '\n' ' ');"
+    fi
+    cmp -s "$STATE/hooks.before" "$STATE/hooks.after" ||
+        why="$why /etc/libvirt/hooks differs: $(diff "$STATE/hooks.before" "$STATE/hooks.after" | grep '^[<>]' | tr '\n' ' ');"
+    # Loaded profiles: as before installation, apart from libvirt's own
+    # per-domain ones, which must be exactly those loaded just before purge.
+    grep -Ev '^libvirt-[0-9a-f-]{36}$' "$STATE/loaded.after" >"$STATE/loaded.after.nolibvirt"
+    grep -Ev '^libvirt-[0-9a-f-]{36}$' "$STATE/loaded.before" >"$STATE/loaded.before.nolibvirt"
+    cmp -s "$STATE/loaded.before.nolibvirt" "$STATE/loaded.after.nolibvirt" ||
+        why="$why loaded profiles differ: $(diff "$STATE/loaded.before.nolibvirt" "$STATE/loaded.after.nolibvirt" | grep '^[<>]' | tr '\n' ' ');"
+    cmp -s "$STATE/libvirt-loaded.before-purge" "$STATE/libvirt-loaded.after" ||
+        why="$why purge changed which libvirt domain profiles are loaded;"
+    for d in /etc/virtguard /var/cache/virtguard /run/virtguard /usr/lib/virtguard; do
+        [ ! -e "$d" ] || why="$why '$d' is still there;"
+    done
+    ls /var/cache/apparmor/*/*virtguard* >/dev/null 2>&1 && why="$why AppArmor's cache keeps the helper's profile;"
+    if [ -z "$why" ]; then
+        pass pkg-purge apt-get-purge "gc ran from the daemon hook at libvirtd's start; purge reloaded libvirtd; /etc/apparmor.d ($(wc -l <"$STATE/aa.before") files before; libvirt's own libvirt-UUID files left: $(comm -13 "$STATE/aa.before" "$STATE/aa.after" | wc -l), none naming virtguard or complain) and /etc/libvirt/hooks as before installation; loaded profiles as before ($(wc -l <"$STATE/loaded.before.nolibvirt")) plus libvirt's $(wc -l <"$STATE/libvirt-loaded.after") domain profile(s) loaded before purge; no virtguard dirs left"
+    else
+        fail pkg-purge apt-get-purge "$why"
+    fi
+}
+
+case "${1:-}" in
+install) do_install ;;
+purge) do_purge ;;
+*) echo "usage: package.sh install|purge" >&2; exit 2 ;;
+esac
