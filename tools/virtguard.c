@@ -191,8 +191,13 @@ static int cmd_check(const opts *o)
         status = EXIT_OK;
         break;
     case VG_VERDICT_ALLOW:
-        printf("virtguard: domain '%s': %zu shared path(s) checked, all fine (%lld ms).\n",
-               v.domain, v.report->n_shared, v.report->probe_ms);
+        if (v.warns)
+            printf("virtguard: domain '%s': %zu shared path(s) checked (%lld ms): the hook "
+                   "would let it start, with the warning above.\n",
+                   v.domain, v.report->n_shared, v.report->probe_ms);
+        else
+            printf("virtguard: domain '%s': %zu shared path(s) checked, all fine (%lld ms).\n",
+                   v.domain, v.report->n_shared, v.report->probe_ms);
         status = EXIT_OK;
         break;
     case VG_VERDICT_WARN:
