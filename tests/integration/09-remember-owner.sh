@@ -89,4 +89,24 @@ out=$(vg_virsh destroy vg-rem) || vg_fail "virsh destroy failed: $out"
 vg_expect_syslog vg-rem "start: allowed: "
 [ "$(warnings)" = 1 ] || vg_fail "the start with the fix warned again"
 vg_log "with the fix the files kept $owner across start and stop"
+
+# A share that refuses the attribute outright (bindfs --xattr-ro: reading
+# gives "no such attribute", writing fails): libvirt itself fails the
+# start with "Unable to set XATTR", as the warning says, and `virtguard
+# explain` reads that error as this case.
+vg_fuse_stop "$VG_SHARED" "${VG_FUSE_PIDS[0]%%:*}"
+bindfs --xattr-ro "$src" "$VG_SHARED"
+vg_wait_until 5 "the bindfs mount" vg_is_mounted "$VG_SHARED" || vg_hard_error "bindfs did not mount"
+VG_FUSE_PIDS+=("$(pgrep -n -x bindfs || true):$VG_SHARED")
+vg_define vg-rem2 "$VG_SHARED"
+vg_start vg-rem2
+[ "$VG_RC" != 0 ] || vg_fail "libvirt started vg-rem2 although the share refuses trusted xattrs"
+vg_assert_contains "$VG_OUT" "Unable to set XATTR trusted.libvirt.security.dac on $VG_SHARED/overlay.qcow2" "the virsh error"
+vg_expect_syslog vg-rem2 "start: allowed with a warning"
+line2=$(vg_syslog_lines | grep -F "domain 'vg-rem2'" | grep -F 'allowed with a warning')
+vg_assert_contains "$line2" "libvirt then fails the start with 'Unable to set XATTR ...'" "the syslog warning"
+[ "$(owners)" = "$owner $owner $owner" ] || vg_fail "the failed start changed owners: $(owners)"
+expl=$(printf '%s\n' "$VG_OUT" | "$top_builddir/tools/virtguard" explain --config "$VG_CONF" - 2>&1) || true
+vg_assert_contains "$expl" "libvirt cannot record the owner of '$VG_SHARED/overlay.qcow2'" "virtguard explain"
+vg_assert_contains "$expl" "relabel='no'><label>+1000:+$qemu_gid</label>" "virtguard explain"
 vg_log "PASS"
