@@ -54,6 +54,20 @@ static void drop_findings(vg_report *rep, vg_finding_kind kind)
     rep->n = k;
 }
 
+/* Text for one syslog line: names and paths in it are the domain's and
+ * hostile, so control bytes and '\\' become \\ooo octal escapes. */
+static char *one_line(const char *text)
+{
+    vg_buf b = { 0 };
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            vg_buf_printf(&b, "\\%03o", *p);
+        else
+            vg_buf_addc(&b, (char)*p);
+    }
+    return vg_buf_steal(&b);
+}
+
 static const vg_finding *first_finding(const vg_report *rep, vg_finding_kind kind)
 {
     for (size_t i = 0; i < rep->n; i++)
@@ -159,10 +173,13 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         out->kind = VG_VERDICT_ALLOW;
         out->warns = w != NULL;
         out->text = vg_report_format(rep, NULL);
-        if (w)
-            out->log_line = vg_xasprintf("domain '%s' %s: allowed with a warning: %zu shared "
-                                         "path(s) checked in %lld ms: %s", dom->name, stage,
-                                         rep->n_shared, rep->probe_ms, w->message);
+        if (w) {
+            autofree char *line = vg_xasprintf("domain '%s' %s: allowed with a warning: %zu "
+                                               "shared path(s) checked in %lld ms: %s",
+                                               dom->name, stage, rep->n_shared, rep->probe_ms,
+                                               w->message);
+            out->log_line = one_line(line);
+        }
         else
             out->log_line = vg_xasprintf("domain '%s' %s: allowed: %zu shared path(s) checked "
                                          "in %lld ms", dom->name, stage, rep->n_shared,

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "guard.h"
+#include "verdict.h"
 
 #define PW TEST_DATA_DIR "/ids/passwd"
 #define GR TEST_DATA_DIR "/ids/group"
@@ -534,6 +535,52 @@ static void test_owner_lost_no_root_label(void **state)
     assert_non_null(strstr(w->message, why));
 }
 
+/* Through the verdict, as the hook sees it: the warning only at `start`
+ * (once per start), an `allowed with a warning` syslog line with hostile
+ * bytes of the domain's name and paths escaped, and no refusal. */
+static void test_owner_lost_verdict(void **state)
+{
+    fixture *f = *state;
+    vg_xattr_result x = VG_XATTR_UNSUPPORTED;
+    autofree char *dir = vg_xasprintf("%s/a\nb", f->images);
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", dir);
+    autofree char *conf = vg_xasprintf("%s/virtguard.conf", f->root);
+    autofree char *qconf = vg_xasprintf("%s/qemu.conf", f->root);
+    autofree char *conf_text = vg_xasprintf("mode = \"enforce\"\nshared_mounts = [ \"%s\" ]\n"
+                                            "shared_fs_types = [ \"tmpfs\" ]\n"
+                                            "qemu_conf = \"%s\"\n", f->images, qconf);
+    autofree char *xml = vg_xasprintf(
+        "<domain type='qemu'><name>evil&#10;name</name><memory>65536</memory><os><type>hvm"
+        "</type></os><devices><disk type='file' device='disk'><source file='%s/a&#10;b/"
+        "overlay.qcow2'/><target dev='vda'/></disk></devices></domain>", f->images);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_file(disk, 0600, 1000, 1000);
+    assert_int_equal(vg_write_file_atomic(conf, conf_text, strlen(conf_text), 0644), 0);
+    assert_int_equal(vg_write_file_atomic(qconf, "", 0, 0644), 0);
+    f->env.probe_edit = xattr_unsupported;
+    f->env.probe_opaque = &x;
+
+    vg_verdict v;
+    vg_verdict_make(conf, xml, strlen(xml), "-", "prepare", &f->env, &v);
+    assert_int_equal(v.kind, VG_VERDICT_ALLOW);
+    assert_false(v.warns);
+    assert_string_equal(v.text, "");
+    assert_non_null(strstr(v.log_line, "prepare: allowed: 1 shared path(s)"));
+    vg_verdict_clear(&v);
+
+    vg_verdict_make(conf, xml, strlen(xml), "-", "start", &f->env, &v);
+    assert_int_equal(v.kind, VG_VERDICT_ALLOW);
+    assert_int_equal(vg_verdict_hook_status(&v), 0);
+    assert_true(v.warns);
+    assert_non_null(strstr(v.text, "WARNING: libvirt will chown a file on shared mount"));
+    assert_null(strchr(v.log_line, '\n'));
+    assert_non_null(strstr(v.log_line, "domain 'evil\\012name' start: allowed with a warning: "
+                                       "1 shared path(s) checked in "));
+    assert_non_null(strstr(v.log_line, "/a\\012b/overlay.qcow2' (now 1000:1000) will be owned "
+                                       "by 0:0"));
+    vg_verdict_clear(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +601,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owner_lost_remember_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_not_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lost_no_root_label, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_lost_verdict, setup, teardown),
     };
     if (geteuid() != 0) {
         printf("test-guard: needs root for mounts; skipped\n");
