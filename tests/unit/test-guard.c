@@ -114,6 +114,7 @@ static int teardown(void **state)
     free(f->cfg.source);
     free(f->qconf.user);
     free(f->qconf.group);
+    free(f->qconf.source);
     free(f->images);
     free(f->plain);
     free(f->state);
