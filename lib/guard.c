@@ -676,8 +676,8 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
     bool relabel = true, static_label = false, have_ids;
     const char *relabel_off = NULL;
     autofree char *label = NULL;
+    autofree char *label_why = NULL;
     autofree char *fix = NULL;
-    uid_t owner = 0;
     vg_report *rep = vg_xcalloc(1, sizeof(*rep));
     int r;
 
@@ -754,7 +754,9 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
         judge_mount(&c, &ms[j]);
 
     /* The fix we would propose for DAC problems, checked before offering. */
-    label = have_ids ? propose_label(&c, items, n_items, file_req, &owner) : NULL;
+    label = have_ids ? checked_label(&c, items, n_items, file_req, anc, anc_req,
+                                     state_req != SIZE_MAX ? &res[state_req] : NULL, &label_why)
+                     : NULL;
     if (label)
         fix = vg_xasprintf("Do not set user = \"root\" or security_driver = \"none\" in qemu.conf "
                            "(that removes isolation for every guest); run this domain's QEMU as "
@@ -853,14 +855,9 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
     }
 
     /* Where libvirt's relabel works but cannot be undone: a warning. */
-    if (have_ids && relabel && !vg_report_blocking(rep)) {
-        autofree char *why = NULL;
-        autofree char *ok_label = checked_label(&c, items, n_items, file_req, anc, anc_req,
-                                                state_req != SIZE_MAX ? &res[state_req] : NULL,
-                                                &why);
+    if (have_ids && relabel && !vg_report_blocking(rep))
         for (size_t j = 0; j < n_ms; j++)
-            judge_owner_lost(&c, &ms[j], items, n_items, file_req, ok_label, why);
-    }
+            judge_owner_lost(&c, &ms[j], items, n_items, file_req, label, label_why);
 
     /* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
      * be able to enter it (FACTS.md: +1000:+1000 fails there). */

@@ -582,6 +582,22 @@ static void test_owner_lost_verdict(void **state)
     vg_verdict_clear(&v);
 }
 
+/* The DAC refusal's fix is checked the same way: root-owned files get no
+ * label that would run QEMU as root. */
+static void test_dac_fix_not_root(void **state)
+{
+    fixture *f = *state;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    write_file(disk, 0600, 0, 0);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    f->qconf.dynamic_ownership = false;
+    autoreport vg_report *rep = run(f);
+    assert_one(rep, VG_FIND_DAC, "it is owned by 0:0 with mode 0600, and libvirt does not "
+                                 "relabel it");
+    assert_null(strstr(rep->v[0].message, "<label>"));
+    assert_non_null(strstr(rep->v[0].message, "Give the files one owner"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owner_not_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lost_no_root_label, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lost_verdict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dac_fix_not_root, setup, teardown),
     };
     if (geteuid() != 0) {
         printf("test-guard: needs root for mounts; skipped\n");
