@@ -147,7 +147,7 @@ static int guard(const char *op)
     if (v.text && *v.text)
         fputs(v.text, stderr);
     if (v.log_line)
-        vg_log(v.kind == VG_VERDICT_ALLOW ? LOG_INFO : LOG_WARNING, "%s%s", v.log_line,
+        vg_log(v.kind == VG_VERDICT_ALLOW && !v.warns ? LOG_INFO : LOG_WARNING, "%s%s", v.log_line,
                (v.kind == VG_VERDICT_ALLOW || v.kind == VG_VERDICT_WARN) && !v.apparmor_active
                    ? "; AppArmor rules skipped (AppArmor is not enabled on this host)" : "");
     status = vg_verdict_hook_status(&v);

@@ -496,6 +496,17 @@ static bool shared_type_mounted(const vg_doctor_facts *f)
     return false;
 }
 
+/* A probed shared mount where libvirt's chown takes effect: there the
+ * per-mount remembered-owner check speaks, not the generic one. */
+static bool chown_works_somewhere(const vg_doctor_facts *f)
+{
+    for (size_t i = 0; i < f->n_mf; i++)
+        if (f->mf[i].probed && f->mf[i].chown.answered &&
+            f->mf[i].chown.chown == VG_CHOWN_WORKS)
+            return true;
+    return false;
+}
+
 static void judge_qemu_conf(const vg_doctor_facts *f, vg_checklist *l)
 {
     vg_check *c;
@@ -555,7 +566,7 @@ static void judge_qemu_conf(const vg_doctor_facts *f, vg_checklist *l)
     } else {
         vg_checklist_add(l, VG_CHECK_PASS, "qemu.conf", "dynamic_ownership is on");
     }
-    if (q->remember_owner && shared_type_mounted(f)) {
+    if (q->remember_owner && shared_type_mounted(f) && !chown_works_somewhere(f)) {
         c = vg_checklist_add(l, VG_CHECK_WARN, "qemu.conf", "remember_owner is on with a shared "
                              "filesystem");
         vg_check_detail(c, "libvirt records original owners in trusted.* extended attributes, "
@@ -571,6 +582,72 @@ static char *lima_fix(const vg_doctor_facts *f, const char *mp, const vg_fstab_e
     autofree char *yaml = vg_lima_mount_yaml(f->cfg, mp, NULL, virtiofs);
     return vg_xasprintf("declare it in lima.yaml and restart the instance ('limactl stop NAME "
                         "&& limactl start NAME'):\n%s", yaml);
+}
+
+/* Where libvirt's chown works: can it give the owner back at stop?  Said
+ * once per share (the hook warns per start and domain). */
+static void judge_remember(const vg_doctor_facts *f, const vg_mount_fact *m, const vg_mount *e,
+                           vg_checklist *l)
+{
+    const vg_probe_res *r = &m->chown;
+    const char *qc = f->qemu_conf_path;
+    bool remember = f->qconf->remember_owner;
+    uid_t owner = m->self.uid;
+    vg_check *c;
+
+    if (!r->answered || r->chown != VG_CHOWN_WORKS)
+        return;
+    if (remember && r->xattr == VG_XATTR_KEPT) {
+        c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s': chown works and libvirt's "
+                             "remembered owners are kept: files get their owner back after a "
+                             "stop", m->mount_point);
+        vg_check_detail(c, "Read-only and backing layers are never given back by libvirt: they "
+                           "stay QEMU's (uid %u) after a domain's first start.",
+                        (unsigned)f->qemu_ids.uid);
+        vg_check_attr_set(c, "mount", "%s", m->mount_point);
+        return;
+    }
+    if (remember && r->xattr == VG_XATTR_UNKNOWN)
+        return;
+    bool fails = remember && (r->xattr == VG_XATTR_GET_FAILS || r->xattr == VG_XATTR_SET_FAILS);
+    if (fails) {
+        c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s': chown works, libvirt cannot "
+                             "record owners: starts fail with 'Unable to %s XATTR'",
+                             m->mount_point, r->xattr == VG_XATTR_GET_FAILS ? "get" : "set");
+        vg_check_detail(c, "The share (%s) refuses '%s' (%s). With remember_owner = 0 starts "
+                           "would work, but every stop would leave files root:root.",
+                        e->fstype, VG_XATTR_REMEMBER, strerror(r->xattr_err));
+    } else {
+        c = vg_checklist_add(l, VG_CHECK_WARN, "mount", "'%s': chown works, remembered owners "
+                             "are lost: files end up root:root after a stop",
+                             m->mount_point);
+        if (!remember)
+            vg_check_detail(c, "libvirt chowns images to QEMU's user (uid %u) at start; '%s' "
+                               "sets remember_owner = 0, so at stop it chowns them to root:root "
+                               "(read-only and backing layers stay QEMU's). Their writer can no "
+                               "longer rewrite them.", (unsigned)f->qemu_ids.uid, qc);
+        else
+            vg_check_detail(c, "libvirt chowns images to QEMU's user (uid %u) at start; this "
+                               "share (%s) %s the extended attribute '%s' it records the owner "
+                               "in%s%s%s, so at stop it chowns them to root:root (read-only and "
+                               "backing layers stay QEMU's). Their writer can no longer rewrite "
+                               "them.", (unsigned)f->qemu_ids.uid, e->fstype,
+                            r->xattr == VG_XATTR_LOST ? "does not keep" : "cannot hold",
+                            VG_XATTR_REMEMBER, r->xattr_err ? " (" : "",
+                            r->xattr_err ? strerror(r->xattr_err) : "", r->xattr_err ? ")" : "");
+    }
+    autofree char *who = owner != 0 ? vg_xasprintf("%u", (unsigned)owner)
+                                    : vg_xstrdup("OWNER_UID");
+    vg_check_fix(c, "per domain, run QEMU as the files' owner, keeping QEMU's group, so that "
+                    "libvirt chowns nothing ('virsh edit DOMAIN', before </domain>; 'virtguard "
+                    "check' prints the label it checked for each domain):\n"
+                    "  <seclabel type='static' model='dac' relabel='no'><label>+%s:+%u"
+                    "</label></seclabel>\n%s"
+                    "or serve the share so that it keeps trusted.* extended attributes%s.",
+                 who, (unsigned)f->qemu_ids.gid,
+                 owner != 0 ? "" : "(OWNER_UID: the uid of the images' writer.)\n",
+                 remember ? "" : " and set remember_owner = 1 in qemu.conf");
+    vg_check_attr_set(c, "mount", "%s", m->mount_point);
 }
 
 static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_checklist *l)
@@ -657,6 +734,7 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
     /* DAC on the share: does chown stick, and who owns the files? */
     if (!m->chown.answered || f->qemu_ids_error)
         return;
+    judge_remember(f, m, e, l);
     if (m->chown.chown == VG_CHOWN_IGNORED || m->chown.chown == VG_CHOWN_REFUSED) {
         bool ignored = m->chown.chown == VG_CHOWN_IGNORED;
         uid_t owner = m->self.uid;

@@ -237,6 +237,21 @@ static char *quoted_after(const char *line, const char *marker)
     return end && end > p ? vg_xstrndup(p, (size_t)(end - p)) : NULL;
 }
 
+/* libvirt's virFileSetXAttr/GetXAttr/RemoveXAttr (src/util/virfile.c):
+ * "Unable to set XATTR %s on %s" + ": strerror".  The start of the message. */
+static const char *xattr_error(const char *line)
+{
+    static const char *const verbs[] = {
+        "Unable to set XATTR ", "Unable to get XATTR ", "Unable to remove XATTR ",
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(verbs); i++) {
+        const char *p = strstr(line, verbs[i]);
+        if (p)
+            return p;
+    }
+    return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 
 static void event_clear(vg_explain_event *e)
@@ -284,6 +299,27 @@ static bool blank(const char *s)
         if (!isspace((unsigned char)*s))
             return false;
     return true;
+}
+
+/* Any other program's "Permission denied" about a quoted absolute path:
+ * the images' writer failing on a file (Python's "[Errno 13] Permission
+ * denied: '/p'", coreutils' "cannot open '/p' for reading: Permission
+ * denied", qemu-img's own "Could not open" is VG_EV_OPEN already). */
+static bool parse_writer_denied(vg_explain_log *l, const char *line, unsigned lineno,
+                                const char *context)
+{
+    if (!strstr(line, "Permission denied"))
+        return false;
+    for (const char *q = strchr(line, '\''); q; q = strchr(q + 1, '\'')) {
+        const char *end = q[1] == '/' ? strchr(q + 1, '\'') : NULL;
+        if (!end)
+            continue;
+        vg_explain_event *e = new_event(l, VG_EV_WRITER_DENIED, lineno, context);
+        e->path = vg_xstrndup(q + 1, (size_t)(end - q - 1));
+        e->error = vg_xstrdup("Permission denied");
+        return true;
+    }
+    return false;
 }
 
 vg_explain_log *vg_explain_parse(const char *text, size_t len)
@@ -366,9 +402,9 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             hook = -1;
             continue;
         }
-        if ((p = strstr(line, "Unable to set XATTR "))) {
+        if ((p = xattr_error(line))) {
             vg_explain_event *e = new_event(l, VG_EV_XATTR, lineno, context);
-            const char *name = p + strlen("Unable to set XATTR ");
+            const char *name = strstr(p, " XATTR ") + strlen(" XATTR ");
             const char *on = strstr(name, " on ");
             if (on) {
                 e->xattr = vg_xstrndup(name, (size_t)(on - name));
@@ -405,6 +441,8 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             l->n_context++;
             continue;
         }
+        if (parse_writer_denied(l, line, lineno, context))
+            continue;
         l->n_unknown++;
     }
     return l;
@@ -415,7 +453,8 @@ char **vg_explain_paths(const vg_explain_log *log)
     char **v = vg_xcalloc(1, sizeof(*v));     /* never NULL */
     for (size_t i = 0; i < log->n; i++) {
         const vg_explain_event *e = &log->v[i];
-        if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN) && e->path &&
+        if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN || e->kind == VG_EV_XATTR ||
+             e->kind == VG_EV_WRITER_DENIED) && e->path &&
             e->path[0] == '/' && !vg_strv_contains(v, e->path))
             vg_strv_push(&v, vg_xstrdup(e->path));
     }
@@ -741,6 +780,9 @@ static void judge_missing(judge *j, const vg_explain_event *e, const char *whom,
         vg_check_attr_set(c, "domain", "%s", e->domain);
 }
 
+static bool owner_lost_case(const judge *j, const vg_explain_event *e);
+static void judge_owner_lost(judge *j, const vg_explain_event *e);
+
 static void judge_file_error(judge *j, const vg_explain_event *e)
 {
     autofree char *whom = who(e->domain, NULL);
@@ -764,6 +806,10 @@ static void judge_file_error(judge *j, const vg_explain_event *e)
             vg_check *c = add(j, key, VG_CHECK_INFO, "apparmor", e, title);
             if (c)
                 vg_check_attr_set(c, "path", "%s", e->path);
+            return;
+        }
+        if (owner_lost_case(j, e)) {
+            judge_owner_lost(j, e);
             return;
         }
         judge_dac(j, e, whom, what);
@@ -814,9 +860,34 @@ static void judge_hook(judge *j, const vg_explain_event *e)
         vg_check_attr_set(c, "domain", "%s", e->domain);
 }
 
+/* ---- owners libvirt cannot give back (remember_owner on a share) ---- */
+
+/* The label that stops libvirt relabelling the domain's files: QEMU as the
+ * files' owner with QEMU's group.  OWNER_UID when the owner is not known
+ * or is root (QEMU must not run as root). */
+static char *owner_label(const vg_explain_facts *f, const vg_file_fact *ff)
+{
+    autofree char *owner = ff && ff->answered && !ff->err && ff->uid != 0
+                               ? vg_xasprintf("%u", (unsigned)ff->uid) : vg_xstrdup("OWNER_UID");
+    autofree char *group = f->qemu ? vg_xasprintf("%u", (unsigned)f->qemu->gid)
+                                   : vg_xstrdup("QEMU_GID");
+    return vg_xasprintf("<seclabel type='static' model='dac' relabel='no'><label>+%s:+%s"
+                        "</label></seclabel>", owner, group);
+}
+
+/* A failed remember: the line of that XATTR error for `path`, or 0. */
+static unsigned xattr_line_for(const vg_explain_log *log, const char *path)
+{
+    for (size_t i = 0; path && i < log->n; i++)
+        if (log->v[i].kind == VG_EV_XATTR && vg_streq(log->v[i].path, path))
+            return log->v[i].line;
+    return 0;
+}
+
 static void judge_xattr(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
+    const vg_file_fact *ff = file_of(f, e->path);
     autofree char *whom = who(e->domain, NULL);
     autofree char *key = vg_xasprintf("xattr|%s", e->path ? e->path : "");
     autofree char *title = vg_xasprintf("%s: libvirt cannot record the owner of '%s' in "
@@ -826,14 +897,103 @@ static void judge_xattr(judge *j, const vg_explain_event *e)
     vg_check *c = add(j, key, VG_CHECK_FAIL, "xattr", e, title);
     if (!c)
         return;
-    vg_check_detail(c, "With remember_owner = 1 libvirt stores each file's original owner in "
-                       "trusted.libvirt.security.* extended attributes; 9p and virtiofs shares "
-                       "usually cannot hold them.");
-    (void)f;
-    vg_check_fix(c, "set remember_owner = 0 in qemu.conf and restart libvirtd (the owner is "
-                    "then not restored at stop, which a shared image directory does not need).");
+    autofree char *label = owner_label(f, ff);
+    vg_check_detail(c, "Before libvirt chowns a file to QEMU's user it records the original "
+                       "owner in trusted.libvirt.security.* extended attributes (remember_owner "
+                       "= 1, the default), to give the file back at stop. This share refuses "
+                       "them, and libvirt fails the start. remember_owner = 0 would let the "
+                       "start go on, but then every stop leaves the file root:root (read-only "
+                       "and backing layers stay QEMU's): its writer loses it.");
+    vg_check_fix(c, "stop libvirt from relabelling this domain's files: run its QEMU as the "
+                    "files' owner, keeping QEMU's group ('virsh edit %s', before </domain>):\n"
+                    "  %s\n%s"
+                    "or serve the share so that it keeps trusted.* extended attributes. "
+                    "'virtguard check' on the domain prints the label it checked.",
+                    e->domain ? e->domain : "DOMAIN", label,
+                    strstr(label, "OWNER_UID") ? "(OWNER_UID: the uid of the images' writer.)\n"
+                                               : "");
     if (e->path)
         vg_check_attr_set(c, "path", "%s", e->path);
+    if (e->domain)
+        vg_check_attr_set(c, "domain", "%s", e->domain);
+}
+
+/* A "Permission denied" on a file under a shared mount that is now owned
+ * by root:root (what libvirt's restore without a remembered owner leaves)
+ * or by QEMU's ids (read-only layers libvirt never gives back). */
+static bool owner_lost_case(const judge *j, const vg_explain_event *e)
+{
+    const vg_file_fact *ff = file_of(j->f, e->path);
+    bool shared = false;
+    if (!ff || !ff->answered || ff->err || !managed_root(j->f->cfg, e->path, &shared) || !shared)
+        return false;
+    if (ff->uid == 0 && ff->gid == 0)
+        return true;
+    return e->kind == VG_EV_WRITER_DENIED && j->f->qemu && ff->uid == j->f->qemu->uid;
+}
+
+static void judge_owner_lost(judge *j, const vg_explain_event *e)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_file_fact *ff = file_of(f, e->path);
+    if (!ff)
+        return;             /* owner_lost_case() said there is one */
+    bool root = ff->uid == 0 && ff->gid == 0;
+    unsigned xl = xattr_line_for(j->log, e->path);
+    bool shared = false;
+    const char *mount = managed_root(f->cfg, e->path, &shared);
+    autofree char *key = vg_xasprintf("owner-lost|%s", e->path);
+    autofree char *by = e->kind == VG_EV_WRITER_DENIED ? vg_xstrdup("the images' writer")
+                        : e->domain ? who(e->domain, NULL)
+                                    : vg_xstrdup("QEMU or qemu-img (no domain named)");
+    autofree char *title = vg_xasprintf("%s: '%s': Permission denied because a domain's start "
+                                        "and stop left it owned by %u:%u", by, e->path,
+                                        (unsigned)ff->uid, (unsigned)ff->gid);
+    vg_check *c = add(j, key, VG_CHECK_FAIL, "owner-lost", e, title);
+    if (!c)
+        return;
+    if (root)
+        vg_check_detail(c, "libvirt chowns a domain's files to QEMU's user at start and, at "
+                           "stop, gives each back to the owner it recorded in "
+                           "trusted.libvirt.security.* extended attributes; where none was "
+                           "recorded (remember_owner = 0, or a share that cannot hold them, "
+                           "such as 9p or virtiofs) it chowns the file to root:root.");
+    else
+        vg_check_detail(c, "libvirt chowned it to QEMU's user (uid %u) at a domain's start and "
+                        "never gives read-only or backing layers back at stop.",
+                        (unsigned)ff->uid);
+    autofree char *xs = xl ? vg_xasprintf(" Line %u shows libvirt failing to record its owner.",
+                                          xl) : vg_xstrdup("");
+    vg_check_detail(c, "The file is on shared mount '%s' with mode %04o.%s", mount,
+                    ff->mode & 07777, xs);
+    autofree char *label = owner_label(f, NULL);
+    vg_check_fix(c, "give the file back to its writer on the host side of the share ('chown "
+                    "UID:GID %s'), then stop libvirt relabelling the domain's files: run its "
+                    "QEMU as the files' owner, keeping QEMU's group ('virsh edit DOMAIN', "
+                    "before </domain>):\n  %s\n(OWNER_UID: the writer's uid; 'virtguard check' "
+                    "on the domain prints the label it checked), or serve the share so that it "
+                    "keeps trusted.* extended attributes. 'virtguard doctor' shows how the "
+                    "share behaves.", e->path, label);
+    vg_check_attr_set(c, "path", "%s", e->path);
+    if (e->domain)
+        vg_check_attr_set(c, "domain", "%s", e->domain);
+}
+
+static void judge_writer_denied(judge *j, const vg_explain_event *e)
+{
+    if (owner_lost_case(j, e)) {
+        judge_owner_lost(j, e);
+        return;
+    }
+    autofree char *key = vg_xasprintf("writer|%s", e->path);
+    autofree char *title = vg_xasprintf("'%s': Permission denied (not from libvirt or QEMU)",
+                                        e->path);
+    vg_check *c = add(j, key, VG_CHECK_WARN, "other", e, title);
+    if (c) {
+        vg_check_detail(c, "virtguard knows no specific cause for this error: the file is not "
+                           "on a shared mount, or not owned by root or QEMU's user now.");
+        vg_check_attr_set(c, "path", "%s", e->path);
+    }
 }
 
 vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts *facts)
@@ -850,6 +1010,7 @@ vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts
         case VG_EV_OPEN: judge_file_error(&j, e); break;
         case VG_EV_HOOK: judge_hook(&j, e); break;
         case VG_EV_XATTR: judge_xattr(&j, e); break;
+        case VG_EV_WRITER_DENIED: judge_writer_denied(&j, e); break;
         }
     }
     for (size_t i = 0; i < j.out->n; i++) {

@@ -14,7 +14,10 @@
  *  - libvirt errors: "Cannot access storage file '...' (as uid:U, gid:G): E",
  *    "Cannot access backing file '...' of storage file '...'",
  *    QEMU's "Could not open '...': E", "Hook script execution failed: ...",
- *    "Unable to set XATTR NAME on PATH: E", and "Failed to start domain
+ *    "Unable to set XATTR NAME on PATH: E" (and get/remove), any other line
+ *    saying "Permission denied" about a quoted absolute path (the images'
+ *    writer: "PermissionError: [Errno 13] Permission denied: '/p'", "cp:
+ *    cannot open '/p' for reading: Permission denied"), and "Failed to start domain
  *    'NAME'" (context for the lines that follow, until a blank line).
  * Anything else is counted as unknown, never guessed at. */
 #pragma once
@@ -29,7 +32,9 @@ typedef enum {
     VG_EV_STORAGE,          /* Cannot access storage/backing file */
     VG_EV_OPEN,             /* Could not open '...' */
     VG_EV_HOOK,             /* Hook script execution failed */
-    VG_EV_XATTR,            /* Unable to set XATTR */
+    VG_EV_XATTR,            /* Unable to set/get/remove XATTR */
+    VG_EV_WRITER_DENIED,    /* another program's "Permission denied" on a
+                               quoted absolute path (the images' writer) */
 } vg_event_kind;
 
 typedef struct vg_explain_event {
@@ -112,11 +117,11 @@ typedef struct vg_explain_facts {
 } vg_explain_facts;
 
 /* The file paths worth a stat(2) for the judgement (NULL-terminated,
- * never NULL): files of DAC and missing-file errors. */
+ * never NULL): files of DAC, missing-file, xattr and writer errors. */
 char **vg_explain_paths(const vg_explain_log *log);
 
 /* One check per distinct problem (repeats are counted in attr "count").
  * Attributes: "line", "cause" (apparmor, apparmor-complain, virt-aa-helper,
- * dac, missing-mount, missing-file, hook, xattr, other), "domain", "uuid",
+ * dac, missing-mount, missing-file, hook, xattr, owner-lost, other), "domain", "uuid",
  * "profile", "path", "rule".  Summary: lines, recognised, unknown. */
 vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts *facts);

@@ -263,6 +263,7 @@ typedef struct judge_ctx {
     const char *relabel_off_reason;
     const vg_probe_req *req;
     const vg_probe_res *res;
+    const vg_guard_env *env;
     vg_report *rep;
 } judge_ctx;
 
@@ -465,6 +466,195 @@ static char *parent_dir(const char *path)
     return vg_xstrndup(path, (size_t)(slash - path));
 }
 
+/* ---- owners libvirt cannot give back ------------------------------------- */
+
+/* What libvirt 9.0's DAC driver leaves as the owner of a file it relabelled,
+ * after the domain stops (src/security/security_dac.c): images are
+ * remembered only at the top of the chain and when neither read-only nor
+ * shareable (virSecurityDACSetImageLabelInternal), and only those are
+ * restored (virSecurityDACRestoreImageLabelSingle); other files are
+ * remembered and restored.  A restore without a remembered owner chowns to
+ * root:root (virSecurityDACRestoreFileLabelInternal). */
+typedef enum {
+    FATE_KEPT,              /* the remembered owner comes back */
+    FATE_ROOT,              /* restored to 0:0 */
+    FATE_QEMU,              /* never restored: stays QEMU's */
+} owner_fate;
+
+static bool role_is_image(vg_role role)
+{
+    return role == VG_ROLE_DISK || role == VG_ROLE_CDROM || role == VG_ROLE_FLOPPY ||
+           role == VG_ROLE_BACKING;
+}
+
+static owner_fate fate_after_stop(const vg_domain_path *dp, bool remember, vg_xattr_result xattr)
+{
+    if (role_is_image(dp->role) &&
+        (dp->role == VG_ROLE_BACKING || dp->depth > 0 || dp->readonly || dp->shareable))
+        return FATE_QEMU;
+    return remember && xattr == VG_XATTR_KEPT ? FATE_KEPT : FATE_ROOT;
+}
+
+/* Why the owner is not remembered (for FATE_ROOT files). */
+static char *remember_cause(const judge_ctx *c, const vg_probe_res *cr)
+{
+    const char *qc = c->qconf->source ? c->qconf->source : "qemu.conf";
+    if (!c->qconf->remember_owner)
+        return vg_xasprintf("'%s' sets remember_owner = 0, so libvirt records no owner and "
+                            "restores files to root:root", qc);
+    switch (cr->xattr) {
+    case VG_XATTR_UNSUPPORTED:
+        return vg_xasprintf("this mount cannot hold the extended attributes libvirt records "
+                            "the owner in ('%s': %s), so libvirt silently restores files to "
+                            "root:root", VG_XATTR_REMEMBER, strerror(cr->xattr_err));
+    case VG_XATTR_LOST:
+        return vg_xasprintf("this mount accepts but does not keep the extended attribute "
+                            "libvirt records the owner in ('%s'), so libvirt restores files to "
+                            "root:root", VG_XATTR_REMEMBER);
+    case VG_XATTR_GET_FAILS:
+    case VG_XATTR_SET_FAILS:
+        return vg_xasprintf("this mount refuses the extended attribute libvirt records the "
+                            "owner in ('%s': %s): libvirt then fails the start with 'Unable "
+                            "to %s XATTR ...', and with remember_owner = 0 it would restore "
+                            "files to root:root", VG_XATTR_REMEMBER, strerror(cr->xattr_err),
+                            cr->xattr == VG_XATTR_GET_FAILS ? "get" : "set");
+    case VG_XATTR_KEPT: case VG_XATTR_UNKNOWN:
+        break;
+    }
+    return vg_xstrdup("libvirt does not record the owner");
+}
+
+/* The per-domain label that stops the relabelling, checked against the
+ * facts before it is offered: one owner for all the domain's shared files,
+ * not root, and QEMU as that owner with QEMU's group can reach and open
+ * every file (nothing is chowned with relabel='no') and enter libvirt's
+ * state dir.  Returns the label, or NULL with *why saying what fails. */
+static char *checked_label(const judge_ctx *c, const vg_guard_item *items, size_t n,
+                           const size_t *file_req, char ***anc, const size_t *anc_req,
+                           const vg_probe_res *state, char **why)
+{
+    autoerror vg_error *err = NULL;
+    autoids vg_ids prop = { 0 };
+    autofree char *label = NULL;
+    uid_t owner = 0;
+    size_t a = 0;
+
+    *why = NULL;
+    if (!(label = propose_label(c, items, n, file_req, &owner))) {
+        *why = vg_xstrdup("the domain's files on shared mounts have different owners");
+        return NULL;
+    }
+    if (owner == 0) {
+        *why = vg_xstrdup("the files are owned by root already (perhaps since an earlier "
+                          "stop), and QEMU must not run as root; give them back to their "
+                          "writer first ('chown UID:GID' on the host side)");
+        return NULL;
+    }
+    if (vg_ids_resolve_label(label, c->env->passwd_file, c->env->group_file, &prop, &err) < 0) {
+        *why = vg_xasprintf("label '%s' does not resolve: %s", label, err->msg);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t n_anc = vg_strv_len(anc[i]);
+        const vg_probe_res *fr = &c->res[file_req[i]];
+        for (size_t k = a; k < a + n_anc; k++) {
+            const vg_probe_res *dr = &c->res[anc_req[k]];
+            if (dr->answered && !dr->err && !vg_dac_allows(&prop, dr->uid, dr->gid, dr->mode, X_OK)) {
+                *why = vg_xasprintf("with label '%s' QEMU could not reach '%s' (directory '%s' is "
+                                    "owned by %u:%u with mode %04o)", label, items[i].path,
+                                    anc[i][k - a], (unsigned)dr->uid, (unsigned)dr->gid,
+                                    (unsigned)(dr->mode & 07777));
+                return NULL;
+            }
+        }
+        a += n_anc;
+        if (!items[i].mount || !fr->answered || fr->err)
+            continue;
+        int want = want_bits(items[i].dp, S_ISDIR(fr->mode));
+        if (!vg_dac_allows(&prop, fr->uid, fr->gid, fr->mode, want)) {
+            *why = vg_xasprintf("with label '%s' QEMU could not open '%s' for %s (owned by %u:%u "
+                                "with mode %04o)", label, items[i].path, want_words(want),
+                                (unsigned)fr->uid, (unsigned)fr->gid, (unsigned)(fr->mode & 07777));
+            return NULL;
+        }
+    }
+    if (state && state->answered && !state->err &&
+        !vg_dac_allows(&prop, state->uid, state->gid, state->mode, X_OK)) {
+        *why = vg_xasprintf("with label '%s' QEMU could not enter libvirt's state directory "
+                            "(owned by %u:%u with mode %04o)", label, (unsigned)state->uid,
+                            (unsigned)state->gid, (unsigned)(state->mode & 07777));
+        return NULL;
+    }
+    return steal_pointer(&label);
+}
+
+/* One warning per mount where libvirt's chown works and some relabelled
+ * file will not get its owner back at stop.  The start goes on: it works;
+ * the harm is to the files' writer afterwards. */
+static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const vg_guard_item *items,
+                             size_t n, const size_t *file_req, const char *label,
+                             const char *no_label_why)
+{
+    const vg_probe_res *cr = &c->res[ms->chown_req];
+    vg_buf list = { 0 };
+    bool any_root = false;
+    size_t count = 0;
+
+    if (!ms->ok || !ms->have_chown_req || !cr->answered || cr->chown != VG_CHOWN_WORKS)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const vg_guard_item *it = &items[i];
+        const vg_probe_res *fr = &c->res[file_req[i]];
+        if (!it->mount || strcmp(it->mount, ms->mount) != 0 || !fr->answered || fr->err ||
+            !it->dp->relabel || !role_is_relabelled(it->dp->role))
+            continue;
+        owner_fate fate = fate_after_stop(it->dp, c->qconf->remember_owner, cr->xattr);
+        if (fate == FATE_KEPT)
+            continue;
+        if (fate == FATE_ROOT && c->qconf->remember_owner && cr->xattr == VG_XATTR_UNKNOWN)
+            continue;           /* not known: say nothing */
+        if (fate == FATE_QEMU && fr->uid == c->ids->uid && fr->gid == c->ids->gid)
+            continue;           /* already QEMU's: nothing changes */
+        autofree char *what = describe_item(it);
+        if (fate == FATE_ROOT)
+            vg_buf_printf(&list, "%s%s (now %u:%u) will be owned by 0:0", count ? "; " : "",
+                          what, (unsigned)fr->uid, (unsigned)fr->gid);
+        else
+            vg_buf_printf(&list, "%s%s (now %u:%u) stays owned by %u:%u (libvirt never "
+                          "restores read-only or backing layers)", count ? "; " : "", what,
+                          (unsigned)fr->uid, (unsigned)fr->gid, (unsigned)c->ids->uid,
+                          (unsigned)c->ids->gid);
+        any_root |= fate == FATE_ROOT;
+        count++;
+    }
+    autofree char *files = vg_buf_steal(&list);
+    if (!count)
+        return;
+    autofree char *cause = any_root ? remember_cause(c, cr) : NULL;
+    /* A share that keeps the xattrs helps only the files restored at stop. */
+    autofree char *keep = any_root ? vg_xasprintf(
+        "; or serve the share so that it keeps trusted.* extended attributes (as root)%s, which "
+        "brings back the owner of writable files (read-only and backing layers still stay "
+        "QEMU's)", c->qconf->remember_owner ? "" : " and set remember_owner = 1 in qemu.conf")
+        : vg_xstrdup("");
+    autofree char *fix = label
+        ? vg_xasprintf("Fix: run this domain's QEMU as the files' owner, keeping QEMU's group, so "
+                       "that libvirt chowns nothing ('virsh edit %s', before </domain>): "
+                       "<seclabel type='static' model='dac' relabel='no'><label>%s</label>"
+                       "</seclabel>%s.", c->rep->domain, label, keep)
+        : vg_xasprintf("virtguard offers no per-domain label here: %s. Fix: give the files one "
+                       "owner that QEMU with its group can use%s.", no_label_why, keep);
+    add_finding(c->rep, VG_FIND_OWNER_LOST, false, ms->mount,
+                "WARNING: libvirt will chown %s on shared mount '%s' (%s) to QEMU's %u:%u at "
+                "start, and cannot give %s back at stop%s%s. After the domain stops, %s: the "
+                "images' writer can no longer rewrite %s%s. virtguard does not refuse the start "
+                "for this. %s",
+                count == 1 ? "a file" : "files", ms->mount, ms->entry->fstype,
+                (unsigned)c->ids->uid, (unsigned)c->ids->gid,
+                count == 1 ? "its owner" : "their owners", cause ? ": " : "", cause ? cause : "",
+                files, count == 1 ? "it" : "them", any_root ? ", after every stop" : "", fix);
+}
+
 /* ---- the whole check ------------------------------------------------------ */
 
 static int resolve_identity(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domain *dom,
@@ -512,8 +702,8 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
     bool relabel = true, static_label = false, have_ids;
     const char *relabel_off = NULL;
     autofree char *label = NULL;
+    autofree char *label_why = NULL;
     autofree char *fix = NULL;
-    uid_t owner = 0;
     vg_report *rep = vg_xcalloc(1, sizeof(*rep));
     int r;
 
@@ -579,17 +769,21 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
     if (r < 0 && r != -ETIMEDOUT)
         goto done;
     r = 0;
+    if (env->probe_edit)
+        env->probe_edit(q.v, res, q.n, env->probe_opaque);
 
     judge_ctx c = {
         .cfg = cfg, .qconf = qconf, .dom = dom, .mounts = mounts,
         .ids = have_ids ? &ids : NULL, .relabel = relabel, .relabel_off_reason = relabel_off,
-        .req = q.v, .res = res, .rep = rep,
+        .req = q.v, .res = res, .env = env, .rep = rep,
     };
     for (size_t j = 0; j < n_ms; j++)
         judge_mount(&c, &ms[j]);
 
     /* The fix we would propose for DAC problems, checked before offering. */
-    label = have_ids ? propose_label(&c, items, n_items, file_req, &owner) : NULL;
+    label = have_ids ? checked_label(&c, items, n_items, file_req, anc, anc_req,
+                                     state_req != SIZE_MAX ? &res[state_req] : NULL, &label_why)
+                     : NULL;
     if (label)
         fix = vg_xasprintf("Do not set user = \"root\" or security_driver = \"none\" in qemu.conf "
                            "(that removes isolation for every guest); run this domain's QEMU as "
@@ -690,6 +884,11 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
         if (!blocked)
             judge_dac(&c, it, fr, s, fix);
     }
+
+    /* Where libvirt's relabel works but cannot be undone: a warning. */
+    if (have_ids && relabel && !vg_report_blocking(rep))
+        for (size_t j = 0; j < n_ms; j++)
+            judge_owner_lost(&c, &ms[j], items, n_items, file_req, label, label_why);
 
     /* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
      * be able to enter it (FACTS.md: +1000:+1000 fails there). */

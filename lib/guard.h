@@ -29,6 +29,8 @@ typedef enum {
     VG_FIND_UNRESOLVED,     /* a domain resource virtguard cannot check (notice) */
     VG_FIND_SECURITY_NONE,  /* qemu.conf security_driver = "none" with AppArmor available */
     VG_FIND_RULES,          /* the AppArmor rules could not be put in place */
+    VG_FIND_OWNER_LOST,     /* warning: libvirt's chown works on the share and
+                               its undo at stop cannot restore the owner */
 } vg_finding_kind;
 
 typedef struct vg_finding {
@@ -52,6 +54,10 @@ typedef struct vg_guard_env {
     const char *mountinfo;      /* NULL: /proc/self/mountinfo */
     const char *state_dir;      /* NULL: libvirt's qemu state dir */
     bool aa_enabled;            /* the kernel has AppArmor enabled (aa_is_enabled()) */
+    /* Tests only: edit the probe's answers before they are judged, to
+     * stand for what this machine's filesystems cannot show (NULL: none). */
+    void (*probe_edit)(const vg_probe_req *req, vg_probe_res *res, size_t n, void *opaque);
+    void *probe_opaque;
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
@@ -33,6 +34,60 @@ static void fill_stat(vg_probe_res *res, const struct stat *st)
     res->gid = st->st_gid;
     res->dev = st->st_dev;
     res->ino = st->st_ino;
+}
+
+/* "+U:+G" into buf (at least 24 bytes) without stdio: the child may not
+ * take locks.  Returns the length. */
+static size_t format_owner(char *buf, unsigned uid, unsigned gid)
+{
+    size_t n = 0;
+    unsigned v[2] = { uid, gid };
+    for (int k = 0; k < 2; k++) {
+        char digits[10];
+        size_t d = 0;
+        if (k)
+            buf[n++] = ':';
+        buf[n++] = '+';
+        do {
+            digits[d++] = (char)('0' + v[k] % 10);
+            v[k] /= 10;
+        } while (v[k]);
+        while (d)
+            buf[n++] = digits[--d];
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+/* What libvirt's virSecuritySetRememberedLabel does on a fresh file, on
+ * our scratch file: getxattr of the refcount (ENODATA expected), then
+ * setxattr of the owner; we also read it back.  Only root may write
+ * trusted.*, as libvirtd does; anyone else learns nothing. */
+static void probe_remember(int fd, const vg_probe_req *req, vg_probe_res *res)
+{
+    char want[32], got[32];
+    size_t n = format_owner(want, (unsigned)req->uid, (unsigned)req->gid);
+    ssize_t r;
+
+    res->xattr = VG_XATTR_UNKNOWN;
+    if (geteuid() != 0)
+        return;
+    if (fgetxattr(fd, VG_XATTR_REFCOUNT, got, sizeof(got)) < 0 && errno != ENODATA) {
+        res->xattr_err = errno;
+        res->xattr = (errno == ENOTSUP || errno == ENOSYS) ? VG_XATTR_UNSUPPORTED
+                                                            : VG_XATTR_GET_FAILS;
+        return;
+    }
+    if (fsetxattr(fd, VG_XATTR_REMEMBER, want, n, 0) < 0) {
+        res->xattr_err = errno;
+        res->xattr = VG_XATTR_SET_FAILS;
+        return;
+    }
+    r = fgetxattr(fd, VG_XATTR_REMEMBER, got, sizeof(got));
+    res->xattr = (r == (ssize_t)n && memcmp(got, want, n) == 0) ? VG_XATTR_KEPT : VG_XATTR_LOST;
+    if (r < 0)
+        res->xattr_err = errno;
+    (void)fremovexattr(fd, VG_XATTR_REMEMBER);
 }
 
 static void probe_chown(const vg_probe_req *req, const char *scratch, vg_probe_res *res)
@@ -55,6 +110,8 @@ static void probe_chown(const vg_probe_req *req, const char *scratch, vg_probe_r
         fill_stat(res, &st);
         res->chown = (st.st_uid == req->uid && st.st_gid == req->gid) ? VG_CHOWN_WORKS
                                                                        : VG_CHOWN_IGNORED;
+        if (res->chown == VG_CHOWN_WORKS)
+            probe_remember(fd, req, res);
     }
     close(fd);
     if (unlink(scratch) < 0 && !res->err)

@@ -25,7 +25,9 @@ typedef enum {
     VG_PROBE_LSTAT,     /* lstat(2) */
     VG_PROBE_STATFS,    /* statfs(2): f_type */
     VG_PROBE_CHOWN,     /* create a scratch file in directory `path`, fchown
-                           it to (uid, gid), fstat, unlink: does chown stick? */
+                           it to (uid, gid), fstat; when that worked, try
+                           libvirt's remembered-owner xattr; unlink: does
+                           chown stick, and can its undo be remembered? */
     VG_PROBE_UNLINK,    /* remove a scratch file a killed probe left behind
                            (internal: from the stale-scratch registry) */
 } vg_probe_op;
@@ -36,6 +38,27 @@ typedef enum {
     VG_CHOWN_IGNORED,       /* chown returned success, ownership unchanged */
     VG_CHOWN_REFUSED,       /* chown failed (EPERM, ENOTSUP...) */
 } vg_chown_result;
+
+/* Can the share keep the owner libvirt remembers before it relabels a file
+ * (remember_owner = 1: trusted.libvirt.security.* extended attributes,
+ * src/security/security_util.c virSecuritySetRememberedLabel)?  Tried on
+ * the scratch file, as root, only after its chown worked, in libvirt's
+ * order: read the refcount attribute, then write the owner attribute. */
+typedef enum {
+    VG_XATTR_UNKNOWN = 0,   /* not tried (chown did not work, not root) */
+    VG_XATTR_KEPT,          /* written and read back: owners are restored */
+    VG_XATTR_UNSUPPORTED,   /* reading fails with ENOTSUP/ENOSYS: libvirt
+                               silently remembers nothing */
+    VG_XATTR_GET_FAILS,     /* reading fails otherwise: libvirt reports
+                               "Unable to get XATTR ..." and fails the start */
+    VG_XATTR_SET_FAILS,     /* writing fails: "Unable to set XATTR ...",
+                               the start fails */
+    VG_XATTR_LOST,          /* written without error, not read back */
+} vg_xattr_result;
+
+/* The names libvirt 9.0 uses for the DAC driver (security_util.c). */
+#define VG_XATTR_REMEMBER "trusted.libvirt.security.dac"
+#define VG_XATTR_REFCOUNT "trusted.libvirt.security.ref_dac"
 
 typedef struct vg_probe_req {
     vg_probe_op op;
@@ -54,6 +77,8 @@ typedef struct vg_probe_res {
     uint64_t ino;
     int64_t fs_type;        /* VG_PROBE_STATFS */
     vg_chown_result chown;  /* VG_PROBE_CHOWN */
+    vg_xattr_result xattr;  /* VG_PROBE_CHOWN, when chown == VG_CHOWN_WORKS */
+    int xattr_err;          /* errno behind GET_FAILS/SET_FAILS/UNSUPPORTED */
 } vg_probe_res;
 
 /* Run the requests.  Returns 0 when every request was answered, -ETIMEDOUT

@@ -50,6 +50,28 @@ bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom)
     return n > 0 || vg_guard_count_extra(cfg, dom) > 0;
 }
 
+static void drop_findings(vg_report *rep, vg_finding_kind kind)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < rep->n; i++) {
+        if (rep->v[i].kind == kind) {
+            free(rep->v[i].path);
+            free(rep->v[i].message);
+        } else {
+            rep->v[k++] = rep->v[i];
+        }
+    }
+    rep->n = k;
+}
+
+static const vg_finding *first_finding(const vg_report *rep, vg_finding_kind kind)
+{
+    for (size_t i = 0; i < rep->n; i++)
+        if (rep->v[i].kind == kind)
+            return &rep->v[i];
+    return NULL;
+}
+
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
                      const char *stage, const vg_guard_env *env, vg_verdict *out)
 {
@@ -138,14 +160,29 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
             "messages say (a DAC problem is not solved by security_driver = \"none\").",
             qconf->source ? qconf->source : "qemu.conf", qconf->security_driver_line);
     }
+    /* The owner warning is said once per start: at `start`, whose XML has
+     * the backing chain (`prepare` has not). */
+    if (vg_streq(stage, "prepare"))
+        drop_findings(rep, VG_FIND_OWNER_LOST);
     if (!vg_report_blocking(rep)) {
+        const vg_finding *w = first_finding(rep, VG_FIND_OWNER_LOST);
         out->kind = VG_VERDICT_ALLOW;
+        out->warns = w != NULL;
         out->text = vg_report_format(rep, NULL);
         autofree char *extra = out->n_extra
             ? vg_xasprintf(", %zu path(s) under apparmor_extra_roots", out->n_extra)
             : vg_xstrdup("");
-        out->log_line = vg_xasprintf("domain '%s' %s: allowed: %zu shared path(s) checked in %lld ms%s",
-                                     dom->name, stage, rep->n_shared, rep->probe_ms, extra);
+        if (w) {
+            autofree char *line = vg_xasprintf("domain '%s' %s: allowed with a warning: %zu "
+                                               "shared path(s) checked in %lld ms%s: %s",
+                                               dom->name, stage, rep->n_shared, rep->probe_ms,
+                                               extra, w->message);
+            out->log_line = vg_str_escape(line, false);   /* one line: names are hostile */
+        } else {
+            out->log_line = vg_xasprintf("domain '%s' %s: allowed: %zu shared path(s) checked "
+                                         "in %lld ms%s", dom->name, stage, rep->n_shared,
+                                         rep->probe_ms, extra);
+        }
         return;
     }
     out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;

@@ -22,6 +22,7 @@ typedef struct vg_verdict {
     size_t n_extra;         /* paths only under apparmor_extra_roots (rules, no mount check) */
     char *text;             /* what to show the user (stderr of the hook); "" if nothing */
     char *log_line;         /* one line for syslog; NULL = nothing to log */
+    bool warns;             /* ALLOW whose text carries a WARNING (log it as one) */
     vg_report *report;      /* NULL unless the guard ran */
     vg_config *config;      /* the config used; NULL when it could not be loaded */
     bool apparmor_active;   /* per-domain rules are to be written for this domain */

@@ -204,8 +204,13 @@ static int cmd_check(const opts *o)
         status = EXIT_OK;
         break;
     case VG_VERDICT_ALLOW:
-        printf("virtguard: domain '%s': %zu shared path(s) checked, all fine (%lld ms).\n",
-               v.domain, v.report->n_shared, v.report->probe_ms);
+        if (v.warns)
+            printf("virtguard: domain '%s': %zu shared path(s) checked (%lld ms): the hook "
+                   "would let it start, with the warning above.\n",
+                   v.domain, v.report->n_shared, v.report->probe_ms);
+        else
+            printf("virtguard: domain '%s': %zu shared path(s) checked, all fine (%lld ms).\n",
+                   v.domain, v.report->n_shared, v.report->probe_ms);
         if (v.n_extra)
             printf("virtguard: domain '%s': %zu path(s) under apparmor_extra_roots: no mount "
                    "check, AppArmor rules from the helper at every start ('virtguard profile' "

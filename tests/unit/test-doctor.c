@@ -337,6 +337,94 @@ static void test_chown_ignored(void **state)
     vg_doctor_facts_clear(&f);
 }
 
+/* A share where libvirt's chown works (a root virtiofsd): the judgement of
+ * the remembered-owner probe, on made-up probe results. */
+static void remember_facts(vg_doctor_facts *f, vg_xattr_result x, int x_err)
+{
+    const char *conf = "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
+                       "shared_fs_types = [ \"virtiofs\" ]\n";
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f->cfg, NULL), 0);
+    f->config_path = vg_xstrdup("t.conf");
+    f->config_exists = true;
+    f->qconf = vg_qemu_conf_new_default();
+    f->qemu_conf_path = vg_xstrdup("/etc/libvirt/qemu.conf");
+    f->qemu_ids.uid = 64055;
+    f->qemu_ids.gid = 64055;
+    f->hook_errno = ENOENT;
+    f->hook_path = vg_xstrdup("/hook");
+    f->helper_path = vg_xstrdup("/helper");
+    f->helper_errno = ENOENT;
+    f->helper_profile_path = vg_xstrdup("/profile");
+    f->helper_profile_errno = ENOENT;
+    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/virtiofs.mountinfo",
+                                       &f->mounts, NULL), 0);
+    f->fstab = vg_fstab_parse("");
+    f->mf = vg_xcalloc(1, sizeof(*f->mf));
+    f->n_mf = 1;
+    f->mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
+    f->mf[0].probed = true;
+    f->mf[0].statfs = (vg_probe_res){ .answered = true, .fs_type = 0x65735546 };
+    f->mf[0].self = (vg_probe_res){ .answered = true, .dev = 45, .uid = 1000, .gid = 1000 };
+    f->mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
+    f->mf[0].chown = (vg_probe_res){ .answered = true, .chown = VG_CHOWN_WORKS, .xattr = x,
+                                     .xattr_err = x_err };
+}
+
+static size_t count_mount_checks(const vg_checklist *l, const char *needle)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += strstr(l->v[i].title, needle) != NULL;
+    return n;
+}
+
+static void test_chown_works_owner_lost(void **state)
+{
+    (void)state;
+    vg_doctor_facts f;
+    remember_facts(&f, VG_XATTR_UNSUPPORTED, EOPNOTSUPP);
+    vg_checklist *l = vg_doctor_judge(&f);
+    const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_WARN);
+    if (!c)
+        dump(l);
+    assert_non_null(c);
+    assert_string_equal(c->title, "'/var/lib/libvirt/images': chown works, remembered owners "
+                                  "are lost: files end up root:root after a stop");
+    assert_int_equal(count_mount_checks(l, "remembered owners"), 1);     /* once */
+    assert_non_null(strstr(c->fix, "<label>+1000:+64055</label>"));
+    assert_null(strstr(c->fix, "remember_owner = 1"));
+    /* the generic "remember_owner = 0" advice would make it worse: not given */
+    assert_null(vg_checklist_find(l, "qemu.conf", VG_CHECK_WARN));
+    vg_checklist_free(l);
+
+    /* remember_owner = 0: lost without any xattr */
+    f.qconf->remember_owner = false;
+    f.mf[0].chown.xattr = VG_XATTR_UNKNOWN;
+    l = vg_doctor_judge(&f);
+    c = vg_checklist_find(l, "mount", VG_CHECK_WARN);
+    assert_non_null(c);
+    assert_non_null(strstr(c->detail, "'/etc/libvirt/qemu.conf' sets remember_owner = 0"));
+    assert_non_null(strstr(c->fix, "and set remember_owner = 1 in qemu.conf"));
+    vg_checklist_free(l);
+
+    /* xattrs kept: a pass; refused: starts fail */
+    f.qconf->remember_owner = true;
+    f.mf[0].chown.xattr = VG_XATTR_KEPT;
+    l = vg_doctor_judge(&f);
+    assert_null(vg_checklist_find(l, "mount", VG_CHECK_WARN));
+    assert_int_equal(count_mount_checks(l, "remembered owners are kept"), 1);
+    vg_checklist_free(l);
+    f.mf[0].chown.xattr = VG_XATTR_SET_FAILS;
+    f.mf[0].chown.xattr_err = EPERM;
+    l = vg_doctor_judge(&f);
+    c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_non_null(strstr(c->title, "starts fail with 'Unable to set XATTR'"));
+    vg_checklist_free(l);
+    vg_doctor_facts_clear(&f);
+}
+
 static void test_pure_helpers(void **state)
 {
     char *m = vg_aa_profile_mode("a (enforce)\nlibvirt-x (complain)\n", "libvirt-x");
@@ -363,6 +451,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_apparmor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unconfined_daemon, setup, teardown),
         cmocka_unit_test(test_chown_ignored),
+        cmocka_unit_test(test_chown_works_owner_lost),
         cmocka_unit_test(test_pure_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

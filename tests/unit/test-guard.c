@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "guard.h"
+#include "verdict.h"
 
 #define PW TEST_DATA_DIR "/ids/passwd"
 #define GR TEST_DATA_DIR "/ids/group"
@@ -80,6 +81,7 @@ static int setup(void **state)
     f->qconf.user = vg_xstrdup("libvirt-qemu");
     f->qconf.group = vg_xstrdup("libvirt-qemu");
     f->qconf.dynamic_ownership = true;
+    f->qconf.remember_owner = true;     /* libvirt's default */
 
     f->dom.name = vg_xstrdup("sbx-1");
     f->env.passwd_file = PW;
@@ -112,6 +114,7 @@ static int teardown(void **state)
     free(f->cfg.source);
     free(f->qconf.user);
     free(f->qconf.group);
+    free(f->qconf.source);
     free(f->images);
     free(f->plain);
     free(f->state);
@@ -356,6 +359,265 @@ static void test_unknown_user(void **state)
     assert_one(rep, VG_FIND_IDENTITY, "user 'qemu-nobody' does not exist");
 }
 
+/* The probe's remembered-owner test on a real tmpfs, as root: chown works
+ * and trusted.* extended attributes stick (what libvirt needs). */
+static void test_probe_remember_tmpfs(void **state)
+{
+    fixture *f = *state;
+    vg_probe_req req = { .op = VG_PROBE_CHOWN, .path = f->images, .uid = 64055, .gid = 64055 };
+    vg_probe_res res;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_probe_run(&req, 1, 3000, &res, NULL, &err), 0);
+    assert_int_equal(res.chown, VG_CHOWN_WORKS);
+    assert_int_equal(res.xattr, VG_XATTR_KEPT);
+    /* nothing left behind */
+    autofree char *ls = vg_xasprintf("test -z \"$(ls -A '%s')\"", f->images);
+    assert_int_equal(system(ls), 0);
+}
+
+/* Stand for a share that cannot hold trusted.* xattrs (virtiofs, bindfs
+ * --xattr-none): the real probe ran; only its xattr answer is replaced. */
+static void xattr_unsupported(const vg_probe_req *req, vg_probe_res *res, size_t n, void *opaque)
+{
+    vg_xattr_result *want = opaque;
+    for (size_t i = 0; i < n; i++)
+        if (req[i].op == VG_PROBE_CHOWN && res[i].chown == VG_CHOWN_WORKS) {
+            res[i].xattr = *want;
+            res[i].xattr_err = *want == VG_XATTR_SET_FAILS ? EPERM : EOPNOTSUPP;
+        }
+}
+
+static void add_backing(fixture *f, const char *path)
+{
+    add_path(f, VG_ROLE_BACKING, VG_ACCESS_R, path);
+    f->dom.paths[f->dom.n_paths - 1].depth = 1;
+}
+
+static void add_static_label(fixture *f, const char *label)
+{
+    vg_seclabel *sl = VG_APPEND(f->dom.seclabels, f->dom.n_seclabels);
+    sl->model = vg_xstrdup("dac");
+    sl->type = vg_xstrdup("static");
+    sl->label = vg_xstrdup(label);
+    sl->relabel = false;
+}
+
+static const vg_finding *only_warning(const vg_report *rep)
+{
+    autofree char *text = vg_report_format(rep, NULL);
+    if (rep->n != 1 || rep->v[0].kind != VG_FIND_OWNER_LOST)
+        fail_msg("expected one owner warning, got %zu:\n%s", rep->n, text);
+    assert_false(rep->v[0].blocking);
+    assert_false(vg_report_blocking(rep));
+    return &rep->v[0];
+}
+
+static void test_owner_lost_no_xattrs(void **state)
+{
+    fixture *f = *state;
+    vg_xattr_result x = VG_XATTR_UNSUPPORTED;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    autofree char *base = vg_xasprintf("%s/base.qcow2", f->images);
+    write_file(disk, 0600, 1000, 1000);
+    write_file(base, 0644, 1000, 1000);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    add_backing(f, base);
+    f->env.probe_edit = xattr_unsupported;
+    f->env.probe_opaque = &x;
+    autoreport vg_report *rep = run(f);
+    const vg_finding *w = only_warning(rep);
+    autofree char *want = vg_xasprintf(
+        "WARNING: libvirt will chown files on shared mount '%s' (tmpfs) to QEMU's 64055:64055 at "
+        "start, and cannot give their owners back at stop: this mount cannot hold the extended "
+        "attributes libvirt records the owner in ('trusted.libvirt.security.dac': Operation not "
+        "supported), so libvirt silently restores files to root:root. After the domain stops, "
+        "disk vda '%s' (now 1000:1000) will be owned by 0:0; backing vda '%s' (now 1000:1000) "
+        "stays owned by 64055:64055 (libvirt never restores read-only or backing layers): the "
+        "images' writer can no longer rewrite them, after every stop. virtguard does not refuse "
+        "the start for this. Fix: run this domain's QEMU as the files' owner, keeping QEMU's "
+        "group, so that libvirt chowns nothing ('virsh edit sbx-1', before </domain>): "
+        "<seclabel type='static' model='dac' relabel='no'><label>+1000:+64055</label>"
+        "</seclabel>; or serve the share so that it keeps trusted.* extended attributes (as "
+        "root), which brings back the owner of writable files (read-only and backing layers "
+        "still stay QEMU's).", f->images, disk, base);
+    assert_string_equal(w->message, want);
+
+    /* The offered label was checked: with it the same facts give nothing. */
+    add_static_label(f, "+1000:+64055");
+    autoreport vg_report *rep2 = run(f);
+    if (rep2->n) {
+        autofree char *t = vg_report_format(rep2, NULL);
+        fail_msg("the proposed label still draws findings:\n%s", t);
+    }
+}
+
+static void test_owner_lost_xattr_refused(void **state)
+{
+    fixture *f = *state;
+    vg_xattr_result x = VG_XATTR_SET_FAILS;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    write_file(disk, 0600, 1000, 1000);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    f->env.probe_edit = xattr_unsupported;
+    f->env.probe_opaque = &x;
+    autoreport vg_report *rep = run(f);
+    const vg_finding *w = only_warning(rep);
+    assert_non_null(strstr(w->message, "this mount refuses the extended attribute libvirt "
+                                       "records the owner in ('trusted.libvirt.security.dac': "
+                                       "Operation not permitted): libvirt then fails the start "
+                                       "with 'Unable to set XATTR ...'"));
+    assert_non_null(strstr(w->message, "will chown a file on shared mount"));
+    assert_non_null(strstr(w->message, "<label>+1000:+64055</label>"));
+}
+
+/* remember_owner = 0: no xattr is needed to lose the owner. */
+static void test_owner_lost_remember_off(void **state)
+{
+    fixture *f = *state;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    write_file(disk, 0600, 1000, 1000);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    f->qconf.remember_owner = false;
+    free(f->qconf.source);
+    f->qconf.source = vg_xstrdup("/etc/libvirt/qemu.conf");
+    autoreport vg_report *rep = run(f);
+    const vg_finding *w = only_warning(rep);
+    assert_non_null(strstr(w->message, "'/etc/libvirt/qemu.conf' sets remember_owner = 0, so "
+                                       "libvirt records no owner and restores files to "
+                                       "root:root"));
+    assert_non_null(strstr(w->message, "and set remember_owner = 1 in qemu.conf"));
+}
+
+/* No warning where nothing is lost: the owner is remembered (real tmpfs),
+ * the backing file is QEMU's already, a disk says relabel='no', or the
+ * domain does not relabel. */
+static void test_owner_not_lost(void **state)
+{
+    fixture *f = *state;
+    vg_xattr_result x = VG_XATTR_UNSUPPORTED;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    autofree char *base = vg_xasprintf("%s/base.qcow2", f->images);
+    autofree char *iso = vg_xasprintf("%s/seed.iso", f->images);
+    write_file(disk, 0600, 1000, 1000);
+    write_file(base, 0644, 64055, 64055);
+    write_file(iso, 0644, 1000, 1000);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    add_backing(f, base);
+    add_path(f, VG_ROLE_CDROM, VG_ACCESS_R, iso);
+    f->dom.paths[f->dom.n_paths - 1].relabel = false;
+    autoreport vg_report *rep = run(f);
+    assert_int_equal(rep->n, 0);
+
+    f->env.probe_edit = xattr_unsupported;          /* now the overlay's owner is lost */
+    f->env.probe_opaque = &x;
+    autoreport vg_report *rep2 = run(f);
+    const vg_finding *w = only_warning(rep2);
+    assert_null(strstr(w->message, base));
+    assert_null(strstr(w->message, iso));
+
+    f->qconf.dynamic_ownership = false;             /* libvirt chowns nothing */
+    f->dom.paths[0].relabel = true;
+    write_file(disk, 0666, 1000, 1000);
+    autoreport vg_report *rep3 = run(f);
+    assert_int_equal(rep3->n, 0);
+}
+
+/* A label is offered only when it works: root-owned files get none. */
+static void test_owner_lost_no_root_label(void **state)
+{
+    fixture *f = *state;
+    vg_xattr_result x = VG_XATTR_UNSUPPORTED;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    write_file(disk, 0600, 0, 0);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    f->env.probe_edit = xattr_unsupported;
+    f->env.probe_opaque = &x;
+    autoreport vg_report *rep = run(f);
+    const vg_finding *w = only_warning(rep);
+    assert_null(strstr(w->message, "<seclabel"));
+    assert_non_null(strstr(w->message, "virtguard offers no per-domain label here: the files are "
+                                       "owned by root already"));
+
+    /* nor when the owner could not reach a file with the label: QEMU's own
+     * user may enter the directory, uid 1000 with QEMU's group may not */
+    autofree char *dir = vg_xasprintf("%s/jobs", f->images);
+    autofree char *disk2 = vg_xasprintf("%s/overlay.qcow2", dir);
+    assert_int_equal(mkdir(dir, 0750), 0);
+    assert_int_equal(chown(dir, 64055, 1000), 0);
+    write_file(disk2, 0600, 1000, 1000);
+    free(f->dom.paths[0].path);
+    f->dom.paths[0].path = vg_xstrdup(disk2);
+    autoreport vg_report *rep2 = run(f);
+    w = only_warning(rep2);
+    assert_null(strstr(w->message, "<seclabel"));
+    autofree char *why = vg_xasprintf("with label '+1000:+64055' QEMU could not reach '%s' "
+                                      "(directory '%s' is owned by 64055:1000 with mode 0750)",
+                                      disk2, dir);
+    assert_non_null(strstr(w->message, why));
+}
+
+/* Through the verdict, as the hook sees it: the warning only at `start`
+ * (once per start), an `allowed with a warning` syslog line with hostile
+ * bytes of the domain's name and paths escaped, and no refusal. */
+static void test_owner_lost_verdict(void **state)
+{
+    fixture *f = *state;
+    vg_xattr_result x = VG_XATTR_UNSUPPORTED;
+    autofree char *dir = vg_xasprintf("%s/a\nb", f->images);
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", dir);
+    autofree char *conf = vg_xasprintf("%s/virtguard.conf", f->root);
+    autofree char *qconf = vg_xasprintf("%s/qemu.conf", f->root);
+    autofree char *conf_text = vg_xasprintf("mode = \"enforce\"\nshared_mounts = [ \"%s\" ]\n"
+                                            "shared_fs_types = [ \"tmpfs\" ]\n"
+                                            "qemu_conf = \"%s\"\n", f->images, qconf);
+    autofree char *xml = vg_xasprintf(
+        "<domain type='qemu'><name>evil&#10;name</name><memory>65536</memory><os><type>hvm"
+        "</type></os><devices><disk type='file' device='disk'><source file='%s/a&#10;b/"
+        "overlay.qcow2'/><target dev='vda'/></disk></devices></domain>", f->images);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    write_file(disk, 0600, 1000, 1000);
+    assert_int_equal(vg_write_file_atomic(conf, conf_text, strlen(conf_text), 0644), 0);
+    assert_int_equal(vg_write_file_atomic(qconf, "", 0, 0644), 0);
+    f->env.probe_edit = xattr_unsupported;
+    f->env.probe_opaque = &x;
+
+    vg_verdict v;
+    vg_verdict_make(conf, xml, strlen(xml), "-", "prepare", &f->env, &v);
+    assert_int_equal(v.kind, VG_VERDICT_ALLOW);
+    assert_false(v.warns);
+    assert_string_equal(v.text, "");
+    assert_non_null(strstr(v.log_line, "prepare: allowed: 1 shared path(s)"));
+    vg_verdict_clear(&v);
+
+    vg_verdict_make(conf, xml, strlen(xml), "-", "start", &f->env, &v);
+    assert_int_equal(v.kind, VG_VERDICT_ALLOW);
+    assert_int_equal(vg_verdict_hook_status(&v), 0);
+    assert_true(v.warns);
+    assert_non_null(strstr(v.text, "WARNING: libvirt will chown a file on shared mount"));
+    assert_null(strchr(v.log_line, '\n'));
+    assert_non_null(strstr(v.log_line, "domain 'evil\\nname' start: allowed with a warning: "
+                                       "1 shared path(s) checked in "));
+    assert_non_null(strstr(v.log_line, "/a\\nb/overlay.qcow2' (now 1000:1000) will be owned "
+                                       "by 0:0"));
+    vg_verdict_clear(&v);
+}
+
+/* The DAC refusal's fix is checked the same way: root-owned files get no
+ * label that would run QEMU as root. */
+static void test_dac_fix_not_root(void **state)
+{
+    fixture *f = *state;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    write_file(disk, 0600, 0, 0);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    f->qconf.dynamic_ownership = false;
+    autoreport vg_report *rep = run(f);
+    assert_one(rep, VG_FIND_DAC, "it is owned by 0:0 with mode 0600, and libvirt does not "
+                                 "relabel it");
+    assert_null(strstr(rep->v[0].message, "<label>"));
+    assert_non_null(strstr(rep->v[0].message, "Give the files one owner"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +633,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_scratch_cleanup, setup, teardown),
         cmocka_unit_test(test_scratch_name_valid),
+        cmocka_unit_test_setup_teardown(test_probe_remember_tmpfs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_lost_no_xattrs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_lost_xattr_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_lost_remember_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_not_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_lost_no_root_label, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_lost_verdict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dac_fix_not_root, setup, teardown),
     };
     if (geteuid() != 0) {
         printf("test-guard: needs root for mounts; skipped\n");
