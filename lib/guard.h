@@ -13,6 +13,7 @@
 #include "mountinfo.h"
 #include "probe.h"
 #include "qemuconf.h"
+#include "storage-pool.h"
 #include "vgconfig.h"
 
 typedef enum {
@@ -52,6 +53,7 @@ typedef struct vg_guard_env {
     const char *mountinfo;      /* NULL: /proc/self/mountinfo */
     const char *state_dir;      /* NULL: libvirt's qemu state dir */
     bool aa_enabled;            /* the kernel has AppArmor enabled (aa_is_enabled()) */
+    const vg_pool_source *pools;/* NULL: storage volumes from libvirt's pool files */
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map

@@ -79,6 +79,8 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         return;
     }
     out->domain = vg_xstrdup(dom->name);
+    /* A pool volume is checked like the file it is. */
+    vg_domain_resolve_volumes(dom, env ? env->pools : NULL);
 
     /* Fast path: nothing on a shared mount (or under a path_map FROM). */
     {

@@ -30,6 +30,7 @@ static void usage(FILE *f)
             "  check   [--config FILE] XML            the checks the hook runs at start\n"
             "  rewrite [--config FILE] XML            the XML with path_map applied\n"
             "  profile [--config FILE] XML            the AppArmor rules the helper would load (dry run)\n"
+            "          (paths, check, profile: --connect URI for storage pool volumes)\n"
             "  doctor  [--config FILE] [--json] [--no-probe]\n"
             "                                         check the host as libvirt will use it\n"
             "  explain [--config FILE] [--json] [--connect URI] [FILE|-]\n"
@@ -48,22 +49,36 @@ typedef struct opts {
     const char *config;
     bool json;
     const char *input;
+    const char *uri;            /* --connect: where storage pools are looked up */
 } opts;
+
+/* Storage volumes resolved over libvirt's read-only API (files when no
+ * daemon answers). */
+static vg_libvirt_pools cli_pools;
+
+static const vg_pool_source *pool_source(const opts *o)
+{
+    static vg_pool_source src = { .lookup = vg_libvirt_pool_lookup, .opaque = &cli_pools };
+    cli_pools.uri = o->uri ? o->uri : "qemu:///system";
+    return &src;
+}
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
+        { "connect", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:jh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:jC:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
+        case 'C': o->uri = optarg; break;
         case 'j': o->json = true; break;
         case 'h': usage(stdout); exit(EXIT_OK);
         default: usage(stderr); return -EINVAL;
@@ -113,6 +128,7 @@ static int cmd_paths(const opts *o)
         fprintf(stderr, "virtguard: %s\n", err->msg);
         return EXIT_USAGE;
     }
+    vg_domain_resolve_volumes(dom, pool_source(o));
     text = vg_domain_paths_format(dom, o->json);
     fputs(text, stdout);
     if (!o->json) {
@@ -163,10 +179,21 @@ static int cmd_profile(const opts *o)
     }
     if (read_input(o->input, &xml, &len) < 0)
         return EXIT_USAGE;
-    if (vg_policy_from_xml(cfg, xml, len, o->input, &rules, &warnings, &err) < 0) {
+    /* vg_policy_from_xml's steps, with volumes resolved over the API */
+    autodomain vg_domain *dom = NULL;
+    autopolicy vg_policy *p = NULL;
+    if (vg_domain_parse(xml, len, o->input, &dom, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
         return EXIT_PROBLEMS;
     }
+    vg_domain_resolve_volumes(dom, pool_source(o));
+    if (vg_policy_check_domain(dom, NULL, &err) < 0 || vg_policy_resolve(cfg, dom, &p, &err) < 0 ||
+        vg_policy_render(p, dom->uuid, dom->name, &rules, &err) < 0) {
+        fprintf(stderr, "virtguard: %s\n", err->msg);
+        return EXIT_PROBLEMS;
+    }
+    for (size_t i = 0; p->warnings && p->warnings[i]; i++)
+        vg_strv_push(&warnings, vg_xstrdup(p->warnings[i]));
     for (size_t i = 0; warnings && warnings[i]; i++)
         fprintf(stderr, "virtguard: %s\n", warnings[i]);
     fputs(rules, stdout);
@@ -182,7 +209,8 @@ static int cmd_check(const opts *o)
 
     if (read_input(o->input, &xml, &len) < 0)
         return EXIT_USAGE;
-    vg_verdict_make(o->config, xml, len, o->input, "check", NULL, &v);
+    vg_guard_env env = { .pools = pool_source(o) };
+    vg_verdict_make(o->config, xml, len, o->input, "check", &env, &v);
     fputs(v.text, stderr);
     switch (v.kind) {
     case VG_VERDICT_SKIP:
@@ -519,11 +547,15 @@ int main(int argc, char **argv)
     }
     if (parse_opts(argc - 1, argv + 1, &o) < 0)
         return EXIT_USAGE;
+    int status;
     if (strcmp(cmd, "paths") == 0)
-        return cmd_paths(&o);
-    if (strcmp(cmd, "rewrite") == 0)
-        return cmd_rewrite(&o);
-    if (strcmp(cmd, "profile") == 0)
-        return cmd_profile(&o);
-    return cmd_check(&o);
+        status = cmd_paths(&o);
+    else if (strcmp(cmd, "rewrite") == 0)
+        status = cmd_rewrite(&o);
+    else if (strcmp(cmd, "profile") == 0)
+        status = cmd_profile(&o);
+    else
+        status = cmd_check(&o);
+    vg_libvirt_pools_close(&cli_pools);
+    return status;
 }

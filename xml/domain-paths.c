@@ -234,6 +234,24 @@ static void storage_source(vg_domain *d, const char *where, const char *type, xm
             return;
         add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
                        "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
+        if (pool && volume) {
+            /* kept for vg_domain_resolve_volumes(): the file disk it becomes */
+            vg_unresolved *u = &d->unresolved[d->n_unresolved - 1];
+            vg_domain_path *spec = vg_xcalloc(1, sizeof(*spec));
+            spec->role = sp.role;
+            spec->access = sp.access;
+            spec->kind = VG_KIND_FILE;
+            spec->device = sp.device ? vg_xstrdup(sp.device) : NULL;
+            spec->format = sp.format ? vg_xstrdup(sp.format) : NULL;
+            spec->readonly = sp.readonly;
+            spec->shareable = sp.shareable;
+            spec->relabel = sp.relabel;
+            spec->depth = sp.depth;
+            u->pool = steal_pointer(&pool);
+            u->volume = steal_pointer(&volume);
+            u->volume_spec = spec;
+            u->path_index = d->n_paths;
+        }
     } else if (vg_streq(type, "nvme")) {
         if (!src)
             return;
@@ -930,6 +948,27 @@ const char *vg_kind_name(vg_path_kind k)
     return "?";
 }
 
+void vg_domain_path_clear(vg_domain_path *p)
+{
+    if (!p)
+        return;
+    free(p->path);
+    free(p->device);
+    free(p->format);
+    memset(p, 0, sizeof(*p));
+}
+
+void vg_unresolved_clear(vg_unresolved *u)
+{
+    free(u->where);
+    free(u->reason);
+    free(u->pool);
+    free(u->volume);
+    vg_domain_path_clear(u->volume_spec);
+    free(u->volume_spec);
+    memset(u, 0, sizeof(*u));
+}
+
 void vg_domain_free(vg_domain *d)
 {
     if (!d)
@@ -944,16 +983,11 @@ void vg_domain_free(vg_domain *d)
         free(d->seclabels[i].imagelabel);
     }
     free(d->seclabels);
-    for (size_t i = 0; i < d->n_paths; i++) {
-        free(d->paths[i].path);
-        free(d->paths[i].device);
-        free(d->paths[i].format);
-    }
+    for (size_t i = 0; i < d->n_paths; i++)
+        vg_domain_path_clear(&d->paths[i]);
     free(d->paths);
-    for (size_t i = 0; i < d->n_unresolved; i++) {
-        free(d->unresolved[i].where);
-        free(d->unresolved[i].reason);
-    }
+    for (size_t i = 0; i < d->n_unresolved; i++)
+        vg_unresolved_clear(&d->unresolved[i]);
     free(d->unresolved);
     free(d);
 }
