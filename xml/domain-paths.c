@@ -21,9 +21,9 @@
 #include <libxml/parser.h>
 
 #include "domain-paths.h"
+#include "qemu-cmdline.h"
 #include "xmlsafe.h"
 
-#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
 /* ---- small DOM helpers ------------------------------------------------ */
 
@@ -131,6 +131,25 @@ static void add_path(vg_domain *d, const pspec *s, const char *path, xmlNode *no
     p->depth = s->depth;
     p->xml_node = node;
     p->xml_attr = attr;
+}
+
+void vg_domain_add_path(vg_domain *d, const vg_domain_path *tmpl, const char *path)
+{
+    vg_domain_path *p = VG_APPEND(d->paths, d->n_paths);
+    *p = *tmpl;
+    p->path = vg_xstrdup(path);
+    p->device = tmpl->device ? vg_xstrdup(tmpl->device) : NULL;
+    p->format = tmpl->format ? vg_xstrdup(tmpl->format) : NULL;
+}
+
+void vg_domain_add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    vg_unresolved *u = VG_APPEND(d->unresolved, d->n_unresolved);
+    u->where = vg_xstrdup(where);
+    va_start(ap, fmt);
+    u->reason = vg_xvasprintf(fmt, ap);
+    va_end(ap);
 }
 
 /* The path in attribute `attr` (a string literal: it is kept in the model).
@@ -814,25 +833,15 @@ static void parse_sysinfo(vg_domain *d, xmlNode *si)
 static bool is_qemu_ns(const xmlNode *n, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-           xmlStrEqual(n->ns->href, BAD_CAST QEMU_NS) && xmlStrEqual(n->name, BAD_CAST name);
+           xmlStrEqual(n->ns->href, BAD_CAST VG_QEMU_NS) && xmlStrEqual(n->name, BAD_CAST name);
 }
 
 static void parse_qemu_ns(vg_domain *d, xmlNode *n)
 {
-    size_t count = 0;
-
-    if (is_qemu_ns(n, "commandline")) {
-        for (xmlNode *c = n->children; c; c = c->next)
-            if (c->type == XML_ELEMENT_NODE)
-                count++;
-        if (count)
-            add_unresolved(d, "qemu:commandline", "%zu raw QEMU argument(s) or environment "
-                           "variable(s) pass through libvirt uninterpreted; host paths in "
-                           "them are not checked", count);
-    } else if (is_qemu_ns(n, "override")) {
-        add_unresolved(d, "qemu:override", "raw QEMU device property overrides pass through "
-                       "libvirt uninterpreted; host paths in them are not checked");
-    }
+    if (is_qemu_ns(n, "commandline"))
+        vg_qemu_commandline_paths(d, n);
+    else if (is_qemu_ns(n, "override"))
+        vg_qemu_override_paths(d, n);
 }
 
 int vg_domain_from_doc(xmlDoc *doc, vg_domain **out, vg_error **err)

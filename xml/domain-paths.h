@@ -138,6 +138,13 @@ char *vg_domain_paths_format(const vg_domain *d, bool json);
  * "virtguard: domain 'NAME': WHERE: not checked: REASON\n" ("" when none). */
 char *vg_domain_unresolved_format(const vg_domain *d);
 
+/* For the parsers of other namespaces (qemu-cmdline.c): append a path
+ * entry copied from `tmpl` (its strings duplicated, xml_node kept) with
+ * `path`, or an unresolved entry. */
+void vg_domain_add_path(vg_domain *d, const vg_domain_path *tmpl, const char *path);
+void vg_domain_add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
+    VG_FORMAT(3, 4);
+
 /* Free what one entry owns (not the entry itself) and zero it. */
 void vg_domain_path_clear(vg_domain_path *p);
 void vg_unresolved_clear(vg_unresolved *u);
