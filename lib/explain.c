@@ -709,8 +709,8 @@ static void judge_missing(judge *j, const vg_explain_event *e, const char *whom,
             vg_check_fix(c, "on this Lima guest declare the share in lima.yaml and restart the "
                             "instance ('limactl stop NAME && limactl start NAME'):\n%s", yaml);
         } else {
-            vg_check_fix(c, "mount the share at '%s' ('mount %s', check with 'findmnt %s') "
-                            "before starting the domain.", root, root, root);
+            autofree char *fix = vg_mount_fix(f->cfg, root, vg_fstab_find(f->fstab, root));
+            vg_check_fix(c, "%s", fix);
         }
         vg_check_attr_set(c, "mount", "%s", root);
     } else {

@@ -21,6 +21,7 @@
 
 #include "checklist.h"
 #include "dac.h"
+#include "lima.h"
 #include "mountinfo.h"
 #include "vgconfig.h"
 
@@ -104,6 +105,7 @@ typedef struct vg_explain_facts {
     const char *config_path;    /* for messages */
     const vg_mounts *mounts;    /* NULL: not known */
     bool lima;                  /* the host is a Lima guest */
+    const vg_fstab *fstab;      /* /etc/fstab; NULL: not known */
     const vg_ids *qemu;         /* QEMU's ids from qemu.conf; NULL: not known */
     const vg_name_entry *names; /* UUID → domain name */
     size_t n_names;

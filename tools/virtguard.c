@@ -426,6 +426,7 @@ static int cmd_explain(const admin_opts *o)
         .config_path = o->config,
         .mounts = mounts,
         .lima = vg_lima_detect(mounts, fstab),
+        .fstab = fstab,
         .qemu = have_ids ? &ids : NULL,
         .names = names,
         .n_names = n_names,
