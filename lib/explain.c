@@ -264,6 +264,7 @@ void vg_explain_log_free(vg_explain_log *l)
     for (size_t i = 0; i < l->n; i++)
         event_clear(&l->v[i]);
     free(l->v);
+    vg_stack_log_clear(&l->stack);
     free(l);
 }
 
@@ -308,6 +309,10 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
         if (blank(line)) {
             l->n_blank++;
             free(steal_pointer(&context));
+            hook = -1;
+            continue;
+        }
+        if (vg_stack_parse_line(&l->stack, line, lineno)) {
             hook = -1;
             continue;
         }
@@ -844,6 +849,8 @@ vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts
         case VG_EV_XATTR: judge_xattr(&j, e); break;
         }
     }
+    vg_stack_judge(&log->stack, j.out);
+    recognised += log->stack.n_lines;
     for (size_t i = 0; i < j.out->n; i++) {
         vg_check *c = &j.out->v[i];
         const char *cnt = vg_check_attr_get(c, "count");

@@ -21,6 +21,7 @@
 
 #include "checklist.h"
 #include "dac.h"
+#include "explain-stack.h"
 #include "lima.h"
 #include "mountinfo.h"
 #include "vgconfig.h"
@@ -67,6 +68,7 @@ typedef struct vg_explain_log {
     size_t n_blank;
     size_t n_context;       /* "Failed to start domain", hook continuation lines */
     size_t n_unknown;       /* lines not recognised */
+    vg_stack_log stack;     /* Seatbelt, VZErrorDomain, LXC lines (explain-stack.h) */
 } vg_explain_log;
 
 /* Never fails on content; NUL bytes end a line's text. */
