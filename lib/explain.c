@@ -515,6 +515,81 @@ static vg_check *add(judge *j, const char *key, vg_check_status st, const char *
     return c;
 }
 
+/* A QEMU file denial for a path that is not among the files libvirt's XML
+ * gives the domain (vg_explain_facts.domains).  Returns the new check, or
+ * NULL for a repeat. */
+static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const char *key,
+                                    const char *whom, const char *verb, const char *perms,
+                                    const char *uuid, const char *rule)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_domain_files *own = vg_domain_files_find(f->domains, f->n_domains, uuid);
+    const vg_domain_files *owner = NULL;
+    vg_check *c;
+
+    for (size_t i = 0; i < f->n_domains && !owner; i++)
+        if (&f->domains[i] != own && vg_domain_files_has(&f->domains[i], e->path))
+            owner = &f->domains[i];
+
+    if (own && own->chainless_disk) {
+        /* its definition lists no backing chain: the file may be in it */
+        autofree char *title = vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s', which "
+                                            "its definition does not name", whom, verb, perms,
+                                            e->path);
+        if (!(c = add(j, key, VG_CHECK_FAIL, "apparmor", e, title)))
+            return NULL;
+        vg_check_detail(c, "'%s' lists no backing chain for disk '%s' (the domain is not "
+                           "running), so '%s' may be one of its backing files.", own->source,
+                        own->chainless_disk, e->path);
+        if (owner)
+            vg_check_detail(c, "It is a file of domain '%s' ('%s').",
+                            owner->name ? owner->name : "?", owner->source);
+        vg_check_fix(c, "check with 'qemu-img info --backing-chain %s'. Only if '%s' is in that "
+                        "chain does the domain need it%s%s%s virtguard's hook and helper put "
+                        "backing files' rules in place at every start ('virtguard doctor' checks "
+                        "them). Otherwise the denial is confinement doing its job.",
+                     own->chainless_disk, e->path, rule ? ":\n  " : ";", rule ? rule : "",
+                     rule ? "\n" : "");
+        return c;
+    }
+    autofree char *title = own ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s': "
+                                              "intended, it is not one of this domain's files",
+                                              whom, verb, perms, e->path)
+                               : vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'; the "
+                                              "domain's definition was not found", whom, verb,
+                                              perms, e->path);
+    if (!(c = add(j, key, own ? VG_CHECK_INFO : VG_CHECK_WARN,
+                  own ? "apparmor-intended" : "apparmor", e, title)))
+        return NULL;
+    if (own)
+        vg_check_detail(c, "Neither the disks nor any other file in '%s', backing chains "
+                           "included, is '%s': AppArmor keeps this domain's QEMU away from "
+                           "files it was not given, as it should.", own->source, e->path);
+    else
+        vg_check_detail(c, "No libvirt XML file here defines the domain with UUID '%s' (%s), "
+                           "so virtguard cannot tell whether '%s' is one of its files.", uuid,
+                        f->domains_from ? f->domains_from : "libvirt's XML directories",
+                        e->path);
+    if (owner)
+        vg_check_detail(c, "'%s' is a file of domain '%s' ('%s').", e->path,
+                        owner->name ? owner->name : "?", owner->source);
+    else
+        vg_check_detail(c, "No domain defined here uses '%s'.", e->path);
+    if (own)
+        vg_check_fix(c, "none: virtguard proposes no rule for a file the domain does not use. "
+                        "If the domain should use it, add it to the domain's definition "
+                        "('virsh edit %s'); virtguard then grants it at the next start.",
+                     own->name ? own->name : "DOMAIN");
+    else
+        vg_check_fix(c, "none: virtguard proposes no rule for a file it cannot tie to the "
+                        "domain. 'virsh dumpxml' of the domain shows its files; run 'virtguard "
+                        "explain' where libvirt's XML files are (or with --libvirt-config-dir "
+                        "and --libvirt-run-dir).");
+    if (owner && owner->name)
+        vg_check_attr_set(c, "owner", "%s", owner->name);
+    return c;
+}
+
 static void judge_apparmor(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
@@ -570,6 +645,13 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                             "or give the disk an explicit <backingStore> in the domain XML; or "
                             "name the image with an extension virt-aa-helper reads (.qcow2). "
                             "Do not disable AppArmor.", conf_name(f));
+    } else if (uuid && is_file && f->domains &&
+               !vg_domain_files_has(vg_domain_files_find(f->domains, f->n_domains, uuid),
+                                    e->path)) {
+        /* Never widen a profile to a file the domain does not use. */
+        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid, rule)))
+            return;
+        free(steal_pointer(&rule));
     } else if (uuid) {
         autofree char *title = is_file ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'",
                                                       whom, verb, perms, e->path)

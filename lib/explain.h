@@ -21,6 +21,7 @@
 
 #include "checklist.h"
 #include "dac.h"
+#include "domain-files.h"
 #include "explain-stack.h"
 #include "lima.h"
 #include "mountinfo.h"
@@ -113,6 +114,12 @@ typedef struct vg_explain_facts {
     size_t n_names;
     const vg_file_fact *files;  /* stat results of vg_explain_paths() */
     size_t n_files;
+    /* libvirt's domains and their files (domain-files.h): with them a QEMU
+     * denial of a file its domain does not use is explained as intended
+     * and no rule is proposed.  NULL: not looked up. */
+    const vg_domain_files *domains;
+    size_t n_domains;
+    const char *domains_from;   /* where they were read, for messages */
 } vg_explain_facts;
 
 /* The file paths worth a stat(2) for the judgement (NULL-terminated,

@@ -403,6 +403,8 @@ static int cmd_explain(const admin_opts *o)
     if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0)
         vg_error_free(steal_pointer(&err));
     have_ids = qconf && vg_ids_resolve(qconf->user, qconf->group, NULL, NULL, &ids, NULL) == 0;
+    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : SYSCONFDIR "/libvirt/qemu";
+    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : LIBVIRT_RUN_DIR "/qemu";
     bool need_names = false;
     for (size_t i = 0; i < log->n; i++) {
         autofree char *u = vg_profile_uuid(log->v[i].profile);
@@ -413,10 +415,15 @@ static int cmd_explain(const admin_opts *o)
         fprintf(stderr, "virtguard: %s; naming domains from libvirt's XML files instead\n",
                 err->msg);
         vg_error_free(steal_pointer(&err));
-        vg_libvirt_names_from_files(o->libvirt_conf_dir ? o->libvirt_conf_dir
-                                                        : SYSCONFDIR "/libvirt/qemu",
-                                    o->libvirt_run_dir ? o->libvirt_run_dir : "/run/libvirt/qemu",
-                                    &names, &n_names);
+        vg_libvirt_names_from_files(conf_dir, run_dir, &names, &n_names);
+    }
+    /* which files each domain uses: a denial of any other file is intended */
+    vg_domain_files *doms = NULL;
+    size_t n_doms = 0;
+    autofree char *doms_from = NULL;
+    if (need_names) {
+        vg_domain_files_load(conf_dir, run_dir, NULL, &doms, &n_doms);
+        doms_from = vg_xasprintf("looked for in '%s' and '%s'", run_dir, conf_dir);
     }
     paths = vg_explain_paths(log);
     stat_files(paths, cfg->probe_timeout_ms, &files, &n_files);
@@ -432,9 +439,13 @@ static int cmd_explain(const admin_opts *o)
         .n_names = n_names,
         .files = files,
         .n_files = n_files,
+        .domains = doms,
+        .n_domains = n_doms,
+        .domains_from = doms_from,
     };
     autochecklist vg_checklist *l = vg_explain_judge(log, &facts);
     vg_name_entries_free(names, n_names);
+    vg_domain_files_free(doms, n_doms);
     for (size_t i = 0; i < n_files; i++)
         free(files[i].path);
     free(files);
