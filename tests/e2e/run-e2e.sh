@@ -20,7 +20,7 @@ run=$top/run
 log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
 guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
-expected="1 2 3 4a 4b 5a 5b 6 7 8"
+expected="1 2 3 4a 4b 5a 5b 6 7 8 9"
 
 say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: error: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
