@@ -212,3 +212,30 @@ void vg_libvirt_pools_close(vg_libvirt_pools *lp)
         virConnectClose(lp->conn);
     lp->conn = NULL;
 }
+
+/* ---- one domain's XML for `explain` ----------------------------------- */
+
+int vg_libvirt_domain_xml(const char *uri, const char *uuid, char **xml, vg_error **err)
+{
+    virConnectPtr conn = NULL;
+    virDomainPtr dom;
+    char *x;
+    int r;
+
+    *xml = NULL;
+    if ((r = open_ro(uri, &conn, err)) < 0)
+        return r;
+    dom = virDomainLookupByUUIDString(conn, uuid);
+    if (!dom) {
+        virConnectClose(conn);
+        return vg_error_set(err, ENOENT, "libvirt knows no domain with UUID '%s'", uuid);
+    }
+    x = virDomainGetXMLDesc(dom, 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    if (!x)
+        return vg_error_set(err, EIO, "cannot read the XML of domain '%s' from libvirt", uuid);
+    *xml = vg_xstrdup(x);
+    free(x);
+    return 0;
+}

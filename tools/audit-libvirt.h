@@ -27,5 +27,9 @@ typedef struct vg_libvirt_pools {
     bool unavailable;
 } vg_libvirt_pools;
 
+/* The current XML of the domain with this UUID (read-only API), for explain
+ * when libvirt's XML files cannot be read (not root). */
+int vg_libvirt_domain_xml(const char *uri, const char *uuid, char **xml, vg_error **err);
+
 int vg_libvirt_pool_lookup(const char *name, vg_pool **out, void *opaque, vg_error **err);
 void vg_libvirt_pools_close(vg_libvirt_pools *lp);

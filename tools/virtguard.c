@@ -423,7 +423,21 @@ static int cmd_explain(const admin_opts *o)
     autofree char *doms_from = NULL;
     if (need_names) {
         vg_domain_files_load(conf_dir, run_dir, NULL, &doms, &n_doms);
-        doms_from = vg_xasprintf("looked for in '%s' and '%s'", run_dir, conf_dir);
+        doms_from = vg_xasprintf("looked for in '%s' and '%s', and asked libvirt", run_dir,
+                                 conf_dir);
+        /* files unreadable (not root) or domain elsewhere: ask libvirt */
+        for (size_t i = 0; i < log->n; i++) {
+            autofree char *u = vg_profile_uuid(log->v[i].profile);
+            autofree char *dxml = NULL;
+            autodomain vg_domain *dom = NULL;
+            if (!u || vg_domain_files_find(doms, n_doms, u) ||
+                vg_libvirt_domain_xml(o->uri ? o->uri : "qemu:///system", u, &dxml, NULL) < 0 ||
+                vg_domain_parse(dxml, strlen(dxml), "libvirt", &dom, NULL) < 0)
+                continue;
+            vg_domain_files *f = VG_APPEND(doms, n_doms);
+            vg_domain_files_of(dom, NULL, f);
+            f->source = vg_xstrdup("virsh dumpxml (read-only API)");
+        }
     }
     paths = vg_explain_paths(log);
     stat_files(paths, cfg->probe_timeout_ms, &files, &n_files);
