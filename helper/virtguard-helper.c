@@ -294,6 +294,8 @@ static int cmd_load(const helper *h, vg_error **err)
         return vg_error_set_errno(err, -r, "cannot read the domain XML from standard input");
     if ((r = vg_domain_parse(xml, len, "-", &dom, err)) < 0)
         return r;
+    /* pool volumes get rules like the files they are (libvirt's pool files) */
+    vg_domain_resolve_volumes(dom, NULL);
     if ((r = vg_policy_check_domain(dom, h->uuid, err)) < 0)
         return r;
     if ((r = vg_policy_resolve(cfg, dom, &pol, err)) < 0)

@@ -679,8 +679,8 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
             autofree char *fix = lima_fix(f, mp, fe);
             vg_check_fix(c, "this is a Lima guest: %s", fix);
         } else {
-            vg_check_fix(c, "mount it (mount '%s'; check with findmnt '%s') before starting "
-                            "domains.", mp, mp);
+            autofree char *fix = vg_mount_fix(f->cfg, mp, fe);
+            vg_check_fix(c, "%s", fix);
         }
         return;
     }
@@ -769,7 +769,8 @@ vg_checklist *vg_doctor_judge(const vg_doctor_facts *f)
     judge_qemu_conf(f, l);
     for (size_t i = 0; i < f->n_mf; i++)
         judge_mount(f, &f->mf[i], l);
-    if (vg_lima_detect(f->mounts, f->fstab))
-        vg_checklist_add(l, VG_CHECK_INFO, "host", "this is a Lima guest (lima-* mount tags)");
+    const char *sign = vg_lima_detect_sign(f->mounts, f->fstab);
+    if (sign)
+        vg_checklist_add(l, VG_CHECK_INFO, "host", "this is a Lima guest (%s)", sign);
     return l;
 }

@@ -279,6 +279,7 @@ void vg_explain_log_free(vg_explain_log *l)
     for (size_t i = 0; i < l->n; i++)
         event_clear(&l->v[i]);
     free(l->v);
+    vg_stack_log_clear(&l->stack);
     free(l);
 }
 
@@ -344,6 +345,10 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
         if (blank(line)) {
             l->n_blank++;
             free(steal_pointer(&context));
+            hook = -1;
+            continue;
+        }
+        if (vg_stack_parse_line(&l->stack, line, lineno)) {
             hook = -1;
             continue;
         }
@@ -549,6 +554,81 @@ static vg_check *add(judge *j, const char *key, vg_check_status st, const char *
     return c;
 }
 
+/* A QEMU file denial for a path that is not among the files libvirt's XML
+ * gives the domain (vg_explain_facts.domains).  Returns the new check, or
+ * NULL for a repeat. */
+static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const char *key,
+                                    const char *whom, const char *verb, const char *perms,
+                                    const char *uuid, const char *rule)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_domain_files *own = vg_domain_files_find(f->domains, f->n_domains, uuid);
+    const vg_domain_files *owner = NULL;
+    vg_check *c;
+
+    for (size_t i = 0; i < f->n_domains && !owner; i++)
+        if (&f->domains[i] != own && vg_domain_files_has(&f->domains[i], e->path))
+            owner = &f->domains[i];
+
+    if (own && own->chainless_disk) {
+        /* its definition lists no backing chain: the file may be in it */
+        autofree char *title = vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s', which "
+                                            "its definition does not name", whom, verb, perms,
+                                            e->path);
+        if (!(c = add(j, key, VG_CHECK_FAIL, "apparmor", e, title)))
+            return NULL;
+        vg_check_detail(c, "'%s' lists no backing chain for disk '%s' (the domain is not "
+                           "running), so '%s' may be one of its backing files.", own->source,
+                        own->chainless_disk, e->path);
+        if (owner)
+            vg_check_detail(c, "It is a file of domain '%s' ('%s').",
+                            owner->name ? owner->name : "?", owner->source);
+        vg_check_fix(c, "check with 'qemu-img info --backing-chain %s'. Only if '%s' is in that "
+                        "chain does the domain need it%s%s%s virtguard's hook and helper put "
+                        "backing files' rules in place at every start ('virtguard doctor' checks "
+                        "them). Otherwise the denial is confinement doing its job.",
+                     own->chainless_disk, e->path, rule ? ":\n  " : ";", rule ? rule : "",
+                     rule ? "\n" : "");
+        return c;
+    }
+    autofree char *title = own ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s': "
+                                              "intended, it is not one of this domain's files",
+                                              whom, verb, perms, e->path)
+                               : vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'; the "
+                                              "domain's definition was not found", whom, verb,
+                                              perms, e->path);
+    if (!(c = add(j, key, own ? VG_CHECK_INFO : VG_CHECK_WARN,
+                  own ? "apparmor-intended" : "apparmor", e, title)))
+        return NULL;
+    if (own)
+        vg_check_detail(c, "Neither the disks nor any other file in '%s', backing chains "
+                           "included, is '%s': AppArmor keeps this domain's QEMU away from "
+                           "files it was not given, as it should.", own->source, e->path);
+    else
+        vg_check_detail(c, "No libvirt XML file here defines the domain with UUID '%s' (%s), "
+                           "so virtguard cannot tell whether '%s' is one of its files.", uuid,
+                        f->domains_from ? f->domains_from : "libvirt's XML directories",
+                        e->path);
+    if (owner)
+        vg_check_detail(c, "'%s' is a file of domain '%s' ('%s').", e->path,
+                        owner->name ? owner->name : "?", owner->source);
+    else
+        vg_check_detail(c, "No domain defined here uses '%s'.", e->path);
+    if (own)
+        vg_check_fix(c, "none: virtguard proposes no rule for a file the domain does not use. "
+                        "If the domain should use it, add it to the domain's definition "
+                        "('virsh edit %s'); virtguard then grants it at the next start.",
+                     own->name ? own->name : "DOMAIN");
+    else
+        vg_check_fix(c, "none: virtguard proposes no rule for a file it cannot tie to the "
+                        "domain. 'virsh dumpxml' of the domain shows its files; run 'virtguard "
+                        "explain' where libvirt's XML files are (or with --libvirt-config-dir "
+                        "and --libvirt-run-dir).");
+    if (owner && owner->name)
+        vg_check_attr_set(c, "owner", "%s", owner->name);
+    return c;
+}
+
 static void judge_apparmor(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
@@ -608,6 +688,13 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                             "as it says; or give the disk an explicit <backingStore> in the domain XML; or "
                             "name the image with an extension virt-aa-helper reads (.qcow2). "
                             "Do not disable AppArmor.", conf_name(f));
+    } else if (uuid && is_file && f->domains &&
+               !vg_domain_files_has(vg_domain_files_find(f->domains, f->n_domains, uuid),
+                                    e->path)) {
+        /* Never widen a profile to a file the domain does not use. */
+        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid, rule)))
+            return;
+        free(steal_pointer(&rule));
     } else if (uuid) {
         autofree char *title = is_file ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'",
                                                       whom, verb, perms, e->path)
@@ -756,8 +843,8 @@ static void judge_missing(judge *j, const vg_explain_event *e, const char *whom,
             vg_check_fix(c, "on this Lima guest declare the share in lima.yaml and restart the "
                             "instance ('limactl stop NAME && limactl start NAME'):\n%s", yaml);
         } else {
-            vg_check_fix(c, "mount the share at '%s' ('mount %s', check with 'findmnt %s') "
-                            "before starting the domain.", root, root, root);
+            autofree char *fix = vg_mount_fix(f->cfg, root, vg_fstab_find(f->fstab, root));
+            vg_check_fix(c, "%s", fix);
         }
         vg_check_attr_set(c, "mount", "%s", root);
     } else {
@@ -1013,6 +1100,8 @@ vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts
         case VG_EV_WRITER_DENIED: judge_writer_denied(&j, e); break;
         }
     }
+    vg_stack_judge(&log->stack, j.out);
+    recognised += log->stack.n_lines;
     for (size_t i = 0; i < j.out->n; i++) {
         vg_check *c = &j.out->v[i];
         const char *cnt = vg_check_attr_get(c, "count");

@@ -24,6 +24,9 @@
 
 #include "checklist.h"
 #include "dac.h"
+#include "domain-files.h"
+#include "explain-stack.h"
+#include "lima.h"
 #include "mountinfo.h"
 #include "vgconfig.h"
 
@@ -71,6 +74,7 @@ typedef struct vg_explain_log {
     size_t n_blank;
     size_t n_context;       /* "Failed to start domain", hook continuation lines */
     size_t n_unknown;       /* lines not recognised */
+    vg_stack_log stack;     /* Seatbelt, VZErrorDomain, LXC lines (explain-stack.h) */
 } vg_explain_log;
 
 /* Never fails on content; NUL bytes end a line's text. */
@@ -109,11 +113,18 @@ typedef struct vg_explain_facts {
     const char *config_path;    /* for messages */
     const vg_mounts *mounts;    /* NULL: not known */
     bool lima;                  /* the host is a Lima guest */
+    const vg_fstab *fstab;      /* /etc/fstab; NULL: not known */
     const vg_ids *qemu;         /* QEMU's ids from qemu.conf; NULL: not known */
     const vg_name_entry *names; /* UUID → domain name */
     size_t n_names;
     const vg_file_fact *files;  /* stat results of vg_explain_paths() */
     size_t n_files;
+    /* libvirt's domains and their files (domain-files.h): with them a QEMU
+     * denial of a file its domain does not use is explained as intended
+     * and no rule is proposed.  NULL: not looked up. */
+    const vg_domain_files *domains;
+    size_t n_domains;
+    const char *domains_from;   /* where they were read, for messages */
 } vg_explain_facts;
 
 /* The file paths worth a stat(2) for the judgement (NULL-terminated,

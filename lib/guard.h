@@ -13,6 +13,7 @@
 #include "mountinfo.h"
 #include "probe.h"
 #include "qemuconf.h"
+#include "storage-pool.h"
 #include "vgconfig.h"
 
 typedef enum {
@@ -58,6 +59,7 @@ typedef struct vg_guard_env {
      * stand for what this machine's filesystems cannot show (NULL: none). */
     void (*probe_edit)(const vg_probe_req *req, vg_probe_res *res, size_t n, void *opaque);
     void *probe_opaque;
+    const vg_pool_source *pools;/* NULL: storage volumes from libvirt's pool files */
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map

@@ -33,6 +33,7 @@
 
 #include "aa-escape.h"
 #include "qcow2.h"
+#include "storage-pool.h"
 
 typedef struct resolver {
     const vg_config *cfg;
@@ -561,8 +562,10 @@ int vg_policy_from_xml(const vg_config *cfg, const char *xml, size_t len, const 
     autopolicy vg_policy *p = NULL;
     int rc;
 
-    if ((rc = vg_domain_parse(xml, len, name, &dom, err)) < 0 ||
-        (rc = vg_policy_check_domain(dom, NULL, err)) < 0 ||
+    if ((rc = vg_domain_parse(xml, len, name, &dom, err)) < 0)
+        return rc;
+    vg_domain_resolve_volumes(dom, NULL);
+    if ((rc = vg_policy_check_domain(dom, NULL, err)) < 0 ||
         (rc = vg_policy_resolve(cfg, dom, &p, err)) < 0 ||
         (rc = vg_policy_render(p, dom->uuid, dom->name, rules, err)) < 0)
         return rc;

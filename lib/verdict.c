@@ -112,6 +112,8 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     }
     out->domain = vg_str_escape(dom->name, true);     /* shown in messages and logs */
     out->uuid = vg_xstrdup(dom->uuid);
+    /* A pool volume is checked like the file it is. */
+    vg_domain_resolve_volumes(dom, env ? env->pools : NULL);
 
     /* Fast path: nothing on a shared mount, under a path_map FROM or under
      * apparmor_extra_roots.  Paths only under extra roots go on: they get

@@ -163,3 +163,79 @@ void vg_name_entries_free(vg_name_entry *v, size_t n)
     }
     free(v);
 }
+
+/* ---- storage pools for `paths`, `check`, `profile` -------------------- */
+
+int vg_libvirt_pool_lookup(const char *name, vg_pool **out, void *opaque, vg_error **err)
+{
+    vg_libvirt_pools *lp = opaque;
+    virStoragePoolPtr pool;
+    char *xml;
+    int r;
+
+    *out = NULL;
+    if (!lp->conn && !lp->unavailable) {
+        virConnectPtr conn = NULL;
+        autoerror vg_error *cerr = NULL;
+        if (open_ro(lp->uri, &conn, &cerr) < 0) {
+            lp->unavailable = true;
+            fprintf(stderr, "virtguard: %s; reading storage pools from libvirt's files "
+                            "instead\n", cerr->msg);
+        }
+        lp->conn = conn;
+    }
+    if (lp->unavailable)
+        return vg_pool_load_files(NULL, name, out, err);
+
+    pool = virStoragePoolLookupByName(lp->conn, name);
+    if (!pool) {
+        virErrorPtr e = virGetLastError();
+        return vg_error_set(err, ENOENT, "libvirt has no storage pool '%s' (%s)", name,
+                            e && e->message ? e->message : "unknown error");
+    }
+    xml = virStoragePoolGetXMLDesc(pool, 0);
+    virStoragePoolFree(pool);
+    if (!xml) {
+        virErrorPtr e = virGetLastError();
+        return vg_error_set(err, EIO, "cannot read storage pool '%s' from libvirt: %s", name,
+                            e && e->message ? e->message : "unknown error");
+    }
+    autofree char *where = vg_xasprintf("libvirt storage pool '%s'", name);
+    r = vg_pool_parse(xml, strlen(xml), where, out, err);
+    free(xml);
+    return r;
+}
+
+void vg_libvirt_pools_close(vg_libvirt_pools *lp)
+{
+    if (lp->conn)
+        virConnectClose(lp->conn);
+    lp->conn = NULL;
+}
+
+/* ---- one domain's XML for `explain` ----------------------------------- */
+
+int vg_libvirt_domain_xml(const char *uri, const char *uuid, char **xml, vg_error **err)
+{
+    virConnectPtr conn = NULL;
+    virDomainPtr dom;
+    char *x;
+    int r;
+
+    *xml = NULL;
+    if ((r = open_ro(uri, &conn, err)) < 0)
+        return r;
+    dom = virDomainLookupByUUIDString(conn, uuid);
+    if (!dom) {
+        virConnectClose(conn);
+        return vg_error_set(err, ENOENT, "libvirt knows no domain with UUID '%s'", uuid);
+    }
+    x = virDomainGetXMLDesc(dom, 0);
+    virDomainFree(dom);
+    virConnectClose(conn);
+    if (!x)
+        return vg_error_set(err, EIO, "cannot read the XML of domain '%s' from libvirt", uuid);
+    *xml = vg_xstrdup(x);
+    free(x);
+    return 0;
+}

@@ -30,6 +30,7 @@ static void usage(FILE *f)
             "  check   [--config FILE] XML            the checks the hook runs at start\n"
             "  rewrite [--config FILE] XML            the XML with path_map applied\n"
             "  profile [--config FILE] XML            the AppArmor rules the helper would load (dry run)\n"
+            "          (paths, check, profile: --connect URI for storage pool volumes)\n"
             "  doctor  [--config FILE] [--json] [--no-probe]\n"
             "                                         check the host as libvirt will use it\n"
             "  explain [--config FILE] [--json] [--connect URI] [FILE|-]\n"
@@ -48,22 +49,36 @@ typedef struct opts {
     const char *config;
     bool json;
     const char *input;
+    const char *uri;            /* --connect: where storage pools are looked up */
 } opts;
+
+/* Storage volumes resolved over libvirt's read-only API (files when no
+ * daemon answers). */
+static vg_libvirt_pools cli_pools;
+
+static const vg_pool_source *pool_source(const opts *o)
+{
+    static vg_pool_source src = { .lookup = vg_libvirt_pool_lookup, .opaque = &cli_pools };
+    cli_pools.uri = o->uri ? o->uri : "qemu:///system";
+    return &src;
+}
 
 static int parse_opts(int argc, char **argv, opts *o)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' },
         { "json", no_argument, NULL, 'j' },
+        { "connect", required_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:jh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:jC:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o->config = optarg; break;
+        case 'C': o->uri = optarg; break;
         case 'j': o->json = true; break;
         case 'h': usage(stdout); exit(EXIT_OK);
         default: usage(stderr); return -EINVAL;
@@ -113,6 +128,7 @@ static int cmd_paths(const opts *o)
         fprintf(stderr, "virtguard: %s\n", err->msg);
         return EXIT_USAGE;
     }
+    vg_domain_resolve_volumes(dom, pool_source(o));
     text = vg_domain_paths_format(dom, o->json);
     fputs(text, stdout);
     if (!o->json) {
@@ -163,22 +179,31 @@ static int cmd_profile(const opts *o)
     }
     if (read_input(o->input, &xml, &len) < 0)
         return EXIT_USAGE;
-    {
-        /* The hook writes rules only for domains in scope: say so rather
-         * than show rules nothing would ever load. */
-        autodomain vg_domain *dom = NULL;
-        if (vg_domain_parse(xml, len, o->input, &dom, NULL) == 0 && !vg_verdict_in_scope(cfg, dom)) {
-            fprintf(stderr, "virtguard: domain '%s' has no file under shared_mounts, path_map or "
-                            "apparmor_extra_roots in '%s': the hook lets it start unchecked and "
-                            "writes no AppArmor rules for it (libvirt's own rules apply).\n",
-                    dom->name ? dom->name : "?", cfg->source ? cfg->source : vg_config_default_path());
-            return EXIT_OK;
-        }
-    }
-    if (vg_policy_from_xml(cfg, xml, len, o->input, &rules, &warnings, &err) < 0) {
+    /* vg_policy_from_xml's steps, with volumes resolved over the API */
+    autodomain vg_domain *dom = NULL;
+    autopolicy vg_policy *p = NULL;
+    if (vg_domain_parse(xml, len, o->input, &dom, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
         return EXIT_PROBLEMS;
     }
+    vg_domain_resolve_volumes(dom, pool_source(o));
+    /* The hook writes rules only for domains in scope: say so rather than
+     * show rules nothing would ever load. */
+    if (!vg_verdict_in_scope(cfg, dom)) {
+        autofree char *shown = vg_str_escape(dom->name ? dom->name : "?", true);
+        fprintf(stderr, "virtguard: domain '%s' has no file under shared_mounts, path_map or "
+                        "apparmor_extra_roots in '%s': the hook lets it start unchecked and "
+                        "writes no AppArmor rules for it (libvirt's own rules apply).\n",
+                shown, cfg->source ? cfg->source : vg_config_default_path());
+        return EXIT_OK;
+    }
+    if (vg_policy_check_domain(dom, NULL, &err) < 0 || vg_policy_resolve(cfg, dom, &p, &err) < 0 ||
+        vg_policy_render(p, dom->uuid, dom->name, &rules, &err) < 0) {
+        fprintf(stderr, "virtguard: %s\n", err->msg);
+        return EXIT_PROBLEMS;
+    }
+    for (size_t i = 0; p->warnings && p->warnings[i]; i++)
+        vg_strv_push(&warnings, vg_xstrdup(p->warnings[i]));
     for (size_t i = 0; warnings && warnings[i]; i++)
         fprintf(stderr, "virtguard: %s\n", warnings[i]);
     fputs(rules, stdout);
@@ -194,7 +219,8 @@ static int cmd_check(const opts *o)
 
     if (read_input(o->input, &xml, &len) < 0)
         return EXIT_USAGE;
-    vg_verdict_make(o->config, xml, len, o->input, "check", NULL, &v);
+    vg_guard_env env = { .pools = pool_source(o) };
+    vg_verdict_make(o->config, xml, len, o->input, "check", &env, &v);
     fputs(v.text, stderr);
     switch (v.kind) {
     case VG_VERDICT_SKIP:
@@ -397,6 +423,8 @@ static int cmd_explain(const admin_opts *o)
     if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0)
         vg_error_free(steal_pointer(&err));
     have_ids = qconf && vg_ids_resolve(qconf->user, qconf->group, NULL, NULL, &ids, NULL) == 0;
+    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : SYSCONFDIR "/libvirt/qemu";
+    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : LIBVIRT_RUN_DIR "/qemu";
     bool need_names = false;
     for (size_t i = 0; i < log->n; i++) {
         autofree char *u = vg_profile_uuid(log->v[i].profile);
@@ -407,10 +435,29 @@ static int cmd_explain(const admin_opts *o)
         fprintf(stderr, "virtguard: %s; naming domains from libvirt's XML files instead\n",
                 err->msg);
         vg_error_free(steal_pointer(&err));
-        vg_libvirt_names_from_files(o->libvirt_conf_dir ? o->libvirt_conf_dir
-                                                        : SYSCONFDIR "/libvirt/qemu",
-                                    o->libvirt_run_dir ? o->libvirt_run_dir : "/run/libvirt/qemu",
-                                    &names, &n_names);
+        vg_libvirt_names_from_files(conf_dir, run_dir, &names, &n_names);
+    }
+    /* which files each domain uses: a denial of any other file is intended */
+    vg_domain_files *doms = NULL;
+    size_t n_doms = 0;
+    autofree char *doms_from = NULL;
+    if (need_names) {
+        vg_domain_files_load(conf_dir, run_dir, NULL, &doms, &n_doms);
+        doms_from = vg_xasprintf("looked for in '%s' and '%s', and asked libvirt", run_dir,
+                                 conf_dir);
+        /* files unreadable (not root) or domain elsewhere: ask libvirt */
+        for (size_t i = 0; i < log->n; i++) {
+            autofree char *u = vg_profile_uuid(log->v[i].profile);
+            autofree char *dxml = NULL;
+            autodomain vg_domain *dom = NULL;
+            if (!u || vg_domain_files_find(doms, n_doms, u) ||
+                vg_libvirt_domain_xml(o->uri ? o->uri : "qemu:///system", u, &dxml, NULL) < 0 ||
+                vg_domain_parse(dxml, strlen(dxml), "libvirt", &dom, NULL) < 0)
+                continue;
+            vg_domain_files *f = VG_APPEND(doms, n_doms);
+            vg_domain_files_of(dom, NULL, f);
+            f->source = vg_xstrdup("virsh dumpxml (read-only API)");
+        }
     }
     paths = vg_explain_paths(log);
     stat_files(paths, cfg->probe_timeout_ms, &files, &n_files);
@@ -420,14 +467,19 @@ static int cmd_explain(const admin_opts *o)
         .config_path = o->config,
         .mounts = mounts,
         .lima = vg_lima_detect(mounts, fstab),
+        .fstab = fstab,
         .qemu = have_ids ? &ids : NULL,
         .names = names,
         .n_names = n_names,
         .files = files,
         .n_files = n_files,
+        .domains = doms,
+        .n_domains = n_doms,
+        .domains_from = doms_from,
     };
     autochecklist vg_checklist *l = vg_explain_judge(log, &facts);
     vg_name_entries_free(names, n_names);
+    vg_domain_files_free(doms, n_doms);
     for (size_t i = 0; i < n_files; i++)
         free(files[i].path);
     free(files);
@@ -541,11 +593,15 @@ int main(int argc, char **argv)
     }
     if (parse_opts(argc - 1, argv + 1, &o) < 0)
         return EXIT_USAGE;
+    int status;
     if (strcmp(cmd, "paths") == 0)
-        return cmd_paths(&o);
-    if (strcmp(cmd, "rewrite") == 0)
-        return cmd_rewrite(&o);
-    if (strcmp(cmd, "profile") == 0)
-        return cmd_profile(&o);
-    return cmd_check(&o);
+        status = cmd_paths(&o);
+    else if (strcmp(cmd, "rewrite") == 0)
+        status = cmd_rewrite(&o);
+    else if (strcmp(cmd, "profile") == 0)
+        status = cmd_profile(&o);
+    else
+        status = cmd_check(&o);
+    vg_libvirt_pools_close(&cli_pools);
+    return status;
 }

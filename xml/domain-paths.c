@@ -21,9 +21,9 @@
 #include <libxml/parser.h>
 
 #include "domain-paths.h"
+#include "qemu-cmdline.h"
 #include "xmlsafe.h"
 
-#define QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 
 /* ---- small DOM helpers ------------------------------------------------ */
 
@@ -133,6 +133,25 @@ static void add_path(vg_domain *d, const pspec *s, const char *path, xmlNode *no
     p->xml_attr = attr;
 }
 
+void vg_domain_add_path(vg_domain *d, const vg_domain_path *tmpl, const char *path)
+{
+    vg_domain_path *p = VG_APPEND(d->paths, d->n_paths);
+    *p = *tmpl;
+    p->path = vg_xstrdup(path);
+    p->device = tmpl->device ? vg_xstrdup(tmpl->device) : NULL;
+    p->format = tmpl->format ? vg_xstrdup(tmpl->format) : NULL;
+}
+
+void vg_domain_add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
+{
+    va_list ap;
+    vg_unresolved *u = VG_APPEND(d->unresolved, d->n_unresolved);
+    u->where = vg_xstrdup(where);
+    va_start(ap, fmt);
+    u->reason = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+}
+
 /* The path in attribute `attr` (a string literal: it is kept in the model).
  * Absent: nothing.  Empty: unresolved. */
 static void add_attr_path(vg_domain *d, const pspec *s, xmlNode *node, const char *attr,
@@ -234,6 +253,24 @@ static void storage_source(vg_domain *d, const char *where, const char *type, xm
             return;
         add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
                        "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
+        if (pool && volume) {
+            /* kept for vg_domain_resolve_volumes(): the file disk it becomes */
+            vg_unresolved *u = &d->unresolved[d->n_unresolved - 1];
+            vg_domain_path *spec = vg_xcalloc(1, sizeof(*spec));
+            spec->role = sp.role;
+            spec->access = sp.access;
+            spec->kind = VG_KIND_FILE;
+            spec->device = sp.device ? vg_xstrdup(sp.device) : NULL;
+            spec->format = sp.format ? vg_xstrdup(sp.format) : NULL;
+            spec->readonly = sp.readonly;
+            spec->shareable = sp.shareable;
+            spec->relabel = sp.relabel;
+            spec->depth = sp.depth;
+            u->pool = steal_pointer(&pool);
+            u->volume = steal_pointer(&volume);
+            u->volume_spec = spec;
+            u->path_index = d->n_paths;
+        }
     } else if (vg_streq(type, "nvme")) {
         if (!src)
             return;
@@ -796,25 +833,15 @@ static void parse_sysinfo(vg_domain *d, xmlNode *si)
 static bool is_qemu_ns(const xmlNode *n, const char *name)
 {
     return n->type == XML_ELEMENT_NODE && n->ns && n->ns->href &&
-           xmlStrEqual(n->ns->href, BAD_CAST QEMU_NS) && xmlStrEqual(n->name, BAD_CAST name);
+           xmlStrEqual(n->ns->href, BAD_CAST VG_QEMU_NS) && xmlStrEqual(n->name, BAD_CAST name);
 }
 
 static void parse_qemu_ns(vg_domain *d, xmlNode *n)
 {
-    size_t count = 0;
-
-    if (is_qemu_ns(n, "commandline")) {
-        for (xmlNode *c = n->children; c; c = c->next)
-            if (c->type == XML_ELEMENT_NODE)
-                count++;
-        if (count)
-            add_unresolved(d, "qemu:commandline", "%zu raw QEMU argument(s) or environment "
-                           "variable(s) pass through libvirt uninterpreted; host paths in "
-                           "them are not checked", count);
-    } else if (is_qemu_ns(n, "override")) {
-        add_unresolved(d, "qemu:override", "raw QEMU device property overrides pass through "
-                       "libvirt uninterpreted; host paths in them are not checked");
-    }
+    if (is_qemu_ns(n, "commandline"))
+        vg_qemu_commandline_paths(d, n);
+    else if (is_qemu_ns(n, "override"))
+        vg_qemu_override_paths(d, n);
 }
 
 int vg_domain_from_doc(xmlDoc *doc, vg_domain **out, vg_error **err)
@@ -930,6 +957,27 @@ const char *vg_kind_name(vg_path_kind k)
     return "?";
 }
 
+void vg_domain_path_clear(vg_domain_path *p)
+{
+    if (!p)
+        return;
+    free(p->path);
+    free(p->device);
+    free(p->format);
+    memset(p, 0, sizeof(*p));
+}
+
+void vg_unresolved_clear(vg_unresolved *u)
+{
+    free(u->where);
+    free(u->reason);
+    free(u->pool);
+    free(u->volume);
+    vg_domain_path_clear(u->volume_spec);
+    free(u->volume_spec);
+    memset(u, 0, sizeof(*u));
+}
+
 void vg_domain_free(vg_domain *d)
 {
     if (!d)
@@ -944,16 +992,11 @@ void vg_domain_free(vg_domain *d)
         free(d->seclabels[i].imagelabel);
     }
     free(d->seclabels);
-    for (size_t i = 0; i < d->n_paths; i++) {
-        free(d->paths[i].path);
-        free(d->paths[i].device);
-        free(d->paths[i].format);
-    }
+    for (size_t i = 0; i < d->n_paths; i++)
+        vg_domain_path_clear(&d->paths[i]);
     free(d->paths);
-    for (size_t i = 0; i < d->n_unresolved; i++) {
-        free(d->unresolved[i].where);
-        free(d->unresolved[i].reason);
-    }
+    for (size_t i = 0; i < d->n_unresolved; i++)
+        vg_unresolved_clear(&d->unresolved[i]);
     free(d->unresolved);
     free(d);
 }

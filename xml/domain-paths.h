@@ -74,6 +74,14 @@ typedef struct vg_domain_path {
 typedef struct vg_unresolved {
     char *where;            /* e.g. "disk vdb", "os loader" */
     char *reason;           /* e.g. "type='volume' (pool 'default', volume 'x') is resolved by libvirt's storage driver" */
+    /* A storage volume (<source pool= volume=>), which
+     * vg_domain_resolve_volumes() (storage-pool.h) may turn into a path:
+     * the names, the entry it becomes (path NULL) and its index in paths[].
+     * All NULL / 0 for anything else. */
+    char *pool;
+    char *volume;
+    vg_domain_path *volume_spec;
+    size_t path_index;
 } vg_unresolved;
 
 typedef struct vg_seclabel {
@@ -141,6 +149,17 @@ char *vg_domain_paths_format(const vg_domain *d, bool json);
 /* One line per unresolved entry:
  * "virtguard: domain 'NAME': WHERE: not checked: REASON\n" ("" when none). */
 char *vg_domain_unresolved_format(const vg_domain *d);
+
+/* For the parsers of other namespaces (qemu-cmdline.c): append a path
+ * entry copied from `tmpl` (its strings duplicated, xml_node kept) with
+ * `path`, or an unresolved entry. */
+void vg_domain_add_path(vg_domain *d, const vg_domain_path *tmpl, const char *path);
+void vg_domain_add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
+    VG_FORMAT(3, 4);
+
+/* Free what one entry owns (not the entry itself) and zero it. */
+void vg_domain_path_clear(vg_domain_path *p);
+void vg_unresolved_clear(vg_unresolved *u);
 
 void vg_domain_free(vg_domain *d);
 static inline void vg_domain_freep(vg_domain **d) { vg_domain_free(*d); }

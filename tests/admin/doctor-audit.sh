@@ -8,8 +8,10 @@
 #  2. audit: the running domain is found through the read-only API and in
 #     /proc, with its QEMU uid and label; unconfined is a FAIL in enforce
 #     mode; a QEMU started behind libvirt's back is found too.
-#  3. explain: a real `virsh start` error and a DENIED line naming the
-#     domain's profile are explained (domain name from the API).
+#  3. explain: a real `virsh start` error and DENIED lines naming the
+#     domain's profile are explained (domain name from the API): for one of
+#     its files (the backing file, listed in libvirt's status file) the
+#     rule; for a file it does not use "intended", and no rule.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/../integration/lib.sh"
 # doctor checks the hooks dir this build installs into; libvirtd reads
@@ -71,13 +73,18 @@ kill "$stray" 2>/dev/null || true
 wait "$stray" 2>/dev/null || true
 vg_assert_contains "$out" "QEMU pid $stray (guest 'stray', UUID $stray_uuid) is not a running libvirt domain" "audit"
 
-# --- explain: a DENIED line for this domain, and a real start error -----
-line="[   12.3] audit: type=1400 audit(1700000000.123:45): apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-$uuid\" name=\"/srv/other/base.img\" pid=$pid comm=\"qemu-system-x86\" requested_mask=\"r\" denied_mask=\"r\" fsuid=64055 ouid=1000"
-rc=0; out=$(printf '%s\n' "$line" | vg_cli explain) || rc=$?
+# --- explain: DENIED lines for this domain, and a real start error -------
+denied() { echo "[   12.3] audit: type=1400 audit(1700000000.123:45): apparmor=\"DENIED\" operation=\"open\" profile=\"libvirt-$uuid\" name=\"$1\" pid=$pid comm=\"qemu-system-x86\" requested_mask=\"r\" denied_mask=\"r\" fsuid=64055 ouid=1000"; }
+rc=0; out=$(denied "$VG_SHARED/sbx-1/base.qcow2" | vg_cli explain) || rc=$?
 printf '%s\n' "$out" | sed 's/^/  | /'
-[ "$rc" = 1 ] || vg_fail "explain exited $rc for a DENIED line"
-vg_assert_contains "$out" "domain 'sbx-1': AppArmor denied QEMU 'r' access to '/srv/other/base.img'" "explain"
-vg_assert_contains "$out" "\"/srv/other/base.img\" r," "explain"
+[ "$rc" = 1 ] || vg_fail "explain exited $rc for a DENIED line of the domain's own backing file"
+vg_assert_contains "$out" "domain 'sbx-1': AppArmor denied QEMU 'r' access to '$VG_SHARED/sbx-1/base.qcow2'" "explain"
+vg_assert_contains "$out" "\"$VG_SHARED/sbx-1/base.qcow2\" r," "explain"
+rc=0; out=$(denied /srv/other/base.img | vg_cli explain) || rc=$?
+printf '%s\n' "$out" | sed 's/^/  | /'
+[ "$rc" = 0 ] || vg_fail "explain exited $rc for an intended denial"
+vg_assert_contains "$out" "access to '/srv/other/base.img': intended, it is not one of this domain's files" "explain"
+case $out in *'"/srv/other/base.img" r,'*) vg_fail "explain proposed a rule for a file the domain does not use" ;; esac
 out=$(vg_virsh destroy sbx-1) || vg_fail "virsh destroy failed: $out"
 
 # dev mode so the hook lets the start reach libvirt's own storage check

@@ -20,7 +20,7 @@ run=$top/run
 log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
 guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
-expected="1 2 3 4a 4b 5a 5b 6 7 8 9h"
+expected="1 2 3 4a 4b 5a 5b 6 7 8 9 9h"
 # the Debian package's install and purge (tests/e2e/package.sh)
 [ -n "${E2E_INSTALL_FROM:-}" ] || expected="$expected pkg-install pkg-purge"
 

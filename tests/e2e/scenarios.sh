@@ -322,6 +322,60 @@ else
     fail 8 cleanup "rules file while running: '${had:-none}'; after: on disk '$left_disk', in kernel '$left_kernel'"
 fi
 
+# 9. A disk that is a volume of a libvirt dir pool on the share, and an
+# Ignition file passed with <qemu:commandline> -fw_cfg: guarded and granted
+# like file disks; an AppArmor denial of another domain's file is explained
+# as intended, naming that domain, with no rule proposed.
+U9=e2e00009-0000-4000-8000-000000000009
+U9O=e2e0009a-0000-4000-8000-00000000009a
+s9() {
+    local pool=e2eimages out rules pid lab ex dl
+    timeout 60 virsh -q pool-define-as "$pool" dir --target "$IMG" >/dev/null 2>&1 &&
+        timeout 60 virsh -q pool-start "$pool" >/dev/null 2>&1 ||
+        { fail 9 volume-fwcfg-intended "cannot define/start pool $pool on $IMG"; return; }
+    (cd "$IMG" && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 s9.qcow2) &&
+        printf '{"ignition":{"version":"3.3.0"}}\n' >"$IMG/s9.ign" &&
+        timeout 60 virsh -q pool-refresh "$pool" >/dev/null 2>&1 ||
+        { fail 9 volume-fwcfg-intended "cannot create s9.qcow2/s9.ign on $IMG"; return; }
+    domxml s9 "$U9" "$IMG/s9.qcow2" "$FIX_LABEL" |
+        sed -e "0,/<disk type='file' device='disk'>/s//<disk type='volume' device='disk'>/" \
+            -e "s|<source file='$IMG/s9.qcow2'/>|<source pool='$pool' volume='s9.qcow2'/>|" \
+            -e "s|^<domain type='qemu'>|<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>|" \
+            -e "s|^</domain>|<qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/com.coreos/config,file=$IMG/s9.ign'/></qemu:commandline></domain>|" \
+            >"$STATE/s9.xml"
+    timeout 60 virsh -q define "$STATE/s9.xml" >/dev/null 2>"$STATE/s9.define.err" ||
+        { fail 9 volume-fwcfg-intended "define: $(cat "$STATE/s9.define.err")"; return; }
+    define o9 "$U9O" "$IMG/s1.qcow2"        # another domain, defined, owning s1.qcow2
+    rules="$AADIR/libvirt-$U9.virtguard"
+    if ! start s9 || [ "$(state s9)" != running ]; then
+        fail 9 volume-fwcfg-intended "the volume domain did not start: $OUT"
+    else
+        pid=$(qemu_pid s9)
+        lab=$(qemu_label "$pid")
+        mark 9
+        aa-exec -p "libvirt-$U9" -- /bin/dd if="$IMG/s1.qcow2" of=/dev/null bs=4k count=1 >/dev/null 2>&1
+        sleep 1
+        dl=$(denied_since 9 | grep -F "$IMG/s1.qcow2" | grep "profile=\"libvirt-$U9\"" | head -n1)
+        ex=$(printf '%s\n' "$dl" | virtguard explain - 2>&1)
+        note "virtguard explain: $(ev "$ex")"
+        if [ "$lab" = "libvirt-$U9 (enforce)" ] &&
+           grep -qF "\"$IMG/s9.qcow2\" rwk," "$rules" && grep -qF "\"$IMG/base.qcow2\" r" "$rules" &&
+           grep -qF "\"$IMG/s9.ign\" r," "$rules" && [ -n "$dl" ] &&
+           grep -qF "intended, it is not one of this domain's files" <<<"$ex" &&
+           grep -qF "a file of domain 'o9'" <<<"$ex" && ! grep -qF "rules should include" <<<"$ex"; then
+            pass 9 volume-fwcfg-intended "volume s9.qcow2 of pool $pool and -fw_cfg file: QEMU '$lab'; rules: $(grep -F "$IMG" "$rules" | tr '\n' ' '); explain: $(grep -o "intended[^:]*" <<<"$ex" | head -n1), names o9, no rule"
+        else
+            fail 9 volume-fwcfg-intended "label '$lab'; rules: $(cat "$rules" 2>&1 | tr '\n' ' '); denial: '$dl'; explain: $ex"
+        fi
+    fi
+    gone s9
+    gone o9
+    timeout 60 virsh -q pool-destroy "$pool" >/dev/null 2>&1
+    timeout 60 virsh -q pool-undefine "$pool" >/dev/null 2>&1
+    rm -f "$IMG/s9.qcow2" "$IMG/s9.ign"
+}
+s9
+
 # ===========================================================================
 # Phase C: dev mode
 write_conf dev "$SBX"

@@ -198,6 +198,99 @@ static void test_mount_missing_lima(void **state)
     vg_checklist_free(l);
 }
 
+/* A Lima guest made before the tag rename: mount0, mount1 ... tags, no
+ * "lima-" anywhere.  The fix is still the lima.yaml lines. */
+static void test_mount_missing_old_lima_tags(void **state)
+{
+    fake *f = *state;
+    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"
+                         "mount0 /Users/dev 9p rw,trans=virtio,version=9p2000.L,nofail 0 0\n"
+                         "mount1 /var/lib/libvirt/images 9p "
+                         "rw,trans=virtio,version=9p2000.L,msize=131072,nofail 0 0\n", 0644);
+    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-mount0-missing.mountinfo");
+    vg_checklist *l = run(f, false);
+    const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_non_null(strstr(c->detail, "/etc/fstab line 3 mounts 'mount1'"));
+    assert_non_null(strstr(c->fix, "this is a Lima guest: declare it in lima.yaml"));
+    assert_non_null(strstr(c->fix, "mounts:\n- location: \"/Users/dev/images\"\n"
+                                   "  mountPoint: \"/var/lib/libvirt/images\"\n"));
+    assert_null(strstr(c->fix, "'mount /var"));
+    const vg_check *info = vg_checklist_find(l, "host", VG_CHECK_INFO);
+    assert_non_null(info);
+    assert_string_equal(info->title, "this is a Lima guest (mountN mount tags (Lima before the "
+                                     "tag rename))");
+    vg_checklist_free(l);
+}
+
+/* Only /mnt/lima-cidata says Lima (mounts from reverse-sshfs are in no
+ * fstab, and this one is down). */
+static void test_mount_missing_lima_cidata(void **state)
+{
+    fake *f = *state;
+    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
+    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-cidata-missing.mountinfo");
+    vg_checklist *l = run(f, false);
+    const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_non_null(strstr(c->fix, "this is a Lima guest: declare it in lima.yaml"));
+    vg_checklist_free(l);
+}
+
+/* Lima with mountType reverse-sshfs: fuse.sshfs from ":DIR", allowed by
+ * shared_fs_types. */
+static void test_reverse_sshfs(void **state)
+{
+    fake *f = *state;
+    put(f, SYSCONFDIR "/virtguard/virtguard.conf",
+        "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
+        "shared_fs_types = [ \"fuse.sshfs\" ]\n"
+        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
+    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
+    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-reverse-sshfs.mountinfo");
+    vg_checklist *l = run(f, false);
+    assert_null(vg_checklist_find(l, "mount", VG_CHECK_FAIL));
+    const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_PASS);
+    assert_non_null(c);
+    assert_non_null(strstr(c->title, "fuse.sshfs, source ':/Users/dev/images'"));
+    const vg_check *info = vg_checklist_find(l, "host", VG_CHECK_INFO);
+    assert_non_null(info);
+    assert_string_equal(info->title, "this is a Lima guest (a reverse-sshfs mount)");
+    vg_checklist_free(l);
+}
+
+/* Not a Lima guest (an ordinary sshfs, an ext4 whose source happens to be
+ * called mount0): the fix is an fstab line, or mounting the fstab entry --
+ * never a bare 'mount DIR' that has nothing to mount. */
+static void test_mount_missing_plain_host(void **state)
+{
+    fake *f = *state;
+    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
+    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/plain-missing.mountinfo");
+    vg_checklist *l = run(f, false);
+    const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_null(vg_checklist_find(l, "host", VG_CHECK_INFO));
+    assert_string_equal(c->fix, "add it to /etc/fstab, e.g. the line\n"
+                                "  TAG /var/lib/libvirt/images 9p "
+                                "trans=virtio,version=9p2000.L,msize=131072,nofail 0 0\n"
+                                "(TAG is the share's mount tag), then run 'mount "
+                                "/var/lib/libvirt/images' and check with 'findmnt "
+                                "/var/lib/libvirt/images' before starting domains.");
+    vg_checklist_free(l);
+
+    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"
+                         "images /var/lib/libvirt/images virtiofs nofail 0 0\n", 0644);
+    l = run(f, false);
+    c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_string_equal(c->fix, "mount it with 'mount /var/lib/libvirt/images' (/etc/fstab line "
+                                "2 has its entry) and check with 'findmnt "
+                                "/var/lib/libvirt/images' before starting domains; if the mount "
+                                "fails, 'dmesg' says why.");
+    vg_checklist_free(l);
+}
+
 static void test_shadow_directory(void **state)
 {
     /* The fake mountinfo says 9p at /var/lib/libvirt/images, but in the
@@ -446,6 +539,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hook_newer_than_daemon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_symlink_and_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_missing_lima, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mount_missing_old_lima_tags, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mount_missing_lima_cidata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reverse_sshfs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mount_missing_plain_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shadow_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_and_qemu_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_apparmor, setup, teardown),

@@ -280,6 +280,10 @@ static void test_golden_audit(void **state) { golden_one("audit", *state); }
 static void test_golden_journal(void **state) { golden_one("journal", *state); }
 static void test_golden_virsh(void **state) { golden_one("virsh-errors", *state); }
 static void test_golden_owner_lost(void **state) { golden_one("owner-lost", *state); }
+/* the rest of the stack (lib/explain-stack.c) */
+static void test_golden_seatbelt(void **state) { golden_one("seatbelt", *state); }
+static void test_golden_vz_error(void **state) { golden_one("vz-error", *state); }
+static void test_golden_lxc(void **state) { golden_one("lxc-nesting", *state); }
 
 /* Spot checks that do not depend on the golden text. */
 static void test_judgement(void **state)
@@ -340,6 +344,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_golden_journal, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_virsh, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_owner_lost, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_seatbelt, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_vz_error, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_lxc, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,51 @@
+/* virtguard: `virtguard explain` for the rest of the stack a sandboxed
+ * libvirt host runs on (read by vg_explain_parse, judged by
+ * vg_explain_judge; pure).
+ *
+ *  - macOS Seatbelt denials, as `log stream --style compact --predicate
+ *    'eventMessage CONTAINS "Sandbox: "'` prints them:
+ *      ... Sandbox: PROCESS(PID) deny(N) OPERATION ARGS
+ *    → per process, deduplicated, the narrowest Seatbelt allow rules and
+ *    the same grants as a nono profile (JSON);
+ *  - Virtualization.framework's `VZErrorDomain Code=1` (limactl's "Internal
+ *    Virtualization error"), whose usual cause is a Seatbelt denial;
+ *  - LXC's "explicitly configured lxc.apparmor.profile overrides the
+ *    following settings: features:nesting".
+ */
+#pragma once
+
+#include "checklist.h"
+
+typedef struct vg_seatbelt_denial {
+    unsigned line;
+    char *process;          /* "limactl" */
+    long pid;
+    char *operation;        /* "mach-lookup", "file-read-data"... */
+    char *argument;         /* first argument: a service name, a path...; may be NULL */
+    char *rest;             /* everything after OPERATION, for messages */
+} vg_seatbelt_denial;
+
+typedef struct vg_stack_log {
+    vg_seatbelt_denial *sb;
+    size_t n_sb;
+    unsigned vz_line;       /* first VZErrorDomain Code=1 line; 0: none */
+    unsigned lxc_line;      /* first LXC nesting override line; 0: none */
+    size_t n_lines;         /* lines recognised */
+} vg_stack_log;
+
+/* One log line: true when it is one of the kinds above (then it is
+ * recorded in `s`). */
+bool vg_stack_parse_line(vg_stack_log *s, const char *line, unsigned lineno);
+
+/* The narrowest Seatbelt rule allowing one denial (newly allocated), or NULL
+ * when virtguard knows none for that operation (then it proposes nothing).
+ * /etc, /var and /tmp become /private/... as macOS resolves them. */
+char *vg_seatbelt_rule(const vg_seatbelt_denial *d);
+
+/* Add the findings: one per process with Seatbelt denials (attrs "cause"
+ * seatbelt, "process", "pids", "seatbelt_rules", "nono_profile"), one for
+ * VZErrorDomain (cause "vz-error"), one for the LXC line (cause
+ * "lxc-nesting"). */
+void vg_stack_judge(const vg_stack_log *s, vg_checklist *out);
+
+void vg_stack_log_clear(vg_stack_log *s);

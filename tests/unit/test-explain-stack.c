@@ -1,0 +1,105 @@
+/* Unit tests for lib/explain-stack.c: Seatbelt line parsing and the rule
+ * for each kind of denial (whole logs: tests/data/explain/seatbelt.log,
+ * vz-error.log, lxc-nesting.log in test-explain). */
+#include <config.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "explain-stack.h"
+
+/* The rule for one line, or "-" when none is proposed; "not parsed" when
+ * the line is not a Seatbelt denial. */
+static char *rule_for(const char *line)
+{
+    vg_stack_log s = { 0 };
+    if (!vg_stack_parse_line(&s, line, 1) || s.n_sb != 1) {
+        vg_stack_log_clear(&s);
+        return vg_xstrdup("not parsed");
+    }
+    char *r = vg_seatbelt_rule(&s.sb[0]);
+    vg_stack_log_clear(&s);
+    return r ? r : vg_xstrdup("-");
+}
+
+static void test_rules(void **state)
+{
+    static const struct { const char *line, *want; } cases[] = {
+        { "kernel: (Sandbox) Sandbox: limactl(42303) deny(1) mach-lookup "
+          "com.apple.Virtualization.VirtualMachine (xpc)",
+          "(allow mach-lookup (global-name \"com.apple.Virtualization.VirtualMachine\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /etc/hosts",
+          "(allow file-read* (literal \"/private/etc/hosts\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-metadata /var",
+          "(allow file-read* (literal \"/private/var\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /etcetera/x",
+          "(allow file-read* (literal \"/etcetera/x\"))" },
+        { "Sandbox: limactl(1) deny(1) file-write-create /tmp/a b.sock",
+          "(allow file-write* (literal \"/private/tmp/a b.sock\"))" },
+        { "Sandbox: x(1) deny(1) file-read-data /a\"b\\c",
+          "(allow file-read* (literal \"/a\\\"b\\\\c\"))" },
+        { "Sandbox: Google Chrome Helper (Renderer)(77) deny(1) mach-task-name",
+          "(allow mach-task-name)" },
+        { "Sandbox: limactl(1) deny(1) generic-issue-extension class: "
+          "com.apple.app-sandbox.read-write /Users/dev/x",
+          "(allow generic-issue-extension (extension-class \"com.apple.app-sandbox.read-write\"))" },
+        { "Sandbox: limactl(1) deny(1) sysctl-read kern.hv_support",
+          "(allow sysctl-read (sysctl-name \"kern.hv_support\"))" },
+        /* nothing narrow known, or nothing safe to write */
+        { "Sandbox: ssh(1) deny(1) network-outbound 127.0.0.1:22", "-" },
+        { "Sandbox: x(1) deny(1) file-read-data relative/path", "-" },
+        { "Sandbox: x(1) deny(1) file-read-data /a/../etc/shadow", "-" },
+        { "Sandbox: x(1) deny(1) file-read-data /a\x01" "b", "-" },
+        { "Sandbox: x(1) deny(1) mach-lookup", "-" },
+        /* not Seatbelt denials */
+        { "Sandbox: x(1) allow file-read-data /a", "not parsed" },
+        { "Sandbox: (1) deny(1) mach-task-name", "not parsed" },
+        { "Sandbox: x(12a) deny(1) mach-task-name", "not parsed" },
+        { "Sandbox: x(1) deny(1)", "not parsed" },
+        { "no sandbox here", "not parsed" },
+    };
+    (void)state;
+    for (size_t i = 0; i < VG_N_ELEMENTS(cases); i++) {
+        autofree char *got = rule_for(cases[i].line);
+        if (strcmp(got, cases[i].want) != 0)
+            fail_msg("line '%s': got '%s', want '%s'", cases[i].line, got, cases[i].want);
+    }
+}
+
+static void test_process_name(void **state)
+{
+    vg_stack_log s = { 0 };
+    (void)state;
+    assert_true(vg_stack_parse_line(&s, "Sandbox: Google Chrome Helper (Renderer)(77) deny(1) "
+                                        "mach-lookup com.apple.x", 4));
+    assert_string_equal(s.sb[0].process, "Google Chrome Helper (Renderer)");
+    assert_int_equal(s.sb[0].pid, 77);
+    assert_int_equal(s.sb[0].line, 4);
+    vg_stack_log_clear(&s);
+}
+
+static void test_other_lines(void **state)
+{
+    vg_stack_log s = { 0 };
+    (void)state;
+    assert_true(vg_stack_parse_line(&s, "msg=\"Error Domain=VZErrorDomain Code=1 Description=x\"", 2));
+    assert_false(vg_stack_parse_line(&s, "Error Domain=VZErrorDomain Code=12 Description=x", 3));
+    assert_int_equal(s.vz_line, 2);
+    assert_true(vg_stack_parse_line(&s, "explicitly configured lxc.apparmor.profile overrides the "
+                                        "following settings: features:nesting", 5));
+    assert_int_equal(s.lxc_line, 5);
+    assert_int_equal(s.n_lines, 2);
+    vg_stack_log_clear(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_process_name),
+        cmocka_unit_test(test_other_lines),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
