@@ -399,12 +399,12 @@ static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
                         f->hook_mtime - d->start_time);
         vg_check_fix(c, "kill -HUP %d (or systemctl reload %s; a restart also does it).",
                      d->pid, d->name);
-        vg_check_attr_set(c, "pid", "%d", d->pid);
+        vg_check_attr_number(c, "pid", d->pid);
         return;
     }
     c = vg_checklist_add(l, VG_CHECK_PASS, "hook", "%s (pid %d) started after the hook was "
                          "installed", d->name, d->pid);
-    vg_check_attr_set(c, "pid", "%d", d->pid);
+    vg_check_attr_number(c, "pid", d->pid);
 }
 
 static void judge_apparmor(const vg_doctor_facts *f, vg_checklist *l)

@@ -499,13 +499,13 @@ static vg_check *add(judge *j, const char *key, vg_check_status st, const char *
         if (strcmp(j->keys[i], key) == 0) {
             vg_check *c = &j->out->v[i];
             const char *cnt = vg_check_attr_get(c, "count");
-            vg_check_attr_set(c, "count", "%ld", (cnt ? strtol(cnt, NULL, 10) : 1) + 1);
+            vg_check_attr_number(c, "count", (cnt ? strtol(cnt, NULL, 10) : 1) + 1);
             return NULL;
         }
     }
     vg_strv_push(&j->keys, vg_xstrdup(key));
     vg_check *c = vg_checklist_add(j->out, st, "explain", "line %u: %s", e->line, title);
-    vg_check_attr_set(c, "line", "%u", e->line);
+    vg_check_attr_number(c, "line", e->line);
     vg_check_attr_set(c, "cause", "%s", cause);
     return c;
 }
@@ -859,9 +859,9 @@ vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts
             c->title = t;
         }
     }
-    vg_checklist_summary(j.out, "lines", "%zu", log->n_lines);
-    vg_checklist_summary(j.out, "recognised", "%zu", recognised + log->n_context);
-    vg_checklist_summary(j.out, "unknown", "%zu", log->n_unknown);
+    vg_checklist_summary_number(j.out, "lines", (long long)log->n_lines);
+    vg_checklist_summary_number(j.out, "recognised", (long long)(recognised + log->n_context));
+    vg_checklist_summary_number(j.out, "unknown", (long long)log->n_unknown);
     vg_strv_free(j.keys);
     return j.out;
 }
