@@ -52,6 +52,7 @@ typedef struct vg_guard_env {
     const char *mountinfo;      /* NULL: /proc/self/mountinfo */
     const char *state_dir;      /* NULL: libvirt's qemu state dir */
     bool aa_enabled;            /* the kernel has AppArmor enabled (aa_is_enabled()) */
+    const char *qemu_conf;      /* NULL: the config's qemu_conf ('check --qemu-conf') */
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map
