@@ -370,7 +370,8 @@ static int cmd_check(const opts *o)
         return EXIT_USAGE;
     if (!o->qemu_conf) {
         autoconfig vg_config *cfg = NULL;
-        if (vg_config_load(config, &cfg, NULL) == 0 && readable(cfg->qemu_conf) < 0)
+        if (vg_config_load(config, &cfg, NULL) == 0 && cfg->qemu_conf &&
+            readable(cfg->qemu_conf) < 0)
             return EXIT_USAGE;
     } else if (readable(o->qemu_conf) < 0) {
         return EXIT_USAGE;
