@@ -88,15 +88,6 @@ char *vg_checklist_format(const vg_checklist *l, bool colour);
  *        "checks":[{"status","topic","title","detail","fix", <attrs>}...]} */
 char *vg_checklist_json(const vg_checklist *l);
 
-/* `virtguard check --json`: the hook's verdict as a report.  One check per
- * finding (FAIL when it refuses the start, INFO for notices; topic = the
- * finding's kind: "not-mounted", "dac", ...), a PASS when the start is
- * allowed; summary fields verdict, domain, mode, shared_paths, probe_ms.  A
- * verdict that could not be reached (config or XML error) makes the report
- * incomplete (exit 2). */
-struct vg_verdict;
-vg_checklist *vg_checklist_from_verdict(const struct vg_verdict *v);
-
 void vg_checklist_free(vg_checklist *l);
 static inline void vg_checklist_freep(vg_checklist **l) { vg_checklist_free(*l); }
 #define autochecklist _cleanup_(vg_checklist_freep)

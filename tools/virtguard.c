@@ -16,7 +16,7 @@
 #include "lima.h"
 #include "policy.h"
 #include "rewrite.h"
-#include "verdict.h"
+#include "verdict-report.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
 
