@@ -86,10 +86,10 @@ static void kill_hook(const char *path, bool renamed)
     kill_point(step);
 }
 
-static void die_usage(void) VG_NORETURN;
-static void die_usage(void)
+static void usage_exit(FILE *f, int status) VG_NORETURN;
+static void usage_exit(FILE *f, int status)
 {
-    fprintf(stderr,
+    fprintf(f,
             "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
             "       virtguard-helper unload --uuid UUID\n"
             "       virtguard-helper reconcile --uuid UUID\n"
@@ -98,7 +98,13 @@ static void die_usage(void)
             "       virtguard-helper purge\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
-    exit(EXIT_USAGE);
+    exit(status);
+}
+
+static void die_usage(void) VG_NORETURN;
+static void die_usage(void)
+{
+    usage_exit(stderr, EXIT_USAGE);
 }
 
 static int mkdir_p(const char *dir, mode_t mode)
@@ -589,6 +595,12 @@ int main(int argc, char **argv)
     if (argc < 2)
         die_usage();
     cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        usage_exit(stdout, EXIT_OK);
+    if (strcmp(cmd, "--version") == 0) {
+        printf("virtguard-helper %s\n", PACKAGE_VERSION);
+        return EXIT_OK;
+    }
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "+", longopts, NULL)) != -1) {
         switch (c) {

@@ -298,9 +298,9 @@ static void judge_domain(const vg_audit_input *in, const vg_audit_domain *d, vg_
             vg_check_detail(c, "It runs under '%s', not its own profile '%s'.", label, expect);
             vg_check_fix(c, "restart the domain; check its <seclabel> in the XML.");
         }
-        vg_check_attr_set(c, "pid", "%d", p->pid);
-        vg_check_attr_set(c, "uid", "%u", p->uid);
-        vg_check_attr_set(c, "gid", "%u", p->gid);
+        vg_check_attr_number(c, "pid", p->pid);
+        vg_check_attr_number(c, "uid", p->uid);
+        vg_check_attr_number(c, "gid", p->gid);
         if (label)
             vg_check_attr_set(c, "label", "%s", label);
         if (mode)
@@ -391,14 +391,14 @@ vg_checklist *vg_audit_judge(const vg_audit_input *in)
                         p->mode ? " (" : "", p->mode ? p->mode : "", p->mode ? ")" : "");
         vg_check_fix(c, "find out who started it (ps -o ppid= -p %d) and stop it, or define "
                         "it in libvirt.", p->pid);
-        vg_check_attr_set(c, "pid", "%d", p->pid);
+        vg_check_attr_number(c, "pid", p->pid);
         if (p->uuid)
             vg_check_attr_set(c, "uuid", "%s", p->uuid);
     }
     if (in->n_doms == 0 && in->n_procs == 0)
         vg_checklist_add(l, VG_CHECK_INFO, "audit", "no running domains");
-    vg_checklist_summary(l, "domains", "%zu", in->n_doms);
-    vg_checklist_summary(l, "qemu_processes", "%zu", in->n_procs);
-    vg_checklist_summary(l, "unknown_qemu", "%zu", unknown);
+    vg_checklist_summary_number(l, "domains", (long long)in->n_doms);
+    vg_checklist_summary_number(l, "qemu_processes", (long long)in->n_procs);
+    vg_checklist_summary_number(l, "unknown_qemu", (long long)unknown);
     return l;
 }

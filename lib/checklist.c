@@ -33,6 +33,7 @@ void vg_checklist_free(vg_checklist *l)
     }
     free(l->v);
     attrs_free(l->summary, l->n_summary);
+    vg_strv_free(l->unread);
     free(l->command);
     free(l);
 }
@@ -74,19 +75,35 @@ void vg_check_fix(vg_check *c, const char *fmt, ...)
     va_end(ap);
 }
 
-static void attr_set_v(vg_check_attr **a, size_t *n, const char *key, const char *fmt, va_list ap)
+static void attr_put(vg_check_attr **a, size_t *n, const char *key, char *value, bool number)
 {
-    char *value = vg_xvasprintf(fmt, ap);
     for (size_t i = 0; i < *n; i++) {
         if (strcmp((*a)[i].key, key) == 0) {
             free((*a)[i].value);
             (*a)[i].value = value;
+            (*a)[i].number = number;
             return;
         }
     }
     vg_check_attr *e = VG_APPEND(*a, *n);
     e->key = vg_xstrdup(key);
     e->value = value;
+    e->number = number;
+}
+
+static void attr_set_v(vg_check_attr **a, size_t *n, const char *key, const char *fmt, va_list ap)
+{
+    attr_put(a, n, key, vg_xvasprintf(fmt, ap), false);
+}
+
+void vg_check_attr_number(vg_check *c, const char *key, long long value)
+{
+    attr_put(&c->attrs, &c->n_attrs, key, vg_xasprintf("%lld", value), true);
+}
+
+void vg_checklist_summary_number(vg_checklist *l, const char *key, long long value)
+{
+    attr_put(&l->summary, &l->n_summary, key, vg_xasprintf("%lld", value), true);
 }
 
 void vg_check_attr_set(vg_check *c, const char *key, const char *fmt, ...)
@@ -130,8 +147,19 @@ vg_check_status vg_checklist_worst(const vg_checklist *l)
     return w == VG_CHECK_INFO ? VG_CHECK_PASS : w;
 }
 
+void vg_checklist_incomplete(vg_checklist *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    vg_strv_push(&l->unread, s);
+}
+
 int vg_checklist_exit_status(const vg_checklist *l)
 {
+    if (l->unread)
+        return VG_EXIT_CANNOT_RUN;
     return vg_checklist_worst(l) == VG_CHECK_FAIL ? VG_EXIT_PROBLEMS : VG_EXIT_OK;
 }
 
@@ -218,6 +246,11 @@ char *vg_checklist_format(const vg_checklist *l, bool colour)
             vg_buf_addc(&b, '\n');
         }
     }
+    for (size_t i = 0; l->unread && l->unread[i]; i++) {
+        vg_buf_add(&b, "incomplete: ");
+        add_safe(&b, l->unread[i], INDENT);
+        vg_buf_addc(&b, '\n');
+    }
     vg_buf_printf(&b, "virtguard %s: %zu passed, %zu warning(s), %zu failure(s)", l->command,
                   vg_checklist_count(l, VG_CHECK_PASS), vg_checklist_count(l, VG_CHECK_WARN),
                   vg_checklist_count(l, VG_CHECK_FAIL));
@@ -231,40 +264,12 @@ char *vg_checklist_format(const vg_checklist *l, bool colour)
     return vg_buf_steal(&b);
 }
 
-void vg_json_string(vg_buf *b, const char *s)
+static void json_attr(vg_buf *b, const vg_check_attr *a)
 {
-    if (!s) {
-        vg_buf_add(b, "null");
-        return;
-    }
-    vg_buf_addc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': vg_buf_add(b, "\\\""); break;
-        case '\\': vg_buf_add(b, "\\\\"); break;
-        case '\n': vg_buf_add(b, "\\n"); break;
-        case '\t': vg_buf_add(b, "\\t"); break;
-        case '\r': vg_buf_add(b, "\\r"); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                vg_buf_printf(b, "\\u%04x", *p);
-            else if (*p >= 0x80)
-                /* Logs are not guaranteed UTF-8: keep JSON valid by
-                 * escaping every non-ASCII byte as its Latin-1 code point. */
-                vg_buf_printf(b, "\\u%04x", *p);
-            else
-                vg_buf_addc(b, (char)*p);
-        }
-    }
-    vg_buf_addc(b, '"');
-}
-
-static void json_member(vg_buf *b, const char *key, const char *value)
-{
-    vg_buf_addc(b, ',');
-    vg_json_string(b, key);
-    vg_buf_addc(b, ':');
-    vg_json_string(b, value);
+    if (a->number)
+        vg_json_member_number(b, a->key, strtoll(a->value, NULL, 10));
+    else
+        vg_json_member_string(b, a->key, a->value);
 }
 
 static char *lower(const char *s)
@@ -283,12 +288,21 @@ char *vg_checklist_json(const vg_checklist *l)
 
     vg_buf_add(&b, "{\"command\":");
     vg_json_string(&b, l->command);
-    json_member(&b, "status", worst);
+    vg_json_member_string(&b, "status", worst);
     vg_buf_printf(&b, ",\"exit\":%d,\"passed\":%zu,\"warnings\":%zu,\"failures\":%zu",
                   vg_checklist_exit_status(l), vg_checklist_count(l, VG_CHECK_PASS),
                   vg_checklist_count(l, VG_CHECK_WARN), vg_checklist_count(l, VG_CHECK_FAIL));
     for (size_t i = 0; i < l->n_summary; i++)
-        json_member(&b, l->summary[i].key, l->summary[i].value);
+        json_attr(&b, &l->summary[i]);
+    if (l->unread) {
+        vg_buf_add(&b, ",\"incomplete\":[");
+        for (size_t i = 0; l->unread[i]; i++) {
+            if (i)
+                vg_buf_addc(&b, ',');
+            vg_json_string(&b, l->unread[i]);
+        }
+        vg_buf_addc(&b, ']');
+    }
     vg_buf_add(&b, ",\"checks\":[");
     for (size_t i = 0; i < l->n; i++) {
         const vg_check *c = &l->v[i];
@@ -296,12 +310,12 @@ char *vg_checklist_json(const vg_checklist *l)
         vg_buf_add(&b, i ? ",\n{" : "\n{");
         vg_buf_add(&b, "\"status\":");
         vg_json_string(&b, st);
-        json_member(&b, "topic", c->topic);
-        json_member(&b, "title", c->title);
-        json_member(&b, "detail", c->detail);
-        json_member(&b, "fix", c->fix);
+        vg_json_member_string(&b, "topic", c->topic);
+        vg_json_member_string(&b, "title", c->title);
+        vg_json_member_string(&b, "detail", c->detail);
+        vg_json_member_string(&b, "fix", c->fix);
         for (size_t k = 0; k < c->n_attrs; k++)
-            json_member(&b, c->attrs[k].key, c->attrs[k].value);
+            json_attr(&b, &c->attrs[k]);
         vg_buf_addc(&b, '}');
     }
     vg_buf_add(&b, "]}\n");

@@ -6,9 +6,11 @@
  * Exit status of every admin command (virtguard(8)):
  *   0  all fine (PASS, INFO and WARN only)
  *   1  problems found (at least one FAIL)
- *   2  could not run (usage, unreadable input, no answer from libvirt) */
+ *   2  could not run (usage, unreadable input, no answer from libvirt), or
+ *      the report is incomplete: a file it needs could not be read */
 #pragma once
 
+#include "json.h"
 #include "util.h"
 
 typedef enum {
@@ -23,6 +25,7 @@ enum { VG_EXIT_OK = 0, VG_EXIT_PROBLEMS = 1, VG_EXIT_CANNOT_RUN = 2 };
 typedef struct vg_check_attr {
     char *key;
     char *value;
+    bool number;            /* a decimal number: a JSON number in --json */
 } vg_check_attr;
 
 typedef struct vg_check {
@@ -41,6 +44,7 @@ typedef struct vg_checklist {
     size_t n;
     vg_check_attr *summary; /* extra top-level fields for --json (counts...) */
     size_t n_summary;
+    char **unread;          /* NULL, or why the report is incomplete (whole sentences) */
 } vg_checklist;
 
 vg_checklist *vg_checklist_new(const char *command);
@@ -53,11 +57,18 @@ void vg_check_attr_set(vg_check *c, const char *key, const char *fmt, ...) VG_FO
 /* The value of attribute `key` of `c`, or NULL. */
 const char *vg_check_attr_get(const vg_check *c, const char *key);
 void vg_checklist_summary(vg_checklist *l, const char *key, const char *fmt, ...) VG_FORMAT(3, 4);
+/* The same for numbers (counts, line numbers, ids): JSON numbers in --json. */
+void vg_check_attr_number(vg_check *c, const char *key, long long value);
+void vg_checklist_summary_number(vg_checklist *l, const char *key, long long value);
+/* The report is incomplete: a whole sentence naming what could not be read
+ * and what to do (e.g. run as root).  Shown before the summary line, listed
+ * as "incomplete" in JSON, and the exit status becomes 2. */
+void vg_checklist_incomplete(vg_checklist *l, const char *fmt, ...) VG_FORMAT(2, 3);
 
 /* Counts per status; the worst status (PASS for an empty list). */
 size_t vg_checklist_count(const vg_checklist *l, vg_check_status st);
 vg_check_status vg_checklist_worst(const vg_checklist *l);
-/* 0 or 1 (see above). */
+/* 0, 1 or 2 (see above). */
 int vg_checklist_exit_status(const vg_checklist *l);
 /* The first check with this topic and status, or NULL (tests use it). */
 const vg_check *vg_checklist_find(const vg_checklist *l, const char *topic, vg_check_status st);
@@ -68,15 +79,14 @@ const char *vg_check_status_name(vg_check_status st);  /* "PASS", "WARN", ... */
  *   TOPIC: TITLE ...................................... : STATUS
  *         detail, wrapped as written
  *         fix: ...
- * then one summary line.  `colour`: ANSI colours for the status words
+ * then one "incomplete:" line per file that could not be read, then one
+ * summary line.  `colour`: ANSI colours for the status words
  * (callers pass isatty(STDOUT_FILENO) && no NO_COLOR). */
 char *vg_checklist_format(const vg_checklist *l, bool colour);
-/* JSON: {"command":..., "status":"pass|warn|fail", "exit":N, <summary>,
+/* JSON (json.h): {"command":..., "status":"pass|warn|fail", "exit":N,
+ *        "passed":N, "warnings":N, "failures":N, <summary>, ["incomplete":[...],]
  *        "checks":[{"status","topic","title","detail","fix", <attrs>}...]} */
 char *vg_checklist_json(const vg_checklist *l);
-
-/* JSON string literal of `s` ("null" for NULL) appended to `b`. */
-void vg_json_string(vg_buf *b, const char *s);
 
 void vg_checklist_free(vg_checklist *l);
 static inline void vg_checklist_freep(vg_checklist **l) { vg_checklist_free(*l); }

@@ -163,7 +163,9 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
     {
         autofree char *p = under_root(env, f->config_path);
         f->config_exists = access(p, F_OK) == 0;
-        if (vg_config_load(p, &f->cfg, &err) < 0) {
+        int r = vg_config_load(p, &f->cfg, &err);
+        if (r < 0) {
+            f->config_unreadable = r == -EACCES || r == -EPERM;
             f->config_error = vg_xstrdup(err->msg);
             vg_error_free(steal_pointer(&err));
             f->cfg = vg_config_new_default();
@@ -175,7 +177,9 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
     {
         autofree char *p = under_root(env, f->qemu_conf_path);
         f->qemu_conf_exists = access(p, F_OK) == 0;
-        if (vg_qemu_conf_load(p, &f->qconf, &err) < 0) {
+        int r = vg_qemu_conf_load(p, &f->qconf, &err);
+        if (r < 0) {
+            f->qemu_conf_unreadable = r == -EACCES || r == -EPERM;
             f->qemu_conf_error = vg_xstrdup(err->msg);
             vg_error_free(steal_pointer(&err));
             f->qconf = vg_qemu_conf_new_default();
@@ -292,6 +296,16 @@ static bool enforce(const vg_doctor_facts *f)
 static void judge_config(const vg_doctor_facts *f, vg_checklist *l)
 {
     vg_check *c;
+    if (f->config_unreadable) {
+        c = vg_checklist_add(l, VG_CHECK_FAIL, "config", "'%s' could not be read",
+                             f->config_path);
+        vg_check_detail(c, "%s. The checks below use the built-in defaults (no shared "
+                           "mounts), not this host's settings.", f->config_error);
+        vg_check_fix(c, "run 'virtguard doctor' as root (sudo), as the hook reads it.");
+        vg_checklist_incomplete(l, "%s; run 'virtguard doctor' as root for a complete "
+                                "report.", f->config_error);
+        return;
+    }
     if (f->config_error) {
         c = vg_checklist_add(l, VG_CHECK_FAIL, "config", "'%s' does not parse",
                              f->config_path);
@@ -399,12 +413,12 @@ static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
                         f->hook_mtime - d->start_time);
         vg_check_fix(c, "kill -HUP %d (or systemctl reload %s; a restart also does it).",
                      d->pid, d->name);
-        vg_check_attr_set(c, "pid", "%d", d->pid);
+        vg_check_attr_number(c, "pid", d->pid);
         return;
     }
     c = vg_checklist_add(l, VG_CHECK_PASS, "hook", "%s (pid %d) started after the hook was "
                          "installed", d->name, d->pid);
-    vg_check_attr_set(c, "pid", "%d", d->pid);
+    vg_check_attr_number(c, "pid", d->pid);
 }
 
 static void judge_apparmor(const vg_doctor_facts *f, vg_checklist *l)
@@ -512,6 +526,18 @@ static void judge_qemu_conf(const vg_doctor_facts *f, vg_checklist *l)
     vg_check *c;
     const vg_qemu_conf *q = f->qconf;
 
+    if (f->qemu_conf_unreadable) {
+        /* Nothing about QEMU's user, relabelling or the security driver was
+         * read: judge none of it (the defaults would give false PASS lines). */
+        c = vg_checklist_add(l, VG_CHECK_FAIL, "qemu.conf", "'%s' could not be read",
+                             f->qemu_conf_path);
+        vg_check_detail(c, "%s. QEMU's user, dynamic_ownership, remember_owner and "
+                           "security_driver were not checked.", f->qemu_conf_error);
+        vg_check_fix(c, "run 'virtguard doctor' as root (sudo), as libvirtd reads it.");
+        vg_checklist_incomplete(l, "%s; run 'virtguard doctor' as root for a complete "
+                                "report.", f->qemu_conf_error);
+        return;
+    }
     if (f->qemu_conf_error) {
         c = vg_checklist_add(l, VG_CHECK_FAIL, "qemu.conf", "'%s' does not parse",
                              f->qemu_conf_path);

@@ -50,11 +50,13 @@ typedef struct vg_doctor_facts {
     vg_config *cfg;             /* never NULL: defaults when it did not parse */
     bool config_exists;
     char *config_error;         /* NULL: parsed fine */
+    bool config_unreadable;     /* exists but could not be read (EACCES: not root) */
     /* qemu.conf */
     char *qemu_conf_path;
     vg_qemu_conf *qconf;        /* never NULL */
     bool qemu_conf_exists;
     char *qemu_conf_error;
+    bool qemu_conf_unreadable;  /* exists but could not be read (EACCES: not root) */
     vg_ids qemu_ids;
     char *qemu_ids_error;       /* NULL: resolved */
     /* the hook */

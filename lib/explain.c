@@ -543,13 +543,13 @@ static vg_check *add(judge *j, const char *key, vg_check_status st, const char *
         if (strcmp(j->keys[i], key) == 0) {
             vg_check *c = &j->out->v[i];
             const char *cnt = vg_check_attr_get(c, "count");
-            vg_check_attr_set(c, "count", "%ld", (cnt ? strtol(cnt, NULL, 10) : 1) + 1);
+            vg_check_attr_number(c, "count", (cnt ? strtol(cnt, NULL, 10) : 1) + 1);
             return NULL;
         }
     }
     vg_strv_push(&j->keys, vg_xstrdup(key));
     vg_check *c = vg_checklist_add(j->out, st, "explain", "line %u: %s", e->line, title);
-    vg_check_attr_set(c, "line", "%u", e->line);
+    vg_check_attr_number(c, "line", e->line);
     vg_check_attr_set(c, "cause", "%s", cause);
     return c;
 }
@@ -799,10 +799,22 @@ static void judge_dac(judge *j, const vg_explain_event *e, const char *whom, con
                         (unsigned)ff->gid, ff->mode & 07777);
     bool shared = false;
     const char *root = managed_root(f->cfg, e->path, &shared);
-    if (root && shared)
-        vg_check_detail(c, "It is on the shared mount '%s': on 9p with security_model=none "
+    /* Say what the mount table says now, as judge_missing does, so that two
+     * findings about one path cannot disagree about its mount. */
+    const vg_mount *m = root && shared && f->mounts ? vg_mounts_at(f->mounts, root) : NULL;
+    if (root && shared && f->mounts && !m)
+        vg_check_detail(c, "Its shared mount '%s' is not mounted now, so the file named in the "
+                           "log is not on the share any more (or was on the directory left "
+                           "behind): mount the share first, then check the owner again.",
+                        root);
+    else if (m && strcmp(m->fstype, "9p") == 0)
+        vg_check_detail(c, "It is on the 9p shared mount '%s': with security_model=none "
                            "(Lima's default) libvirt's chown to QEMU's user is silently "
                            "ignored, so the file keeps the host user's owner.", root);
+    else if (root && shared)
+        vg_check_detail(c, "It is on the shared mount '%s'%s%s%s: where the share does not "
+                           "honour chown, the file keeps the host user's owner.", root,
+                        m ? " (" : "", m ? m->fstype : "", m ? ")" : "");
     autofree char *owner = owner_known ? vg_xasprintf("%u", (unsigned)ff->uid)
                                        : vg_xstrdup("OWNER_UID");
     autofree char *group = qgid >= 0 ? vg_xasprintf("%lld", qgid) : vg_xstrdup("QEMU_GID");
@@ -1111,9 +1123,9 @@ vg_checklist *vg_explain_judge(const vg_explain_log *log, const vg_explain_facts
             c->title = t;
         }
     }
-    vg_checklist_summary(j.out, "lines", "%zu", log->n_lines);
-    vg_checklist_summary(j.out, "recognised", "%zu", recognised + log->n_context);
-    vg_checklist_summary(j.out, "unknown", "%zu", log->n_unknown);
+    vg_checklist_summary_number(j.out, "lines", (long long)log->n_lines);
+    vg_checklist_summary_number(j.out, "recognised", (long long)(recognised + log->n_context));
+    vg_checklist_summary_number(j.out, "unknown", (long long)log->n_unknown);
     vg_strv_free(j.keys);
     return j.out;
 }

@@ -60,6 +60,7 @@ typedef struct vg_guard_env {
     void (*probe_edit)(const vg_probe_req *req, vg_probe_res *res, size_t n, void *opaque);
     void *probe_opaque;
     const vg_pool_source *pools;/* NULL: storage volumes from libvirt's pool files */
+    const char *qemu_conf;      /* NULL: the config's qemu_conf ('check --qemu-conf') */
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map

@@ -127,7 +127,8 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         }
     }
 
-    if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0) {
+    if (vg_qemu_conf_load(env && env->qemu_conf ? env->qemu_conf : cfg->qemu_conf, &qconf,
+                          &err) < 0) {
         out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
         out->text = vg_xasprintf("virtguard: %sdomain '%s': cannot read QEMU's settings: %s.\n",
                                  out->dev_mode ? dev_prefix : "", dom->name, err->msg);

@@ -5,6 +5,10 @@ set -euo pipefail
 : "${top_builddir:?}" "${top_srcdir:?}"
 HELPER=$top_builddir/helper/virtguard-helper
 PARSER=${APPARMOR_PARSER:-/sbin/apparmor_parser}
+# --help and --version answer on stdout with status 0 (before any SKIP).
+"$HELPER" --help | grep -q '^Usage: virtguard-helper load' || { echo "FAIL - helper --help"; exit 1; }
+"$HELPER" --version | grep -qx 'virtguard-helper [0-9.]*' || { echo "FAIL - helper --version"; exit 1; }
+echo "ok - helper --help and --version exit 0"
 [ -x "$PARSER" ] || { echo "SKIP: apparmor_parser not found"; exit 77; }
 [ -d /etc/apparmor.d/libvirt ] || { echo "SKIP: libvirt's AppArmor files are not installed"; exit 77; }
 command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not found"; exit 77; }

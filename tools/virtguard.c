@@ -2,7 +2,9 @@
  * decision is in the library. */
 #include <config.h>
 
+#include <fcntl.h>
 #include <getopt.h>
+#include <sys/wait.h>
 #include <sys/apparmor.h>
 
 #include "audit-libvirt.h"
@@ -14,43 +16,149 @@
 #include "lima.h"
 #include "policy.h"
 #include "rewrite.h"
-#include "verdict.h"
+#include "verdict-report.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
 
 enum { EXIT_OK = 0, EXIT_PROBLEMS = 1, EXIT_USAGE = 2 };
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "Usage: virtguard COMMAND [OPTIONS] [DOMAIN.xml|-]\n"
-            "\n"
-            "Commands:\n"
-            "  paths   [--config FILE] [--json] XML   host paths the domain touches: ACCESS ROLE PATH\n"
-            "  check   [--config FILE] XML            the checks the hook runs at start\n"
-            "  rewrite [--config FILE] XML            the XML with path_map applied\n"
-            "  profile [--config FILE] XML            the AppArmor rules the helper would load (dry run)\n"
-            "          (paths, check, profile: --connect URI for storage pool volumes)\n"
-            "  doctor  [--config FILE] [--json] [--no-probe]\n"
-            "                                         check the host as libvirt will use it\n"
-            "  explain [--config FILE] [--json] [--connect URI] [FILE|-]\n"
-            "                                         causes and fixes for AppArmor/libvirt log lines\n"
-            "  audit   [--config FILE] [--json] [--connect URI]\n"
-            "                                         every running guest's confinement and rules\n"
-            "  version\n"
-            "\n"
-            "Exit status: 0 fine, 1 problems found (check: start would be refused), 2 usage,\n"
-            "config or input error (doctor/explain/audit: could not run).  Default config: %s\n"
-            "See virtguard(8).\n",
-            vg_config_default_path());
-}
+/* Options; each command accepts only those in its mask (struct command). */
+enum {
+    OPT_CONFIG = 1u << 0,
+    OPT_JSON = 1u << 1,
+    OPT_NO_PROBE = 1u << 2,
+    OPT_CONNECT = 1u << 3,
+    OPT_QEMU_CONF = 1u << 4,
+    OPT_ROOT = 1u << 5,             /* test overrides (virtguard(8), FILES) */
+    OPT_HOOKS_DIR = 1u << 6,
+    OPT_APPARMOR_DIR = 1u << 7,
+    OPT_PROC = 1u << 8,
+    OPT_LIBVIRT_CONF_DIR = 1u << 9,
+    OPT_LIBVIRT_RUN_DIR = 1u << 10,
+};
 
 typedef struct opts {
     const char *config;
     bool json;
-    const char *input;
-    const char *uri;            /* --connect: where storage pools are looked up */
+    bool no_probe;
+    const char *uri;
+    const char *qemu_conf;
+    const char *input;              /* NULL: explain without FILE */
+    const char *root;
+    const char *hooks_dir;
+    const char *apparmor_dir;
+    const char *proc_dir;
+    const char *libvirt_conf_dir;
+    const char *libvirt_run_dir;
 } opts;
+
+enum { ARGS_NONE, ARGS_ONE, ARGS_OPTIONAL };
+
+typedef struct command {
+    const char *name;
+    const char *synopsis;           /* after "virtguard NAME " */
+    const char *summary;            /* one line for the command list */
+    const char *help;               /* `virtguard help NAME`: what it does, exit status */
+    unsigned opts;
+    int args;
+    int (*run)(const opts *o);
+} command;
+
+static int cmd_paths(const opts *o);
+static int cmd_check(const opts *o);
+static int cmd_rewrite(const opts *o);
+static int cmd_profile(const opts *o);
+static int cmd_doctor(const opts *o);
+static int cmd_explain(const opts *o);
+static int cmd_audit(const opts *o);
+
+static const command commands[] = {
+    { "paths", "[--config FILE] [--json] [--connect URI] DOMAIN.xml|-",
+      "host paths the domain touches: ACCESS ROLE PATH",
+      "Prints every host path the domain XML touches, one per line (ACCESS ROLE PATH);\n"
+      "--json prints the whole path model.  Exit status: 0, or 2 when the XML cannot be read.\n",
+      OPT_CONFIG | OPT_JSON | OPT_CONNECT, ARGS_ONE, cmd_paths },
+    { "check", "[--config FILE] [--qemu-conf FILE] [--json] [--connect URI] DOMAIN.xml|-",
+      "the checks the hook runs at start, without starting",
+      "Runs the hook's check on the domain XML as at 'prepare begin' and prints its verdict.\n"
+      "--qemu-conf FILE judges against that qemu.conf instead of the one virtguard.conf names\n"
+      "(a planned change, e.g. without user = \"root\").  Needs root, like the hook.\n"
+      "Exit status: 0 the hook lets it start, 1 it would refuse (or warn in dev mode),\n"
+      "2 usage, unreadable config, qemu.conf or XML, or not run as root.\n",
+      OPT_CONFIG | OPT_JSON | OPT_QEMU_CONF | OPT_CONNECT, ARGS_ONE, cmd_check },
+    { "rewrite", "[--config FILE] DOMAIN.xml|-",
+      "the XML with path_map applied",
+      "Prints the domain XML with virtguard.conf's path_map applied, as the hook does at\n"
+      "'migrate begin' and 'restore begin'.  Exit status: 0, or 2 on a config or XML error.\n",
+      OPT_CONFIG, ARGS_ONE, cmd_rewrite },
+    { "profile", "[--config FILE] [--connect URI] DOMAIN.xml|-",
+      "the AppArmor rules the helper would add (dry run)",
+      "Prints the per-domain AppArmor rules virtguard-helper would write for the domain.\n"
+      "Exit status: 0, 1 when no rules can be made, 2 on a config or XML error.\n",
+      OPT_CONFIG | OPT_CONNECT, ARGS_ONE, cmd_profile },
+    { "doctor", "[--config FILE] [--json] [--no-probe]",
+      "check the host as libvirt will use it",
+      "Checks the host: virtguard.conf, the hook and the daemon that must see it, AppArmor\n"
+      "and the helper, qemu.conf, and each shared mount (--no-probe: do not touch them).\n"
+      "Exit status: 0 fine (warnings allowed), 1 problems found, 2 could not run or could\n"
+      "not read a file it needs (run it as root).\n",
+      OPT_CONFIG | OPT_JSON | OPT_NO_PROBE | OPT_ROOT | OPT_HOOKS_DIR | OPT_APPARMOR_DIR,
+      ARGS_NONE, cmd_doctor },
+    { "explain", "[--config FILE] [--json] [--connect URI] [FILE|-]",
+      "causes and fixes for AppArmor/libvirt log lines",
+      "Explains AppArmor records and libvirt errors in FILE ('-': standard input).  Without\n"
+      "FILE and with a terminal on standard input it reads this boot's kernel log and\n"
+      "libvirtd's journal (journalctl -k -b; journalctl -b -u libvirtd; dmesg when there is\n"
+      "no journalctl).  Exit status: 0 nothing wrong, 1 problems explained, 2 could not run.\n",
+      OPT_CONFIG | OPT_JSON | OPT_CONNECT | OPT_LIBVIRT_CONF_DIR | OPT_LIBVIRT_RUN_DIR,
+      ARGS_OPTIONAL, cmd_explain },
+    { "audit", "[--config FILE] [--json] [--connect URI]",
+      "every running guest's confinement and rules",
+      "Audits every running guest: its QEMU's uid and AppArmor label, virtguard's rules, and\n"
+      "QEMU processes libvirt does not know.  Exit status: 0, 1 problems, 2 could not run.\n",
+      OPT_CONFIG | OPT_JSON | OPT_CONNECT | OPT_APPARMOR_DIR | OPT_PROC, ARGS_NONE, cmd_audit },
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < VG_N_ELEMENTS(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: virtguard COMMAND [OPTIONS] [ARGUMENT]\n\nCommands:\n");
+    for (size_t i = 0; i < VG_N_ELEMENTS(commands); i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "  %-8s %s\n", "help", "help COMMAND: that command's options and exit status");
+    fprintf(f, "  %-8s %s\n", "version", "the version");
+    fprintf(f, "\n'virtguard help COMMAND' or 'virtguard COMMAND --help' shows a command's "
+               "options.\nDefault config: %s.  See virtguard(8).\n", vg_config_default_path());
+}
+
+static void command_help(FILE *f, const command *c)
+{
+    fprintf(f, "Usage: virtguard %s %s\n\n%s\nDefault config: %s.  See virtguard(8).\n",
+            c->name, c->synopsis, c->help, vg_config_default_path());
+}
+
+static const struct option longopts[] = {
+    { "config", required_argument, NULL, 'c' },
+    { "json", no_argument, NULL, 'j' },
+    { "no-probe", no_argument, NULL, 'n' },
+    { "connect", required_argument, NULL, 'C' },
+    { "qemu-conf", required_argument, NULL, 'Q' },
+    { "root", required_argument, NULL, 'R' },
+    { "hooks-dir", required_argument, NULL, 'H' },
+    { "apparmor-dir", required_argument, NULL, 'A' },
+    { "proc", required_argument, NULL, 'P' },
+    { "libvirt-config-dir", required_argument, NULL, 'L' },
+    { "libvirt-run-dir", required_argument, NULL, 'S' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
 
 /* Storage volumes resolved over libvirt's read-only API (files when no
  * daemon answers). */
@@ -63,33 +171,84 @@ static const vg_pool_source *pool_source(const opts *o)
     return &src;
 }
 
-static int parse_opts(int argc, char **argv, opts *o)
+/* The option bit of getopt's answer `c`; 0 for 'h'. */
+static unsigned option_bit(int c)
 {
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "json", no_argument, NULL, 'j' },
-        { "connect", required_argument, NULL, 'C' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
+    switch (c) {
+    case 'c': return OPT_CONFIG;
+    case 'j': return OPT_JSON;
+    case 'n': return OPT_NO_PROBE;
+    case 'C': return OPT_CONNECT;
+    case 'Q': return OPT_QEMU_CONF;
+    case 'R': return OPT_ROOT;
+    case 'H': return OPT_HOOKS_DIR;
+    case 'A': return OPT_APPARMOR_DIR;
+    case 'P': return OPT_PROC;
+    case 'L': return OPT_LIBVIRT_CONF_DIR;
+    case 'S': return OPT_LIBVIRT_RUN_DIR;
+    default: return 0;
+    }
+}
+
+static const char *option_name(int c)
+{
+    for (size_t i = 0; longopts[i].name; i++)
+        if (longopts[i].val == c)
+            return longopts[i].name;
+    return "?";
+}
+
+/* Parse argv (argv[0] is the command) into `o`.  Returns 0, 1 when help
+ * was printed, or -EINVAL after a one-line message on stderr. */
+static int parse_opts(const command *cmd, int argc, char **argv, opts *o)
+{
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:jC:h", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:jC:h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            command_help(stdout, cmd);
+            return 1;
+        }
+        if (c == '?' || c == ':') {
+            autofree char *bad = vg_str_escape(argv[optind - 1], true);
+            fprintf(stderr, "virtguard: %s: %s '%s'; 'virtguard help %s' lists its options.\n",
+                    cmd->name, c == ':' ? "missing value for option" : "unknown option",
+                    bad, cmd->name);
+            return -EINVAL;
+        }
+        if (!(option_bit(c) & cmd->opts)) {
+            fprintf(stderr, "virtguard: %s does not take '--%s'; 'virtguard help %s' lists its "
+                            "options.\n", cmd->name, option_name(c), cmd->name);
+            return -EINVAL;
+        }
         switch (c) {
         case 'c': o->config = optarg; break;
-        case 'C': o->uri = optarg; break;
         case 'j': o->json = true; break;
-        case 'h': usage(stdout); exit(EXIT_OK);
-        default: usage(stderr); return -EINVAL;
+        case 'n': o->no_probe = true; break;
+        case 'C': o->uri = optarg; break;
+        case 'Q': o->qemu_conf = optarg; break;
+        case 'R': o->root = optarg; break;
+        case 'H': o->hooks_dir = optarg; break;
+        case 'A': o->apparmor_dir = optarg; break;
+        case 'P': o->proc_dir = optarg; break;
+        case 'L': o->libvirt_conf_dir = optarg; break;
+        case 'S': o->libvirt_run_dir = optarg; break;
+        default: break;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "virtguard: %s needs exactly one DOMAIN.xml argument ('-' for stdin)\n",
-                argv[0]);
+    int n = argc - optind;
+    if ((cmd->args == ARGS_ONE && n != 1) || (cmd->args == ARGS_NONE && n != 0) ||
+        (cmd->args == ARGS_OPTIONAL && n > 1)) {
+        fprintf(stderr, "virtguard: %s takes %s; 'virtguard help %s' shows how.\n", cmd->name,
+                cmd->args == ARGS_ONE ? "exactly one DOMAIN.xml argument ('-' for stdin)"
+                : cmd->args == ARGS_NONE ? "no arguments"
+                                         : "at most one FILE ('-' for stdin)",
+                cmd->name);
         return -EINVAL;
     }
-    o->input = argv[optind];
+    o->input = n ? argv[optind] : NULL;
     return 0;
 }
 
@@ -210,17 +369,69 @@ static int cmd_profile(const opts *o)
     return EXIT_OK;
 }
 
+static int readable(const char *path)
+{
+    autoclose int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 && errno != ENOENT) {
+        int e = errno;
+        autofree char *shown = vg_str_escape(path, true);
+        fprintf(stderr, "virtguard: check cannot read '%s': %s. The hook reads it as root: run "
+                        "'virtguard check' as root (sudo) for the hook's verdict.\n", shown,
+                strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
 static int cmd_check(const opts *o)
 {
     autofree char *xml = NULL;
     size_t len;
     vg_verdict v;
     int status;
+    const char *config = o->config ? o->config : vg_config_default_path();
+    vg_guard_env env = { .aa_enabled = aa_is_enabled() == 1, .qemu_conf = o->qemu_conf,
+                         .pools = pool_source(o) };
 
+    if (o->qemu_conf && access(o->qemu_conf, F_OK) < 0) {
+        autofree char *shown = vg_str_escape(o->qemu_conf, true);
+        fprintf(stderr, "virtguard: --qemu-conf '%s': %s. Name the qemu.conf to judge against "
+                        "(e.g. a copy of /etc/libvirt/qemu.conf with the planned edits).\n",
+                shown, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (readable(config) < 0)
+        return EXIT_USAGE;
+    if (!o->qemu_conf) {
+        autoconfig vg_config *cfg = NULL;
+        if (vg_config_load(config, &cfg, NULL) == 0 && cfg->qemu_conf &&
+            readable(cfg->qemu_conf) < 0)
+            return EXIT_USAGE;
+    } else if (readable(o->qemu_conf) < 0) {
+        return EXIT_USAGE;
+    }
     if (read_input(o->input, &xml, &len) < 0)
         return EXIT_USAGE;
-    vg_guard_env env = { .pools = pool_source(o) };
     vg_verdict_make(o->config, xml, len, o->input, "check", &env, &v);
+    if (geteuid() != 0 && v.report) {
+        /* The probe's chown test (does libvirt's relabelling take effect on
+         * the share?) needs root; as another user it would report a refusal
+         * the hook would not make. */
+        fprintf(stderr, "virtguard: domain '%s' uses a shared mount and check runs as uid %u: "
+                        "the hook runs as root and tests chown on the share, which only root "
+                        "can. Run 'virtguard check' as root (sudo) for the hook's verdict.\n",
+                v.domain ? v.domain : "?", (unsigned)geteuid());
+        vg_verdict_clear(&v);
+        return EXIT_USAGE;
+    }
+    if (o->json) {
+        autochecklist vg_checklist *l = vg_checklist_from_verdict(&v);
+        autofree char *text = vg_checklist_json(l);
+        fputs(text, stdout);
+        status = vg_checklist_exit_status(l);
+        vg_verdict_clear(&v);
+        return status;
+    }
     fputs(v.text, stderr);
     switch (v.kind) {
     case VG_VERDICT_SKIP:
@@ -265,68 +476,6 @@ static int cmd_check(const opts *o)
 /* ------------------------------------------------------------------ */
 /* The admin reports: doctor, explain, audit (PASS/WARN/FAIL or --json). */
 
-typedef struct admin_opts {
-    const char *config;
-    bool json;
-    bool no_probe;
-    const char *uri;
-    const char *input;
-    /* test overrides (undocumented in usage, documented in virtguard(8)) */
-    const char *root;
-    const char *hooks_dir;
-    const char *apparmor_dir;
-    const char *proc_dir;
-    const char *libvirt_conf_dir;
-    const char *libvirt_run_dir;
-} admin_opts;
-
-static int parse_admin_opts(const char *cmd, int argc, char **argv, admin_opts *o)
-{
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' },
-        { "json", no_argument, NULL, 'j' },
-        { "no-probe", no_argument, NULL, 'n' },
-        { "connect", required_argument, NULL, 'C' },
-        { "root", required_argument, NULL, 'R' },
-        { "hooks-dir", required_argument, NULL, 'H' },
-        { "apparmor-dir", required_argument, NULL, 'A' },
-        { "proc", required_argument, NULL, 'P' },
-        { "libvirt-config-dir", required_argument, NULL, 'L' },
-        { "libvirt-run-dir", required_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:jC:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'c': o->config = optarg; break;
-        case 'j': o->json = true; break;
-        case 'n': o->no_probe = true; break;
-        case 'C': o->uri = optarg; break;
-        case 'R': o->root = optarg; break;
-        case 'H': o->hooks_dir = optarg; break;
-        case 'A': o->apparmor_dir = optarg; break;
-        case 'P': o->proc_dir = optarg; break;
-        case 'L': o->libvirt_conf_dir = optarg; break;
-        case 'S': o->libvirt_run_dir = optarg; break;
-        case 'h': usage(stdout); exit(EXIT_OK);
-        default: usage(stderr); return -EINVAL;
-        }
-    }
-    if (strcmp(cmd, "explain") == 0 && optind < argc - 1) {
-        fprintf(stderr, "virtguard: explain reads one FILE ('-' or nothing for stdin)\n");
-        return -EINVAL;
-    }
-    if (strcmp(cmd, "explain") != 0 && optind != argc) {
-        fprintf(stderr, "virtguard: %s takes no arguments\n", cmd);
-        return -EINVAL;
-    }
-    o->input = optind < argc ? argv[optind] : "-";
-    return 0;
-}
-
 static bool want_colour(void)
 {
     const char *term = getenv("TERM");
@@ -334,7 +483,7 @@ static bool want_colour(void)
 }
 
 /* Print the report; returns its exit status. */
-static int emit(const admin_opts *o, const vg_checklist *l)
+static int emit(const opts *o, const vg_checklist *l)
 {
     autofree char *text = o->json ? vg_checklist_json(l) : vg_checklist_format(l, want_colour());
     fputs(text, stdout);
@@ -342,7 +491,7 @@ static int emit(const admin_opts *o, const vg_checklist *l)
     return vg_checklist_exit_status(l);
 }
 
-static int cmd_doctor(const admin_opts *o)
+static int cmd_doctor(const opts *o)
 {
     vg_doctor_env env = {
         .root = o->root,
@@ -384,7 +533,86 @@ static void stat_files(char **paths, unsigned timeout_ms, vg_file_fact **out, si
     *n_out = n;
 }
 
-static int cmd_explain(const admin_opts *o)
+#define EXPLAIN_MAX (64u << 20)
+
+/* Append the standard output of `argv` (searched in PATH, stdin from
+ * /dev/null, stderr kept) to `b`, at most EXPLAIN_MAX bytes in all.
+ * Returns its exit status, 127 when it could not be run. */
+static int capture(char *const argv[], vg_buf *b)
+{
+    int fds[2], status;
+    char chunk[65536];
+    ssize_t n;
+
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return 127;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return 127;
+    }
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(fds[1], STDOUT_FILENO) < 0)
+            _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], chunk, sizeof(chunk))) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            break;
+        if (b->len + (size_t)n <= EXPLAIN_MAX)
+            vg_buf_addn(b, chunk, (size_t)n);
+    }
+    close(fds[0]);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return 127;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
+}
+
+/* `virtguard explain` on a terminal with no FILE: this boot's kernel log
+ * and libvirtd's journal, rather than waiting silently for standard input. */
+static int read_boot_logs(char **text, size_t *len)
+{
+    static char *const kernel[] = { (char *)"journalctl", (char *)"-k", (char *)"-b",
+                                    (char *)"-q", (char *)"--no-pager", NULL };
+    static char *const daemon[] = { (char *)"journalctl", (char *)"-b", (char *)"-u",
+                                    (char *)"libvirtd", (char *)"-q", (char *)"--no-pager", NULL };
+    static char *const dmesg[] = { (char *)"dmesg", NULL };
+    vg_buf b = { 0 };
+
+    vg_buf_add(&b, "");
+    if (capture(kernel, &b) == 0) {
+        fprintf(stderr, "virtguard: no FILE given and standard input is a terminal: explaining "
+                        "this boot's kernel log and libvirtd's journal ('journalctl -k -b', "
+                        "'journalctl -b -u libvirtd'); give a FILE or '-' to explain "
+                        "something else.\n");
+        (void)capture(daemon, &b);
+    } else {
+        b.len = 0;
+        b.s[0] = '\0';
+        if (capture(dmesg, &b) != 0) {
+            vg_buf_clear(&b);
+            fprintf(stderr, "virtguard: no FILE given, standard input is a terminal, and "
+                            "neither 'journalctl -k -b' nor 'dmesg' could be read: give a log "
+                            "FILE, or '-' and paste the lines.\n");
+            return -EIO;
+        }
+        fprintf(stderr, "virtguard: no FILE given and standard input is a terminal: explaining "
+                        "the kernel log ('dmesg'; there is no usable journalctl); give a FILE "
+                        "or '-' to explain something else.\n");
+    }
+    *len = b.len;
+    *text = vg_buf_steal(&b);
+    return 0;
+}
+
+static int cmd_explain(const opts *o)
 {
     autoconfig vg_config *cfg = NULL;
     autoqemuconf vg_qemu_conf *qconf = NULL;
@@ -407,11 +635,18 @@ static int cmd_explain(const admin_opts *o)
         vg_error_free(steal_pointer(&err));
         cfg = vg_config_new_default();
     }
-    r = strcmp(o->input, "-") == 0 ? vg_read_fd(STDIN_FILENO, 64u << 20, &text, &len)
-                                   : vg_read_file(o->input, 64u << 20, &text, &len);
-    if (r < 0) {
-        fprintf(stderr, "virtguard: cannot read '%s': %s\n", o->input, strerror(-r));
-        return VG_EXIT_CANNOT_RUN;
+    if (!o->input && isatty(STDIN_FILENO)) {
+        if (read_boot_logs(&text, &len) < 0)
+            return VG_EXIT_CANNOT_RUN;
+    } else {
+        const char *input = o->input ? o->input : "-";
+        r = strcmp(input, "-") == 0 ? vg_read_fd(STDIN_FILENO, EXPLAIN_MAX, &text, &len)
+                                    : vg_read_file(input, EXPLAIN_MAX, &text, &len);
+        if (r < 0) {
+            autofree char *shown = vg_str_escape(input, true);
+            fprintf(stderr, "virtguard: cannot read '%s': %s\n", shown, strerror(-r));
+            return VG_EXIT_CANNOT_RUN;
+        }
     }
     log = vg_explain_parse(text, len);
 
@@ -508,7 +743,7 @@ static int task_label(int pid, char **label, char **mode, void *opaque)
     return 0;
 }
 
-static int cmd_audit(const admin_opts *o)
+static int cmd_audit(const opts *o)
 {
     autoconfig vg_config *cfg = NULL;
     autoerror vg_error *err = NULL;
@@ -553,55 +788,51 @@ static int cmd_audit(const admin_opts *o)
     return status;
 }
 
-static int cmd_admin(const char *cmd, int argc, char **argv)
-{
-    admin_opts o = { 0 };
-    if (parse_admin_opts(cmd, argc, argv, &o) < 0)
-        return VG_EXIT_CANNOT_RUN;
-    if (strcmp(cmd, "doctor") == 0)
-        return cmd_doctor(&o);
-    if (strcmp(cmd, "explain") == 0)
-        return cmd_explain(&o);
-    return cmd_audit(&o);
-}
-
 int main(int argc, char **argv)
 {
     opts o = { 0 };
-    const char *cmd;
+    const command *cmd;
+    int r;
 
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-        usage(stdout);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        if (argc == 2) {
+            usage(stdout);
+            return EXIT_OK;
+        }
+        cmd = find_command(argv[2]);
+        if (!cmd || argc > 3) {
+            autofree char *shown = vg_str_escape(argv[2], true);
+            if (cmd)
+                fprintf(stderr, "virtguard: help takes one COMMAND; 'virtguard help' lists "
+                                "the commands.\n");
+            else
+                fprintf(stderr, "virtguard: unknown command '%s'; 'virtguard help' lists the "
+                                "commands.\n", shown);
+            return EXIT_USAGE;
+        }
+        command_help(stdout, cmd);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("virtguard %s\n", PACKAGE_VERSION);
         return EXIT_OK;
     }
-    if (strcmp(cmd, "doctor") == 0 || strcmp(cmd, "explain") == 0 || strcmp(cmd, "audit") == 0)
-        return cmd_admin(cmd, argc - 1, argv + 1);
-    if (strcmp(cmd, "paths") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "rewrite") != 0 &&
-        strcmp(cmd, "profile") != 0) {
-        fprintf(stderr, "virtguard: unknown command '%s'\n", cmd);
-        usage(stderr);
+    cmd = find_command(argv[1]);
+    if (!cmd) {
+        autofree char *shown = vg_str_escape(argv[1], true);
+        fprintf(stderr, "virtguard: unknown command '%s'; 'virtguard help' lists the commands.\n",
+                shown);
         return EXIT_USAGE;
     }
-    if (parse_opts(argc - 1, argv + 1, &o) < 0)
-        return EXIT_USAGE;
-    int status;
-    if (strcmp(cmd, "paths") == 0)
-        status = cmd_paths(&o);
-    else if (strcmp(cmd, "rewrite") == 0)
-        status = cmd_rewrite(&o);
-    else if (strcmp(cmd, "profile") == 0)
-        status = cmd_profile(&o);
-    else
-        status = cmd_check(&o);
+    r = parse_opts(cmd, argc - 1, argv + 1, &o);
+    if (r != 0)
+        return r > 0 ? EXIT_OK : EXIT_USAGE;
+    r = cmd->run(&o);
     vg_libvirt_pools_close(&cli_pools);
-    return status;
+    return r;
 }

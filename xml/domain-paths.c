@@ -22,6 +22,7 @@
 
 #include "domain-paths.h"
 #include "qemu-cmdline.h"
+#include "json.h"
 #include "xmlsafe.h"
 
 
@@ -1015,44 +1016,6 @@ static void text_escaped(vg_buf *b, const char *s)
     }
 }
 
-static void json_string(vg_buf *b, const char *s)
-{
-    if (!s) {
-        vg_buf_add(b, "null");
-        return;
-    }
-    vg_buf_addc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': vg_buf_add(b, "\\\""); break;
-        case '\\': vg_buf_add(b, "\\\\"); break;
-        case '\n': vg_buf_add(b, "\\n"); break;
-        case '\t': vg_buf_add(b, "\\t"); break;
-        case '\r': vg_buf_add(b, "\\r"); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                vg_buf_printf(b, "\\u%04x", *p);
-            else
-                vg_buf_addc(b, (char)*p);
-        }
-    }
-    vg_buf_addc(b, '"');
-}
-
-static void json_key(vg_buf *b, const char *key, bool first)
-{
-    if (!first)
-        vg_buf_addc(b, ',');
-    json_string(b, key);
-    vg_buf_addc(b, ':');
-}
-
-static void json_bool(vg_buf *b, const char *key, bool v)
-{
-    json_key(b, key, false);
-    vg_buf_add(b, v ? "true" : "false");
-}
-
 char *vg_domain_paths_format(const vg_domain *d, bool json)
 {
     vg_buf b = { 0 };
@@ -1068,62 +1031,61 @@ char *vg_domain_paths_format(const vg_domain *d, bool json)
     }
 
     vg_buf_addc(&b, '{');
-    json_key(&b, "domain", true);
-    json_string(&b, d->name);
-    json_key(&b, "uuid", false);
-    json_string(&b, d->uuid);
-    json_key(&b, "type", false);
-    json_string(&b, d->virt_type);
-    json_key(&b, "seclabels", false);
+    vg_json_key(&b, "domain", true);
+    vg_json_string(&b, d->name);
+    vg_json_key(&b, "uuid", false);
+    vg_json_string(&b, d->uuid);
+    vg_json_key(&b, "type", false);
+    vg_json_string(&b, d->virt_type);
+    vg_json_key(&b, "seclabels", false);
     vg_buf_addc(&b, '[');
     for (size_t i = 0; i < d->n_seclabels; i++) {
         const vg_seclabel *s = &d->seclabels[i];
         vg_buf_add(&b, i ? ",\n {" : "\n {");
-        json_key(&b, "model", true);
-        json_string(&b, s->model);
-        json_key(&b, "type", false);
-        json_string(&b, s->type);
-        json_bool(&b, "relabel", s->relabel);
-        json_key(&b, "label", false);
-        json_string(&b, s->label);
-        json_key(&b, "imagelabel", false);
-        json_string(&b, s->imagelabel);
+        vg_json_key(&b, "model", true);
+        vg_json_string(&b, s->model);
+        vg_json_key(&b, "type", false);
+        vg_json_string(&b, s->type);
+        vg_json_member_bool(&b, "relabel", s->relabel);
+        vg_json_key(&b, "label", false);
+        vg_json_string(&b, s->label);
+        vg_json_key(&b, "imagelabel", false);
+        vg_json_string(&b, s->imagelabel);
         vg_buf_addc(&b, '}');
     }
     vg_buf_add(&b, d->n_seclabels ? "\n]," : "],");
-    json_key(&b, "paths", true);
+    vg_json_key(&b, "paths", true);
     vg_buf_addc(&b, '[');
     for (size_t i = 0; i < d->n_paths; i++) {
         const vg_domain_path *p = &d->paths[i];
         vg_buf_add(&b, i ? ",\n {" : "\n {");
-        json_key(&b, "access", true);
-        json_string(&b, vg_access_name(p->access));
-        json_key(&b, "role", false);
-        json_string(&b, vg_role_name(p->role));
-        json_key(&b, "kind", false);
-        json_string(&b, vg_kind_name(p->kind));
-        json_key(&b, "path", false);
-        json_string(&b, p->path);
-        json_key(&b, "device", false);
-        json_string(&b, p->device);
-        json_key(&b, "format", false);
-        json_string(&b, p->format);
-        json_bool(&b, "readonly", p->readonly);
-        json_bool(&b, "shareable", p->shareable);
-        json_bool(&b, "relabel", p->relabel);
-        json_key(&b, "depth", false);
-        vg_buf_printf(&b, "%d", p->depth);
+        vg_json_key(&b, "access", true);
+        vg_json_string(&b, vg_access_name(p->access));
+        vg_json_key(&b, "role", false);
+        vg_json_string(&b, vg_role_name(p->role));
+        vg_json_key(&b, "kind", false);
+        vg_json_string(&b, vg_kind_name(p->kind));
+        vg_json_key(&b, "path", false);
+        vg_json_string(&b, p->path);
+        vg_json_key(&b, "device", false);
+        vg_json_string(&b, p->device);
+        vg_json_key(&b, "format", false);
+        vg_json_string(&b, p->format);
+        vg_json_member_bool(&b, "readonly", p->readonly);
+        vg_json_member_bool(&b, "shareable", p->shareable);
+        vg_json_member_bool(&b, "relabel", p->relabel);
+        vg_json_member_number(&b, "depth", p->depth);
         vg_buf_addc(&b, '}');
     }
     vg_buf_add(&b, d->n_paths ? "\n]," : "],");
-    json_key(&b, "unresolved", true);
+    vg_json_key(&b, "unresolved", true);
     vg_buf_addc(&b, '[');
     for (size_t i = 0; i < d->n_unresolved; i++) {
         vg_buf_add(&b, i ? ",\n {" : "\n {");
-        json_key(&b, "where", true);
-        json_string(&b, d->unresolved[i].where);
-        json_key(&b, "reason", false);
-        json_string(&b, d->unresolved[i].reason);
+        vg_json_key(&b, "where", true);
+        vg_json_string(&b, d->unresolved[i].where);
+        vg_json_key(&b, "reason", false);
+        vg_json_string(&b, d->unresolved[i].reason);
         vg_buf_addc(&b, '}');
     }
     vg_buf_add(&b, d->n_unresolved ? "\n]}\n" : "]}\n");

@@ -27,15 +27,57 @@ vg_make_images "$VG_SHARED" "$VG_IMAGE_OWNER"
 B=$(mktemp -d /tmp/vg-bench-XXXXXX)
 vg_domain_xml bench "$VG_SHARED" > "$B/dom.xml"
 
-echo "== virtguard bench ($(nproc) CPUs, $(uname -r)) =="
-# 1. The hook alone, as libvirt runs it at prepare, vs spawning /bin/true.
+NOP_HOOK=$top_builddir/tests/bench/vg-nop-hook
+[ -x "$NOP_HOOK" ] || vg_hard_error "no '$NOP_HOOK' (make bench builds it)"
+echo "== virtguard bench ($(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)) =="
+
+# 1. The hook alone, as libvirt runs it at prepare, vs spawning /bin/true and
+# a do-nothing hook linked like ours; then where the hook's time goes.
 "$VG_HOOK" bench prepare begin - < "$B/dom.xml" || vg_fail "the hook refuses the bench domain"
-hook=$("$SPAWN" "$N_HOOK" "$B/dom.xml" "$VG_HOOK" bench prepare begin -)
-true_=$("$SPAWN" "$N_HOOK" "$B/dom.xml" /bin/true)
-h=$(field median_us <<<"$hook"); t=$(field median_us <<<"$true_")
-printf 'hook prepare (1-disk shared domain): median %d us  (%s)\n' "$h" "$hook"
-printf '/bin/true, same stdin:              median %d us  (%s)\n' "$t" "$true_"
+vg_domain_xml bench-local /srv/not-shared > "$B/local.xml"     # touches no shared mount
+: > "$B/empty-qemu.conf"
+spawn_row() {   # LABEL XML CMD...: one row, and sets ROW_US to its median
+    local label=$1 xml=$2 out
+    shift 2
+    out=$("$SPAWN" "$N_HOOK" "$xml" "$@")
+    [ "$(field failures <<<"$out")" = 0 ] || vg_fail "$label failed: $out"
+    ROW_US=$(field median_us <<<"$out")
+    printf '%-46s %9d %7d %7d %7d %7d\n' "$label" "$ROW_US" "$(field min_us <<<"$out")" \
+        "$(field p90_us <<<"$out")" "$(field minflt <<<"$out")" "$(field cpu_us <<<"$out")"
+}
+qconf_size=$(stat -c %s /etc/libvirt/qemu.conf 2>/dev/null || echo 0)
+printf '%-46s %9s %7s %7s %7s %7s\n' "spawn ($N_HOOK runs each, same stdin)" median_us min_us \
+    p90_us minflt cpu_us
+spawn_row "/bin/true (dynamic)" "$B/dom.xml" /bin/true; t=$ROW_US
+spawn_row "do-nothing hook (linked like the hook)" "$B/dom.xml" "$NOP_HOOK"; nop=$ROW_US
+spawn_row "hook, domain on no shared mount" "$B/local.xml" "$VG_HOOK" bench prepare begin -
+skip=$ROW_US
+vg_conf_set "$VG_CONF" qemu_conf "\"$B/empty-qemu.conf\""
+spawn_row "hook, shared domain, empty qemu.conf" "$B/dom.xml" "$VG_HOOK" bench prepare begin -
+noq=$ROW_US
+vg_conf_set "$VG_CONF" qemu_conf '"/etc/libvirt/qemu.conf"'
+spawn_row "hook, shared domain, qemu.conf ($qconf_size bytes)" "$B/dom.xml" \
+    "$VG_HOOK" bench prepare begin -
+h=$ROW_US
 printf 'hook / true ratio: %s   (target <= 1.5)\n' "$(ratio "$h" "$t")"
+printf 'hook / do-nothing hook ratio: %s\n' "$(ratio "$h" "$nop")"
+printf 'where the %d us above /bin/true go (differences of medians):\n' $(( h - t ))
+printf '  exec of the static binary vs /bin/true:          %6d us\n' $(( nop - t ))
+printf '  config + domain XML parse, plan (fast path):     %6d us\n' $(( skip - nop ))
+printf '  ids, mountinfo, probe child, judge, syslog:      %6d us\n' $(( noq - skip ))
+printf '  parsing qemu.conf:                               %6d us\n' $(( h - noq ))
+# The probe child's share, from one run under strace (slower: proportions only).
+if command -v strace >/dev/null; then
+    strace -f -ttt -q -o "$B/trace" "$VG_HOOK" bench prepare begin - < "$B/dom.xml" >/dev/null 2>&1
+    awk '
+        NR == 1 { first = $2 }
+        { last = $2 }
+        /clone/ && $NF ~ /^[0-9]+$/ && $(NF-1) == "=" && !child { child = $NF; cstart = $2 }
+        child && $1 == child && /\+\+\+ exited/ { cend = $2 }
+        END { if (child && cend) printf "  under strace: probe child %.0f%% of the hook (%.2f of %.2f ms)\n", 100 * (cend - cstart) / (last - first), 1000 * (cend - cstart), 1000 * (last - first) }
+    ' "$B/trace"
+fi
+
 # VG_BENCH_HOOKS="LABEL=PATH ...": other builds of the hook (link variants,
 # docs/BENCH.md), spawned in interleaved rounds with the build's hook and
 # /bin/true so that machine load hits them alike.
@@ -62,7 +104,8 @@ if [ -n "${VG_BENCH_HOOKS:-}" ]; then
     [ "${VG_BENCH_HOOKS_ONLY:-0}" = 1 ] && { rm -rf "$B"; exit 0; }
 fi
 
-# 2. virsh start of the same TCG domain, with and without the hook.
+# 2. virsh start of the same TCG domain: virtguard's hook, a do-nothing hook,
+# no hook.  libvirt forks every hook in qemu.d five times per start and stop.
 vg_define bench "$VG_SHARED"
 start_ms() {
     local s e
@@ -77,23 +120,36 @@ hup() {       # libvirtd caches which hooks exist until SIGHUP
     vg_wait_until 10 "libvirtd answering after SIGHUP" vg_virsh_quiet list >/dev/null ||
         vg_fail "libvirtd did not come back after SIGHUP"
 }
+install_nop() { install -m 0755 "$NOP_HOOK" "$VG_HOOK_DEST"; }
 hook_runs() { vg_syslog_lines | grep -c "domain 'bench' prepare: allowed" || true; }
-with=(); without=()
+# Once: count the calls of a hook in qemu.d over one start and destroy.
+printf '#!/bin/sh\necho "$2 $3" >> %s/calls\ncat >/dev/null\n' "$B" > "$VG_HOOK_DEST"
+chmod 0755 "$VG_HOOK_DEST"; hup
+start_ms >/dev/null
+printf 'hook calls per start + destroy: %s (%s)\n' "$(wc -l < "$B/calls")" \
+    "$(cut -d' ' -f1 "$B/calls" | tr '\n' ' ')"
+with=(); nops=(); without=()
 for i in $(seq "$N_START"); do                 # interleaved, to share drift
     vg_install_hook; hup
     before=$(hook_runs)
     with+=("$(start_ms)")
     vg_wait_until 3 "the hook's syslog line" test "$(hook_runs)" -gt "$before" ||
         vg_fail "the hook did not run on a with-hook start"
+    install_nop; hup
+    nops+=("$(start_ms)")
     rm -f "$VG_HOOK_DEST"; hup
     before=$(hook_runs)
     without+=("$(start_ms)")
     [ "$(hook_runs)" -eq "$before" ] || vg_fail "the hook ran on a no-hook start"
 done
-w=$(printf '%s\n' "${with[@]}" | median); wo=$(printf '%s\n' "${without[@]}" | median)
-printf 'virsh start, hook installed:     median %d us over %d runs\n' "$w" "$N_START"
+w=$(printf '%s\n' "${with[@]}" | median); n=$(printf '%s\n' "${nops[@]}" | median)
+wo=$(printf '%s\n' "${without[@]}" | median)
+printf 'virsh start, virtguard hook:     median %d us over %d runs\n' "$w" "$N_START"
+printf 'virsh start, do-nothing hook:    median %d us over %d runs\n' "$n" "$N_START"
 printf 'virsh start, no hook:            median %d us over %d runs\n' "$wo" "$N_START"
-printf 'start ratio: %s   (target <= 1.02)\n' "$(ratio "$w" "$wo")"
+printf 'virtguard / do-nothing hook: %s   (target <= 1.01)\n' "$(ratio "$w" "$n")"
+printf 'virtguard / no hook:         %s\n' "$(ratio "$w" "$wo")"
+printf 'do-nothing hook / no hook:   %s   (what libvirt pays for any hook)\n' "$(ratio "$n" "$wo")"
 
 # 3. AppArmor: what virtguard adds vs libvirt's own AppArmor work for the same
 # domain (libvirt: virt-aa-helper + apparmor_parser compile, twice per start).

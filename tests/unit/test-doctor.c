@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <utime.h>
 
 #include "doctor.h"
@@ -348,6 +350,56 @@ static void test_config_and_qemu_conf(void **state)
     vg_checklist_free(l);
 }
 
+/* Run as another user (as doctor often is), qemu.conf (0600 root on
+ * Debian) cannot be read: one FAIL naming it, no PASS lines about settings
+ * it never read, and the report is incomplete (exit 2). */
+static bool unreadable_report_ok(const fake *f)
+{
+    vg_checklist *l = run(f, false);
+    bool ok = true;
+    const vg_check *c = vg_checklist_find(l, "qemu.conf", VG_CHECK_FAIL);
+    ok &= c && strstr(c->title, "/libvirt/qemu.conf' could not be read") != NULL;
+    ok &= c && c->fix && strstr(c->fix, "as root") != NULL;
+    ok &= vg_checklist_find(l, "qemu.conf", VG_CHECK_PASS) == NULL;
+    ok &= vg_checklist_find(l, "qemu.conf", VG_CHECK_WARN) == NULL;
+    ok &= vg_checklist_exit_status(l) == VG_EXIT_CANNOT_RUN;
+    ok &= l->unread && strstr(l->unread[0], "Permission denied") != NULL;
+    char *json = vg_checklist_json(l);
+    ok &= strstr(json, "\"exit\":2,") != NULL;
+    if (!ok)
+        dump(l);
+    free(json);
+    vg_checklist_free(l);
+    return ok;
+}
+
+static void test_qemu_conf_unreadable(void **state)
+{
+    fake *f = *state;
+    put(f, SYSCONFDIR "/libvirt/qemu.conf", "user = \"root\"\n", 0600);
+    assert_int_equal(chmod(f->root, 0755), 0);
+    if (geteuid() != 0) {
+        assert_true(unreadable_report_ok(f));
+        return;
+    }
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(3);
+        _exit(unreadable_report_ok(f) ? 0 : 1);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    /* as root the same file is read and judged */
+    vg_checklist *l = run(f, false);
+    assert_null(l->unread);
+    assert_non_null(vg_checklist_find(l, "qemu.conf", VG_CHECK_WARN));
+    vg_checklist_free(l);
+}
+
 static void test_no_apparmor(void **state)
 {
     fake *f = *state;
@@ -545,6 +597,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mount_missing_plain_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shadow_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_and_qemu_conf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qemu_conf_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_apparmor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unconfined_daemon, setup, teardown),
         cmocka_unit_test(test_chown_ignored),

@@ -330,6 +330,41 @@ static void test_judgement(void **state)
     vg_explain_log_free(log);
 }
 
+/* Two findings about one path agree about its mount: a DAC refusal and a
+ * missing file under a shared mount that is not mounted now both say so;
+ * neither claims 9p while the other says "not mounted". */
+static void test_one_path_one_mount_state(void **state)
+{
+    golden_facts *g = *state;
+    const char *text =
+        "error: Could not open '/var/lib/libvirt/images/x.qcow2': Permission denied\n"
+        "error: Cannot access storage file '/var/lib/libvirt/images/x.qcow2': No such file or directory\n";
+    vg_explain_log *log = vg_explain_parse(text, strlen(text));
+    vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids };
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    assert_int_equal(l->n, 2);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "dac");
+    assert_null(strstr(l->v[0].detail, "9p"));
+    assert_non_null(strstr(l->v[0].detail, "shared mount '/var/lib/libvirt/images' is not "
+                                           "mounted now"));
+    assert_string_equal(vg_check_attr_get(&l->v[1], "cause"), "missing-mount");
+    vg_checklist_free(l);
+
+    /* mounted over 9p: the DAC finding names 9p and its chown behaviour */
+    vg_mounts *m9p = NULL;
+    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/lima-9p.mountinfo", &m9p,
+                                       NULL), 0);
+    facts.mounts = m9p;
+    l = vg_explain_judge(log, &facts);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "dac");
+    assert_non_null(strstr(l->v[0].detail, "on the 9p shared mount '/var/lib/libvirt/images'"));
+    assert_string_equal(vg_check_attr_get(&l->v[1], "cause"), "missing-file");
+    assert_non_null(strstr(l->v[1].detail, "is mounted; the file itself is missing"));
+    vg_checklist_free(l);
+    vg_mounts_free(m9p);
+    vg_explain_log_free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +383,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_golden_vz_error, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_lxc, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_one_path_one_mount_state, golden_setup,
+                                        golden_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,207 @@
+#!/bin/bash
+# The virtguard CLI's edges, driving the real binary (no libvirtd needed):
+#  1. per-command help (virtguard help CMD, CMD --help), an unknown command
+#     in one line with the hint, options a command does not take refused;
+#  2. check --json: the hook's verdict as JSON, UTF-8 names kept;
+#  3. check and doctor as a user who cannot read qemu.conf: the file named,
+#     exit 2, no "would refuse", no PASS lines about a qemu.conf not read;
+#  4. explain with no FILE on a terminal reads the boot's logs (journalctl,
+#     else dmesg) and says so, instead of waiting for standard input;
+#  5. check --qemu-conf judges against a planned qemu.conf: on a share that
+#     ignores chown (bindfs, as 9p security_model=none), user = "root"
+#     passes and the planned file without it gives the <seclabel> fix
+#     (docs/migrating-off-security-driver-none.md, step 2).
+# Parts that need root, setpriv, script(1) or bindfs say SKIP when missing.
+set -u
+: "${top_builddir:?}" "${top_srcdir:?}"
+VG=$top_builddir/tools/virtguard
+[ -x "$VG" ] || { echo "no CLI at '$VG' (run make first)"; exit 99; }
+T=$(mktemp -d /tmp/vg-cli-XXXXXX)
+chmod 0755 "$T"
+trap 'fusermount3 -u "$T/share" 2>/dev/null; rm -rf "$T"' EXIT
+fails=0
+ok() { echo "ok - $1"; }
+bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
+skip() { echo "SKIP - $1"; }
+# run CMD...: sets RC, OUT (stdout), ERR (stderr)
+run() { "$@" >"$T/out" 2>"$T/err"; RC=$?; OUT=$(cat "$T/out"); ERR=$(cat "$T/err"); }
+has() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1" <<<"$OUT"; }
+
+cat >"$T/vg.conf" <<CONF
+shared_mounts = [ "$T/share" ]
+shared_fs_types = [ "fuse" ]
+qemu_conf = "$T/qemu.conf"
+CONF
+printf 'user = "root"\ngroup = "root"\n' >"$T/qemu.conf"
+mkdir -p "$T/src" "$T/share"
+cat >"$T/dom.xml" <<XML
+<domain type='qemu'>
+  <name>d&#233;mo</name>
+  <uuid>6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f</uuid>
+  <memory unit='MiB'>64</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file='$T/share/d&#233;mo.img'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+XML
+chmod 0644 "$T"/*.conf "$T/dom.xml"
+
+# --- 1. help, unknown commands, refused options ---------------------------
+for form in "help doctor" "doctor --help" "doctor -h"; do
+    # shellcheck disable=SC2086
+    run "$VG" $form
+    if [ "$RC" = 0 ] && has "$OUT" "Usage: virtguard doctor [--config FILE] [--json] [--no-probe]" &&
+        has "$OUT" "Exit status:" && [ -z "$ERR" ]; then
+        ok "'virtguard $form' prints doctor's help"
+    else
+        bad "'virtguard $form': rc $RC, out: $OUT, err: $ERR"
+    fi
+done
+run "$VG" help check
+has "$OUT" "--qemu-conf FILE" && ok "check's help names --qemu-conf" || bad "check's help: $OUT"
+run "$VG" frobnicate
+if [ "$RC" = 2 ] && [ -z "$OUT" ] && [ "$(wc -l <"$T/err")" = 1 ] &&
+    [ "$ERR" = "virtguard: unknown command 'frobnicate'; 'virtguard help' lists the commands." ]; then
+    ok "an unknown command is one line with the hint"
+else
+    bad "unknown command: rc $RC, $(wc -l <"$T/err") line(s): $ERR"
+fi
+run "$VG" $'\e]0;x\a'
+has "$ERR" "unknown command '\\x1b]0;x\\x07'" && ok "an unknown command's name is shown escaped" ||
+    bad "unknown command not escaped: $(od -c <"$T/err" | head -3)"
+for c in "profile --json" "rewrite --json" "paths --no-probe" "check --connect x" \
+         "doctor --qemu-conf x" "audit --no-probe"; do
+    set -- $c
+    run "$VG" "$@" "$T/dom.xml"
+    if [ "$RC" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] &&
+        has "$ERR" "virtguard: $1 does not take '$2'; 'virtguard help $1' lists its options."; then
+        ok "'$c' is refused"
+    else
+        bad "'$c': rc $RC: $ERR"
+    fi
+done
+run "$VG" check --bogus "$T/dom.xml"
+[ "$RC" = 2 ] && has "$ERR" "check: unknown option '--bogus'" && ok "an unknown option is refused" ||
+    bad "check --bogus: rc $RC: $ERR"
+
+# --- 2. check --json --------------------------------------------------------
+# The share is not mounted: the verdict is a refusal, in JSON.
+run "$VG" check --json --config "$T/vg.conf" "$T/dom.xml"
+if [ "$RC" = 1 ] && json '
+assert d["command"] == "check" and d["exit"] == 1 and d["verdict"] == "refused", d
+assert d["domain"] == "d\u00e9mo", d["domain"]
+assert isinstance(d["shared_paths"], int) and d["shared_paths"] == 1, d
+c = [c for c in d["checks"] if c["topic"] == "not-mounted"]
+assert c and c[0]["status"] == "fail", d["checks"]'; then
+    ok "check --json: the refusal as JSON, the domain name in UTF-8"
+else
+    bad "check --json: rc $RC: $OUT $ERR"
+fi
+printf 'mode = "strict"\n' >"$T/broken.conf"
+run "$VG" check --json --config "$T/broken.conf" "$T/dom.xml"
+[ "$RC" = 2 ] && json 'assert d["exit"] == 2 and d["incomplete"], d' &&
+    ok "check --json on a config error: exit 2, incomplete" || bad "check --json, bad config: rc $RC: $OUT"
+
+# --- 3. as a user who cannot read qemu.conf ----------------------------------
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    chmod 0600 "$T/qemu.conf"
+    asuser() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    run asuser "$VG" check --config "$T/vg.conf" "$T/dom.xml"
+    if [ "$RC" = 2 ] && has "$ERR" "check cannot read '$T/qemu.conf': Permission denied" &&
+        ! has "$OUT$ERR" "would refuse"; then
+        ok "check as a user: names the unreadable qemu.conf, exit 2"
+    else
+        bad "check as a user: rc $RC: $OUT $ERR"
+    fi
+    run asuser "$VG" doctor --config "$T/vg.conf" --no-probe
+    if [ "$RC" = 2 ] && has "$OUT" "qemu.conf: '$T/qemu.conf' could not be read" &&
+        has "$OUT" "incomplete: cannot read '$T/qemu.conf': Permission denied" &&
+        ! grep -q '^qemu.conf: .*: PASS' "$T/out"; then
+        ok "doctor as a user: names the unreadable qemu.conf, no PASS about it, exit 2"
+    else
+        bad "doctor as a user: rc $RC: $OUT $ERR"
+    fi
+    chmod 0644 "$T/qemu.conf"
+else
+    skip "check/doctor as another user (needs root and setpriv)"
+fi
+
+# --- 4. explain on a terminal ------------------------------------------------
+denied='[   12.3] audit: type=1400 audit(1700000000.123:45): apparmor="DENIED" operation="open" profile="libvirt-6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f" name="/srv/other/base.img" pid=1 comm="qemu-system-x86" requested_mask="r" denied_mask="r" fsuid=64055 ouid=1000'
+mkdir -p "$T/bin-journal" "$T/bin-dmesg" "$T/etc-qemu" "$T/run-qemu"
+printf '#!/bin/sh\necho "$*" >>%s/journal-args\necho '\''%s'\''\n' "$T" "$denied" >"$T/bin-journal/journalctl"
+printf '#!/bin/sh\necho '\''%s'\''\n' "$denied" >"$T/bin-dmesg/dmesg"
+chmod 0755 "$T/bin-journal/journalctl" "$T/bin-dmesg/dmesg"
+if command -v script >/dev/null; then
+    # script(1) gives the CLI a terminal on standard input.
+    onterm() {
+        SHELL=/bin/sh timeout 20 script -qec "env PATH=$1 '$VG' explain --config '$T/vg.conf' \
+            --connect 'test:///nonexistent' --libvirt-config-dir '$T/etc-qemu' \
+            --libvirt-run-dir '$T/run-qemu' 2>'$T/err'" /dev/null >"$T/out" </dev/null
+        RC=$?; OUT=$(cat "$T/out"); ERR=$(cat "$T/err")
+    }
+    onterm "$T/bin-journal"
+    if [ "$RC" = 1 ] && has "$ERR" "standard input is a terminal: explaining this boot's kernel log and libvirtd's journal" &&
+        has "$OUT" "AppArmor denied QEMU 'r' access to '/srv/other/base.img'" &&
+        grep -qx -- "-k -b -q --no-pager" "$T/journal-args" &&
+        grep -qx -- "-b -u libvirtd -q --no-pager" "$T/journal-args"; then
+        ok "explain on a terminal reads journalctl -k -b and -b -u libvirtd, and says so"
+    else
+        bad "explain on a terminal (journalctl): rc $RC: $OUT / $ERR / $(cat "$T/journal-args" 2>&1)"
+    fi
+    onterm "$T/bin-dmesg"
+    if [ "$RC" = 1 ] && has "$ERR" "explaining the kernel log ('dmesg'" &&
+        has "$OUT" "'/srv/other/base.img'"; then
+        ok "explain on a terminal without journalctl reads dmesg, and says so"
+    else
+        bad "explain on a terminal (dmesg): rc $RC: $OUT / $ERR"
+    fi
+else
+    skip "explain on a terminal (needs script(1))"
+fi
+# not a terminal: standard input, as before
+run "$VG" explain --config "$T/vg.conf" --connect test:///nonexistent \
+    --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu" <<<"$denied"
+[ "$RC" = 1 ] && ! has "$ERR" "terminal" && ok "explain reads a pipe on standard input" ||
+    bad "explain from a pipe: rc $RC: $ERR"
+
+# --- 5. check --qemu-conf ----------------------------------------------------
+if [ "$(id -u)" != 0 ] || ! command -v bindfs >/dev/null || ! command -v fusermount3 >/dev/null ||
+    ! getent passwd libvirt-qemu >/dev/null || [ ! -e /dev/fuse ]; then
+    skip "check --qemu-conf (needs root, bindfs, fusermount3 and the libvirt-qemu user)"
+elif [ "${VG_CLI_IN_NS:-}" != 1 ]; then
+    # the rest in a private mount namespace, so the bindfs mount stays ours
+    VG_CLI_IN_NS=1 T=$T unshare --mount --propagation private bash -c '
+        truncate -s 1M "$T/src/démo.img"; chown 1000:1000 "$T/src" "$T/src/démo.img"
+        chmod 0600 "$T/src/démo.img"
+        bindfs --chown-ignore --chgrp-ignore "$T/src" "$T/share" || exit 77
+        VG=$1
+        "$VG" check --config "$T/vg.conf" "$T/dom.xml" >"$T/o1" 2>"$T/e1"; echo $? >"$T/rc1"
+        printf "# planned: user = \"root\" removed\n" >"$T/qemu.conf.planned"
+        "$VG" check --config "$T/vg.conf" --qemu-conf "$T/qemu.conf.planned" "$T/dom.xml" \
+            >"$T/o2" 2>"$T/e2"; echo $? >"$T/rc2"
+        fusermount3 -u "$T/share"' bash "$VG"
+    if [ "$(cat "$T/rc1" 2>/dev/null)" = 0 ] && grep -q "all fine" "$T/o1"; then
+        ok "check with user = \"root\": all fine"
+    else
+        bad "check with user = \"root\": rc $(cat "$T/rc1" 2>/dev/null): $(cat "$T/o1" "$T/e1" 2>/dev/null)"
+    fi
+    if [ "$(cat "$T/rc2" 2>/dev/null)" = 1 ] && grep -q "would refuse" "$T/o2" &&
+        grep -q "<label>+1000:+64055</label>" "$T/e2"; then
+        ok "check --qemu-conf with the planned qemu.conf: refused, with the <seclabel> fix"
+    else
+        bad "check --qemu-conf: rc $(cat "$T/rc2" 2>/dev/null): $(cat "$T/o2" "$T/e2" 2>/dev/null)"
+    fi
+fi
+run "$VG" check --config "$T/vg.conf" --qemu-conf "$T/nonexistent.conf" "$T/dom.xml"
+[ "$RC" = 2 ] && has "$ERR" "--qemu-conf '$T/nonexistent.conf': No such file or directory" &&
+    ok "check --qemu-conf of a missing file: exit 2" || bad "check --qemu-conf missing: rc $RC: $ERR"
+
+[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
+echo "PASS"
