@@ -317,6 +317,76 @@ else
     fail 8 cleanup "rules file while running: '${had:-none}'; after: on disk '$left_disk', in kernel '$left_kernel'"
 fi
 
+# ---------------------------------------------------------------------------
+# h1. Hostile names on the share.  The attacker can only write files on the
+# share (run-e2e.sh put them in images/hostile/ as the host user): an
+# external data file 'd\' with the backing name 'x" rwk, /** rwmlk, #' (the
+# rule injection), LF and CR in a disk's file name, a double quote in a
+# backing name.  Every start must be refused -- nothing running, no rules
+# file left, the message naming the offending character -- or, if it
+# starts, virtguard's part of the compiled profile must be literal paths.
+HST=$IMG/hostile
+
+# h1_added_exprs UUID: the rule expressions the .virtguard include adds to
+# the loaded domain profile (apparmor_parser -D rule-exprs, with minus without)
+h1_added_exprs() {
+    local p=$AADIR/libvirt-$1 t=$STATE/h1-$1
+    sed "/libvirt-$1\\.virtguard>/d" "$p" >"$t.without"
+    apparmor_parser -Q -K -D rule-exprs "$p" 2>/dev/null | sed -n 's/^rule: \(.*\)  ->  .*/\1/p' | sort -u >"$t.with"
+    apparmor_parser -Q -K -D rule-exprs "$t.without" 2>/dev/null | sed -n 's/^rule: \(.*\)  ->  .*/\1/p' | sort -u >"$t.base"
+    comm -23 "$t.with" "$t.base"
+}
+# h1_case TAG UUID DISK-AS-XML WANT-ERE: one hostile start; appends to H1_EV,
+# sets H1_BAD on failure.  WANT-ERE: what a refusal must say.
+h1_case() {
+    local name=h1$1 uuid=$2 disk=$3 want=$4 st rf said added nonlit
+    define "$name" "$uuid" "$disk" "$FIX_LABEL"
+    if start "$name"; then
+        st=$(state "$name")
+        added=$(h1_added_exprs "$uuid")
+        # literal: nothing but escaped characters and plain bytes
+        nonlit=$(awk '{ s = $0; gsub(/\\./, "", s); if (s ~ /[][*?{}()|+^.]/) print }' <<<"$added")
+        note "h1 $1 started ($st); virtguard's expressions: $(ev "$added")"
+        if [ -z "$nonlit" ] && ! grep -qF '/[^/\x00][^\x00]*' <<<"$added"; then
+            H1_EV="$H1_EV; $1: started, confined to literals: $(ev "$added" | cut -c1-150)"
+        else
+            H1_BAD=1; H1_EV="$H1_EV; $1: STARTED with non-literal rules: $(ev "$nonlit" | cut -c1-200)"
+        fi
+    else
+        st=$(state "$name")
+        rf=$(ls "$AADIR"/libvirt-"$uuid".virtguard* 2>/dev/null | tr '\n' ' ')
+        said=$(grep -oE "$want" <<<"$OUT" | head -n1)
+        if [ "$st" != running ] && [ -z "$rf" ] && [ -n "$said" ] && grep -qF "domain '$name'" <<<"$OUT"; then
+            H1_EV="$H1_EV; $1: refused, $st, no rules file: $said"
+        else
+            H1_BAD=1; H1_EV="$H1_EV; $1: state '$st', rules file '$rf', message lacks domain '$name' or /$want/: $(ev "${OUT#*unexpected exit status 1: }" | cut -c1-250)"
+        fi
+    fi
+    gone "$name"
+}
+scenario_h1_hostile_names() {
+    H1_EV="" H1_BAD=0
+    note "h1: hostile files on the share: $(ls -b "$HST" | tr '\n' ' ')"
+    # the injection overlay exactly as found: relative 'd\' is refused
+    # before its characters matter (QEMU would resolve it against its cwd)
+    h1_case inject e2e000f1-0000-4000-8000-0000000000f1 "$HST/ov.qcow2" \
+        "(relative external data file 'd[\\]{2}'|contains a backslash at byte [0-9]+)"
+    h1_case inject-abs e2e000f2-0000-4000-8000-0000000000f2 "$HST/ovabs.qcow2" \
+        "path '$HST/dabs[\\]{2}' contains a backslash at byte [0-9]+"
+    h1_case lf e2e000f3-0000-4000-8000-0000000000f3 "$HST/n&#10;l.qcow2" \
+        "contains a newline \(LF\) at byte [0-9]+"
+    h1_case cr e2e000f4-0000-4000-8000-0000000000f4 "$HST/c&#13;r.qcow2" \
+        "contains a carriage return \(CR\) at byte [0-9]+"
+    h1_case quote e2e000f5-0000-4000-8000-0000000000f5 "$HST/q.qcow2" \
+        "path '$HST/q\"b.raw' contains a double quote at byte [0-9]+"
+    if [ "$H1_BAD" = 0 ]; then
+        pass h1 hostile-names "${H1_EV#; }"
+    else
+        fail h1 hostile-names "${H1_EV#; }"
+    fi
+}
+scenario_h1_hostile_names
+
 # ===========================================================================
 # Phase C: dev mode
 write_conf dev "$SBX"
