@@ -337,10 +337,12 @@ h1_added_exprs() {
     comm -23 "$t.with" "$t.base"
 }
 # h1_case TAG UUID DISK-AS-XML WANT-ERE: one hostile start; appends to H1_EV,
-# sets H1_BAD on failure.  WANT-ERE: what a refusal must say.
+# counts H1_REF (refused) or H1_CONF (started, literal rules only), sets
+# H1_BAD on anything else.  WANT-ERE: what a refusal must say.
 h1_case() {
-    local name=h1$1 uuid=$2 disk=$3 want=$4 st rf said added nonlit
+    local name=h1$1 uuid=$2 disk=$3 want=$4 st rf said dn added nonlit
     define "$name" "$uuid" "$disk" "$FIX_LABEL"
+    mark "h1$1"
     if start "$name"; then
         st=$(state "$name")
         added=$(h1_added_exprs "$uuid")
@@ -348,16 +350,18 @@ h1_case() {
         nonlit=$(awk '{ s = $0; gsub(/\\./, "", s); if (s ~ /[][*?{}()|+^.]/) print }' <<<"$added")
         note "h1 $1 started ($st); virtguard's expressions: $(ev "$added")"
         if [ -z "$nonlit" ] && ! grep -qF '/[^/\x00][^\x00]*' <<<"$added"; then
-            H1_EV="$H1_EV; $1: started, confined to literals: $(ev "$added" | cut -c1-150)"
+            H1_CONF=$((H1_CONF + 1)); H1_EV="$H1_EV; $1: STARTED, confined to literals: $(ev "${added//$HST\//}" | cut -c1-150)"
         else
             H1_BAD=1; H1_EV="$H1_EV; $1: STARTED with non-literal rules: $(ev "$nonlit" | cut -c1-200)"
         fi
     else
         st=$(state "$name")
         rf=$(ls "$AADIR"/libvirt-"$uuid".virtguard* 2>/dev/null | tr '\n' ' ')
-        said=$(grep -oE "$want" <<<"$OUT" | head -n1)
+        said=$(grep -oE "$want" <<<"$OUT" | head -n1 | tr '\r' '?')
+        dn=$(denied_since "h1$1" | grep -c "profile=\"libvirt-$uuid\"")
+        [ "$dn" = 0 ] || said="$said ($dn AppArmor DENIED)"
         if [ "$st" != running ] && [ -z "$rf" ] && [ -n "$said" ] && grep -qF "domain '$name'" <<<"$OUT"; then
-            H1_EV="$H1_EV; $1: refused, $st, no rules file: $said"
+            H1_REF=$((H1_REF + 1)); H1_EV="$H1_EV; $1: ${said//$HST\//}"
         else
             H1_BAD=1; H1_EV="$H1_EV; $1: state '$st', rules file '$rf', message lacks domain '$name' or /$want/: $(ev "${OUT#*unexpected exit status 1: }" | cut -c1-250)"
         fi
@@ -365,7 +369,7 @@ h1_case() {
     gone "$name"
 }
 scenario_h1_hostile_names() {
-    H1_EV="" H1_BAD=0
+    H1_EV="" H1_BAD=0 H1_REF=0 H1_CONF=0
     note "h1: hostile files on the share: $(ls -b "$HST" | tr '\n' ' ')"
     # the injection overlay exactly as found: relative 'd\' is refused
     # before its characters matter (QEMU would resolve it against its cwd)
@@ -373,16 +377,22 @@ scenario_h1_hostile_names() {
         "(relative external data file 'd[\\]{2}'|contains a backslash at byte [0-9]+)"
     h1_case inject-abs e2e000f2-0000-4000-8000-0000000000f2 "$HST/ovabs.qcow2" \
         "path '$HST/dabs[\\]{2}' contains a backslash at byte [0-9]+"
+    # LF/CR: libvirt 9.0.0 writes them raw into the XML attribute it hands
+    # the hook and virt-aa-helper, whose XML readers turn them into a space
+    # (XML attribute normalisation): the hook sees 'n l.qcow2', which does
+    # not exist; with a 'c r.qcow2' next to it, virtguard grants that file
+    # (a literal) and AppArmor denies QEMU the real CR name.
     h1_case lf e2e000f3-0000-4000-8000-0000000000f3 "$HST/n&#10;l.qcow2" \
-        "contains a newline \(LF\) at byte [0-9]+"
+        "contains a newline \(LF\) at byte [0-9]+|'$HST/n l\.qcow2' does not exist on shared mount"
     h1_case cr e2e000f4-0000-4000-8000-0000000000f4 "$HST/c&#13;r.qcow2" \
-        "contains a carriage return \(CR\) at byte [0-9]+"
+        "contains a carriage return \(CR\) at byte [0-9]+|Could not open '$HST/c.r\.qcow2': Permission denied"
     h1_case quote e2e000f5-0000-4000-8000-0000000000f5 "$HST/q.qcow2" \
         "path '$HST/q\"b.raw' contains a double quote at byte [0-9]+"
-    if [ "$H1_BAD" = 0 ]; then
-        pass h1 hostile-names "${H1_EV#; }"
+    H1_EV="$H1_REF refused (not running, no .virtguard file left), $H1_CONF started confined to literals, in $HST: ${H1_EV#; }"
+    if [ "$H1_BAD" = 0 ] && [ $((H1_REF + H1_CONF)) = 5 ]; then
+        pass h1 hostile-names "$H1_EV"
     else
-        fail h1 hostile-names "${H1_EV#; }"
+        fail h1 hostile-names "$H1_EV"
     fi
 }
 scenario_h1_hostile_names
