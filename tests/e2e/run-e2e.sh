@@ -20,7 +20,7 @@ run=$top/run
 log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
 guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
-expected="1 2 3 4a 4b 5a 5b 6 7 8 9 9h"
+expected="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1"
 # the Debian package's install and purge (tests/e2e/package.sh)
 [ -n "${E2E_INSTALL_FROM:-}" ] || expected="$expected pkg-install pkg-purge"
 
@@ -164,6 +164,41 @@ done
 qimg -f qcow2 "$sh/sandboxes/c/base.qcow2" 16M
 qimg -u -f qcow2 -F qcow2 -b /Users/dev/sandboxes/c/base.qcow2 "$sh/sandboxes/c/disk.qcow2" 16M
 cp "$run/cidata.iso" "$sh/sandboxes/c/cidata.iso"
+# Scenario h1: what an attacker who can only write files on the share puts
+# there (images/hostile/).  qemu-img takes every one of these names.
+hostile_images() {
+    local d=$sh/images/hostile inj='x" rwk, /** rwmlk, #' got
+    mkdir -p "$d/x\" rwk, "
+    cp "$run/cidata.iso" "$d/cidata.iso"
+    (
+        cd "$d"
+        qimg -f raw "$inj" 1M
+        # the rule injection: data file 'd\' (relative), backing "$inj"
+        qimg -f qcow2 -o 'data_file=d\' ov.qcow2 16M
+        qemu-img rebase -q -u -f qcow2 -F raw -b "$inj" ov.qcow2
+        # the same with an absolute data-file name (guest path)
+        qimg -f qcow2 -o 'data_file=dabs\' ovabs.qcow2 16M
+        qemu-img rebase -q -u -f qcow2 -F raw -b "$inj" ovabs.qcow2
+        qemu-img amend -q -f qcow2 -o 'data_file=/var/lib/libvirt/images/hostile/dabs\' ovabs.qcow2
+        # LF and CR in a disk's file name; 'c r.qcow2' is the name libvirt's
+        # XML (raw CR in an attribute, normalised to a space) shows the hook
+        qimg -f qcow2 $'n\nl.qcow2' 16M
+        qimg -f qcow2 $'c\rr.qcow2' 16M
+        qimg -f qcow2 'c r.qcow2' 16M
+        # a double quote in a backing name
+        qimg -f raw 'q"b.raw' 1M
+        qimg -u -f qcow2 -F raw -b 'q"b.raw' q.qcow2 16M
+    )
+    got=$(cd "$d" && for i in ov ovabs q; do
+              qemu-img info -U "$i.qcow2" | sed -n "s/^backing file: /$i backing=/p; s/^ *data file: /$i data=/p"
+          done)
+    [ "$got" = "ov backing=$inj
+ov data=d\\
+ovabs backing=$inj
+ovabs data=/var/lib/libvirt/images/hostile/dabs\\
+q backing=q\"b.raw" ] || die "hostile images: qemu-img info shows: $got"
+}
+hostile_images
 find "$sh" -type d -exec chmod 0755 {} + ; find "$sh" -type f -exec chmod 0644 {} +
 chown -R "$share_uid:$share_uid" "$sh" "$run/root.img"
 chmod 0644 "$run/vmlinuz" "$run/initrd.img"

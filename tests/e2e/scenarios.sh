@@ -376,6 +376,118 @@ s9() {
 }
 s9
 
+# ---------------------------------------------------------------------------
+# h1. Hostile names on the share.  The attacker can only write files on the
+# share (run-e2e.sh put them in images/hostile/ as the host user): an
+# external data file 'd\' with the backing name 'x" rwk, /** rwmlk, #' (the
+# rule injection), LF and CR in a disk's file name, a double quote in a
+# backing name.  Every start must be refused -- nothing running, no rules
+# file left, the message naming the offending character -- or, if it
+# starts, virtguard's part of the compiled profile must be literal paths.
+HST=$IMG/hostile
+
+# h1_added_exprs UUID: the rule expressions the .virtguard include adds to
+# the domain profile (apparmor_parser -D rule-exprs, which writes to stderr:
+# with minus without the include line); non-zero if either does not compile
+h1_added_exprs() {
+    local p=$AADIR/libvirt-$1 t=$STATE/h1-$1
+    sed "/libvirt-$1\\.virtguard>/d" "$p" >"$t.without"
+    apparmor_parser -Q -K -D rule-exprs "$p" >"$t.with.out" 2>&1 &&
+        apparmor_parser -Q -K -D rule-exprs "$t.without" >"$t.base.out" 2>&1 ||
+        { echo "does not compile: $(cat "$t.with.out" "$t.base.out" | grep -v '^aare:\|^rule:\|^$\|^Cache read/write' | head -n3)"; return 1; }
+    sed -n 's/^rule: \(.*\)  ->  .*/\1/p' "$t.with.out" | sort -u >"$t.with"
+    sed -n 's/^rule: \(.*\)  ->  .*/\1/p' "$t.base.out" | sort -u >"$t.base"
+    [ -s "$t.base" ] || { echo "no rule expressions in the -D rule-exprs output"; return 1; }
+    comm -23 "$t.with" "$t.base"
+}
+# h1_selftest: the oracle above flags the rules file the old helper wrote
+# for the injection overlay (a scratch profile made from TEMPLATE.qemu as
+# libvirt makes it); sets H1_SELF to the flagged expression
+h1_selftest() {
+    local u=e2e000f0-0000-4000-8000-0000000000f0 out
+    sed "s/LIBVIRT_TEMPLATE/libvirt-$u/" "$AADIR/TEMPLATE.qemu" |
+        awk -v u="$u" '/^}/ { print "  #include <libvirt/libvirt-" u ".files>"
+                              print "  #include if exists <libvirt/libvirt-" u ".virtguard>" } { print }' \
+        >"$AADIR/libvirt-$u"
+    : >"$AADIR/libvirt-$u.files"
+    printf '%s\n' "  \"$HST/d\\\\\" rwk," "  # backing layer 1 ('x\" rwk, /** rwmlk, #')" \
+        "  \"$HST/x\\\" rwk, /\\*\\* rwmlk, #\" r," >"$AADIR/libvirt-$u.virtguard"
+    note "h1 self-test rules file: $(ev "$(cat "$AADIR/libvirt-$u.virtguard")")"
+    out=$(h1_added_exprs "$u")
+    rm -f "$AADIR/libvirt-$u" "$AADIR/libvirt-$u.files" "$AADIR/libvirt-$u.virtguard"
+    note "h1 self-test expressions: $(ev "$out")"
+    H1_SELF=$(grep -F '/[^/\x00][^\x00]*' <<<"$out" | head -n1)
+}
+# h1_case TAG UUID DISK-AS-XML WANT-ERE: one hostile start; appends to H1_EV,
+# counts H1_REF (refused) or H1_CONF (started, literal rules only), sets
+# H1_BAD on anything else.  WANT-ERE: what a refusal must say.
+h1_case() {
+    local name=h1$1 uuid=$2 disk=$3 want=$4 st rf said dn added nonlit
+    define "$name" "$uuid" "$disk" "$FIX_LABEL"
+    mark "h1$1"
+    if start "$name"; then
+        st=$(state "$name")
+        # literal: nothing but escaped characters and plain bytes
+        if added=$(h1_added_exprs "$uuid"); then
+            nonlit=$(awk '{ s = $0; gsub(/\\./, "", s); if (s ~ /[][*?{}()|+^.]/) print }' <<<"$added")
+        else
+            nonlit=$added
+        fi
+        note "h1 $1 started ($st); virtguard's expressions: $(ev "$added")"
+        if [ -z "$nonlit" ] && ! grep -qF '/[^/\x00][^\x00]*' <<<"$added"; then
+            H1_CONF=$((H1_CONF + 1)); H1_EV="$H1_EV; $1: STARTED, confined to literals: $(ev "${added//$HST\//}" | cut -c1-150)"
+        else
+            H1_BAD=1; H1_EV="$H1_EV; $1: STARTED with non-literal rules: $(ev "$nonlit" | cut -c1-200)"
+        fi
+    else
+        st=$(state "$name")
+        rf=$(ls "$AADIR"/libvirt-"$uuid".virtguard* 2>/dev/null | tr '\n' ' ')
+        said=$(grep -oE "$want" <<<"$OUT" | head -n1 | tr '\r' '?')
+        dn=$(denied_since "h1$1" | grep -c "profile=\"libvirt-$uuid\"")
+        [ "$dn" = 0 ] || said="$said ($dn AppArmor DENIED)"
+        if [ "$st" != running ] && [ -z "$rf" ] && [ -n "$said" ] && grep -qF "domain '$name'" <<<"$OUT"; then
+            H1_REF=$((H1_REF + 1)); H1_EV="$H1_EV; $1: ${said//$HST\//}"
+        else
+            H1_BAD=1; H1_EV="$H1_EV; $1: state '$st', rules file '$rf', message lacks domain '$name' or /$want/: $(ev "${OUT#*unexpected exit status 1: }" | cut -c1-250)"
+        fi
+    fi
+    gone "$name"
+}
+scenario_h1_hostile_names() {
+    H1_EV="" H1_BAD=0 H1_REF=0 H1_CONF=0
+    note "h1: hostile files on the share: $(ls -b "$HST" | tr '\n' ' ')"
+    h1_selftest
+    if [ -n "$H1_SELF" ]; then
+        H1_EV="oracle self-test flags the old injection ($H1_SELF)"
+    else
+        H1_BAD=1; H1_EV="oracle self-test: the old injection's rules file was NOT flagged"
+    fi
+    # the injection overlay exactly as found: relative 'd\' is refused
+    # before its characters matter (QEMU would resolve it against its cwd)
+    h1_case inject e2e000f1-0000-4000-8000-0000000000f1 "$HST/ov.qcow2" \
+        "(relative external data file 'd[\\]{2}'|contains a backslash at byte [0-9]+)"
+    h1_case inject-abs e2e000f2-0000-4000-8000-0000000000f2 "$HST/ovabs.qcow2" \
+        "path '$HST/dabs[\\]{2}' contains a backslash at byte [0-9]+"
+    # LF/CR: libvirt 9.0.0 writes them raw into the XML attribute it hands
+    # the hook and virt-aa-helper, whose XML readers turn them into a space
+    # (XML attribute normalisation): the hook sees 'n l.qcow2', which does
+    # not exist; with a 'c r.qcow2' next to it, virtguard grants that file
+    # (a literal) and AppArmor denies QEMU the real CR name.
+    h1_case lf e2e000f3-0000-4000-8000-0000000000f3 "$HST/n&#10;l.qcow2" \
+        "contains a newline \(LF\) at byte [0-9]+|'$HST/n l\.qcow2' does not exist on shared mount"
+    h1_case cr e2e000f4-0000-4000-8000-0000000000f4 "$HST/c&#13;r.qcow2" \
+        "contains a carriage return \(CR\) at byte [0-9]+|Could not open '$HST/c.r\.qcow2': Permission denied"
+    h1_case quote e2e000f5-0000-4000-8000-0000000000f5 "$HST/q.qcow2" \
+        "path '$HST/q\"b.raw' contains a double quote at byte [0-9]+"
+    H1_EV="$H1_REF refused (not running, no .virtguard file left), $H1_CONF started confined to literals, in hostile/: ${H1_EV#; }"
+    if [ "$H1_BAD" = 0 ] && [ $((H1_REF + H1_CONF)) = 5 ]; then
+        pass h1 hostile-names "$H1_EV"
+    else
+        fail h1 hostile-names "$H1_EV"
+    fi
+}
+scenario_h1_hostile_names
+
 # ===========================================================================
 # Phase C: dev mode
 write_conf dev "$SBX"
