@@ -622,9 +622,9 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         die_usage();
-    {
-        /* apparmor_parser gets a private temporary directory, not /tmp
-         * (its profile allows only this one). */
+    if (strcmp(cmd, "load") == 0) {
+        /* apparmor_parser (run by load only) gets a private temporary
+         * directory, not /tmp (its profile allows only this one). */
         autofree char *tmp = vg_xasprintf("%s/tmp", h.run_dir);
         if (mkdir_p(tmp, 0700) == 0)
             (void)setenv("TMPDIR", tmp, 1);
