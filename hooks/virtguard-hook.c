@@ -133,12 +133,13 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
     return dev ? 0 : 1;
 }
 
-static int guard(const char *op)
+static int guard(const char *name, const char *op)
 {
     autofree char *xml = NULL;
+    autofree char *shown = vg_str_escape(name, true);
     size_t len = 0;
     vg_verdict v;
-    vg_guard_env env = { .aa_enabled = aa_is_enabled() == 1 };
+    vg_guard_env env = { .aa_enabled = aa_is_enabled() == 1, .domain_name = shown };
     int status;
 
     if (read_stdin(&xml, &len) < 0)
@@ -226,7 +227,7 @@ int main(int argc, char **argv)
     vg_log_open("virtguard");
 
     if (strcmp(sub, "begin") == 0 && (strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0))
-        return guard(op);
+        return guard(argv[1], op);
     if (strcmp(op, "release") == 0 && strcmp(sub, "end") == 0)
         return release();
     if (strcmp(sub, "begin") == 0 && (strcmp(op, "migrate") == 0 || strcmp(op, "restore") == 0))

@@ -61,6 +61,7 @@ typedef struct vg_guard_env {
     void *probe_opaque;
     const vg_pool_source *pools;/* NULL: storage volumes from libvirt's pool files */
     const char *qemu_conf;      /* NULL: the config's qemu_conf ('check --qemu-conf') */
+    const char *domain_name;    /* the hook's argv name, shown escaped (NULL: unknown) */
 } vg_guard_env;
 
 /* One entry per domain path that lies under a shared mount (or a path_map

@@ -103,10 +103,14 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     out->dev_mode = cfg->mode == VG_MODE_DEV;
 
     if (vg_domain_parse(xml, len, xml_name, &dom, &err) < 0) {
+        /* the hook knows the name from its arguments even when the XML
+         * cannot be read */
+        autofree char *who = env && env->domain_name
+            ? vg_xasprintf("domain '%s': ", env->domain_name) : vg_xstrdup("");
         out->kind = VG_VERDICT_INPUT;
-        out->text = vg_xasprintf("virtguard: %scannot read the domain XML: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", err->msg);
-        out->log_line = vg_xasprintf("%s: %s: cannot read the domain XML: %s", stage,
+        out->text = vg_xasprintf("virtguard: %s%scannot read the domain XML: %s.\n",
+                                 out->dev_mode ? dev_prefix : "", who, err->msg);
+        out->log_line = vg_xasprintf("%s%s: %s: cannot read the domain XML: %s", who, stage,
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
     }

@@ -6,6 +6,10 @@
  * that a document is refused, with a message naming input, line and column,
  * when it
  *   - is larger than VG_XML_MAX_BYTES or contains a NUL byte,
+ *   - holds a raw TAB, LF or CR inside an attribute value: XML reads each
+ *     as a space (attribute-value normalisation), but libvirt writes a
+ *     file name holding one that way, and QEMU opens the real name -- the
+ *     path read here would not be the file QEMU opens,
  *   - declares any entity or names an external DTD (the SAX callbacks stop
  *     the parser at the declaration: nothing is expanded or fetched),
  *   - still contains an entity reference node or nests deeper than
@@ -189,6 +193,61 @@ static void line_col(const char *text, size_t off, int *line, int *col)
     *col = c;
 }
 
+/* Offset of the first raw TAB, LF or CR inside an attribute value, or
+ * SIZE_MAX.  A small scanner over the markup: comments, CDATA sections,
+ * processing instructions, declarations and <metadata> are skipped,
+ * quotes tracked only inside tags. */
+static size_t raw_space_in_attribute(const char *text, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (text[i] != '<') {
+            i++;
+            continue;
+        }
+        static const struct { const char *open, *close; } skip[] = {
+            { "<!--", "-->" }, { "<![CDATA[", "]]>" }, { "<?", "?>" }, { "<!", ">" },
+        };
+        bool skipped = false;
+        for (size_t k = 0; k < VG_N_ELEMENTS(skip) && !skipped; k++) {
+            size_t n = strlen(skip[k].open);
+            if (len - i >= n && memcmp(text + i, skip[k].open, n) == 0) {
+                const char *end = memmem(text + i + n, len - i - n, skip[k].close,
+                                         strlen(skip[k].close));
+                i = end ? (size_t)(end - text) + strlen(skip[k].close) : len;
+                skipped = true;
+            }
+        }
+        if (skipped)
+            continue;
+        /* <metadata> holds applications' own XML, kept verbatim by libvirt
+         * and never read as paths: its attributes are theirs */
+        if (len - i > 10 && memcmp(text + i, "<metadata", 9) == 0 &&
+            (text[i + 9] == '>' || text[i + 9] == ' ' || text[i + 9] == '\n' || text[i + 9] == '\t')) {
+            const char *end = memmem(text + i, len - i, "</metadata>", 11);
+            i = end ? (size_t)(end - text) + 11 : len;
+            continue;
+        }
+        /* a tag: up to its '>', attribute values in quotes */
+        char quote = 0;
+        for (i++; i < len; i++) {
+            char c = text[i];
+            if (quote) {
+                if (c == quote)
+                    quote = 0;
+                else if (c == '\t' || c == '\n' || c == '\r')
+                    return i;
+            } else if (c == '"' || c == '\'') {
+                quote = c;
+            } else if (c == '>') {
+                i++;
+                break;
+            }
+        }
+    }
+    return SIZE_MAX;
+}
+
 int vg_xml_parse(const char *text, size_t len, const char *name, xmlDoc **out, vg_error **err)
 {
     parse_state st = { .name = name ? name : "-" };
@@ -210,6 +269,19 @@ int vg_xml_parse(const char *text, size_t len, const char *name, xmlDoc **out, v
         line_col(text, (size_t)(nul - text), &line, &col);
         return vg_error_set(err, EINVAL, "XML document '%s' refused at line %d, column %d: "
                             "it contains a NUL byte", name, line, col);
+    }
+
+    size_t raw = raw_space_in_attribute(text, len);
+    if (raw != SIZE_MAX) {
+        int line, col;
+        line_col(text, raw, &line, &col);
+        return vg_error_set(err, EINVAL, "XML document '%s' refused at line %d, column %d: an "
+                            "attribute value holds a raw %s, which XML reads as a space, so a "
+                            "file name there would not be the file QEMU opens (libvirt writes "
+                            "names with control characters this way); rename the file",
+                            name, line, col,
+                            text[raw] == '\t' ? "tab" : text[raw] == '\n' ? "newline (LF)"
+                                                                             : "carriage return (CR)");
     }
 
     xmlInitParser();

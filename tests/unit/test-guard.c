@@ -233,6 +233,23 @@ static void test_hostile_names_escaped(void **state)
     assert_non_null(strstr(text, "/jobs/a\\nvirtguard: ok \\x1b[2J\\\\.qcow2' does not exist"));
 }
 
+/* XML the hook cannot read: the refusal still names the domain (from the
+ * hook's arguments, escaped) and the raw control character. */
+static void test_unreadable_xml_names_domain(void **state)
+{
+    (void)state;
+    static const char xml[] = "<domain type='qemu'><name>x</name>"
+                              "<devices><disk type='file'><source file='/a\nb'/></disk></devices>"
+                              "</domain>";
+    vg_guard_env env = { .domain_name = "sbx\\r1" };
+    vg_verdict v;
+    vg_verdict_make(TEST_DATA_DIR "/conf/lima.conf", xml, strlen(xml), "-", "prepare", &env, &v);
+    assert_int_equal(v.kind, VG_VERDICT_INPUT);
+    assert_non_null(strstr(v.text, "domain 'sbx\\r1': cannot read the domain XML: "));
+    assert_non_null(strstr(v.text, "an attribute value holds a raw newline (LF)"));
+    vg_verdict_clear(&v);
+}
+
 static void test_dac_without_relabel(void **state)
 {
     fixture *f = *state;
@@ -627,6 +644,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_fstype, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_names_escaped, setup, teardown),
+        cmocka_unit_test(test_unreadable_xml_names_domain),
         cmocka_unit_test_setup_teardown(test_dac_without_relabel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_label_state_dir, setup, teardown),
