@@ -78,6 +78,9 @@ char *vg_aa_path_problem(const char *path)
 static const char *const restricted_dirs[] = {
     "/etc", "/usr", "/bin", "/sbin", "/boot", "/proc", "/sys", "/dev", "/selinux",
     "/lost+found", "/root", "/run", "/var/run", RUNSTATEDIR, SYSCONFDIR, APPARMORDIR,
+    /* libvirt's and virtguard's own state, where a Debian build puts it
+     * and where this build does (another prefix) */
+    "/var/lib/libvirt/qemu", "/var/cache/virtguard",
     LOCALSTATEDIR "/lib/libvirt/qemu", LOCALSTATEDIR "/cache/virtguard",
     RUNSTATEDIR "/virtguard",
 };
