@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include "guard.h"
+#include "mount-state.h"
 #include "rewrite.h"
 
 #include <sys/stat.h>
@@ -308,8 +309,11 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
     const vg_probe_res *sfs = &c->res[ms->statfs_req];
     const vg_probe_res *par = &c->res[ms->parent_req];
     const char *mount = ms->mount;
+    vg_mount_probe probe = { sfs, NULL, par };
+    vg_mount_class mc = vg_mount_classify(c->mounts, mount, c->cfg->shared_fs_types, &probe);
 
-    if (!ms->entry) {
+    switch (mc.state) {
+    case VG_MOUNT_NOT_MOUNTED: {
         const vg_mount *under = vg_mounts_find(c->mounts, mount);
         autofree char *hint = lima_hint(c, mount);
         if (sfs->answered && sfs->err == ENOENT)
@@ -323,7 +327,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                         mount, mount, fs_word(under), under ? under->mount_point : "/", hint);
         return;
     }
-    if (!vg_strv_contains(c->cfg->shared_fs_types, ms->entry->fstype)) {
+    case VG_MOUNT_WRONG_FSTYPE: {
         autofree char *types = NULL;
         vg_buf b = { 0 };
         for (size_t i = 0; c->cfg->shared_fs_types[i]; i++)
@@ -338,7 +342,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                     ms->entry->fstype);
         return;
     }
-    if (!sfs->answered || !par->answered) {
+    case VG_MOUNT_TIMEOUT: {
         autofree char *fh = fuse_hint(ms->entry);
         ms->timed_out = true;
         add_finding(c->rep, VG_FIND_TIMEOUT, true, mount,
@@ -349,19 +353,22 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                     c->cfg->source ? c->cfg->source : vg_config_default_path(), fh);
         return;
     }
-    if (sfs->err) {
+    case VG_MOUNT_UNEXAMINABLE:
         add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
                     "shared mount '%s' (%s) cannot be examined: %s.", mount,
-                    ms->entry->fstype, strerror(sfs->err));
+                    ms->entry->fstype, strerror(mc.err));
         return;
-    }
-    if (!par->err && par->dev == sfs->dev) {
+    case VG_MOUNT_SHADOW: {
         autofree char *hint = lima_hint(c, mount);
         add_finding(c->rep, VG_FIND_SHADOW, true, mount,
                     "shared mount '%s' is not mounted: the mount table lists a %s mount there, "
                     "but the directory is on the same device as its parent (a shadow "
                     "directory). %s", mount, ms->entry->fstype, hint);
         return;
+    }
+    case VG_MOUNT_NOT_PROBED:   /* the guard always probes */
+    case VG_MOUNT_FINE:
+        break;
     }
     ms->ok = true;
 }
