@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/apparmor.h>
 #include <sys/file.h>
@@ -35,11 +34,14 @@
 #include "policy.h"
 #include "purge.h"
 #include "sha256.h"
+#include "subprocess.h"
 #include "verdict.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
 
 #define PARSER_TIMEOUT_MS 30000
+#define PARSER_GRACE_MS 1000     /* for a killed apparmor_parser to go away */
+#define PARSER_OUTPUT_MAX 8192   /* its messages, kept for the error */
 #define GC_MIN_AGE_S 600        /* gc keeps rules younger than this */
 #define SAFE_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -144,60 +146,35 @@ static int take_lock(const helper *h, vg_error **err)
     return fd;                  /* released when the process exits */
 }
 
+/* vg_spawn_started_hook: apparmor_parser is running. */
+static void parser_spawned(pid_t pid)
+{
+    (void)pid;
+    kill_point("after-parser-spawn");
+}
+
 /* Run apparmor_parser -Q -K on `text` (stdin), bounded in time. */
 static int parser_compile(const helper *h, const char *text, vg_error **err)
 {
-    int in[2], errp[2];
-    pid_t pid;
+    char *const argv[] = { (char *)h->parser, (char *)"-Q", (char *)"-K", (char *)"--base",
+                           (char *)h->aa_dir, (char *)"-I", (char *)h->aa_dir, NULL };
+    vg_spawn_result res;
+    int r;
 
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
-        return vg_error_set_errno(err, errno, "cannot create pipes for apparmor_parser");
-    pid = fork();
-    if (pid < 0)
-        return vg_error_set_errno(err, errno, "cannot fork apparmor_parser");
-    if (pid == 0) {
-        dup2(in[0], STDIN_FILENO);
-        dup2(errp[1], STDOUT_FILENO);
-        dup2(errp[1], STDERR_FILENO);
-        execl(h->parser, h->parser, "-Q", "-K", "--base", h->aa_dir, "-I", h->aa_dir,
-              (char *)NULL);
-        _exit(127);
+    vg_spawn_started_hook = parser_spawned;
+    r = vg_spawn_run(argv, text, strlen(text), PARSER_TIMEOUT_MS, PARSER_GRACE_MS,
+                     PARSER_OUTPUT_MAX, &res, err);
+    vg_spawn_started_hook = NULL;
+    if (r < 0)
+        return r;
+    if (res.timed_out) {
+        vg_spawn_result_clear(&res);
+        return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %d ms",
+                            PARSER_TIMEOUT_MS);
     }
-    kill_point("after-parser-spawn");
-    close(in[0]);
-    close(errp[1]);
-    autoclose int wfd = in[1];
-    autoclose int efd = errp[0];
-    /* The profile is small (tens of KiB at most): write it, then read. */
-    signal(SIGPIPE, SIG_IGN);
-    (void)vg_write_all(wfd, text, strlen(text));
-    close(steal_fd(&wfd));
-
-    vg_buf out = { 0 };
-    long long deadline = vg_now_ms() + PARSER_TIMEOUT_MS;
-    char chunk[4096];
-    for (;;) {
-        struct pollfd p = { .fd = efd, .events = POLLIN };
-        long long left = deadline - vg_now_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            vg_buf_clear(&out);
-            return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %d ms",
-                                PARSER_TIMEOUT_MS);
-        }
-        ssize_t n = read(efd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (out.len < 8192)
-            vg_buf_addn(&out, chunk, (size_t)n);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    autofree char *msgs = vg_buf_steal(&out);
+    autofree char *msgs = steal_pointer(&res.output);
+    int status = res.status;
+    vg_spawn_result_clear(&res);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     /* Drop the harmless cache warning of kernels without AppArmor. */
