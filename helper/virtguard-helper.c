@@ -296,9 +296,8 @@ static int cmd_load(const helper *h, vg_error **err)
     if ((r = vg_policy_verify_rules(pol, rules, err)) < 0)
         return vg_error_wrap(err, "domain '%s': refusing to install the rules", dom->name);
 
-    autofree char *name = vg_aa_profile_name(h->uuid);
-    autofree char *main_path = vg_xasprintf("%s/libvirt/%s", h->aa_dir, name);
-    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, h->aa_dir, name);
+    autofree char *main_path = vg_aa_profile_path(h->aa_dir, h->uuid);
+    autofree char *rules_path = vg_aa_rules_path(h->aa_dir, h->uuid);
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
@@ -435,8 +434,8 @@ static void gc_temporaries(const char *dir, size_t *removed)
  * (rules already unloaded) its profile file's; 0 when neither exists. */
 static time_t last_written(const helper *h, const char *uuid)
 {
-    autofree char *main = vg_xasprintf("%s/libvirt/libvirt-%s", h->aa_dir, uuid);
-    autofree char *rules = vg_xasprintf("%s/libvirt/libvirt-%s" VG_AA_RULES_SUFFIX, h->aa_dir, uuid);
+    autofree char *main = vg_aa_profile_path(h->aa_dir, uuid);
+    autofree char *rules = vg_aa_rules_path(h->aa_dir, uuid);
     struct stat st;
     if (lstat(rules, &st) == 0 || lstat(main, &st) == 0)
         return st.st_mtime;
