@@ -30,6 +30,7 @@
 #include "aa-profile.h"
 #include "helper-profile.h"
 #include "domain-paths.h"
+#include "exitcode.h"
 #include "log.h"
 #include "policy.h"
 #include "purge.h"
@@ -44,8 +45,6 @@
 #define PARSER_OUTPUT_MAX 8192   /* its messages, kept for the error */
 #define GC_MIN_AGE_S 600        /* gc keeps rules younger than this */
 #define SAFE_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 typedef struct helper {
     const char *aa_dir;         /* APPARMORDIR, or --apparmor-dir */
@@ -106,7 +105,7 @@ static void usage_exit(FILE *f, int status)
 static void die_usage(void) VG_NORETURN;
 static void die_usage(void)
 {
-    usage_exit(stderr, EXIT_USAGE);
+    usage_exit(stderr, VG_EXIT_CANNOT_RUN);
 }
 
 static int mkdir_p(const char *dir, mode_t mode)
@@ -564,7 +563,7 @@ int main(int argc, char **argv)
 
     /* Trust nothing from the caller's environment. */
     if (clearenv() != 0 || setenv("PATH", SAFE_PATH, 1) < 0 || setenv("LC_ALL", "C", 1) < 0)
-        return EXIT_FAIL;
+        return VG_EXIT_PROBLEMS;
     umask(022);
     vg_log_open("virtguard-helper");
 
@@ -572,10 +571,10 @@ int main(int argc, char **argv)
         die_usage();
     cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
-        usage_exit(stdout, EXIT_OK);
+        usage_exit(stdout, VG_EXIT_OK);
     if (strcmp(cmd, "--version") == 0) {
         printf("virtguard-helper %s\n", PACKAGE_VERSION);
-        return EXIT_OK;
+        return VG_EXIT_OK;
     }
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "+", longopts, NULL)) != -1) {
@@ -611,7 +610,7 @@ int main(int argc, char **argv)
         /* Validated before it becomes part of any path. */
         if (vg_policy_check_uuid(h.uuid, &err) < 0) {
             fprintf(stderr, "virtguard-helper: %s\n", err->msg);
-            return EXIT_USAGE;
+            return VG_EXIT_CANNOT_RUN;
         }
     }
     if (strcmp(cmd, "load") == 0)
@@ -632,7 +631,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "virtguard-helper: %s\n", err ? err->msg : strerror(-r));
         vg_log(LOG_WARNING, "%s %s: failed: %s", cmd, h.uuid ? h.uuid : "",
                err ? err->msg : strerror(-r));
-        return EXIT_FAIL;
+        return VG_EXIT_PROBLEMS;
     }
-    return EXIT_OK;
+    return VG_EXIT_OK;
 }
