@@ -53,8 +53,8 @@ typedef struct helper {
     const char *config_path;    /* NULL: default */
     const char *uuid;
     const char *parser;
-    const char *libvirt_conf_dir;   /* SYSCONFDIR/libvirt/qemu: persistent domains */
-    const char *libvirt_run_dir;    /* RUNSTATEDIR/libvirt/qemu: running domains */
+    const char *libvirt_conf_dir;   /* VG_LIBVIRT_QEMU_CONF_DIR: persistent domains */
+    const char *libvirt_run_dir;    /* VG_LIBVIRT_QEMU_RUN_DIR: running domains */
 } helper;
 
 /* Test-only (tests/crash-safety.sh, docs/RELIABILITY.md): with
@@ -554,8 +554,8 @@ int main(int argc, char **argv)
         .cache_dir = LOCALSTATEDIR "/cache/virtguard",
         .run_dir = RUNSTATEDIR "/virtguard",
         .parser = VG_APPARMOR_PARSER,
-        .libvirt_conf_dir = SYSCONFDIR "/libvirt/qemu",
-        .libvirt_run_dir = "/run/libvirt/qemu",
+        .libvirt_conf_dir = VG_LIBVIRT_QEMU_CONF_DIR,
+        .libvirt_run_dir = VG_LIBVIRT_QEMU_RUN_DIR,
     };
     autoerror vg_error *err = NULL;
     const char *cmd;

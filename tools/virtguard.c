@@ -656,8 +656,8 @@ static int cmd_explain(const opts *o)
     if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0)
         vg_error_free(steal_pointer(&err));
     have_ids = qconf && vg_ids_resolve(qconf->user, qconf->group, NULL, NULL, &ids, NULL) == 0;
-    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : SYSCONFDIR "/libvirt/qemu";
-    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : LIBVIRT_RUN_DIR "/qemu";
+    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : VG_LIBVIRT_QEMU_CONF_DIR;
+    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : VG_LIBVIRT_QEMU_RUN_DIR;
     bool need_names = false;
     for (size_t i = 0; i < log->n; i++) {
         autofree char *u = vg_profile_uuid(log->v[i].profile);
