@@ -374,7 +374,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
 }
 
 /* The per-domain DAC fix: run QEMU as the files' owner, keep QEMU's group
- * (libvirt's state dir is 0750 libvirt-qemu: FACTS.md).  Returns the label
+ * (libvirt's state dir is 0750 libvirt-qemu: docs/DESIGN.md, step 7).  Returns the label
  * or NULL when the files have different owners. */
 static char *propose_label(const judge_ctx *c, const vg_guard_item *items, size_t n,
                            const size_t *file_req, uid_t *owner_out)
@@ -898,7 +898,7 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
             judge_owner_lost(&c, &ms[j], items, n_items, file_req, label, label_why);
 
     /* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
-     * be able to enter it (FACTS.md: +1000:+1000 fails there). */
+     * be able to enter it (docs/DESIGN.md, step 7: +1000:+1000 fails there). */
     if (have_ids && static_label && state_req != SIZE_MAX && res[state_req].answered &&
         !res[state_req].err &&
         !vg_dac_allows(&ids, res[state_req].uid, res[state_req].gid, res[state_req].mode, X_OK)) {
