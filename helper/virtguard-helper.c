@@ -19,7 +19,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/apparmor.h>
 #include <sys/file.h>
@@ -31,19 +30,21 @@
 #include "aa-profile.h"
 #include "helper-profile.h"
 #include "domain-paths.h"
+#include "exitcode.h"
 #include "log.h"
 #include "policy.h"
 #include "purge.h"
 #include "sha256.h"
+#include "subprocess.h"
 #include "verdict.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
 
 #define PARSER_TIMEOUT_MS 30000
+#define PARSER_GRACE_MS 1000     /* for a killed apparmor_parser to go away */
+#define PARSER_OUTPUT_MAX 8192   /* its messages, kept for the error */
 #define GC_MIN_AGE_S 600        /* gc keeps rules younger than this */
 #define SAFE_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
-
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 typedef struct helper {
     const char *aa_dir;         /* APPARMORDIR, or --apparmor-dir */
@@ -52,8 +53,8 @@ typedef struct helper {
     const char *config_path;    /* NULL: default */
     const char *uuid;
     const char *parser;
-    const char *libvirt_conf_dir;   /* SYSCONFDIR/libvirt/qemu: persistent domains */
-    const char *libvirt_run_dir;    /* RUNSTATEDIR/libvirt/qemu: running domains */
+    const char *libvirt_conf_dir;   /* VG_LIBVIRT_QEMU_CONF_DIR: persistent domains */
+    const char *libvirt_run_dir;    /* VG_LIBVIRT_QEMU_RUN_DIR: running domains */
 } helper;
 
 /* Test-only (tests/crash-safety.sh, docs/RELIABILITY.md): with
@@ -104,7 +105,7 @@ static void usage_exit(FILE *f, int status)
 static void die_usage(void) VG_NORETURN;
 static void die_usage(void)
 {
-    usage_exit(stderr, EXIT_USAGE);
+    usage_exit(stderr, VG_EXIT_CANNOT_RUN);
 }
 
 static int mkdir_p(const char *dir, mode_t mode)
@@ -144,60 +145,35 @@ static int take_lock(const helper *h, vg_error **err)
     return fd;                  /* released when the process exits */
 }
 
+/* vg_spawn_started_hook: apparmor_parser is running. */
+static void parser_spawned(pid_t pid)
+{
+    (void)pid;
+    kill_point("after-parser-spawn");
+}
+
 /* Run apparmor_parser -Q -K on `text` (stdin), bounded in time. */
 static int parser_compile(const helper *h, const char *text, vg_error **err)
 {
-    int in[2], errp[2];
-    pid_t pid;
+    char *const argv[] = { (char *)h->parser, (char *)"-Q", (char *)"-K", (char *)"--base",
+                           (char *)h->aa_dir, (char *)"-I", (char *)h->aa_dir, NULL };
+    vg_spawn_result res;
+    int r;
 
-    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
-        return vg_error_set_errno(err, errno, "cannot create pipes for apparmor_parser");
-    pid = fork();
-    if (pid < 0)
-        return vg_error_set_errno(err, errno, "cannot fork apparmor_parser");
-    if (pid == 0) {
-        dup2(in[0], STDIN_FILENO);
-        dup2(errp[1], STDOUT_FILENO);
-        dup2(errp[1], STDERR_FILENO);
-        execl(h->parser, h->parser, "-Q", "-K", "--base", h->aa_dir, "-I", h->aa_dir,
-              (char *)NULL);
-        _exit(127);
+    vg_spawn_started_hook = parser_spawned;
+    r = vg_spawn_run(argv, text, strlen(text), PARSER_TIMEOUT_MS, PARSER_GRACE_MS,
+                     PARSER_OUTPUT_MAX, &res, err);
+    vg_spawn_started_hook = NULL;
+    if (r < 0)
+        return r;
+    if (res.timed_out) {
+        vg_spawn_result_clear(&res);
+        return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %d ms",
+                            PARSER_TIMEOUT_MS);
     }
-    kill_point("after-parser-spawn");
-    close(in[0]);
-    close(errp[1]);
-    autoclose int wfd = in[1];
-    autoclose int efd = errp[0];
-    /* The profile is small (tens of KiB at most): write it, then read. */
-    signal(SIGPIPE, SIG_IGN);
-    (void)vg_write_all(wfd, text, strlen(text));
-    close(steal_fd(&wfd));
-
-    vg_buf out = { 0 };
-    long long deadline = vg_now_ms() + PARSER_TIMEOUT_MS;
-    char chunk[4096];
-    for (;;) {
-        struct pollfd p = { .fd = efd, .events = POLLIN };
-        long long left = deadline - vg_now_ms();
-        if (left <= 0 || poll(&p, 1, (int)left) == 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            vg_buf_clear(&out);
-            return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %d ms",
-                                PARSER_TIMEOUT_MS);
-        }
-        ssize_t n = read(efd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (out.len < 8192)
-            vg_buf_addn(&out, chunk, (size_t)n);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    autofree char *msgs = vg_buf_steal(&out);
+    autofree char *msgs = steal_pointer(&res.output);
+    int status = res.status;
+    vg_spawn_result_clear(&res);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
     /* Drop the harmless cache warning of kernels without AppArmor. */
@@ -319,9 +295,8 @@ static int cmd_load(const helper *h, vg_error **err)
     if ((r = vg_policy_verify_rules(pol, rules, err)) < 0)
         return vg_error_wrap(err, "domain '%s': refusing to install the rules", dom->name);
 
-    autofree char *name = vg_aa_profile_name(h->uuid);
-    autofree char *main_path = vg_xasprintf("%s/libvirt/%s", h->aa_dir, name);
-    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, h->aa_dir, name);
+    autofree char *main_path = vg_aa_profile_path(h->aa_dir, h->uuid);
+    autofree char *rules_path = vg_aa_rules_path(h->aa_dir, h->uuid);
 
     if ((lock = take_lock(h, err)) < 0)
         return lock;
@@ -458,8 +433,8 @@ static void gc_temporaries(const char *dir, size_t *removed)
  * (rules already unloaded) its profile file's; 0 when neither exists. */
 static time_t last_written(const helper *h, const char *uuid)
 {
-    autofree char *main = vg_xasprintf("%s/libvirt/libvirt-%s", h->aa_dir, uuid);
-    autofree char *rules = vg_xasprintf("%s/libvirt/libvirt-%s" VG_AA_RULES_SUFFIX, h->aa_dir, uuid);
+    autofree char *main = vg_aa_profile_path(h->aa_dir, uuid);
+    autofree char *rules = vg_aa_rules_path(h->aa_dir, uuid);
     struct stat st;
     if (lstat(rules, &st) == 0 || lstat(main, &st) == 0)
         return st.st_mtime;
@@ -579,8 +554,8 @@ int main(int argc, char **argv)
         .cache_dir = LOCALSTATEDIR "/cache/virtguard",
         .run_dir = RUNSTATEDIR "/virtguard",
         .parser = VG_APPARMOR_PARSER,
-        .libvirt_conf_dir = SYSCONFDIR "/libvirt/qemu",
-        .libvirt_run_dir = "/run/libvirt/qemu",
+        .libvirt_conf_dir = VG_LIBVIRT_QEMU_CONF_DIR,
+        .libvirt_run_dir = VG_LIBVIRT_QEMU_RUN_DIR,
     };
     autoerror vg_error *err = NULL;
     const char *cmd;
@@ -588,7 +563,7 @@ int main(int argc, char **argv)
 
     /* Trust nothing from the caller's environment. */
     if (clearenv() != 0 || setenv("PATH", SAFE_PATH, 1) < 0 || setenv("LC_ALL", "C", 1) < 0)
-        return EXIT_FAIL;
+        return VG_EXIT_PROBLEMS;
     umask(022);
     vg_log_open("virtguard-helper");
 
@@ -596,10 +571,10 @@ int main(int argc, char **argv)
         die_usage();
     cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
-        usage_exit(stdout, EXIT_OK);
+        usage_exit(stdout, VG_EXIT_OK);
     if (strcmp(cmd, "--version") == 0) {
         printf("virtguard-helper %s\n", PACKAGE_VERSION);
-        return EXIT_OK;
+        return VG_EXIT_OK;
     }
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "+", longopts, NULL)) != -1) {
@@ -635,7 +610,7 @@ int main(int argc, char **argv)
         /* Validated before it becomes part of any path. */
         if (vg_policy_check_uuid(h.uuid, &err) < 0) {
             fprintf(stderr, "virtguard-helper: %s\n", err->msg);
-            return EXIT_USAGE;
+            return VG_EXIT_CANNOT_RUN;
         }
     }
     if (strcmp(cmd, "load") == 0)
@@ -656,7 +631,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "virtguard-helper: %s\n", err ? err->msg : strerror(-r));
         vg_log(LOG_WARNING, "%s %s: failed: %s", cmd, h.uuid ? h.uuid : "",
                err ? err->msg : strerror(-r));
-        return EXIT_FAIL;
+        return VG_EXIT_PROBLEMS;
     }
-    return EXIT_OK;
+    return VG_EXIT_OK;
 }

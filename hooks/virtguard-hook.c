@@ -78,12 +78,12 @@ static int reconcile(const vg_verdict *v, const char *op)
 
     if (!v->uuid || vg_policy_check_uuid(v->uuid, NULL) < 0 ||
         !vg_aa_domain_has_ours(APPARMORDIR, v->uuid))
-        return 0;
+        return VG_EXIT_OK;
     if (run_helper("reconcile", v->uuid, "", 0, HELPER_UNLOAD_MS, &out) == 0) {
         if (*out)
             vg_log(LOG_INFO, "domain '%s' %s: virtguard's earlier changes taken back: %s",
                    v->domain, op, out);
-        return 0;
+        return VG_EXIT_OK;
     }
     bool dev = v->dev_mode;
     fprintf(stderr, "virtguard: %sdomain '%s': an earlier start left virtguard's AppArmor rules or "
@@ -92,7 +92,7 @@ static int reconcile(const vg_verdict *v, const char *op)
             dev ? "WARNING (dev mode): " : "", v->domain, out);
     vg_log(LOG_WARNING, "domain '%s' %s: %s: cannot take back virtguard's earlier changes: %s",
            v->domain, op, dev ? "warned" : "refused", out);
-    return dev ? 0 : 1;
+    return vg_verdict_failure_status(v);
 }
 
 static bool report_has(const vg_report *r, vg_finding_kind k)
@@ -116,21 +116,21 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
     if (report_has(v->report, VG_FIND_TIMEOUT)) {
         fprintf(stderr, "virtguard: WARNING (dev mode): domain '%s': no AppArmor rules "
                         "written: the shared mount did not answer.\n", v->domain);
-        return 0;
+        return VG_EXIT_OK;
     }
     if (vg_domain_parse(xml, len, "-", &dom, NULL) < 0 || !dom->uuid)
-        return dev ? 0 : 1;
+        return vg_verdict_failure_status(v);
     st = run_helper("load", dom->uuid, xml, len,
                     v->config->probe_timeout_ms + HELPER_EXTRA_MS, &out);
     if (st == 0)
-        return 0;
+        return VG_EXIT_OK;
     autofree char *shown = vg_str_escape_lines(out);
     fprintf(stderr, "virtguard: %sdomain '%s': the AppArmor rules for its shared-mount files "
                     "could not be put in place, so QEMU would be denied them:\n%s",
             dev ? "WARNING (dev mode): " : "", v->domain, shown);
     vg_log(LOG_WARNING, "domain '%s' %s: %s: AppArmor rules failed: %s", v->domain, op,
            dev ? "warned" : "refused", out);
-    return dev ? 0 : 1;
+    return vg_verdict_failure_status(v);
 }
 
 static int guard(const char *name, const char *op)
@@ -143,7 +143,7 @@ static int guard(const char *name, const char *op)
     int status;
 
     if (read_stdin(&xml, &len) < 0)
-        return 1;
+        return VG_EXIT_PROBLEMS;
     vg_verdict_make(NULL, xml, len, "-", op, &env, &v);
     if (v.text && *v.text)
         fputs(v.text, stderr);
@@ -171,13 +171,13 @@ static int release(void)
 
     if (read_stdin(&xml, &len) < 0 || vg_domain_parse(xml, len, "-", &dom, NULL) < 0 ||
         !dom->uuid || vg_policy_check_uuid(dom->uuid, NULL) < 0)
-        return 0;
+        return VG_EXIT_OK;
     if (!vg_aa_domain_has_ours(APPARMORDIR, dom->uuid))
-        return 0;
+        return VG_EXIT_OK;
     if (run_helper("unload", dom->uuid, "", 0, HELPER_UNLOAD_MS, &out) != 0)
         vg_log(LOG_WARNING, "domain '%s' release: cannot remove its AppArmor rules: %s",
                dom->name, out);
-    return 0;   /* a stop cannot be refused */
+    return VG_EXIT_OK;   /* a stop cannot be refused */
 }
 
 /* migrate/restore: print the XML with path_map applied, or nothing. */
@@ -192,24 +192,24 @@ static int rewrite(const char *op)
     if (vg_config_load(NULL, &cfg, &err) < 0) {
         fprintf(stderr, "virtguard: %s: %s\n", op, err->msg);
         vg_log(LOG_WARNING, "%s: refused: %s", op, err->msg);
-        return 1;
+        return VG_EXIT_PROBLEMS;
     }
     if (cfg->n_path_map == 0)
-        return 0;
+        return VG_EXIT_OK;
     if (read_stdin(&xml, &len) < 0)
-        return 1;
+        return VG_EXIT_PROBLEMS;
     if (vg_rewrite_xml(cfg->path_map, cfg->n_path_map, xml, len, "-", &out, &changed, &err) < 0) {
         fprintf(stderr, "virtguard: %s: cannot rewrite the domain XML: %s\n", op, err->msg);
         vg_log(LOG_WARNING, "%s: %s: cannot rewrite the domain XML: %s", op,
                cfg->mode == VG_MODE_DEV ? "warned" : "refused", err->msg);
-        return cfg->mode == VG_MODE_DEV ? 0 : 1;
+        return cfg->mode == VG_MODE_DEV ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
     }
     if (changed == 0)
-        return 0;
+        return VG_EXIT_OK;
     vg_log(LOG_INFO, "%s: rewrote %zu path(s) with path_map", op, changed);
     if (vg_write_all(STDOUT_FILENO, out, strlen(out)) < 0)
-        return 1;
-    return 0;
+        return VG_EXIT_PROBLEMS;
+    return VG_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -220,7 +220,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s NAME OP SUBOP EXTRA < domain.xml\n"
                         "(a libvirt qemu hook: installed in %s/qemu.d/, run by libvirtd)\n",
                 argv[0], LIBVIRT_HOOKS_DIR);
-        return 2;
+        return VG_EXIT_CANNOT_RUN;
     }
     op = argv[2];
     sub = argv[3];
@@ -233,5 +233,5 @@ int main(int argc, char **argv)
     if (strcmp(sub, "begin") == 0 && (strcmp(op, "migrate") == 0 || strcmp(op, "restore") == 0))
         return rewrite(op);
     /* Every other operation is none of our business. */
-    return 0;
+    return VG_EXIT_OK;
 }

@@ -7,20 +7,10 @@
 
 #define PROFILE_MAX (1u << 20)
 
-static char *profile_path(const char *aa_dir, const char *uuid)
-{
-    return vg_xasprintf("%s/libvirt/libvirt-%s", aa_dir, uuid);
-}
-
-static char *rules_path(const char *aa_dir, const char *uuid)
-{
-    return vg_xasprintf("%s/libvirt/libvirt-%s" VG_AA_RULES_SUFFIX, aa_dir, uuid);
-}
-
 bool vg_aa_domain_has_ours(const char *aa_dir, const char *uuid)
 {
-    autofree char *rules = rules_path(aa_dir, uuid);
-    autofree char *main = profile_path(aa_dir, uuid);
+    autofree char *rules = vg_aa_rules_path(aa_dir, uuid);
+    autofree char *main = vg_aa_profile_path(aa_dir, uuid);
     autofree char *text = NULL;
     int r;
 
@@ -37,8 +27,8 @@ bool vg_aa_domain_has_ours(const char *aa_dir, const char *uuid)
 int vg_aa_domain_undo(const char *aa_dir, const char *uuid, bool drop_include,
                       vg_aa_undone *done, vg_error **err)
 {
-    autofree char *rules = rules_path(aa_dir, uuid);
-    autofree char *main = profile_path(aa_dir, uuid);
+    autofree char *rules = vg_aa_rules_path(aa_dir, uuid);
+    autofree char *main = vg_aa_profile_path(aa_dir, uuid);
     autofree char *text = NULL;
     autofree char *restored = NULL;
     bool changed = false;
@@ -71,8 +61,8 @@ int vg_aa_domain_undo(const char *aa_dir, const char *uuid, bool drop_include,
 
 char *vg_aa_undone_describe(const char *aa_dir, const char *uuid, const vg_aa_undone *done)
 {
-    autofree char *rules = rules_path(aa_dir, uuid);
-    autofree char *main = profile_path(aa_dir, uuid);
+    autofree char *rules = vg_aa_rules_path(aa_dir, uuid);
+    autofree char *main = vg_aa_profile_path(aa_dir, uuid);
     vg_buf b = { 0 };
 
     if (done->rules_removed)

@@ -10,6 +10,21 @@ char *vg_aa_profile_name(const char *uuid)
     return vg_xasprintf("libvirt-%s", uuid);
 }
 
+char *vg_aa_profile_path(const char *aa_dir, const char *uuid)
+{
+    return vg_xasprintf("%s/libvirt/libvirt-%s", aa_dir, uuid);
+}
+
+char *vg_aa_rules_path(const char *aa_dir, const char *uuid)
+{
+    return vg_xasprintf("%s/libvirt/libvirt-%s" VG_AA_RULES_SUFFIX, aa_dir, uuid);
+}
+
+char *vg_aa_rules_include(const char *uuid)
+{
+    return vg_xasprintf("#include if exists <libvirt/libvirt-%s" VG_AA_RULES_SUFFIX ">", uuid);
+}
+
 static char *replace_all(const char *s, const char *from, const char *to)
 {
     vg_buf b = { 0 };
@@ -163,11 +178,6 @@ static int edit_flags(const char *text, const char *name, flags_op op, char **ou
     return 0;
 }
 
-static char *include_line(const char *name)
-{
-    return vg_xasprintf("#include if exists <libvirt/%s" VG_AA_RULES_SUFFIX ">", name);
-}
-
 int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
                          char **out, bool *changed, vg_error **err)
 {
@@ -234,7 +244,7 @@ int vg_aa_profile_restore(const char *text, const char *uuid, bool drop_include,
         cur = drop_lines(flagged, VG_AA_COMPLAIN_MARK);
     }
     if (drop_include) {
-        autofree char *inc = include_line(name);
+        autofree char *inc = vg_aa_rules_include(uuid);
         char *next = drop_lines(cur, inc);
         free(cur);
         cur = next;
@@ -246,8 +256,7 @@ int vg_aa_profile_restore(const char *text, const char *uuid, bool drop_include,
 
 unsigned vg_aa_profile_ours(const char *text, const char *uuid)
 {
-    autofree char *name = vg_aa_profile_name(uuid);
-    autofree char *inc = include_line(name);
+    autofree char *inc = vg_aa_rules_include(uuid);
     unsigned what = 0;
 
     if (find_line(text, VG_AA_COMPLAIN_MARK))
@@ -262,8 +271,8 @@ int vg_aa_profile_for_validation(const char *text, const char *uuid, const char 
 {
     autofree char *name = vg_aa_profile_name(uuid);
     autofree char *files = vg_xasprintf("  #include <libvirt/%s.files>\n", name);
-    autofree char *ours = vg_xasprintf("  #include if exists <libvirt/%s" VG_AA_RULES_SUFFIX ">\n",
-                                       name);
+    autofree char *inc = vg_aa_rules_include(uuid);
+    autofree char *ours = vg_xasprintf("  %s\n", inc);
     autofree char *no_files = NULL;
 
     if (!strstr(text, ours))

@@ -15,6 +15,13 @@
 
 /* "libvirt-<uuid>" */
 char *vg_aa_profile_name(const char *uuid);
+/* "AA_DIR/libvirt/libvirt-<uuid>": libvirt's per-domain profile file. */
+char *vg_aa_profile_path(const char *aa_dir, const char *uuid);
+/* "AA_DIR/libvirt/libvirt-<uuid>.virtguard": virtguard's rules file. */
+char *vg_aa_rules_path(const char *aa_dir, const char *uuid);
+/* "#include if exists <libvirt/libvirt-<uuid>.virtguard>": the line that
+ * pulls the rules file into libvirt's profile. */
+char *vg_aa_rules_include(const char *uuid);
 
 /* The profile file exactly as virt-aa-helper create_profile() would write
  * it from `tmpl` (TEMPLATE.qemu): "\nprofile LIBVIRT_TEMPLATE" renamed and

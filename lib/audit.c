@@ -195,14 +195,12 @@ void vg_audit_read_rules(const vg_config *cfg, const char *aa_dir, vg_audit_doma
                            &d->rules_expected, &warnings, &err) < 0)
         d->rules_error = vg_xstrdup(err->msg);
 
-    autofree char *name = vg_aa_profile_name(d->uuid);
-    autofree char *rules_path = vg_xasprintf("%s/libvirt/%s" VG_AA_RULES_SUFFIX, aa_dir, name);
-    autofree char *main_path = vg_xasprintf("%s/libvirt/%s", aa_dir, name);
+    autofree char *rules_path = vg_aa_rules_path(aa_dir, d->uuid);
+    autofree char *main_path = vg_aa_profile_path(aa_dir, d->uuid);
     autofree char *main_text = NULL;
     (void)vg_read_file(rules_path, 1 << 20, &d->rules_actual, NULL);
     if (vg_read_file(main_path, 1 << 20, &main_text, NULL) == 0) {
-        autofree char *inc = vg_xasprintf("#include if exists <libvirt/%s" VG_AA_RULES_SUFFIX ">",
-                                          name);
+        autofree char *inc = vg_aa_rules_include(d->uuid);
         d->profile_includes = strstr(main_text, inc) != NULL;
     }
 }

@@ -10,6 +10,7 @@
  *      the report is incomplete: a file it needs could not be read */
 #pragma once
 
+#include "exitcode.h"
 #include "json.h"
 #include "util.h"
 
@@ -19,8 +20,6 @@ typedef enum {
     VG_CHECK_WARN,
     VG_CHECK_FAIL,
 } vg_check_status;
-
-enum { VG_EXIT_OK = 0, VG_EXIT_PROBLEMS = 1, VG_EXIT_CANNOT_RUN = 2 };
 
 typedef struct vg_check_attr {
     char *key;

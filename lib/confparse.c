@@ -306,17 +306,29 @@ int vg_conf_parse(const char *text, size_t len, const char *name, vg_conf **out,
     return 0;
 }
 
+int vg_conf_read_text(const char *path, char **text, size_t *len, vg_error **err)
+{
+    int r = vg_read_file(path, VG_CONF_MAX_SIZE, text, len);
+    if (r == -ENOENT)
+        return r;
+    if (r == -EFBIG)
+        return vg_error_set(err, EFBIG, "%s: larger than 1 MiB; this is not a config file", path);
+    if (r < 0)
+        return vg_error_set_errno(err, -r, "cannot read '%s'", path);
+    return 0;
+}
+
 int vg_conf_read(const char *path, vg_conf **out, vg_error **err)
 {
     autofree char *text = NULL;
     size_t len = 0;
 
     *out = NULL;
-    int r = vg_read_file(path, VG_CONF_MAX_SIZE, &text, &len);
-    if (r == -EFBIG)
-        return vg_error_set(err, EFBIG, "%s: larger than 1 MiB; this is not a config file", path);
+    int r = vg_conf_read_text(path, &text, &len, err);
+    if (r == -ENOENT)
+        return vg_error_set_errno(err, ENOENT, "cannot read '%s'", path);
     if (r < 0)
-        return vg_error_set_errno(err, -r, "cannot read '%s'", path);
+        return r;
     return vg_conf_parse(text, len, path, out, err);
 }
 

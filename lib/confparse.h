@@ -40,6 +40,10 @@ typedef struct vg_conf {
  * appears twice is kept twice (in file order); vg_conf_get() returns the
  * first, as libvirt's virConfGetValue() does. */
 int vg_conf_parse(const char *text, size_t len, const char *name, vg_conf **out, vg_error **err);
+/* Read a config file (size cap 1 MiB) into *text (NUL-terminated) and *len.
+ * -ENOENT when it does not exist, with *err left alone, so callers can fall
+ * back to defaults; other failures -errno with *err set. */
+int vg_conf_read_text(const char *path, char **text, size_t *len, vg_error **err);
 /* Read and parse a file (size cap 1 MiB).  -ENOENT when it does not exist
  * (with *err set), so callers can fall back to defaults. */
 int vg_conf_read(const char *path, vg_conf **out, vg_error **err);

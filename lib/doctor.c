@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "doctor.h"
+#include "mount-state.h"
 #include "verdict.h"
 
 #define SMALL_FILE (1 << 20)
@@ -679,7 +680,6 @@ static void judge_remember(const vg_doctor_facts *f, const vg_mount_fact *m, con
 static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_checklist *l)
 {
     const char *mp = m->mount_point;
-    const vg_mount *e = f->mounts ? vg_mounts_at(f->mounts, mp) : NULL;
     const vg_fstab_entry *fe = vg_fstab_find(f->fstab, mp);
     bool lima = vg_lima_detect(f->mounts, f->fstab);
     vg_check *c;
@@ -690,7 +690,12 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
         vg_check_detail(c, "%s.", f->mounts_error ? f->mounts_error : "unknown error");
         return;
     }
-    if (!e) {
+    vg_mount_probe probe = { &m->statfs, &m->self, &m->parent };
+    vg_mount_class mc = vg_mount_classify(f->mounts, mp, f->cfg->shared_fs_types,
+                                          m->probed ? &probe : NULL);
+    const vg_mount *e = mc.entry;
+    switch (mc.state) {
+    case VG_MOUNT_NOT_MOUNTED:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is not mounted", mp);
         vg_check_attr_set(c, "mount", "%s", mp);
         if (fe)
@@ -709,8 +714,7 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
             vg_check_fix(c, "%s", fix);
         }
         return;
-    }
-    if (!vg_strv_contains(f->cfg->shared_fs_types, e->fstype)) {
+    case VG_MOUNT_WRONG_FSTYPE:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is mounted as '%s', not an allowed "
                              "type", mp, e->fstype);
         vg_check_detail(c, "Source '%s'. shared_fs_types does not list '%s': either the share "
@@ -719,14 +723,12 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
         vg_check_fix(c, "mount the share there, or add \"%s\" to shared_fs_types in '%s'.",
                      e->fstype, f->config_path);
         return;
-    }
-    if (!m->probed) {
+    case VG_MOUNT_NOT_PROBED:
         c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s' is mounted (%s, source '%s'; not "
                              "probed)", mp, e->fstype, e->source);
         vg_check_attr_set(c, "mount", "%s", mp);
         return;
-    }
-    if (!m->statfs.answered || !m->self.answered || !m->parent.answered) {
+    case VG_MOUNT_TIMEOUT:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' (%s) did not answer within %u ms",
                              mp, e->fstype, f->cfg->probe_timeout_ms);
         vg_check_detail(c, "Its server may be hung; every start that touches it would wait.");
@@ -734,13 +736,11 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
                         "process alive? 'limactl list'), or raise probe_timeout_ms in '%s'.",
                      f->config_path);
         return;
-    }
-    if (m->statfs.err || m->self.err) {
+    case VG_MOUNT_UNEXAMINABLE:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' (%s) cannot be examined: %s", mp,
-                             e->fstype, strerror(m->statfs.err ? m->statfs.err : m->self.err));
+                             e->fstype, strerror(mc.err));
         return;
-    }
-    if (!m->parent.err && m->parent.dev == m->self.dev) {
+    case VG_MOUNT_SHADOW:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is a shadow directory", mp);
         vg_check_detail(c, "The mount table lists a %s mount there, but the directory is on the "
                            "same device as its parent: what QEMU would open is not the share.",
@@ -752,6 +752,8 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
             vg_check_fix(c, "unmount and mount the share again: umount '%s'; mount '%s'.", mp, mp);
         }
         return;
+    case VG_MOUNT_FINE:
+        break;
     }
     c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s' is mounted (%s, source '%s') and "
                          "answered in %lld ms", mp, e->fstype, e->source, m->probe_ms);

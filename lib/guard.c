@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include "guard.h"
+#include "mount-state.h"
 #include "rewrite.h"
 
 #include <sys/stat.h>
@@ -308,8 +309,11 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
     const vg_probe_res *sfs = &c->res[ms->statfs_req];
     const vg_probe_res *par = &c->res[ms->parent_req];
     const char *mount = ms->mount;
+    vg_mount_probe probe = { sfs, NULL, par };
+    vg_mount_class mc = vg_mount_classify(c->mounts, mount, c->cfg->shared_fs_types, &probe);
 
-    if (!ms->entry) {
+    switch (mc.state) {
+    case VG_MOUNT_NOT_MOUNTED: {
         const vg_mount *under = vg_mounts_find(c->mounts, mount);
         autofree char *hint = lima_hint(c, mount);
         if (sfs->answered && sfs->err == ENOENT)
@@ -323,7 +327,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                         mount, mount, fs_word(under), under ? under->mount_point : "/", hint);
         return;
     }
-    if (!vg_strv_contains(c->cfg->shared_fs_types, ms->entry->fstype)) {
+    case VG_MOUNT_WRONG_FSTYPE: {
         autofree char *types = NULL;
         vg_buf b = { 0 };
         for (size_t i = 0; c->cfg->shared_fs_types[i]; i++)
@@ -338,7 +342,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                     ms->entry->fstype);
         return;
     }
-    if (!sfs->answered || !par->answered) {
+    case VG_MOUNT_TIMEOUT: {
         autofree char *fh = fuse_hint(ms->entry);
         ms->timed_out = true;
         add_finding(c->rep, VG_FIND_TIMEOUT, true, mount,
@@ -349,13 +353,12 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                     c->cfg->source ? c->cfg->source : vg_config_default_path(), fh);
         return;
     }
-    if (sfs->err) {
+    case VG_MOUNT_UNEXAMINABLE:
         add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
                     "shared mount '%s' (%s) cannot be examined: %s.", mount,
-                    ms->entry->fstype, strerror(sfs->err));
+                    ms->entry->fstype, strerror(mc.err));
         return;
-    }
-    if (!par->err && par->dev == sfs->dev) {
+    case VG_MOUNT_SHADOW: {
         autofree char *hint = lima_hint(c, mount);
         add_finding(c->rep, VG_FIND_SHADOW, true, mount,
                     "shared mount '%s' is not mounted: the mount table lists a %s mount there, "
@@ -363,11 +366,15 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
                     "directory). %s", mount, ms->entry->fstype, hint);
         return;
     }
+    case VG_MOUNT_NOT_PROBED:   /* the guard always probes */
+    case VG_MOUNT_FINE:
+        break;
+    }
     ms->ok = true;
 }
 
 /* The per-domain DAC fix: run QEMU as the files' owner, keep QEMU's group
- * (libvirt's state dir is 0750 libvirt-qemu: FACTS.md).  Returns the label
+ * (libvirt's state dir is 0750 libvirt-qemu: docs/DESIGN.md, step 7).  Returns the label
  * or NULL when the files have different owners. */
 static char *propose_label(const judge_ctx *c, const vg_guard_item *items, size_t n,
                            const size_t *file_req, uid_t *owner_out)
@@ -891,7 +898,7 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
             judge_owner_lost(&c, &ms[j], items, n_items, file_req, label, label_why);
 
     /* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
-     * be able to enter it (FACTS.md: +1000:+1000 fails there). */
+     * be able to enter it (docs/DESIGN.md, step 7: +1000:+1000 fails there). */
     if (have_ids && static_label && state_req != SIZE_MAX && res[state_req].answered &&
         !res[state_req].err &&
         !vg_dac_allows(&ids, res[state_req].uid, res[state_req].gid, res[state_req].mode, X_OK)) {

@@ -1,11 +1,13 @@
 /* virtguard: the start guard.  Decides, for one domain, whether its files
  * on the configured shared mounts are really there and reachable by QEMU.
  *
- *   plan  = vg_guard_plan(config, domain)              pure
- *   facts = probe requests built from the plan, run in a child (probe.c)
- *   report = vg_guard_judge(plan, facts, mounts, ...)  pure
+ *   plan   = vg_guard_plan(config, domain)             pure
+ *   facts  = probe requests built from the plan, run in a child (probe.c)
+ *   report = the judges in guard.c over the plan, the facts and the mount
+ *            table (each mount's state: vg_mount_classify, mount-state.h)
  *
- * The hook and `virtguard check` both go through vg_guard_run(). */
+ * The hook and `virtguard check` both go through vg_guard_run(), which does
+ * all three. */
 #pragma once
 
 #include "dac.h"

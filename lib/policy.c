@@ -122,6 +122,15 @@ static bool same_rule(const vg_policy_entry *a, const vg_policy_entry *b)
     return a->kind == b->kind && strcmp(a->path, b->path) == 0;
 }
 
+/* Entry `i` repeats the rule of an earlier entry (its group is rendered there). */
+static bool rule_seen_before(const vg_policy *p, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (same_rule(&p->entries[j], &p->entries[i]))
+            return true;
+    return false;
+}
+
 /* The merged permissions of the rule group that starts at `first` (all
  * entries with its path and kind), and whether a "deny ... w" follows. */
 static unsigned group_bits(const vg_policy *p, size_t first, bool *deny_write)
@@ -192,10 +201,7 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
 
     vg_buf_printf(&b, "# virtguard: domain '%s' (uuid %s), generated, do not edit\n", n, u);
     for (size_t i = 0; i < p->n_entries; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = same_rule(&p->entries[j], &p->entries[i]);
-        if (seen)
+        if (rule_seen_before(p, i))
             continue;
         int r = render_group(&b, p, i, err);
         if (r < 0)
@@ -375,10 +381,7 @@ char *vg_policy_manifest(const vg_policy *p)
     vg_buf b = { 0 };
     vg_buf_add(&b, "");
     for (size_t i = 0; i < p->n_entries; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = same_rule(&p->entries[j], &p->entries[i]);
-        if (seen)
+        if (rule_seen_before(p, i))
             continue;
         bool deny;
         unsigned bits = group_bits(p, i, &deny);

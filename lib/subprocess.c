@@ -8,6 +8,8 @@
 
 #include "subprocess.h"
 
+void (*vg_spawn_started_hook)(pid_t pid);
+
 static void close_pair(int p[2])
 {
     if (p[0] >= 0)
@@ -64,6 +66,8 @@ int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned tim
     }
     close(in[0]);
     close(out[1]);
+    if (vg_spawn_started_hook)
+        vg_spawn_started_hook(pid);
     /* Neither end may block us: a child that never reads its input must
      * not stall the write past the deadline. */
     (void)fcntl(in[1], F_SETFL, O_NONBLOCK);

@@ -27,6 +27,10 @@ typedef struct vg_spawn_result {
 int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned timeout_ms,
                  unsigned grace_ms, size_t max_output, vg_spawn_result *res, vg_error **err);
 
+/* Test-only (the helper's --test-kill-at): when set, called in the parent
+ * right after the child is forked, before any input is written. */
+extern void (*vg_spawn_started_hook)(pid_t pid);
+
 /* Exit status of a child that exited normally, else -1. */
 int vg_spawn_exit_status(const vg_spawn_result *res);
 

@@ -207,13 +207,18 @@ int vg_verdict_hook_status(const vg_verdict *v)
 {
     switch (v->kind) {
     case VG_VERDICT_SKIP: case VG_VERDICT_ALLOW: case VG_VERDICT_WARN:
-        return 0;
+        return VG_EXIT_OK;
     case VG_VERDICT_REFUSE:
-        return 1;
+        return VG_EXIT_PROBLEMS;
     case VG_VERDICT_CONFIG: case VG_VERDICT_INPUT:
-        return v->dev_mode ? 0 : 1;
+        return vg_verdict_failure_status(v);
     }
-    return 1;
+    return VG_EXIT_PROBLEMS;
+}
+
+int vg_verdict_failure_status(const vg_verdict *v)
+{
+    return v->dev_mode ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
 }
 
 void vg_verdict_clear(vg_verdict *v)

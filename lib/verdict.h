@@ -2,6 +2,7 @@
  * The hook prints it and exits; `virtguard check` prints the same text. */
 #pragma once
 
+#include "exitcode.h"
 #include "guard.h"
 
 typedef enum {
@@ -44,5 +45,9 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
                      const char *stage, const vg_guard_env *env, vg_verdict *out);
 /* Exit status for the hook: 1 for REFUSE, CONFIG (not dev) and INPUT (not dev), else 0. */
 int vg_verdict_hook_status(const vg_verdict *v);
+/* The hook's exit status when a step after an allowing verdict fails (the
+ * AppArmor rules cannot be put in place, earlier changes cannot be taken
+ * back): VG_EXIT_PROBLEMS (refused), VG_EXIT_OK in dev mode. */
+int vg_verdict_failure_status(const vg_verdict *v);
 const char *vg_verdict_kind_name(vg_verdict_kind k);
 void vg_verdict_clear(vg_verdict *v);

@@ -429,14 +429,12 @@ int vg_config_load(const char *path, vg_config **out, vg_error **err)
     *out = NULL;
     if (!path)
         path = vg_config_default_path();
-    int r = vg_read_file(path, 1024 * 1024, &text, &len);
+    int r = vg_conf_read_text(path, &text, &len, err);
     if (r == -ENOENT) {
         *out = vg_config_new_default();
         return 0;
     }
-    if (r == -EFBIG)
-        return vg_error_set(err, EFBIG, "%s: larger than 1 MiB; this is not a config file", path);
     if (r < 0)
-        return vg_error_set_errno(err, -r, "cannot read '%s'", path);
+        return r;
     return vg_config_parse(text, len, path, out, err);
 }

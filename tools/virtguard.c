@@ -20,8 +20,6 @@
 #include "vgconfig.h"
 #include "xmlsafe.h"
 
-enum { EXIT_OK = 0, EXIT_PROBLEMS = 1, EXIT_USAGE = 2 };
-
 /* Options; each command accepts only those in its mask (struct command). */
 enum {
     OPT_CONFIG = 1u << 0,
@@ -278,14 +276,14 @@ static int cmd_paths(const opts *o)
         autoconfig vg_config *cfg = NULL;
         if (vg_config_load(o->config, &cfg, &err) < 0) {
             fprintf(stderr, "virtguard: %s\n", err->msg);
-            return EXIT_USAGE;
+            return VG_EXIT_CANNOT_RUN;
         }
     }
     if (read_input(o->input, &xml, &len) < 0)
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     if (vg_domain_parse(xml, len, o->input, &dom, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     vg_domain_resolve_volumes(dom, pool_source(o));
     text = vg_domain_paths_format(dom, o->json);
@@ -294,7 +292,7 @@ static int cmd_paths(const opts *o)
         notes = vg_domain_unresolved_format(dom);
         fputs(notes, stderr);
     }
-    return EXIT_OK;
+    return VG_EXIT_OK;
 }
 
 static int cmd_rewrite(const opts *o)
@@ -307,20 +305,20 @@ static int cmd_rewrite(const opts *o)
 
     if (vg_config_load(o->config, &cfg, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     if (read_input(o->input, &xml, &len) < 0)
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     if (vg_rewrite_xml(cfg->path_map, cfg->n_path_map, xml, len, o->input, &out, &changed,
                        &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     fputs(out, stdout);
     if (out[0] && out[strlen(out) - 1] != '\n')
         fputc('\n', stdout);
     fprintf(stderr, "virtguard: %zu path(s) rewritten\n", changed);
-    return EXIT_OK;
+    return VG_EXIT_OK;
 }
 
 static int cmd_profile(const opts *o)
@@ -334,16 +332,16 @@ static int cmd_profile(const opts *o)
 
     if (vg_config_load(o->config, &cfg, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     if (read_input(o->input, &xml, &len) < 0)
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     /* vg_policy_from_xml's steps, with volumes resolved over the API */
     autodomain vg_domain *dom = NULL;
     autopolicy vg_policy *p = NULL;
     if (vg_domain_parse(xml, len, o->input, &dom, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
-        return EXIT_PROBLEMS;
+        return VG_EXIT_PROBLEMS;
     }
     vg_domain_resolve_volumes(dom, pool_source(o));
     /* The hook writes rules only for domains in scope: say so rather than
@@ -354,19 +352,19 @@ static int cmd_profile(const opts *o)
                         "apparmor_extra_roots in '%s': the hook lets it start unchecked and "
                         "writes no AppArmor rules for it (libvirt's own rules apply).\n",
                 shown, cfg->source ? cfg->source : vg_config_default_path());
-        return EXIT_OK;
+        return VG_EXIT_OK;
     }
     if (vg_policy_check_domain(dom, NULL, &err) < 0 || vg_policy_resolve(cfg, dom, &p, &err) < 0 ||
         vg_policy_render(p, dom->uuid, dom->name, &rules, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
-        return EXIT_PROBLEMS;
+        return VG_EXIT_PROBLEMS;
     }
     for (size_t i = 0; p->warnings && p->warnings[i]; i++)
         vg_strv_push(&warnings, vg_xstrdup(p->warnings[i]));
     for (size_t i = 0; warnings && warnings[i]; i++)
         fprintf(stderr, "virtguard: %s\n", warnings[i]);
     fputs(rules, stdout);
-    return EXIT_OK;
+    return VG_EXIT_OK;
 }
 
 static int readable(const char *path)
@@ -398,20 +396,20 @@ static int cmd_check(const opts *o)
         fprintf(stderr, "virtguard: --qemu-conf '%s': %s. Name the qemu.conf to judge against "
                         "(e.g. a copy of /etc/libvirt/qemu.conf with the planned edits).\n",
                 shown, strerror(errno));
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     if (readable(config) < 0)
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     if (!o->qemu_conf) {
         autoconfig vg_config *cfg = NULL;
         if (vg_config_load(config, &cfg, NULL) == 0 && cfg->qemu_conf &&
             readable(cfg->qemu_conf) < 0)
-            return EXIT_USAGE;
+            return VG_EXIT_CANNOT_RUN;
     } else if (readable(o->qemu_conf) < 0) {
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     if (read_input(o->input, &xml, &len) < 0)
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     vg_verdict_make(o->config, xml, len, o->input, "check", &env, &v);
     if (geteuid() != 0 && v.report) {
         /* The probe's chown test (does libvirt's relabelling take effect on
@@ -422,7 +420,7 @@ static int cmd_check(const opts *o)
                         "can. Run 'virtguard check' as root (sudo) for the hook's verdict.\n",
                 v.domain ? v.domain : "?", (unsigned)geteuid());
         vg_verdict_clear(&v);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     if (o->json) {
         autochecklist vg_checklist *l = vg_checklist_from_verdict(&v);
@@ -438,7 +436,7 @@ static int cmd_check(const opts *o)
         printf("virtguard: domain '%s' has no file under shared_mounts, path_map or "
                "apparmor_extra_roots: the hook lets it start unchecked and writes no AppArmor "
                "rules for it.\n", v.domain);
-        status = EXIT_OK;
+        status = VG_EXIT_OK;
         break;
     case VG_VERDICT_ALLOW:
         if (v.warns)
@@ -452,21 +450,21 @@ static int cmd_check(const opts *o)
             printf("virtguard: domain '%s': %zu path(s) under apparmor_extra_roots: no mount "
                    "check, AppArmor rules from the helper at every start ('virtguard profile' "
                    "shows them).\n", v.domain, v.n_extra);
-        status = EXIT_OK;
+        status = VG_EXIT_OK;
         break;
     case VG_VERDICT_WARN:
         printf("virtguard: domain '%s': dev mode: the hook would warn and let it start.\n",
                v.domain ? v.domain : "?");
-        status = EXIT_PROBLEMS;
+        status = VG_EXIT_PROBLEMS;
         break;
     case VG_VERDICT_REFUSE:
         printf("virtguard: domain '%s': the hook would refuse to start it.\n", v.domain);
-        status = EXIT_PROBLEMS;
+        status = VG_EXIT_PROBLEMS;
         break;
     case VG_VERDICT_CONFIG:
     case VG_VERDICT_INPUT:
     default:
-        status = EXIT_USAGE;
+        status = VG_EXIT_CANNOT_RUN;
         break;
     }
     vg_verdict_clear(&v);
@@ -658,8 +656,8 @@ static int cmd_explain(const opts *o)
     if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0)
         vg_error_free(steal_pointer(&err));
     have_ids = qconf && vg_ids_resolve(qconf->user, qconf->group, NULL, NULL, &ids, NULL) == 0;
-    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : SYSCONFDIR "/libvirt/qemu";
-    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : LIBVIRT_RUN_DIR "/qemu";
+    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : VG_LIBVIRT_QEMU_CONF_DIR;
+    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : VG_LIBVIRT_QEMU_RUN_DIR;
     bool need_names = false;
     for (size_t i = 0; i < log->n; i++) {
         autofree char *u = vg_profile_uuid(log->v[i].profile);
@@ -796,13 +794,13 @@ int main(int argc, char **argv)
 
     if (argc < 2) {
         usage(stderr);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         if (argc == 2) {
             usage(stdout);
-            return EXIT_OK;
+            return VG_EXIT_OK;
         }
         cmd = find_command(argv[2]);
         if (!cmd || argc > 3) {
@@ -813,25 +811,25 @@ int main(int argc, char **argv)
             else
                 fprintf(stderr, "virtguard: unknown command '%s'; 'virtguard help' lists the "
                                 "commands.\n", shown);
-            return EXIT_USAGE;
+            return VG_EXIT_CANNOT_RUN;
         }
         command_help(stdout, cmd);
-        return EXIT_OK;
+        return VG_EXIT_OK;
     }
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("virtguard %s\n", PACKAGE_VERSION);
-        return EXIT_OK;
+        return VG_EXIT_OK;
     }
     cmd = find_command(argv[1]);
     if (!cmd) {
         autofree char *shown = vg_str_escape(argv[1], true);
         fprintf(stderr, "virtguard: unknown command '%s'; 'virtguard help' lists the commands.\n",
                 shown);
-        return EXIT_USAGE;
+        return VG_EXIT_CANNOT_RUN;
     }
     r = parse_opts(cmd, argc - 1, argv + 1, &o);
     if (r != 0)
-        return r > 0 ? EXIT_OK : EXIT_USAGE;
+        return r > 0 ? VG_EXIT_OK : VG_EXIT_CANNOT_RUN;
     r = cmd->run(&o);
     vg_libvirt_pools_close(&cli_pools);
     return r;

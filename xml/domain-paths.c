@@ -50,22 +50,9 @@ static xmlNode *child(const xmlNode *n, const char *name)
 #define FOREACH_CHILD(var, parent, name) \
     for (xmlNode *var = child((parent), (name)); var; var = next_el(var->next, (name)))
 
-/* Attribute value (copy) or NULL when absent. */
-static char *prop(const xmlNode *n, const char *name)
-{
-    if (!n)
-        return NULL;
-    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
-    if (!v)
-        return NULL;
-    char *r = vg_xstrdup((const char *)v);
-    xmlFree(v);
-    return r;
-}
-
 static bool prop_is(const xmlNode *n, const char *name, const char *value)
 {
-    autofree char *v = prop(n, name);
+    autofree char *v = vg_xml_attr(n, name);
     return vg_streq(v, value);
 }
 
@@ -158,7 +145,7 @@ void vg_domain_add_unresolved(vg_domain *d, const char *where, const char *fmt, 
 static void add_attr_path(vg_domain *d, const pspec *s, xmlNode *node, const char *attr,
                           const char *where)
 {
-    autofree char *v = prop(node, attr);
+    autofree char *v = vg_xml_attr(node, attr);
     if (!v)
         return;
     if (!*v) {
@@ -185,7 +172,7 @@ static int source_dac_relabel(const xmlNode *src)
     FOREACH_CHILD(sl, src, "seclabel") {
         if (!prop_is(sl, "model", "dac"))
             continue;
-        autofree char *relabel = prop(sl, "relabel");
+        autofree char *relabel = vg_xml_attr(sl, "relabel");
         if (no(relabel))
             return 0;
         autofree char *label = text_of(child(sl, "label"));
@@ -198,22 +185,22 @@ static int source_dac_relabel(const xmlNode *src)
 
 static void network_reason(vg_buf *b, const xmlNode *src)
 {
-    autofree char *protocol = prop(src, "protocol");
-    autofree char *name = prop(src, "name");
+    autofree char *protocol = vg_xml_attr(src, "protocol");
+    autofree char *name = vg_xml_attr(src, "name");
 
     vg_buf_printf(b, "type='network' (protocol '%s'", protocol ? protocol : "?");
     if (name)
         vg_buf_printf(b, ", name '%s'", name);
     FOREACH_CHILD(h, src, "host") {
-        autofree char *sock = prop(h, "socket");
-        autofree char *hname = prop(h, "name");
+        autofree char *sock = vg_xml_attr(h, "socket");
+        autofree char *hname = vg_xml_attr(h, "name");
         if (sock)
             vg_buf_printf(b, ", unix socket '%s'", sock);
         else if (hname)
             vg_buf_printf(b, ", host '%s'", hname);
     }
     xmlNode *cfg = child(src, "config");
-    autofree char *cfgfile = prop(cfg, "file");
+    autofree char *cfgfile = vg_xml_attr(cfg, "file");
     if (cfgfile)
         vg_buf_printf(b, ", config file '%s'", cfgfile);
     vg_buf_add(b, ") is network storage, not a local path");
@@ -248,8 +235,8 @@ static void storage_source(vg_domain *d, const char *where, const char *type, xm
         network_reason(&b, src);
         add_unresolved(d, where, "%s", b.s);
     } else if (vg_streq(type, "volume")) {
-        autofree char *pool = prop(src, "pool");
-        autofree char *volume = prop(src, "volume");
+        autofree char *pool = vg_xml_attr(src, "pool");
+        autofree char *volume = vg_xml_attr(src, "volume");
         if (!src)
             return;
         add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
@@ -302,11 +289,11 @@ static void backing_chain(vg_domain *d, const char *where, xmlNode *parent, cons
     int depth = 0;
 
     for (xmlNode *bs = child(parent, "backingStore"); bs; bs = child(bs, "backingStore")) {
-        autofree char *type = prop(bs, "type");
+        autofree char *type = vg_xml_attr(bs, "type");
         if (!type)              /* <backingStore/> terminates the chain */
             break;
         depth++;
-        autofree char *format = prop(child(bs, "format"), "type");
+        autofree char *format = vg_xml_attr(child(bs, "format"), "type");
         xmlNode *src = child(bs, "source");
         int own = source_dac_relabel(src);
         pspec s = *top;
@@ -323,10 +310,10 @@ static void backing_chain(vg_domain *d, const char *where, xmlNode *parent, cons
 
 static void parse_disk(vg_domain *d, xmlNode *disk, size_t idx)
 {
-    autofree char *type = prop(disk, "type");
-    autofree char *device = prop(disk, "device");
-    autofree char *dev = prop(child(disk, "target"), "dev");
-    autofree char *format = prop(child(disk, "driver"), "type");
+    autofree char *type = vg_xml_attr(disk, "type");
+    autofree char *device = vg_xml_attr(disk, "device");
+    autofree char *dev = vg_xml_attr(child(disk, "target"), "dev");
+    autofree char *format = vg_xml_attr(child(disk, "driver"), "type");
     autofree char *where = dev ? vg_xasprintf("disk %s", dev) : vg_xasprintf("disk #%zu", idx);
     xmlNode *src = child(disk, "source");
     pspec s = { .role = VG_ROLE_DISK, .device = dev, .format = format, .relabel = true };
@@ -347,8 +334,8 @@ static void parse_disk(vg_domain *d, xmlNode *disk, size_t idx)
     /* block copy / active commit destination */
     xmlNode *mirror = child(disk, "mirror");
     if (mirror) {
-        autofree char *mtype = prop(mirror, "type");
-        autofree char *mformat = prop(mirror, "format");
+        autofree char *mtype = vg_xml_attr(mirror, "type");
+        autofree char *mformat = vg_xml_attr(mirror, "format");
         autofree char *mw = vg_xasprintf("%s mirror", where);
         xmlNode *msrc = child(mirror, "source");
         pspec m = s;
@@ -357,7 +344,7 @@ static void parse_disk(vg_domain *d, xmlNode *disk, size_t idx)
         m.readonly = false;
         m.relabel = source_dac_relabel(msrc) != 0;
         if (!mformat)
-            mformat = prop(child(mirror, "format"), "type");
+            mformat = vg_xml_attr(child(mirror, "format"), "type");
         m.format = mformat;
         if (mtype) {
             storage_source(d, mw, mtype, msrc, &m);
@@ -377,8 +364,8 @@ static void parse_os(vg_domain *d, xmlNode *os)
     xmlNode *nvram = child(os, "nvram");
 
     if (loader) {
-        autofree char *ltype = prop(loader, "type");
-        autofree char *ro = prop(loader, "readonly");
+        autofree char *ltype = vg_xml_attr(loader, "type");
+        autofree char *ro = vg_xml_attr(loader, "readonly");
         /* A pflash loader without readonly='yes' is opened read-write by
          * QEMU (qemu_domain.c: pflash0->readonly from loader->readonly). */
         bool rw = vg_streq(ltype, "pflash") && !yes(ro);
@@ -391,7 +378,7 @@ static void parse_os(vg_domain *d, xmlNode *os)
                     .device = "template", .readonly = true, .relabel = true };
         add_attr_path(d, &t, nvram, "template", "os nvram template");
 
-        autofree char *ntype = prop(nvram, "type");
+        autofree char *ntype = vg_xml_attr(nvram, "type");
         pspec s = { .role = VG_ROLE_NVRAM, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
                     .format = "raw", .relabel = true };
         if (ntype) {
@@ -415,7 +402,7 @@ static void parse_os(vg_domain *d, xmlNode *os)
         add_text_path(d, &s, child(os, simple[i].el));
     }
     FOREACH_CHILD(table, child(os, "acpi"), "table") {
-        autofree char *ttype = prop(table, "type");
+        autofree char *ttype = vg_xml_attr(table, "type");
         pspec s = { .role = VG_ROLE_ACPI, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
                     .device = ttype, .readonly = true, .relabel = true };
         add_text_path(d, &s, table);
@@ -470,7 +457,7 @@ static void chardev(vg_domain *d, const char *where, const char *device, xmlNode
 
 static void parse_chardev_el(vg_domain *d, xmlNode *el, const char *kind, size_t idx)
 {
-    autofree char *type = prop(el, "type");
+    autofree char *type = vg_xml_attr(el, "type");
     autofree char *device = vg_xasprintf("%s%zu", kind, idx);
     chardev(d, device, device, el, type, VG_ROLE_CHARDEV);
 }
@@ -479,9 +466,9 @@ static void parse_chardev_el(vg_domain *d, xmlNode *el, const char *kind, size_t
 
 static void parse_filesystem(vg_domain *d, xmlNode *fs, size_t idx)
 {
-    autofree char *type = prop(fs, "type");
-    autofree char *target = prop(child(fs, "target"), "dir");
-    autofree char *format = prop(child(fs, "driver"), "format");
+    autofree char *type = vg_xml_attr(fs, "type");
+    autofree char *target = vg_xml_attr(child(fs, "target"), "dir");
+    autofree char *format = vg_xml_attr(child(fs, "driver"), "format");
     autofree char *where = target ? vg_xasprintf("filesystem '%s'", target)
                                   : vg_xasprintf("filesystem #%zu", idx);
     xmlNode *src = child(fs, "source");
@@ -501,8 +488,8 @@ static void parse_filesystem(vg_domain *d, xmlNode *fs, size_t idx)
         s.kind = VG_KIND_BLOCK;
         add_attr_path(d, &s, src, "dev", where);
     } else if (vg_streq(type, "volume")) {
-        autofree char *pool = prop(src, "pool");
-        autofree char *volume = prop(src, "volume");
+        autofree char *pool = vg_xml_attr(src, "pool");
+        autofree char *volume = vg_xml_attr(src, "volume");
         add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
                        "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
     } else if (vg_streq(type, "template") || vg_streq(type, "ram")) {
@@ -520,7 +507,7 @@ static void parse_filesystem(vg_domain *d, xmlNode *fs, size_t idx)
 
 static void parse_input(vg_domain *d, xmlNode *in, size_t idx)
 {
-    autofree char *type = prop(in, "type");
+    autofree char *type = vg_xml_attr(in, "type");
     const char *attr = vg_streq(type, "evdev") ? "dev"
                        : vg_streq(type, "passthrough") ? "evdev" : NULL;
     if (!attr)
@@ -536,8 +523,8 @@ static void parse_input(vg_domain *d, xmlNode *in, size_t idx)
 
 static void parse_hostdev(vg_domain *d, xmlNode *hd, size_t idx)
 {
-    autofree char *mode = prop(hd, "mode");
-    autofree char *type = prop(hd, "type");
+    autofree char *mode = vg_xml_attr(hd, "mode");
+    autofree char *type = vg_xml_attr(hd, "type");
     if (!vg_streq(mode, "capabilities"))
         return;                 /* subsystem: PCI/USB/SCSI/mdev, no path in the XML */
     autofree char *device = vg_xasprintf("hostdev%zu", idx);
@@ -561,7 +548,7 @@ static void parse_hostdev(vg_domain *d, xmlNode *hd, size_t idx)
 static void parse_tpm(vg_domain *d, xmlNode *tpm, size_t idx)
 {
     xmlNode *backend = child(tpm, "backend");
-    autofree char *type = prop(backend, "type");
+    autofree char *type = vg_xml_attr(backend, "type");
     autofree char *device = vg_xasprintf("tpm%zu", idx);
     autofree char *where = vg_xasprintf("tpm %s", device);
     pspec s = { .role = VG_ROLE_TPM, .access = VG_ACCESS_RW, .device = device,
@@ -569,7 +556,7 @@ static void parse_tpm(vg_domain *d, xmlNode *tpm, size_t idx)
 
     if (vg_streq(type, "passthrough")) {
         xmlNode *dev = child(backend, "device");
-        autofree char *path = prop(dev, "path");
+        autofree char *path = vg_xml_attr(dev, "path");
         s.kind = VG_KIND_DEVICE;
         if (path)
             add_attr_path(d, &s, dev, "path", where);
@@ -593,7 +580,7 @@ static void parse_tpm(vg_domain *d, xmlNode *tpm, size_t idx)
 
 static void parse_memory(vg_domain *d, xmlNode *mem, size_t idx)
 {
-    autofree char *model = prop(mem, "model");
+    autofree char *model = vg_xml_attr(mem, "model");
     if (!vg_streq(model, "nvdimm") && !vg_streq(model, "virtio-pmem"))
         return;
     bool ro = child(child(mem, "target"), "readonly") != NULL;
@@ -605,7 +592,7 @@ static void parse_memory(vg_domain *d, xmlNode *mem, size_t idx)
 
 static void parse_shmem(vg_domain *d, xmlNode *sh)
 {
-    autofree char *name = prop(sh, "name");
+    autofree char *name = vg_xml_attr(sh, "name");
     autofree char *where = vg_xasprintf("shmem '%s'", name ? name : "?");
     pspec s = { .role = VG_ROLE_SHMEM, .access = VG_ACCESS_RW, .kind = VG_KIND_SOCKET,
                 .device = name, .relabel = true };
@@ -614,7 +601,7 @@ static void parse_shmem(vg_domain *d, xmlNode *sh)
 
 static void parse_interface(vg_domain *d, xmlNode *nif, size_t idx)
 {
-    autofree char *type = prop(nif, "type");
+    autofree char *type = vg_xml_attr(nif, "type");
     autofree char *device = vg_xasprintf("net%zu", idx);
     autofree char *where = vg_xasprintf("interface %s", device);
     pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_SOCKET,
@@ -622,7 +609,7 @@ static void parse_interface(vg_domain *d, xmlNode *nif, size_t idx)
 
     if (vg_streq(type, "vhostuser")) {
         xmlNode *src = child(nif, "source");
-        autofree char *stype = prop(src, "type");
+        autofree char *stype = vg_xml_attr(src, "type");
         if (stype && !vg_streq(stype, "unix"))
             add_unresolved(d, where, "vhost-user source type '%s' is not a unix socket", stype);
         else
@@ -636,7 +623,7 @@ static void parse_interface(vg_domain *d, xmlNode *nif, size_t idx)
 
 static void parse_graphics(vg_domain *d, xmlNode *g, size_t idx)
 {
-    autofree char *type = prop(g, "type");
+    autofree char *type = vg_xml_attr(g, "type");
     autofree char *device = vg_xasprintf("graphics%zu", idx);
     autofree char *where = vg_xasprintf("graphics %s", type ? type : "?");
     pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_SOCKET,
@@ -671,7 +658,7 @@ static void parse_video(vg_domain *d, xmlNode *v, size_t idx)
 static void parse_rng(vg_domain *d, xmlNode *rng, size_t idx)
 {
     xmlNode *backend = child(rng, "backend");
-    autofree char *model = prop(backend, "model");
+    autofree char *model = vg_xml_attr(backend, "model");
     autofree char *device = vg_xasprintf("rng%zu", idx);
     autofree char *where = vg_xasprintf("rng %s", device);
 
@@ -680,14 +667,14 @@ static void parse_rng(vg_domain *d, xmlNode *rng, size_t idx)
                     .device = device, .readonly = true, .relabel = true };
         add_text_path(d, &s, backend);
     } else if (vg_streq(model, "egd")) {
-        autofree char *type = prop(backend, "type");
+        autofree char *type = vg_xml_attr(backend, "type");
         chardev(d, where, device, backend, type, VG_ROLE_CHARDEV);
     }
 }
 
 static void parse_smartcard(vg_domain *d, xmlNode *sc, size_t idx)
 {
-    autofree char *mode = prop(sc, "mode");
+    autofree char *mode = vg_xml_attr(sc, "mode");
     autofree char *device = vg_xasprintf("smartcard%zu", idx);
     autofree char *where = vg_xasprintf("smartcard %s", device);
 
@@ -696,22 +683,22 @@ static void parse_smartcard(vg_domain *d, xmlNode *sc, size_t idx)
                     .device = device, .readonly = true, .relabel = true };
         add_text_path(d, &s, child(sc, "database"));
     } else if (vg_streq(mode, "passthrough")) {
-        autofree char *type = prop(sc, "type");
+        autofree char *type = vg_xml_attr(sc, "type");
         chardev(d, where, device, sc, type, VG_ROLE_CHARDEV);
     }
 }
 
 static void parse_redirdev(vg_domain *d, xmlNode *rd, size_t idx)
 {
-    autofree char *type = prop(rd, "type");
+    autofree char *type = vg_xml_attr(rd, "type");
     autofree char *device = vg_xasprintf("redir%zu", idx);
     chardev(d, device, device, rd, type, VG_ROLE_CHARDEV);
 }
 
 static void parse_audio(vg_domain *d, xmlNode *a, size_t idx)
 {
-    autofree char *type = prop(a, "type");
-    autofree char *id = prop(a, "id");
+    autofree char *type = vg_xml_attr(a, "type");
+    autofree char *id = vg_xml_attr(a, "id");
     autofree char *device = id ? vg_xasprintf("audio%s", id) : vg_xasprintf("audio#%zu", idx);
     autofree char *where = vg_xasprintf("audio %s", device);
     pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
@@ -793,10 +780,10 @@ static void parse_devices(vg_domain *d, xmlNode *devices)
 static void parse_seclabel(vg_domain *d, xmlNode *sl)
 {
     vg_seclabel *s = VG_APPEND(d->seclabels, d->n_seclabels);
-    autofree char *relabel = prop(sl, "relabel");
+    autofree char *relabel = vg_xml_attr(sl, "relabel");
 
-    s->model = prop(sl, "model");
-    s->type = prop(sl, "type");
+    s->model = vg_xml_attr(sl, "model");
+    s->type = vg_xml_attr(sl, "type");
     if (!s->type)
         s->type = vg_xstrdup("dynamic");
     if (vg_streq(s->model, "none")) {
@@ -823,7 +810,7 @@ static void parse_sysinfo(vg_domain *d, xmlNode *si)
     if (!prop_is(si, "type", "fwcfg"))
         return;
     FOREACH_CHILD(e, si, "entry") {
-        autofree char *name = prop(e, "name");
+        autofree char *name = vg_xml_attr(e, "name");
         autofree char *where = vg_xasprintf("sysinfo fw_cfg entry '%s'", name ? name : "?");
         pspec s = { .role = VG_ROLE_OTHER, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
                     .device = name, .readonly = true, .relabel = true };
@@ -861,7 +848,7 @@ int vg_domain_from_doc(xmlDoc *doc, vg_domain **out, vg_error **err)
     vg_domain *d = vg_xcalloc(1, sizeof(*d));
     xmlNode *name = child(root, "name");
     xmlNode *uuid = child(root, "uuid");
-    d->virt_type = prop(root, "type");
+    d->virt_type = vg_xml_attr(root, "type");
     if (name)
         d->name = text_of(name);
     if (uuid)

@@ -115,12 +115,17 @@ const vg_seclabel *vg_domain_seclabel(const vg_domain *d, const char *model);
 
 /* A domain as libvirt stores it: the root <domain> of a persistent config
  * (/etc/libvirt/qemu/NAME.xml), or the <domain> child of the root
- * <domstatus> of a running domain's status file (/run/libvirt/qemu).
+ * <domstatus> of a running domain's status file (in VG_LIBVIRT_QEMU_RUN_DIR).
  * Parsed with the safe reader; only the root's own elements count, so a
  * <domain> inside <metadata> is never taken for the domain.  Any other root:
  * -EINVAL. */
 int vg_domain_parse_stored(const char *text, size_t len, const char *name, vg_domain **out,
                            vg_error **err);
+
+/* Where libvirt keeps its QEMU domains' XML files: persistent configs, and
+ * the status files of running domains (both directories from configure). */
+#define VG_LIBVIRT_QEMU_CONF_DIR SYSCONFDIR "/libvirt/qemu"
+#define VG_LIBVIRT_QEMU_RUN_DIR LIBVIRT_RUN_DIR "/qemu"
 
 /* Every domain libvirt keeps as an XML file in `dir` (vg_domain_parse_stored):
  * persistent configs or status files of running domains.  `fn` is called

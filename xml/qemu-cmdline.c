@@ -8,6 +8,7 @@
 #include <config.h>
 
 #include "qemu-cmdline.h"
+#include "xmlsafe.h"
 
 #define MAX_JSON_DEPTH 16
 
@@ -29,6 +30,26 @@ static void opt_add(vg_qemu_opt **v, size_t *n, char *key, char *value)
     o->value = value;
 }
 
+/* A value from *pp up to the next lone ',' (",," is an escaped comma, as in
+ * QEMU's get_opt_value()); *pp is left on that ',' or on the NUL. */
+static char *opt_value(const char **pp)
+{
+    vg_buf b = { 0 };
+    const char *p = *pp;
+    for (; *p; p++) {
+        if (*p == ',' && p[1] == ',') {
+            vg_buf_addc(&b, ',');
+            p++;
+        } else if (*p == ',') {
+            break;
+        } else {
+            vg_buf_addc(&b, *p);
+        }
+    }
+    *pp = p;
+    return vg_buf_steal(&b);
+}
+
 size_t vg_qemu_opts_split(const char *s, const char *implied, vg_qemu_opt **out)
 {
     vg_qemu_opt *v = NULL;
@@ -42,36 +63,15 @@ size_t vg_qemu_opts_split(const char *s, const char *implied, vg_qemu_opt **out)
             /* "NAME" alone: a flag, or the implied option's value (with
              * ",," escapes, like get_opt_value) */
             if (first && implied) {
-                vg_buf b = { 0 };
-                for (; *p; p++) {
-                    if (*p == ',' && p[1] == ',') {
-                        vg_buf_addc(&b, ',');
-                        p++;
-                    } else if (*p == ',') {
-                        break;
-                    } else {
-                        vg_buf_addc(&b, *p);
-                    }
-                }
-                opt_add(&v, &n, vg_xstrdup(implied), vg_buf_steal(&b));
+                opt_add(&v, &n, vg_xstrdup(implied), opt_value(&p));
             } else {
                 opt_add(&v, &n, vg_xstrndup(p, (size_t)(end - p)), vg_xstrdup("on"));
                 p = end;
             }
         } else {
             char *key = vg_xstrndup(p, (size_t)(end - p));
-            vg_buf b = { 0 };
-            for (p = end + 1; *p; p++) {
-                if (*p == ',' && p[1] == ',') {
-                    vg_buf_addc(&b, ',');
-                    p++;
-                } else if (*p == ',') {
-                    break;
-                } else {
-                    vg_buf_addc(&b, *p);
-                }
-            }
-            opt_add(&v, &n, key, vg_buf_steal(&b));
+            p = end + 1;
+            opt_add(&v, &n, key, opt_value(&p));
         }
         first = false;
         if (*p == ',')
@@ -361,16 +361,6 @@ static bool is_qemu_el(const xmlNode *n, const char *name)
            xmlStrEqual(n->ns->href, BAD_CAST VG_QEMU_NS) && xmlStrEqual(n->name, BAD_CAST name);
 }
 
-static char *attr(const xmlNode *n, const char *name)
-{
-    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
-    if (!v)
-        return NULL;
-    char *r = vg_xstrdup((const char *)v);
-    xmlFree(v);
-    return r;
-}
-
 void vg_qemu_commandline_paths(vg_domain *d, xmlNode *cl)
 {
     autostrv char **args = NULL;
@@ -380,7 +370,7 @@ void vg_qemu_commandline_paths(vg_domain *d, xmlNode *cl)
 
     for (xmlNode *c = cl->children; c; c = c->next) {
         if (is_qemu_el(c, "arg")) {
-            char *v = attr(c, "value");
+            char *v = vg_xml_attr(c, "value");
             vg_strv_push(&args, v ? v : vg_xstrdup(""));
         } else if (is_qemu_el(c, "env")) {
             n_env++;
@@ -454,7 +444,7 @@ void vg_qemu_override_paths(vg_domain *d, xmlNode *ov)
     for (xmlNode *dev = ov->children; dev; dev = dev->next) {
         if (!is_qemu_el(dev, "device"))
             continue;
-        autofree char *alias = attr(dev, "alias");
+        autofree char *alias = vg_xml_attr(dev, "alias");
         autofree char *shown_alias = shown(alias ? alias : "?");
         for (xmlNode *fe = dev->children; fe; fe = fe->next) {
             if (!is_qemu_el(fe, "frontend"))
@@ -462,9 +452,9 @@ void vg_qemu_override_paths(vg_domain *d, xmlNode *ov)
             for (xmlNode *p = fe->children; p; p = p->next) {
                 if (!is_qemu_el(p, "property"))
                     continue;
-                autofree char *name = attr(p, "name");
-                autofree char *type = attr(p, "type");
-                autofree char *value = attr(p, "value");
+                autofree char *name = vg_xml_attr(p, "name");
+                autofree char *type = vg_xml_attr(p, "type");
+                autofree char *value = vg_xml_attr(p, "value");
                 bool rom = vg_streq(name, "romfile");
                 bool file = rom || vg_streq(name, "file") || vg_streq(name, "filename") ||
                             vg_streq(name, "path");

@@ -9,10 +9,6 @@
 #include "storage-pool.h"
 #include "xmlsafe.h"
 
-#ifndef LIBVIRT_RUN_DIR
-#define LIBVIRT_RUN_DIR "/run/libvirt"
-#endif
-
 #define POOL_MAX_BYTES (1u << 20)
 
 const char *vg_pool_default_config_dir(void)

@@ -338,3 +338,15 @@ int vg_xml_parse(const char *text, size_t len, const char *name, xmlDoc **out, v
     *out = doc;
     return 0;
 }
+
+char *vg_xml_attr(const xmlNode *n, const char *name)
+{
+    if (!n)
+        return NULL;
+    xmlChar *v = xmlGetNoNsProp(n, BAD_CAST name);
+    if (!v)
+        return NULL;
+    char *r = vg_xstrdup((const char *)v);
+    xmlFree(v);
+    return r;
+}

@@ -14,5 +14,9 @@
 /* `name` is used in messages ("-" for stdin). */
 int vg_xml_parse(const char *text, size_t len, const char *name, xmlDoc **out, vg_error **err);
 
+/* The value of attribute `name` of `n` (no namespace), as a new string;
+ * NULL when `n` is NULL or has no such attribute. */
+char *vg_xml_attr(const xmlNode *n, const char *name);
+
 static inline void vg_xml_doc_freep(xmlDoc **d) { if (*d) xmlFreeDoc(*d); }
 #define autoxmldoc _cleanup_(vg_xml_doc_freep)

@@ -260,10 +260,26 @@ static void test_helper_roots(void **state)
     rmdir(dir);
 }
 
+/* The one place that names the files of a domain. */
+static void test_paths(void **state)
+{
+    (void)state;
+    const char *u = "0b7d3c6e-5f1a-4e2b-8c9d-112233445566";
+    autofree char *prof = vg_aa_profile_path("/etc/apparmor.d", u);
+    autofree char *rules = vg_aa_rules_path("/etc/apparmor.d", u);
+    autofree char *inc = vg_aa_rules_include(u);
+    assert_string_equal(prof, "/etc/apparmor.d/libvirt/libvirt-0b7d3c6e-5f1a-4e2b-8c9d-112233445566");
+    assert_string_equal(rules, "/etc/apparmor.d/libvirt/libvirt-0b7d3c6e-5f1a-4e2b-8c9d-112233445566"
+                               ".virtguard");
+    assert_string_equal(inc, "#include if exists "
+                             "<libvirt/libvirt-0b7d3c6e-5f1a-4e2b-8c9d-112233445566.virtguard>");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_paths),
         cmocka_unit_test(test_from_template),
         cmocka_unit_test(test_ensure),
         cmocka_unit_test(test_ensure_flags_forms),

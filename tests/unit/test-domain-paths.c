@@ -20,18 +20,13 @@
 #include <libxml/parser.h>
 
 #include "domain-paths.h"
+#include "helpers.h"
 #include "error.h"
 #include "util.h"
 #include "xmlsafe.h"
 
 #define DOMAINS_DIR TEST_DATA_DIR "/domains"
 #define HOSTILE_DIR TEST_DATA_DIR "/domains/hostile"
-
-static bool regenerate(void)
-{
-    const char *e = getenv("VG_REGENERATE");
-    return e && *e && strcmp(e, "0") != 0;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -69,37 +64,6 @@ static char *read_text(const char *path, size_t *len)
     return t;
 }
 
-/* Compare `actual` with the golden file (or write it when regenerating). */
-static void check_golden(const char *golden, const char *actual)
-{
-    if (regenerate()) {
-        assert_int_equal(vg_write_file_atomic(golden, actual, strlen(actual), 0644), 0);
-        return;
-    }
-    char *expected = NULL;
-    size_t n = 0;
-    int r = vg_read_file(golden, 16 * 1024 * 1024, &expected, &n);
-    if (r < 0)
-        fail_msg("golden file '%s' is missing (%s); run VG_REGENERATE=1 make check "
-                 "TESTS=tests/unit/test-domain-paths", golden, strerror(-r));
-    if (strcmp(expected, actual) != 0) {
-        /* point at the first differing line */
-        const char *a = actual, *e = expected;
-        int line = 1;
-        while (*a && *a == *e) {
-            if (*a == '\n')
-                line++;
-            a++;
-            e++;
-        }
-        print_error("golden mismatch in '%s' at line %d\n--- expected\n%s\n--- actual\n%s\n",
-                    golden, line, expected, actual);
-        free(expected);
-        fail_msg("'%s' differs from the model (line %d)", golden, line);
-    }
-    free(expected);
-}
-
 static void test_golden_domains(void **state)
 {
     (void)state;
@@ -120,8 +84,8 @@ static void test_golden_domains(void **state)
             fail_msg("'%s' was refused: %s", *f, err->msg);
         autofree char *txt = vg_domain_paths_format(d, false);
         autofree char *json = vg_domain_paths_format(d, true);
-        check_golden(paths_file, txt);
-        check_golden(json_file, json);
+        vg_test_golden(paths_file, txt);
+        vg_test_golden(json_file, json);
         /* vg_domain_parse frees the document: no dangling node pointers */
         for (size_t i = 0; i < d->n_paths; i++)
             assert_null(d->paths[i].xml_node);
@@ -151,7 +115,7 @@ static void test_golden_hostile(void **state)
         assert_true(err->msg && *err->msg);
         assert_non_null(strstr(err->msg, *f));      /* names the input */
         autofree char *line = vg_xasprintf("%s\n", err->msg);
-        check_golden(err_file, line);
+        vg_test_golden(err_file, line);
     }
     assert_true(n >= 12);
 }

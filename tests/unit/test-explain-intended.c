@@ -13,24 +13,10 @@
 #include <cmocka.h>
 
 #include "explain.h"
+#include "helpers.h"
 
 #define DIR TEST_DATA_DIR "/explain"
 #define U1 "6a2f1c3e-5b7d-4e21-9c3a-0d8e4f6a7b12"
-
-static void golden(const char *path, const char *got)
-{
-    autofree char *want = NULL;
-    if (getenv("VG_REGENERATE")) {
-        assert_int_equal(vg_write_file_atomic(path, got, strlen(got), 0644), 0);
-        return;
-    }
-    if (vg_read_file(path, 1 << 20, &want, NULL) < 0)
-        fail_msg("missing golden file '%s' (VG_REGENERATE=1 writes it)", path);
-    if (strcmp(want, got) != 0) {
-        fprintf(stderr, "--- %s differs; got:\n%s", path, got);
-        fail_msg("'%s' differs from the output", path);
-    }
-}
 
 static void test_domain_files(void **state)
 {
@@ -88,8 +74,8 @@ static void test_golden(void **state)
     vg_checklist *l = vg_explain_judge(log, &facts);
     autofree char *out = vg_checklist_format(l, false);
     autofree char *json = vg_checklist_json(l);
-    golden("intended.out", out);
-    golden("intended.json", json);
+    vg_test_golden("intended.out", out);
+    vg_test_golden("intended.json", json);
 
     /* the decisions, independently of the wording */
     assert_int_equal(l->n, 5);

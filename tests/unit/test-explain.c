@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "explain.h"
+#include "helpers.h"
 #include "lima.h"
 
 #define DIR TEST_DATA_DIR "/explain"
@@ -214,18 +215,7 @@ static void golden_one(const char *name, const golden_facts *g)
 
     for (int k = 0; k < 2; k++) {
         char *gold_path = vg_xasprintf("%s/%s.%s", DIR, name, ext[k]);
-        if (getenv("VG_REGENERATE")) {
-            assert_int_equal(vg_write_file_atomic(gold_path, got[k], strlen(got[k]), 0644), 0);
-        } else {
-            char *want = NULL;
-            if (vg_read_file(gold_path, 1 << 20, &want, NULL) < 0)
-                fail_msg("missing golden file '%s' (VG_REGENERATE=1 writes it)", gold_path);
-            if (strcmp(want, got[k]) != 0) {
-                fprintf(stderr, "--- %s differs; got:\n%s", gold_path, got[k]);
-                fail_msg("'%s' differs from the output", gold_path);
-            }
-            free(want);
-        }
+        vg_test_golden(gold_path, got[k]);
         free(gold_path);
         free(got[k]);
     }

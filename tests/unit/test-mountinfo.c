@@ -1,11 +1,13 @@
 /* Unit tests for lib/mountinfo.c: /proc/self/mountinfo parsing and lookups. */
 #include <config.h>
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "mount-state.h"
 #include "mountinfo.h"
 
 #define MI_DIR TEST_DATA_DIR "/mountinfo/"
@@ -306,6 +308,49 @@ static void test_malformed_inline(void **state)
     assert_true(strlen(err->msg) < 400);
 }
 
+/* One classifier for the hook and doctor: each state in the order it is tried. */
+static void test_classify(void **state)
+{
+    (void)state;
+    static const char mi[] =
+        "20 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+        "30 20 0:40 / /share rw - 9p mount0 rw,trans=virtio\n"
+        "31 20 8:2 / /other rw - ext4 /dev/sda2 rw\n";
+    vg_mounts *m = NULL;
+    vg_error *err = NULL;
+    char s9p[] = "9p", svfs[] = "virtiofs";
+    char *allowed[] = { s9p, svfs, NULL };
+    assert_int_equal(vg_mountinfo_parse(mi, sizeof mi - 1, &m, &err), 0);
+
+    vg_probe_res sfs = { .answered = true, .dev = 40 }, self = sfs;
+    vg_probe_res par = { .answered = true, .dev = 1 };
+    vg_mount_probe p = { &sfs, &self, &par };
+
+    assert_int_equal(vg_mount_classify(m, "/nothing", allowed, &p).state, VG_MOUNT_NOT_MOUNTED);
+    assert_null(vg_mount_classify(m, "/nothing", allowed, &p).entry);
+    assert_int_equal(vg_mount_classify(m, "/other", allowed, &p).state, VG_MOUNT_WRONG_FSTYPE);
+    assert_int_equal(vg_mount_classify(m, "/share", allowed, NULL).state, VG_MOUNT_NOT_PROBED);
+    vg_mount_class c = vg_mount_classify(m, "/share", allowed, &p);
+    assert_int_equal(c.state, VG_MOUNT_FINE);
+    assert_string_equal(c.entry->fstype, "9p");
+    par.answered = false;
+    assert_int_equal(vg_mount_classify(m, "/share", allowed, &p).state, VG_MOUNT_TIMEOUT);
+    par.answered = true;
+    self.err = EIO;
+    c = vg_mount_classify(m, "/share", allowed, &p);
+    assert_int_equal(c.state, VG_MOUNT_UNEXAMINABLE);
+    assert_int_equal(c.err, EIO);
+    self.err = 0;
+    par.dev = 40;
+    assert_int_equal(vg_mount_classify(m, "/share", allowed, &p).state, VG_MOUNT_SHADOW);
+    par.err = ENOENT;   /* no parent to compare with: not a shadow */
+    assert_int_equal(vg_mount_classify(m, "/share", allowed, &p).state, VG_MOUNT_FINE);
+    p.self = NULL;      /* the device comes from the statfs answer */
+    par.err = 0;
+    assert_int_equal(vg_mount_classify(m, "/share", allowed, &p).state, VG_MOUNT_SHADOW);
+    vg_mounts_free(m);
+}
+
 static void test_read_missing(void **state)
 {
     (void)state;
@@ -331,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_small_inputs),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_malformed_inline),
+        cmocka_unit_test(test_classify),
         cmocka_unit_test(test_read_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@
 
 #include "aa-escape.h"
 #include "policy.h"
+#include "helpers.h"
 #include "util.h"
 
 #define UUID "c7a5fdbd-edaf-9455-926a-d65c16db1809"
@@ -131,27 +132,10 @@ static vg_config *mkcfg(vg_mode mode, const char *roots, const char *extra)
     return c;
 }
 
-static bool regenerate(void)
-{
-    const char *v = getenv("VG_REGENERATE_GOLDEN");
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 static void golden(const char *name, const char *actual)
 {
     autofree char *path = vg_xasprintf("%s/policy/%s", TEST_DATA_DIR, name);
-    if (regenerate()) {
-        assert_int_equal(vg_write_file_atomic(path, actual, strlen(actual), 0644), 0);
-        return;
-    }
-    autofree char *want = NULL;
-    int r = vg_read_file(path, 1 << 20, &want, NULL);
-    if (r < 0)
-        fail_msg("cannot read golden file %s (regenerate with VG_REGENERATE_GOLDEN=1)", path);
-    if (strcmp(want, actual) != 0) {
-        fprintf(stderr, "--- %s (expected)\n%s--- actual\n%s", path, want, actual);
-        fail_msg("output differs from golden file %s", path);
-    }
+    vg_test_golden(path, actual);
 }
 
 /* Write the whole-profile form for tests/policy-compile.sh. */
@@ -199,26 +183,6 @@ static void export_literal(const char *label, const char *path)
     assert_int_equal(vg_write_file_atomic(f2, hex.s, hex.len, 0644), 0);
 }
 
-/* qemu-img refuses to write a backing name without a backing format now;
- * older images lack it.  Rename the format extension to an unknown type,
- * which QEMU (and we) skip. */
-static void drop_backing_format(const char *path)
-{
-    autoclose int fd = open(path, O_RDWR | O_CLOEXEC);
-    unsigned char buf[4096];
-    static const unsigned char ext[4] = { 0xe2, 0x79, 0x2a, 0xca };
-    static const unsigned char unknown[4] = { 0x7e, 0x57, 0xab, 0x1e };
-    assert_true(fd >= 0);
-    assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-    for (size_t i = 104; i + 4 <= sizeof(buf); i += 8) {
-        if (memcmp(buf + i, ext, 4) == 0) {
-            assert_int_equal(pwrite(fd, unknown, 4, (off_t)i), 4);
-            return;
-        }
-    }
-    fail_msg("no backing format extension in %s", path);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -255,7 +219,7 @@ static int setup(void **state)
     run("cd root && qemu-img create -q -f qcow2 nf-base.img 1M && "
         "qemu-img create -q -f qcow2 -u -b nf-base.img -F qcow2 nofmt.qcow2 1M");
     autofree char *nofmt = vg_xasprintf("%s/root/nofmt.qcow2", T);
-    drop_backing_format(nofmt);
+    vg_test_drop_backing_format(nofmt);
     run("cd root && qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw forged.raw 1M");
     /* external data file */
     run("cd root && qemu-img create -q -f qcow2 -o data_file=\"$PWD/vm/data.raw\" data.qcow2 1M");

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "qcow2.h"
+#include "helpers.h"
 #include "util.h"
 
 static char tmpdir[] = "/tmp/vg-test-qcow2-XXXXXX";
@@ -36,26 +37,6 @@ static int read_image(const char *name, vg_qcow2_info *info, vg_error **err)
     return vg_qcow2_read(fd, path, info, err);
 }
 
-/* qemu-img refuses to write a backing name without a backing format now;
- * older images lack it.  Rename the format extension to an unknown type,
- * which QEMU (and we) skip. */
-static void drop_backing_format(const char *path)
-{
-    autoclose int fd = open(path, O_RDWR | O_CLOEXEC);
-    unsigned char buf[4096];
-    static const unsigned char ext[4] = { 0xe2, 0x79, 0x2a, 0xca };
-    static const unsigned char unknown[4] = { 0x7e, 0x57, 0xab, 0x1e };
-    assert_true(fd >= 0);
-    assert_int_equal(pread(fd, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
-    for (size_t i = 104; i + 4 <= sizeof(buf); i += 8) {
-        if (memcmp(buf + i, ext, 4) == 0) {
-            assert_int_equal(pwrite(fd, unknown, 4, (off_t)i), 4);
-            return;
-        }
-    }
-    fail_msg("no backing format extension in %s", path);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -68,7 +49,7 @@ static int setup(void **state)
     run("qemu-img create -q -f qcow2 -u -b /abs/path/raw.img -F raw abs.qcow2 1M");
     run("qemu-img create -q -f qcow2 -u -b nofmt.img -F raw nofmt.qcow2 1M");
     autofree char *nofmt = vg_xasprintf("%s/nofmt.qcow2", tmpdir);
-    drop_backing_format(nofmt);
+    vg_test_drop_backing_format(nofmt);
     run("qemu-img create -q -f qcow2 -o data_file=data.raw data.qcow2 1M");
     return 0;
 }

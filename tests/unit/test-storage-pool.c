@@ -15,6 +15,7 @@
 
 #include "domain-paths.h"
 #include "storage-pool.h"
+#include "helpers.h"
 #include "util.h"
 
 #define POOLS TEST_DATA_DIR "/pools"
@@ -24,26 +25,6 @@
 static const vg_pool_source fixture = {
     .dirs = { .config_dir = "etc", .state_dir = "run" },
 };
-
-static bool regenerate(void)
-{
-    const char *e = getenv("VG_REGENERATE");
-    return e && *e && strcmp(e, "0") != 0;
-}
-
-static void golden(const char *path, const char *got)
-{
-    autofree char *want = NULL;
-    if (regenerate()) {
-        assert_int_equal(vg_write_file_atomic(path, got, strlen(got), 0644), 0);
-        return;
-    }
-    assert_int_equal(vg_read_file(path, 1 << 20, &want, NULL), 0);
-    if (strcmp(want, got) != 0) {
-        fprintf(stderr, "%s differs; got:\n%s", path, got);
-        fail();
-    }
-}
 
 static vg_domain *load_domain(const char *file)
 {
@@ -69,9 +50,9 @@ static void test_golden(void **state)
     autofree char *text = vg_domain_paths_format(d, false);
     autofree char *json = vg_domain_paths_format(d, true);
     autofree char *notes = vg_domain_unresolved_format(d);
-    golden(POOLS "/volumes.paths", text);
-    golden(POOLS "/volumes.json", json);
-    golden(POOLS "/volumes.notes", notes);
+    vg_test_golden(POOLS "/volumes.paths", text);
+    vg_test_golden(POOLS "/volumes.json", json);
+    vg_test_golden(POOLS "/volumes.notes", notes);
 }
 
 /* The resolved volume takes the disk's place and attributes. */

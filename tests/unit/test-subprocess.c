@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "subprocess.h"
@@ -92,6 +93,31 @@ static void test_not_executable(void **state)
     vg_spawn_result_clear(&res);
 }
 
+static pid_t started_pid;
+static void note_started(pid_t pid)
+{
+    started_pid = pid;
+}
+
+/* The started hook runs in the parent, with the child's pid, before the
+ * input is written; a child killed by a signal is reaped with its status. */
+static void test_started_hook_and_signal(void **state)
+{
+    (void)state;
+    vg_spawn_result res;
+    started_pid = 0;
+    vg_spawn_started_hook = note_started;
+    assert_int_equal(run_sh("cat >/dev/null; kill -9 $$", "x", 1, 5000, &res), 0);
+    vg_spawn_started_hook = NULL;
+    assert_true(started_pid > 0);
+    assert_true(res.exited);
+    assert_false(res.timed_out);
+    assert_true(WIFSIGNALED(res.status));
+    assert_int_equal(WTERMSIG(res.status), SIGKILL);
+    assert_int_equal(vg_spawn_exit_status(&res), -1);
+    vg_spawn_result_clear(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -100,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_deadline_with_unread_input),
         cmocka_unit_test(test_deadline_with_lingering_grandchild),
         cmocka_unit_test(test_not_executable),
+        cmocka_unit_test(test_started_hook_and_signal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
