@@ -6,6 +6,9 @@
 # loads the AppArmor profiles libvirt needs, starts virtlogd, virtlockd and
 # libvirtd, runs /e2e/scenarios.sh, prints its results on the serial console
 # and powers the machine off.  Everything goes to /dev/console.
+# With e2e_share=virtiofs on the kernel command line (the virtiofs boot of
+# run-e2e.sh) only the images share is mounted, over virtiofs, and
+# /e2e/scenarios-virtiofs.sh runs instead.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root TERM=dumb
 exec </dev/null >/dev/console 2>&1
 
@@ -45,12 +48,20 @@ echo 4 >/proc/sys/kernel/printk
 say "kernel $(uname -r), LSMs: $(cat /sys/kernel/security/lsm 2>/dev/null)"
 say "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 
-# The shares, as Lima mounts them (its default 9p options for writable mounts).
-modprobe 9pnet_virtio && modprobe 9p || say "cannot load the 9p modules"
-P9OPTS=trans=virtio,version=9p2000.L,msize=131072,cache=mmap
-mnt 9p images /var/lib/libvirt/images "$P9OPTS"
-mnt 9p sandboxes /Users/dev/sandboxes "$P9OPTS"
-grep ' 9p ' /proc/self/mountinfo | sed 's/^/e2e-init: mountinfo: /'
+# The shares, as Lima mounts them (its default 9p options for writable mounts);
+# in the virtiofs boot (e2e_share=virtiofs) only the images share, over virtiofs.
+SCENARIOS=/e2e/scenarios.sh
+if grep -qw 'e2e_share=virtiofs' /proc/cmdline; then
+    SCENARIOS=/e2e/scenarios-virtiofs.sh
+    modprobe -a virtio_pci virtiofs || say "cannot load the virtiofs modules"
+    mnt virtiofs images /var/lib/libvirt/images
+else
+    modprobe 9pnet_virtio && modprobe 9p || say "cannot load the 9p modules"
+    P9OPTS=trans=virtio,version=9p2000.L,msize=131072,cache=mmap
+    mnt 9p images /var/lib/libvirt/images "$P9OPTS"
+    mnt 9p sandboxes /Users/dev/sandboxes "$P9OPTS"
+fi
+grep -E ' (9p|virtiofs) ' /proc/self/mountinfo | sed 's/^/e2e-init: mountinfo: /'
 
 # syslog: the guest has no syslog daemon; keep what virtguard logs.
 socat -u UNIX-RECV:/dev/log,mode=666 OPEN:/run/syslog.txt,creat,append &
@@ -73,9 +84,10 @@ virtlockd -d || say "virtlockd did not start"
 
 # The scenarios start and stop libvirtd themselves (the hook's presence is
 # cached at daemon start).
-timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash /e2e/scenarios.sh
+timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash "$SCENARIOS"
 say "scenarios exited with status $?"
-[ -e /e2e/package.sh ] && bash /e2e/package.sh purge
+# (the purge is checked once, in the main boot)
+[ -e /e2e/package.sh ] && [ "$SCENARIOS" = /e2e/scenarios.sh ] && bash /e2e/package.sh purge
 
 say "AppArmor audit lines:"
 dmesg | grep -a 'apparmor=' | sed 's/^/e2e-dmesg: /'

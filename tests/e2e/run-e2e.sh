@@ -5,7 +5,9 @@
 # installs a freshly built virtguard package into it, shares an images directory
 # with it over 9p as Lima does (host QEMU unprivileged, security_model=none),
 # boots it under QEMU/TCG and runs tests/e2e/scenarios.sh with a real
-# libvirtd inside.  Prints one line per scenario, then "N passed, M failed";
+# libvirtd inside; then boots the same guest a second, short time with the
+# images share served over virtiofs by a root virtiofsd for the virtiofs
+# cell (tests/e2e/scenarios-virtiofs.sh).  Prints one line per scenario, then "N passed, M failed";
 # exits non-zero if any scenario failed or did not report.
 # See tests/e2e/README.md.
 set -euo pipefail
@@ -20,7 +22,9 @@ run=$top/run
 log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
 guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
-expected="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1"
+expected="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1 vf1 vf2"
+vf_timeout=${E2E_VF_TIMEOUT:-600}          # seconds for the virtiofs boot
+virtiofsd=${E2E_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 # the Debian package's install and purge (tests/e2e/package.sh)
 [ -n "${E2E_INSTALL_FROM:-}" ] || expected="$expected pkg-install pkg-purge"
 
@@ -38,7 +42,11 @@ done
 [ -z "$missing" ] || die "missing host tools:$missing (packages: tests/e2e/host-packages.txt)"
 
 qemu_pid=""
+vfsd_pid=""
 cleanup() {
+    if [ -n "$vfsd_pid" ] && kill -0 "$vfsd_pid" 2>/dev/null; then
+        kill -TERM "$vfsd_pid" 2>/dev/null || true
+    fi
     if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
         kill -TERM "$qemu_pid" 2>/dev/null || true
         sleep 1
@@ -137,6 +145,7 @@ else
 fi
 install -m 0755 "$here/guest-init.sh" "$tree/e2e/init"
 install -m 0755 "$here/scenarios.sh" "$tree/e2e/scenarios.sh"
+install -m 0755 "$here/scenarios-virtiofs.sh" "$tree/e2e/scenarios-virtiofs.sh"
 kver=$(cd "$tree/boot" && ls vmlinuz-* | sed 's/^vmlinuz-//' | sort -V | tail -n1)
 cp "$tree/boot/vmlinuz-$kver" "$run/vmlinuz"
 cp "$tree/boot/initrd.img-$kver" "$run/initrd.img"
@@ -144,6 +153,8 @@ size_mb=$(( $(du -sm "$tree" | cut -f1) + 768 ))
 mkfs.ext4 -q -F -L e2eroot -d "$tree" "$run/root.img" "${size_mb}M" >"$run/mkfs.out" 2>&1 ||
     { cat "$run/mkfs.out"; die "mkfs.ext4 -d failed"; }
 rm -rf "$tree"
+# The virtiofs boot starts from the same fresh root (the main boot changes it).
+cp --sparse=always "$run/root.img" "$run/root-vf.img"
 
 # The shared directories, owned by the unprivileged user, as on a Mac.
 sh=$run/share
@@ -199,8 +210,17 @@ ovabs data=/var/lib/libvirt/images/hostile/dabs\\
 q backing=q\"b.raw" ] || die "hostile images: qemu-img info shows: $got"
 }
 hostile_images
-find "$sh" -type d -exec chmod 0755 {} + ; find "$sh" -type f -exec chmod 0644 {} +
-chown -R "$share_uid:$share_uid" "$sh" "$run/root.img"
+# The virtiofs cell's images share: one overlay + base per scenario, so that
+# the host sees each scenario's end owners after the power-off.
+vfsh=$run/vfshare
+for v in vf1 vf2; do
+    mkdir -p "$vfsh/images/$v"
+    qimg -f qcow2 "$vfsh/images/$v/base.qcow2" 16M
+    (cd "$vfsh/images/$v" && qimg -f qcow2 -F qcow2 -b base.qcow2 overlay.qcow2)
+    cp "$run/cidata.iso" "$vfsh/images/$v/cidata.iso"
+done
+find "$sh" "$vfsh" -type d -exec chmod 0755 {} + ; find "$sh" "$vfsh" -type f -exec chmod 0644 {} +
+chown -R "$share_uid:$share_uid" "$sh" "$vfsh" "$run/root.img" "$run/root-vf.img"
 chmod 0644 "$run/vmlinuz" "$run/initrd.img"
 say "guest image built in $(( $(now) - t )) s (${size_mb} MiB)"
 
@@ -227,9 +247,94 @@ T_GUEST=$(( $(now) - t ))
 say "guest ran $T_GUEST s (QEMU exit status $rc)"
 
 # ---------------------------------------------------------------------------
+# 4b. The virtiofs cell: the same guest, booted again with the images share
+# served by a root virtiofsd (libvirt's chown reaches the host files, the
+# share keeps no trusted.* xattrs); the owners are checked here after the
+# power-off.  Every failure to set it up is a FAIL line with the reason.
+vres=$run/results-vf.txt
+: >"$vres"
+vf_fail_all() { printf 'E2E FAIL vf1 owner-lost-warned: %s\nE2E FAIL vf2 label-keeps-owner: %s\n' "$1" "$1" >>"$vres"; }
+owners_of() { (cd "$vfsh/images/$1" && stat -c %u:%g overlay.qcow2 base.qcow2 cidata.iso | tr '\n' ' ' | sed 's/ $//'); }
+vf_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1" | head -n1; }
+vf_check() { # the host's half of vf1 and vf2, from the guest's E2E-VF lines
+    local d o b i got
+    if ! grep -qE '^E2E FAIL vf1 ' "$vres"; then
+        d=$(grep -E '^E2E-VF vf1 ' "$run/console-vf.txt" | tail -n1)
+        o=$(vf_field "$d" overlay); b=$(vf_field "$d" base); i=$(vf_field "$d" iso)
+        got=$(owners_of vf1)
+        if [ -z "$d" ]; then
+            echo "E2E FAIL vf1 no-result: the guest printed neither a result nor its data; see $vlog" >>"$vres"
+        elif [ "$got" = "$o $b $i" ] && [ "$o" != "$share_uid:$share_uid" ]; then
+            echo "E2E PASS vf1 owner-lost-warned: started with one warning (virtguard doctor: $(vf_field "$d" doctor)); it named the end owners overlay $o, base $b, cidata.iso $i; on the host after destroy and power-off: overlay ${got%% *}, base $(cut -d' ' -f2 <<<"$got"), cidata.iso ${got##* } (files were $share_uid:$share_uid; overlay,base in the guest while running: $(vf_field "$d" running))" >>"$vres"
+        else
+            echo "E2E FAIL vf1 owner-lost-warned: the warning named overlay $o, base $b, cidata.iso $i; the host sees overlay/base/cidata.iso $got after the power-off" >>"$vres"
+        fi
+    fi
+    if ! grep -qE '^E2E FAIL vf2 ' "$vres"; then
+        d=$(grep -E '^E2E-VF vf2 ' "$run/console-vf.txt" | tail -n1)
+        got=$(owners_of vf2)
+        if [ -z "$d" ]; then
+            echo "E2E FAIL vf2 no-result: the guest printed neither a result nor its data; see $vlog" >>"$vres"
+        elif [ "$got" = "$share_uid:$share_uid $share_uid:$share_uid $share_uid:$share_uid" ]; then
+            echo "E2E PASS vf2 label-keeps-owner: started with label $(vf_field "$d" label) (QEMU uid $(vf_field "$d" qemu-uid), $(vf_field "$d" profile)), no warning; on the host after destroy and power-off overlay/base/cidata.iso are $got" >>"$vres"
+        else
+            echo "E2E FAIL vf2 label-keeps-owner: with label $(vf_field "$d" label) the host sees overlay/base/cidata.iso $got after the power-off (were $share_uid:$share_uid)" >>"$vres"
+        fi
+    fi
+}
+t=$(now)
+vlog=$run/console-vf.log
+: >"$vlog"
+vsock=$run/virtiofsd.sock
+vgroup=$(getent group "$share_uid" | cut -d: -f1)
+if [ ! -x "$virtiofsd" ]; then
+    vf_fail_all "no virtiofsd at $virtiofsd (QEMU 7.2's C virtiofsd, package qemu-system-common): virtiofs cannot be tested here"
+elif [ -z "$vgroup" ]; then
+    vf_fail_all "no group with gid $share_uid for virtiofsd's --socket-group"
+else
+    rm -f "$vsock"
+    "$virtiofsd" --socket-path="$vsock" --socket-group="$vgroup" -o source="$vfsh/images" \
+        >"$run/virtiofsd.log" 2>&1 &
+    vfsd_pid=$!
+    for _ in $(seq 100); do [ -S "$vsock" ] && break; kill -0 "$vfsd_pid" 2>/dev/null || break; sleep 0.1; done
+    if [ ! -S "$vsock" ]; then
+        vf_fail_all "virtiofsd did not start: $(tail -n 3 "$run/virtiofsd.log" | tr '\n' ' ')"
+    else
+        say "booting the guest again with a virtiofs images share (console: $vlog)"
+        setpriv --reuid="$share_uid" --regid="$share_uid" --clear-groups -- \
+            timeout --kill-after=15 "$vf_timeout" \
+            qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 \
+                -object memory-backend-memfd,id=mem,size=2048M,share=on -numa node,memdev=mem \
+                -kernel "$run/vmlinuz" -initrd "$run/initrd.img" \
+                -append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 init=/e2e/init quiet loglevel=4 apparmor=1 security=apparmor panic=-1 e2e_share=virtiofs E2E_TIMEOUT=$((vf_timeout - 120))" \
+                -drive "file=$run/root-vf.img,format=raw,if=virtio,cache=unsafe" \
+                -chardev "socket,id=c0,path=$vsock" -device vhost-user-fs-pci,chardev=c0,tag=images \
+                -nic none -display none -monitor none -serial stdio -no-reboot \
+                </dev/null >"$vlog" 2>&1 &
+        qemu_pid=$!
+        rc=0
+        wait "$qemu_pid" || rc=$?
+        qemu_pid=""
+        tr -d '\r' <"$vlog" >"$run/console-vf.txt"
+        grep -E '^E2E (PASS|FAIL) vf' "$run/console-vf.txt" >>"$vres" || true
+        grep -q '^E2E DONE' "$run/console-vf.txt" ||
+            echo "E2E FAIL vf-guest did-not-finish: no 'E2E DONE' on the virtiofs boot's console (QEMU status $rc); see $vlog" >>"$vres"
+        vf_check
+    fi
+    # virtiofsd exits when QEMU is gone
+    for _ in $(seq 50); do kill -0 "$vfsd_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$vfsd_pid" 2>/dev/null && { say "virtiofsd still running after QEMU: stopped"; kill -TERM "$vfsd_pid"; }
+    wait "$vfsd_pid" 2>/dev/null || true
+    vfsd_pid=""
+fi
+T_VF=$(( $(now) - t ))
+say "virtiofs boot ran $T_VF s"
+
+# ---------------------------------------------------------------------------
 # 5. Results.
 tr -d '\r' <"$log" >"$run/console.txt"
 grep -E '^E2E (PASS|FAIL) ' "$run/console.txt" >"$run/results.txt" || true
+cat "$vres" >>"$run/results.txt"
 grep -q '^E2E DONE' "$run/console.txt" ||
     echo "E2E FAIL guest did-not-finish: no 'E2E DONE' on the console (QEMU status $rc); see $log" >>"$run/results.txt"
 for id in $expected; do
@@ -240,6 +345,6 @@ echo
 cat "$run/results.txt"
 npass=$(grep -c '^E2E PASS ' "$run/results.txt" || true)
 nfail=$(grep -c '^E2E FAIL ' "$run/results.txt" || true)
-say "total $(( $(now) - T_START )) s (guest $T_GUEST s)"
+say "total $(( $(now) - T_START )) s (guest $T_GUEST s, virtiofs boot $T_VF s)"
 echo "$npass passed, $nfail failed"
 [ "$nfail" = 0 ]

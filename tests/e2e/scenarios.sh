@@ -64,7 +64,7 @@ write_conf() { # MODE [extra shared mount]
 # written by the e2e scenarios
 mode = "$1"
 shared_mounts = [ "$IMG"${2:+, \"$2\"} ]
-shared_fs_types = [ "9p" ]
+shared_fs_types = [ ${FS_TYPES:-\"9p\"} ]
 EOC
     # The helper's own profile reads images only under the configured roots.
     virtguard-helper roots >/dev/null &&
@@ -143,6 +143,9 @@ mount_images() {
     mountpoint -q "$IMG" ||
         mount -t 9p -o trans=virtio,version=9p2000.L,msize=131072,cache=mmap images "$IMG"
 }
+
+# tests/e2e/scenarios-virtiofs.sh sources this file for the helpers above.
+[ -n "${E2E_HELPERS_ONLY:-}" ] && return 0
 
 U1=e2e00001-0000-4000-8000-000000000001      # s1/s2/s3: DAC on the images share
 U4=e2e00004-0000-4000-8000-000000000004      # s4: mount missing
