@@ -294,17 +294,25 @@ static bool enforce(const vg_doctor_facts *f)
     return f->cfg->mode == VG_MODE_ENFORCE;
 }
 
+/* A file doctor could not read (not root): one FAIL naming it, what was
+ * therefore not judged, and an incomplete report. */
+static void unreadable(vg_checklist *l, const char *topic, const char *path, const char *error,
+                       const char *consequence, const char *reader)
+{
+    vg_check *c = vg_checklist_add(l, VG_CHECK_FAIL, topic, "'%s' could not be read", path);
+    vg_check_detail(c, "%s. %s", error, consequence);
+    vg_check_fix(c, "run 'virtguard doctor' as root (sudo), as %s reads it.", reader);
+    vg_checklist_incomplete(l, "%s; run 'virtguard doctor' as root for a complete report.",
+                            error);
+}
+
 static void judge_config(const vg_doctor_facts *f, vg_checklist *l)
 {
     vg_check *c;
     if (f->config_unreadable) {
-        c = vg_checklist_add(l, VG_CHECK_FAIL, "config", "'%s' could not be read",
-                             f->config_path);
-        vg_check_detail(c, "%s. The checks below use the built-in defaults (no shared "
-                           "mounts), not this host's settings.", f->config_error);
-        vg_check_fix(c, "run 'virtguard doctor' as root (sudo), as the hook reads it.");
-        vg_checklist_incomplete(l, "%s; run 'virtguard doctor' as root for a complete "
-                                "report.", f->config_error);
+        unreadable(l, "config", f->config_path, f->config_error,
+                   "The checks below use the built-in defaults (no shared mounts), not this "
+                   "host's settings.", "the hook");
         return;
     }
     if (f->config_error) {
@@ -530,13 +538,9 @@ static void judge_qemu_conf(const vg_doctor_facts *f, vg_checklist *l)
     if (f->qemu_conf_unreadable) {
         /* Nothing about QEMU's user, relabelling or the security driver was
          * read: judge none of it (the defaults would give false PASS lines). */
-        c = vg_checklist_add(l, VG_CHECK_FAIL, "qemu.conf", "'%s' could not be read",
-                             f->qemu_conf_path);
-        vg_check_detail(c, "%s. QEMU's user, dynamic_ownership, remember_owner and "
-                           "security_driver were not checked.", f->qemu_conf_error);
-        vg_check_fix(c, "run 'virtguard doctor' as root (sudo), as libvirtd reads it.");
-        vg_checklist_incomplete(l, "%s; run 'virtguard doctor' as root for a complete "
-                                "report.", f->qemu_conf_error);
+        unreadable(l, "qemu.conf", f->qemu_conf_path, f->qemu_conf_error,
+                   "QEMU's user, dynamic_ownership, remember_owner and security_driver were "
+                   "not checked.", "libvirtd");
         return;
     }
     if (f->qemu_conf_error) {

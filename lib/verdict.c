@@ -40,14 +40,21 @@ bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled)
     return false;
 }
 
-bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom)
+/* How many of the domain's paths the guard would check (shared mounts,
+ * path_map FROM). */
+static size_t n_planned(const vg_config *cfg, const vg_domain *dom)
 {
     vg_guard_item *items = NULL;
     size_t n = 0;
 
     if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0)
         vg_guard_items_free(items, n);
-    return n > 0 || vg_guard_count_extra(cfg, dom) > 0;
+    return n;
+}
+
+bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom)
+{
+    return n_planned(cfg, dom) > 0 || vg_guard_count_extra(cfg, dom) > 0;
 }
 
 static void drop_findings(vg_report *rep, vg_finding_kind kind)
@@ -124,7 +131,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
      * rules (as `virtguard profile` shows), but no mount or DAC check. */
     {
         out->n_extra = vg_guard_count_extra(cfg, dom);
-        if (!vg_verdict_in_scope(cfg, dom)) {
+        if (out->n_extra == 0 && n_planned(cfg, dom) == 0) {   /* vg_verdict_in_scope */
             out->kind = VG_VERDICT_SKIP;
             out->text = vg_xstrdup("");
             return;
