@@ -47,7 +47,7 @@ check "a second roots run leaves the file alone" has "unchanged" <(echo "$out")
 # What the profile must not grant any more.
 check "no read access to the whole filesystem" not rule_line '/\*\* r'
 check "no dac_override" not rule_line 'capability dac_override'
-check "the parser child has no /tmp" not rule_line '/tmp/'
+check "the parser child has no /tmp" not rule_line '/tmp/\*\*'
 check "the parser child has a private temporary directory" rule_line '/\{,var/\}run/virtguard/tmp/\*\* rwk,'
 check "the parser child may read the kernel version (no DENIED noise)" rule_line '@\{PROC\}/sys/kernel/osrelease r,'
 for secret in '/etc/libvirt/secrets/\*\*' '/var/lib/libvirt/qemu/\*\*' '/etc/pki/\*\*' \
