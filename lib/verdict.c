@@ -40,21 +40,12 @@ bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled)
     return false;
 }
 
-/* How many of the domain's paths the guard would check (shared mounts,
- * path_map FROM). */
-static size_t n_planned(const vg_config *cfg, const vg_domain *dom)
-{
-    vg_guard_item *items = NULL;
-    size_t n = 0;
-
-    if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0)
-        vg_guard_items_free(items, n);
-    return n;
-}
-
 bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom)
 {
-    return n_planned(cfg, dom) > 0 || vg_guard_count_extra(cfg, dom) > 0;
+    autoguardplan vg_guard_plan plan;
+
+    vg_guard_plan_init(&plan, cfg, dom);
+    return plan.n > 0 || plan.n_extra > 0;
 }
 
 static void drop_findings(vg_report *rep, vg_finding_kind kind)
@@ -86,6 +77,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     autoqemuconf vg_qemu_conf *qconf = NULL;
     autodomain vg_domain *dom = NULL;
     autoerror vg_error *err = NULL;
+    autoguardplan vg_guard_plan plan = { 0 };
     const char *dev_prefix = "WARNING (dev mode): ";
 
     memset(out, 0, sizeof(*out));
@@ -127,15 +119,15 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     vg_domain_resolve_volumes(dom, env ? env->pools : NULL);
 
     /* Fast path: nothing on a shared mount, under a path_map FROM or under
-     * apparmor_extra_roots.  Paths only under extra roots go on: they get
-     * rules (as `virtguard profile` shows), but no mount or DAC check. */
-    {
-        out->n_extra = vg_guard_count_extra(cfg, dom);
-        if (out->n_extra == 0 && n_planned(cfg, dom) == 0) {   /* vg_verdict_in_scope */
-            out->kind = VG_VERDICT_SKIP;
-            out->text = vg_xstrdup("");
-            return;
-        }
+     * apparmor_extra_roots (vg_verdict_in_scope).  Paths only under extra
+     * roots go on: they get rules (as `virtguard profile` shows), but no
+     * mount or DAC check.  The plan is made once, here, for the guard too. */
+    vg_guard_plan_init(&plan, cfg, dom);
+    out->n_extra = plan.n_extra;
+    if (plan.n == 0 && plan.n_extra == 0) {
+        out->kind = VG_VERDICT_SKIP;
+        out->text = vg_xstrdup("");
+        return;
     }
 
     if (vg_qemu_conf_load(env && env->qemu_conf ? env->qemu_conf : cfg->qemu_conf, &qconf,
@@ -148,7 +140,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         return;
     }
 
-    if (vg_guard_run(cfg, qconf, dom, env, &out->report, &err) < 0) {
+    if (vg_guard_run(&plan, qconf, env, &out->report, &err) < 0) {
         out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
         out->text = vg_xasprintf("virtguard: %sdomain '%s': the check could not run: %s.\n",
                                  out->dev_mode ? dev_prefix : "", dom->name, err->msg);
