@@ -115,15 +115,15 @@ void vg_guard_plan_clear(vg_guard_plan *plan)
 
 /* ---- report ------------------------------------------------------------- */
 
-static void add_finding(vg_report *r, vg_finding_kind kind, bool blocking,
+static void add_finding(vg_report *r, vg_finding_kind kind, vg_check_status status,
                         const char *path, const char *fmt, ...) VG_FORMAT(5, 6);
-static void add_finding(vg_report *r, vg_finding_kind kind, bool blocking,
+static void add_finding(vg_report *r, vg_finding_kind kind, vg_check_status status,
                         const char *path, const char *fmt, ...)
 {
     va_list ap;
     vg_finding *f = VG_APPEND(r->v, r->n);
     f->kind = kind;
-    f->blocking = blocking;
+    f->status = status;
     f->path = vg_xstrdup(path);
     va_start(ap, fmt);
     f->message = vg_xvasprintf(fmt, ap);
@@ -133,7 +133,7 @@ static void add_finding(vg_report *r, vg_finding_kind kind, bool blocking,
 bool vg_report_blocking(const vg_report *r)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (r->v[i].blocking)
+        if (r->v[i].status == VG_CHECK_FAIL)
             return true;
     return false;
 }
@@ -362,11 +362,11 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         const vg_mount *under = vg_mounts_find(c->mounts, mount);
         autofree char *hint = lima_hint(c, mount);
         if (sfs->answered && sfs->err == ENOENT)
-            add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
+            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
                         "shared mount '%s' is not mounted and the directory does not exist. %s",
                         mount, hint);
         else
-            add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
+            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
                         "shared mount '%s' is not mounted: '%s' is a plain directory on the %s "
                         "filesystem mounted at '%s'. %s",
                         mount, mount, fs_word(under), under ? under->mount_point : "/", hint);
@@ -378,7 +378,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         for (size_t i = 0; c->cfg->shared_fs_types[i]; i++)
             vg_buf_printf(&b, "%s%s", i ? ", " : "", c->cfg->shared_fs_types[i]);
         types = vg_buf_steal(&b);
-        add_finding(c->rep, VG_FIND_FSTYPE, true, mount,
+        add_finding(c->rep, VG_FIND_FSTYPE, VG_CHECK_FAIL, mount,
                     "shared mount '%s' is mounted as '%s' (source '%s'), which is not one of "
                     "shared_fs_types (%s) in '%s'. Either the share failed to mount and "
                     "something else is mounted there, or add \"%s\" to shared_fs_types.",
@@ -390,7 +390,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
     case VG_MOUNT_TIMEOUT: {
         autofree char *fh = fuse_hint(ms->entry);
         ms->timed_out = true;
-        add_finding(c->rep, VG_FIND_TIMEOUT, true, mount,
+        add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, mount,
                     "shared mount '%s' (%s) did not answer within %u ms; its server may be "
                     "hung. Check the host side of the share (on Lima: is the instance's "
                     "host process alive?), or raise probe_timeout_ms in '%s'.%s",
@@ -399,13 +399,13 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         return;
     }
     case VG_MOUNT_UNEXAMINABLE:
-        add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
+        add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
                     "shared mount '%s' (%s) cannot be examined: %s.", mount,
                     ms->entry->fstype, strerror(mc.err));
         return;
     case VG_MOUNT_SHADOW: {
         autofree char *hint = lima_hint(c, mount);
-        add_finding(c->rep, VG_FIND_SHADOW, true, mount,
+        add_finding(c->rep, VG_FIND_SHADOW, VG_CHECK_FAIL, mount,
                     "shared mount '%s' is not mounted: the mount table lists a %s mount there, "
                     "but the directory is on the same device as its parent (a shadow "
                     "directory). %s", mount, ms->entry->fstype, hint);
@@ -477,7 +477,7 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
                              !dp->relabel ? "relabel='no' on this source"
                                           : c->who->relabel_off);
 
-    add_finding(c->rep, VG_FIND_DAC, true, it->path,
+    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path,
                 "%s: QEMU will run as %s and cannot open it for %s: it is owned by %u:%u "
                 "with mode %04o, and %s. %s",
                 what, who, want_words(want), (unsigned)fr->uid, (unsigned)fr->gid,
@@ -489,7 +489,7 @@ static void judge_traversal(judge_ctx *c, const vg_guard_item *it, const char *d
 {
     autofree char *what = describe_item(it);
     autofree char *who = vg_ids_describe(c->ids);
-    add_finding(c->rep, VG_FIND_DAC, true, it->path,
+    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path,
                 "%s: QEMU will run as %s and cannot reach it: directory '%s' is owned by "
                 "%u:%u with mode %04o (QEMU needs search permission 'x' on every directory "
                 "above the file). Grant it, e.g. 'chmod o+x %s', or run this domain's QEMU "
@@ -675,7 +675,7 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const char *la
                        "</seclabel>%s.", c->rep->domain, label, keep)
         : vg_xasprintf("virtguard offers no per-domain label here: %s. Fix: give the files one "
                        "owner that QEMU with its group can use%s.", no_label_why, keep);
-    add_finding(c->rep, VG_FIND_OWNER_LOST, false, ms->pm->mount,
+    add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_INFO, ms->pm->mount,
                 "WARNING: libvirt will chown %s on shared mount '%s' (%s) to QEMU's %u:%u at "
                 "start, and cannot give %s back at stop%s%s. After the domain stops, %s: the "
                 "images' writer can no longer rewrite %s%s. virtguard does not refuse the start "
@@ -746,7 +746,7 @@ static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s, co
         if (!s->timed_out) {
             autofree char *fh = fuse_hint(s->entry);
             s->timed_out = true;
-            add_finding(c->rep, VG_FIND_TIMEOUT, true, it->path,
+            add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, it->path,
                         "%s: shared mount '%s' (%s) did not answer within %u ms while "
                         "checking this file; its server may be hung. Check the host side of "
                         "the share, or raise probe_timeout_ms in '%s'.%s",
@@ -761,20 +761,20 @@ static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s, co
             autofree char *dir = vg_str_escape(raw_dir, true);
             const vg_probe_res *pr = it->n_dirs ? &c->res[it->dir_req[it->n_dirs - 1]] : NULL;
             if (pr && pr->answered && pr->err == ENOENT)
-                add_finding(c->rep, VG_FIND_MISSING, true, it->path,
+                add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path,
                             "%s: directory '%s' does not exist on shared mount '%s' (%s), so "
                             "it cannot be created there. Create the directory first.",
                             what, dir, s->pm->mount, s->entry->fstype);
             return;
         }
-        add_finding(c->rep, VG_FIND_MISSING, true, it->path,
+        add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path,
                     "%s does not exist on shared mount '%s' (%s). Check the path in the "
                     "domain XML, and that the writer of the image finished creating it on "
                     "the host side of the share.", what, s->pm->mount, s->entry->fstype);
         return;
     }
     if (fr->err) {
-        add_finding(c->rep, VG_FIND_MISSING, true, it->path, "%s cannot be examined: %s.",
+        add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path, "%s cannot be examined: %s.",
                     what, strerror(fr->err));
         return;
     }
@@ -809,7 +809,7 @@ static void judge_unmapped(judge_ctx *c, const vg_guard_item *it)
         shown = vg_xstrdup("?");
     else
         shown = vg_str_escape(mapped, true);
-    add_finding(c->rep, VG_FIND_UNMAPPED, true, it->path,
+    add_finding(c->rep, VG_FIND_UNMAPPED, VG_CHECK_FAIL, it->path,
                 "%s does not exist on this host: it is a path as the image writer "
                 "sees it, which path_map maps to '%s'. Rewrite the XML with "
                 "'virtguard rewrite' before defining the domain.", what, shown);
@@ -828,7 +828,7 @@ static void judge_state_dir(judge_ctx *c)
         return;
     autofree char *who = vg_ids_describe(c->ids);
     const char *sd = c->plan->state_dir;
-    add_finding(c->rep, VG_FIND_STATE_DIR, true, sd,
+    add_finding(c->rep, VG_FIND_STATE_DIR, VG_CHECK_FAIL, sd,
                 "QEMU will run as %s (from the domain's static DAC <seclabel>) and cannot "
                 "enter libvirt's state directory '%s' (owned by %u:%u, mode %04o), where "
                 "libvirt keeps the domain's master-key.aes. Keep QEMU's group in the label "
@@ -853,7 +853,7 @@ vg_report *vg_guard_judge(const vg_guard_plan *plan, const vg_probe_res *res,
     if (plan->n == 0)
         return rep;
     if (!who->known)
-        add_finding(rep, VG_FIND_IDENTITY, true, NULL,
+        add_finding(rep, VG_FIND_IDENTITY, VG_CHECK_FAIL, NULL,
                     "cannot tell which user QEMU will run as, so file access cannot be "
                     "checked: %s.", who->unknown_why);
     for (size_t j = 0; j < plan->n_mounts; j++) {

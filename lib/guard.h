@@ -17,6 +17,7 @@
 #pragma once
 
 #include "dac.h"
+#include "exitcode.h"
 #include "domain-paths.h"
 #include "mountinfo.h"
 #include "probe.h"
@@ -25,7 +26,6 @@
 #include "vgconfig.h"
 
 typedef enum {
-    VG_FIND_CONFIG,         /* virtguard.conf or qemu.conf unusable */
     VG_FIND_UNMAPPED,       /* path under a path_map FROM: should have been rewritten */
     VG_FIND_NOT_MOUNTED,    /* no mount at the shared mount point */
     VG_FIND_SHADOW,         /* mount entry, but same device as the parent */
@@ -35,16 +35,16 @@ typedef enum {
     VG_FIND_DAC,            /* QEMU's uid/gid cannot open it */
     VG_FIND_STATE_DIR,      /* QEMU's uid/gid cannot reach libvirt's state dir */
     VG_FIND_IDENTITY,       /* QEMU's user/group cannot be resolved */
-    VG_FIND_UNRESOLVED,     /* a domain resource virtguard cannot check (notice) */
     VG_FIND_SECURITY_NONE,  /* qemu.conf security_driver = "none" with AppArmor available */
-    VG_FIND_RULES,          /* the AppArmor rules could not be put in place */
     VG_FIND_OWNER_LOST,     /* warning: libvirt's chown works on the share and
                                its undo at stop cannot restore the owner */
 } vg_finding_kind;
 
 typedef struct vg_finding {
     vg_finding_kind kind;
-    bool blocking;          /* refuses the start in enforce mode */
+    vg_check_status status; /* VG_CHECK_FAIL: refuses the start in enforce mode;
+                               VG_CHECK_INFO: said, never refuses (the owner
+                               warning) */
     char *path;             /* may be NULL */
     char *message;          /* whole sentences: what, why, the fix */
 } vg_finding;

@@ -70,6 +70,16 @@ static const vg_finding *first_finding(const vg_report *rep, vg_finding_kind kin
     return NULL;
 }
 
+#define DEV_PREFIX "WARNING (dev mode): "
+
+/* A verdict without the guard's findings: `reason` (owned) says why, and
+ * the hook's text is rendered from it.  Set out->dev_mode first. */
+static void set_reason(vg_verdict *out, char *reason)
+{
+    out->reason = reason;
+    out->text = vg_xasprintf("virtguard: %s%s\n", out->dev_mode ? DEV_PREFIX : "", reason);
+}
+
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
                      const char *stage, const vg_guard_env *env, vg_verdict *out)
 {
@@ -78,7 +88,6 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     autodomain vg_domain *dom = NULL;
     autoerror vg_error *err = NULL;
     autoguardplan vg_guard_plan plan = { 0 };
-    const char *dev_prefix = "WARNING (dev mode): ";
 
     memset(out, 0, sizeof(*out));
     config_path = config_path ? config_path : vg_config_default_path();
@@ -86,14 +95,13 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     if (vg_config_load(config_path, &cfg, &err) < 0) {
         out->kind = VG_VERDICT_CONFIG;
         out->dev_mode = broken_config_says_dev(config_path);
-        out->text = vg_xasprintf("virtguard: %s%s. %s\n", out->dev_mode ? dev_prefix : "",
-                                 err->msg,
-                                 out->dev_mode ? "Starting anyway because the file asks for "
-                                                 "dev mode."
-                                               : "Every start is refused until the file is "
-                                                 "fixed (virtguard fails closed in enforce "
-                                                 "mode); 'virtguard check' shows the same "
-                                                 "error.");
+        set_reason(out, vg_xasprintf("%s. %s", err->msg,
+                                     out->dev_mode ? "Starting anyway because the file asks "
+                                                     "for dev mode."
+                                                   : "Every start is refused until the file "
+                                                     "is fixed (virtguard fails closed in "
+                                                     "enforce mode); 'virtguard check' shows "
+                                                     "the same error."));
         out->log_line = vg_xasprintf("%s: %s: %s", stage,
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
@@ -107,8 +115,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         autofree char *who = env && env->domain_name
             ? vg_xasprintf("domain '%s': ", env->domain_name) : vg_xstrdup("");
         out->kind = VG_VERDICT_INPUT;
-        out->text = vg_xasprintf("virtguard: %s%scannot read the domain XML: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", who, err->msg);
+        set_reason(out, vg_xasprintf("%scannot read the domain XML: %s.", who, err->msg));
         out->log_line = vg_xasprintf("%s%s: %s: cannot read the domain XML: %s", who, stage,
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
@@ -133,8 +140,8 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     if (vg_qemu_conf_load(env && env->qemu_conf ? env->qemu_conf : cfg->qemu_conf, &qconf,
                           &err) < 0) {
         out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-        out->text = vg_xasprintf("virtguard: %sdomain '%s': cannot read QEMU's settings: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", dom->name, err->msg);
+        set_reason(out, vg_xasprintf("domain '%s': cannot read QEMU's settings: %s.", dom->name,
+                                     err->msg));
         out->log_line = vg_xasprintf("domain '%s' %s: %s: %s", dom->name, stage,
                                      vg_verdict_kind_name(out->kind), err->msg);
         return;
@@ -142,8 +149,8 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
 
     if (vg_guard_run(&plan, qconf, env, &out->report, &err) < 0) {
         out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-        out->text = vg_xasprintf("virtguard: %sdomain '%s': the check could not run: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", dom->name, err->msg);
+        set_reason(out, vg_xasprintf("domain '%s': the check could not run: %s.", dom->name,
+                                     err->msg));
         out->log_line = vg_xasprintf("domain '%s' %s: %s: the check could not run: %s",
                                      dom->name, stage, vg_verdict_kind_name(out->kind), err->msg);
         return;
@@ -156,7 +163,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         vg_qemu_conf_security_none(qconf)) {
         vg_finding *f = VG_APPEND(rep->v, rep->n);
         f->kind = VG_FIND_SECURITY_NONE;
-        f->blocking = true;
+        f->status = VG_CHECK_FAIL;
         f->path = vg_xstrdup(qconf->source);
         f->message = vg_xasprintf(
             "'%s' line %d sets security_driver = \"none\", which runs every guest without "
@@ -192,7 +199,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         return;
     }
     out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-    out->text = vg_report_format(rep, out->dev_mode ? dev_prefix : NULL);
+    out->text = vg_report_format(rep, out->dev_mode ? DEV_PREFIX : NULL);
     /* One line: the first finding names the cause; the count says the rest. */
     autofree char *first = vg_xstrdup(rep->v[0].message);
     char *nl = strchr(first, '\n');
@@ -224,6 +231,7 @@ void vg_verdict_clear(vg_verdict *v)
 {
     free(v->domain);
     free(v->uuid);
+    free(v->reason);
     free(v->text);
     free(v->log_line);
     vg_report_free(v->report);

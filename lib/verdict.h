@@ -1,5 +1,17 @@
 /* virtguard: the decision the hook makes at prepare/start, as a value.
- * The hook prints it and exits; `virtguard check` prints the same text. */
+ * The hook prints it and exits; `virtguard check` prints the same text.
+ *
+ * The result types, each built from the one before, never back:
+ *   vg_report (guard.h)       the guard's findings for one domain: kind,
+ *                             severity, path, message
+ *   vg_verdict (here)         config + domain + report: the decision, and the
+ *                             hook's stderr text and syslog line, rendered once
+ *   vg_checklist (checklist.h) the admin reports' data (doctor, explain, audit,
+ *                             and `check --json` through verdict-report.h) and
+ *                             their two renderers, text and JSON
+ * One severity, vg_check_status (exitcode.h), for findings and checks alike.
+ * The checklist takes the verdict's data (reason, findings), not its
+ * rendered text. */
 #pragma once
 
 #include "exitcode.h"
@@ -21,7 +33,11 @@ typedef struct vg_verdict {
     char *domain;           /* may be NULL when the XML could not be parsed */
     char *uuid;             /* the domain's <uuid> as written; NULL when absent or unparsed */
     size_t n_extra;         /* paths only under apparmor_extra_roots (rules, no mount check) */
-    char *text;             /* what to show the user (stderr of the hook); "" if nothing */
+    char *reason;           /* no findings to say it (CONFIG, INPUT, or the guard could
+                               not run): why, whole sentences without the "virtguard: "
+                               prefix; NULL otherwise */
+    char *text;             /* what to show the user (stderr of the hook), rendered from
+                               `reason` or the report's findings; "" if nothing */
     char *log_line;         /* one line for syslog; NULL = nothing to log */
     bool warns;             /* ALLOW whose text carries a WARNING (log it as one) */
     vg_report *report;      /* NULL unless the guard ran */

@@ -204,7 +204,7 @@ static void assert_one(vg_report *rep, vg_finding_kind kind, const char *needle)
     if (rep->n != 1 || rep->v[0].kind != kind || !strstr(text, needle))
         fail_msg("expected one finding of kind %d containing \"%s\", got %zu:\n%s",
                  kind, needle, rep->n, text);
-    assert_true(rep->v[0].blocking);
+    assert_int_equal(rep->v[0].status, VG_CHECK_FAIL);
 }
 
 static void assert_none(vg_report *rep)
@@ -550,7 +550,7 @@ static const vg_finding *only_warning(const vg_report *rep)
     autofree char *text = vg_report_format(rep, NULL);
     if (rep->n != 1 || rep->v[0].kind != VG_FIND_OWNER_LOST)
         fail_msg("expected one owner warning, got %zu:\n%s", rep->n, text);
-    assert_false(rep->v[0].blocking);
+    assert_int_equal(rep->v[0].status, VG_CHECK_INFO);
     assert_false(vg_report_blocking(rep));
     return &rep->v[0];
 }
