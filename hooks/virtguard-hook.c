@@ -224,7 +224,9 @@ int main(int argc, char **argv)
     }
     op = argv[2];
     sub = argv[3];
-    vg_log_open("virtguard");
+    /* No vg_log_open() here: the operations that need nothing (started,
+     * stopped, reconnect...) exit without a syslog connection; vg_log()
+     * opens it at the first message. */
 
     if (strcmp(sub, "begin") == 0 && (strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0))
         return guard(argv[1], op);

@@ -311,6 +311,12 @@ typedef struct judge_ctx {
     const vg_ids *ids;          /* NULL when unresolved */
     const vg_probe_res *res;    /* one per plan->req */
     vg_report *rep;
+    /* The per-domain label to offer as a fix: checked (which reads
+     * passwd/group) only when a message first needs it, see offer_label(). */
+    bool label_checked;
+    char *label;                /* NULL: none to offer, */
+    char *label_why;            /* and why */
+    char *dac_fix;              /* the fix for DAC problems, built on it */
 } judge_ctx;
 
 static const char *fs_word(const vg_mount *m)
@@ -440,8 +446,10 @@ static char *propose_label(const judge_ctx *c, uid_t *owner_out)
     return vg_xasprintf("+%u:+%u", (unsigned)owner, (unsigned)c->ids->gid);
 }
 
+static const char *dac_fix(judge_ctx *c);
+
 static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res *fr,
-                      const mount_state *ms, const char *fix)
+                      const mount_state *ms)
 {
     const vg_domain_path *dp = it->dp;
     bool is_dir = S_ISDIR(fr->mode);
@@ -481,7 +489,7 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
                 "%s: QEMU will run as %s and cannot open it for %s: it is owned by %u:%u "
                 "with mode %04o, and %s. %s",
                 what, who, want_words(want), (unsigned)fr->uid, (unsigned)fr->gid,
-                (unsigned)(fr->mode & 07777), cause, fix);
+                (unsigned)(fr->mode & 07777), cause, dac_fix(c));
 }
 
 static void judge_traversal(judge_ctx *c, const vg_guard_item *it, const char *dir,
@@ -617,11 +625,46 @@ static char *checked_label(const judge_ctx *c, const vg_probe_res *state, char *
     return steal_pointer(&label);
 }
 
+/* checked_label(), once, when a message first needs it. */
+static const char *offer_label(judge_ctx *c)
+{
+    const vg_guard_plan *plan = c->plan;
+
+    if (!c->label_checked && c->ids)
+        c->label = checked_label(c, plan->state_req != SIZE_MAX ? &c->res[plan->state_req] : NULL,
+                                 &c->label_why);
+    c->label_checked = true;
+    return c->label;
+}
+
+/* The fix we propose for DAC problems, with the label when it was checked. */
+static const char *dac_fix(judge_ctx *c)
+{
+    const char *label;
+
+    if (c->dac_fix)
+        return c->dac_fix;
+    if ((label = offer_label(c)))
+        c->dac_fix = vg_xasprintf(
+            "Do not set user = \"root\" or security_driver = \"none\" in qemu.conf (that "
+            "removes isolation for every guest); run this domain's QEMU as the files' owner "
+            "instead, keeping QEMU's group, by adding to its XML ('virsh edit %s'): <seclabel "
+            "type='static' model='dac' relabel='no'><label>%s</label></seclabel>. Alternatively "
+            "export the share with security_model=mapped-xattr so that chown works.",
+            c->rep->domain, label);
+    else
+        c->dac_fix = vg_xstrdup(
+            "Give the files one owner and run this domain's QEMU as that user with a static DAC "
+            "<seclabel> keeping QEMU's group, or export the share with "
+            "security_model=mapped-xattr; do not set user = \"root\" or security_driver = "
+            "\"none\" in qemu.conf.");
+    return c->dac_fix;
+}
+
 /* One warning per mount where libvirt's chown works and some relabelled
  * file will not get its owner back at stop.  The start goes on: it works;
  * the harm is to the files' writer afterwards. */
-static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const char *label,
-                             const char *no_label_why)
+static void judge_owner_lost(judge_ctx *c, const mount_state *ms)
 {
     const vg_probe_res *cr;
     vg_buf list = { 0 };
@@ -662,6 +705,7 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const char *la
     if (!count)
         return;
     autofree char *cause = any_root ? remember_cause(c, cr) : NULL;
+    const char *label = offer_label(c);
     /* A share that keeps the xattrs helps only the files restored at stop. */
     autofree char *keep = any_root ? vg_xasprintf(
         "; or serve the share so that it keeps trusted.* extended attributes (as root)%s, which "
@@ -674,7 +718,7 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const char *la
                        "<seclabel type='static' model='dac' relabel='no'><label>%s</label>"
                        "</seclabel>%s.", c->rep->domain, label, keep)
         : vg_xasprintf("virtguard offers no per-domain label here: %s. Fix: give the files one "
-                       "owner that QEMU with its group can use%s.", no_label_why, keep);
+                       "owner that QEMU with its group can use%s.", c->label_why, keep);
     add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_INFO, ms->pm->mount,
                 "WARNING: libvirt will chown %s on shared mount '%s' (%s) to QEMU's %u:%u at "
                 "start, and cannot give %s back at stop%s%s. After the domain stops, %s: the "
@@ -737,7 +781,7 @@ static vg_report *report_new(const vg_guard_plan *plan)
 }
 
 /* The finding for one item on a mount that is fine, or nothing. */
-static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s, const char *fix)
+static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s)
 {
     const vg_probe_res *fr = &c->res[it->file_req];
     autofree char *what = describe_item(it);
@@ -790,7 +834,7 @@ static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s, co
             return;
         }
     }
-    judge_dac(c, it, fr, s, fix);
+    judge_dac(c, it, fr, s);
 }
 
 /* A path in the writer's namespace (path_map FROM): fine if it exists here
@@ -842,9 +886,6 @@ vg_report *vg_guard_judge(const vg_guard_plan *plan, const vg_probe_res *res,
 {
     vg_report *rep = report_new(plan);
     autofree mount_state *ms = vg_xcalloc(plan->n_mounts ? plan->n_mounts : 1, sizeof(*ms));
-    autofree char *label = NULL;
-    autofree char *label_why = NULL;
-    autofree char *fix = NULL;
     judge_ctx c = {
         .plan = plan, .cfg = plan->cfg, .qconf = who->qconf, .mounts = mounts, .who = who,
         .ids = who->known ? &who->ids : NULL, .res = res, .rep = rep,
@@ -863,38 +904,23 @@ vg_report *vg_guard_judge(const vg_guard_plan *plan, const vg_probe_res *res,
         judge_mount(&c, &ms[j]);
     }
 
-    /* The fix we would propose for DAC problems, checked before offering. */
-    label = c.ids ? checked_label(&c, plan->state_req != SIZE_MAX ? &res[plan->state_req] : NULL,
-                                  &label_why)
-                  : NULL;
-    if (label)
-        fix = vg_xasprintf("Do not set user = \"root\" or security_driver = \"none\" in qemu.conf "
-                           "(that removes isolation for every guest); run this domain's QEMU as "
-                           "the files' owner instead, keeping QEMU's group, by adding to its XML "
-                           "('virsh edit %s'): <seclabel type='static' model='dac' "
-                           "relabel='no'><label>%s</label></seclabel>. Alternatively export the "
-                           "share with security_model=mapped-xattr so that chown works.",
-                           rep->domain, label);
-    else
-        fix = vg_xstrdup("Give the files one owner and run this domain's QEMU as that user with "
-                         "a static DAC <seclabel> keeping QEMU's group, or export the share with "
-                         "security_model=mapped-xattr; do not set user = \"root\" or "
-                         "security_driver = \"none\" in qemu.conf.");
-
     for (size_t i = 0; i < plan->n; i++) {
         const vg_guard_item *it = &plan->v[i];
         if (it->mount_ix == SIZE_MAX)
             judge_unmapped(&c, it);
         else if (ms[it->mount_ix].ok)   /* else the mount finding says it all */
-            judge_item(&c, it, &ms[it->mount_ix], fix);
+            judge_item(&c, it, &ms[it->mount_ix]);
     }
 
     /* Where libvirt's relabel works but cannot be undone: a warning. */
     if (c.ids && who->relabel && !vg_report_blocking(rep))
         for (size_t j = 0; j < plan->n_mounts; j++)
-            judge_owner_lost(&c, &ms[j], label, label_why);
+            judge_owner_lost(&c, &ms[j]);
 
     judge_state_dir(&c);
+    free(c.label);
+    free(c.label_why);
+    free(c.dac_fix);
     return rep;
 }
 
