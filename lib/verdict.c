@@ -64,20 +64,18 @@ static void drop_findings(vg_report *rep, vg_finding_kind kind)
 
 static const vg_finding *first_finding(const vg_report *rep, vg_finding_kind kind)
 {
-    for (size_t i = 0; i < rep->n; i++)
+    for (size_t i = 0; rep && i < rep->n; i++)
         if (rep->v[i].kind == kind)
             return &rep->v[i];
     return NULL;
 }
-
-#define DEV_PREFIX "WARNING (dev mode): "
 
 /* A verdict without the guard's findings: `reason` (owned) says why, and
  * the hook's text is rendered from it.  Set out->dev_mode first. */
 static void set_reason(vg_verdict *out, char *reason)
 {
     out->reason = reason;
-    out->text = vg_xasprintf("virtguard: %s%s\n", out->dev_mode ? DEV_PREFIX : "", reason);
+    out->text = vg_xasprintf("virtguard: %s%s\n", out->dev_mode ? VG_DEV_PREFIX : "", reason);
 }
 
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
@@ -199,7 +197,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         return;
     }
     out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-    out->text = vg_report_format(rep, out->dev_mode ? DEV_PREFIX : NULL);
+    out->text = vg_report_format(rep, out->dev_mode ? VG_DEV_PREFIX : NULL);
     /* One line: the first finding names the cause; the count says the rest. */
     autofree char *first = vg_xstrdup(rep->v[0].message);
     char *nl = strchr(first, '\n');
@@ -225,6 +223,21 @@ int vg_verdict_hook_status(const vg_verdict *v)
 int vg_verdict_failure_status(const vg_verdict *v)
 {
     return v->dev_mode ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
+}
+
+int vg_config_failure_status(const vg_config *cfg)
+{
+    return cfg->mode == VG_MODE_DEV ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
+}
+
+const char *vg_failure_word(int status)
+{
+    return status == VG_EXIT_OK ? "warned" : "refused";
+}
+
+bool vg_verdict_mount_hung(const vg_verdict *v)
+{
+    return v->kind == VG_VERDICT_WARN && first_finding(v->report, VG_FIND_TIMEOUT);
 }
 
 void vg_verdict_clear(vg_verdict *v)

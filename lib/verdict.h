@@ -45,6 +45,9 @@ typedef struct vg_verdict {
     bool apparmor_active;   /* per-domain rules are to be written for this domain */
 } vg_verdict;
 
+/* Put before a message about a problem that dev mode lets pass. */
+#define VG_DEV_PREFIX "WARNING (dev mode): "
+
 /* Should the helper write AppArmor rules, given the setting and the kernel? */
 bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled);
 
@@ -65,5 +68,14 @@ int vg_verdict_hook_status(const vg_verdict *v);
  * AppArmor rules cannot be put in place, earlier changes cannot be taken
  * back): VG_EXIT_PROBLEMS (refused), VG_EXIT_OK in dev mode. */
 int vg_verdict_failure_status(const vg_verdict *v);
+/* The same decision where only the config is at hand (the hook's path_map
+ * rewrite at migrate/restore): VG_EXIT_OK in dev mode, else VG_EXIT_PROBLEMS. */
+int vg_config_failure_status(const vg_config *cfg);
+/* "warned" or "refused": the word for a failure status, in syslog lines. */
+const char *vg_failure_word(int status);
+/* A shared mount did not answer the guard.  Only a dev-mode verdict lets
+ * such a start go on (WARN); then the hook writes no AppArmor rules: the
+ * helper would block on the same mount. */
+bool vg_verdict_mount_hung(const vg_verdict *v);
 const char *vg_verdict_kind_name(vg_verdict_kind k);
 void vg_verdict_clear(vg_verdict *v);
