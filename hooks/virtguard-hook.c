@@ -85,22 +85,14 @@ static int reconcile(const vg_verdict *v, const char *op)
                    v->domain, op, out);
         return VG_EXIT_OK;
     }
-    bool dev = v->dev_mode;
+    int st = vg_verdict_failure_status(v);
     fprintf(stderr, "virtguard: %sdomain '%s': an earlier start left virtguard's AppArmor rules or "
                     "its dev-mode complain flag in the domain's profile, and they could not be "
                     "removed, so the domain would not run under libvirt's own profile:\n%s",
-            dev ? "WARNING (dev mode): " : "", v->domain, out);
+            st == VG_EXIT_OK ? VG_DEV_PREFIX : "", v->domain, out);
     vg_log(LOG_WARNING, "domain '%s' %s: %s: cannot take back virtguard's earlier changes: %s",
-           v->domain, op, dev ? "warned" : "refused", out);
-    return vg_verdict_failure_status(v);
-}
-
-static bool report_has(const vg_report *r, vg_finding_kind k)
-{
-    for (size_t i = 0; r && i < r->n; i++)
-        if (r->v[i].kind == k)
-            return true;
-    return false;
+           v->domain, op, vg_failure_word(st), out);
+    return st;
 }
 
 /* After the guard let the start go on: put the AppArmor rules in place
@@ -110,13 +102,12 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
 {
     autodomain vg_domain *dom = NULL;
     autofree char *out = NULL;
-    bool dev = v->dev_mode;
     int st;
 
-    if (report_has(v->report, VG_FIND_TIMEOUT)) {
-        fprintf(stderr, "virtguard: WARNING (dev mode): domain '%s': no AppArmor rules "
+    if (vg_verdict_mount_hung(v)) {
+        fprintf(stderr, "virtguard: " VG_DEV_PREFIX "domain '%s': no AppArmor rules "
                         "written: the shared mount did not answer.\n", v->domain);
-        return VG_EXIT_OK;
+        return vg_verdict_hook_status(v);
     }
     if (vg_domain_parse(xml, len, "-", &dom, NULL) < 0 || !dom->uuid)
         return vg_verdict_failure_status(v);
@@ -125,12 +116,13 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
     if (st == 0)
         return VG_EXIT_OK;
     autofree char *shown = vg_str_escape_lines(out);
+    st = vg_verdict_failure_status(v);
     fprintf(stderr, "virtguard: %sdomain '%s': the AppArmor rules for its shared-mount files "
                     "could not be put in place, so QEMU would be denied them:\n%s",
-            dev ? "WARNING (dev mode): " : "", v->domain, shown);
+            st == VG_EXIT_OK ? VG_DEV_PREFIX : "", v->domain, shown);
     vg_log(LOG_WARNING, "domain '%s' %s: %s: AppArmor rules failed: %s", v->domain, op,
-           dev ? "warned" : "refused", out);
-    return vg_verdict_failure_status(v);
+           vg_failure_word(st), out);
+    return st;
 }
 
 static int guard(const char *name, const char *op)
@@ -199,10 +191,11 @@ static int rewrite(const char *op)
     if (read_stdin(&xml, &len) < 0)
         return VG_EXIT_PROBLEMS;
     if (vg_rewrite_xml(cfg->path_map, cfg->n_path_map, xml, len, "-", &out, &changed, &err) < 0) {
+        int st = vg_config_failure_status(cfg);
         fprintf(stderr, "virtguard: %s: cannot rewrite the domain XML: %s\n", op, err->msg);
-        vg_log(LOG_WARNING, "%s: %s: cannot rewrite the domain XML: %s", op,
-               cfg->mode == VG_MODE_DEV ? "warned" : "refused", err->msg);
-        return cfg->mode == VG_MODE_DEV ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
+        vg_log(LOG_WARNING, "%s: %s: cannot rewrite the domain XML: %s", op, vg_failure_word(st),
+               err->msg);
+        return st;
     }
     if (changed == 0)
         return VG_EXIT_OK;
@@ -224,7 +217,9 @@ int main(int argc, char **argv)
     }
     op = argv[2];
     sub = argv[3];
-    vg_log_open("virtguard");
+    /* No vg_log_open() here: the operations that need nothing (started,
+     * stopped, reconnect...) exit without a syslog connection; vg_log()
+     * opens it at the first message. */
 
     if (strcmp(sub, "begin") == 0 && (strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0))
         return guard(argv[1], op);

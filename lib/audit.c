@@ -174,8 +174,7 @@ void vg_audit_read_rules(const vg_config *cfg, const char *aa_dir, vg_audit_doma
     autodomain vg_domain *dom = NULL;
     autoerror vg_error *err = NULL;
     autostrv char **warnings = NULL;
-    vg_guard_item *items = NULL;
-    size_t n = 0;
+    autoguardplan vg_guard_plan plan = { 0 };
 
     if (!d->xml || !d->uuid)
         return;
@@ -184,11 +183,8 @@ void vg_audit_read_rules(const vg_config *cfg, const char *aa_dir, vg_audit_doma
         return;
     }
     /* Domains that touch no managed root get no rules from the hook. */
-    d->needs_rules = false;
-    if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0) {
-        vg_guard_items_free(items, n);
-        d->needs_rules = n > 0;
-    }
+    vg_guard_plan_init(&plan, cfg, dom);
+    d->needs_rules = plan.n > 0;
     if (!d->needs_rules)
         return;
     if (vg_policy_from_xml(cfg, d->xml, strlen(d->xml), d->name ? d->name : "-",

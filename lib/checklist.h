@@ -1,6 +1,7 @@
-/* virtguard: the reports of the admin commands (doctor, explain, audit) as
- * data: a list of checks, each PASS / WARN / FAIL (or INFO), with a title,
- * whole-sentence details and the exact fix.  Two renderings: lines like
+/* virtguard: the reports of the admin commands (doctor, explain, audit, and
+ * `check --json` from the hook's verdict: verdict.h) as data: a list of
+ * checks, each PASS / WARN / FAIL (or INFO: vg_check_status, exitcode.h),
+ * with a title, whole-sentence details and the exact fix.  Two renderings: lines like
  * virt-host-validate's for humans (colour only when asked), and JSON.
  *
  * Exit status of every admin command (virtguard(8)):
@@ -13,13 +14,6 @@
 #include "exitcode.h"
 #include "json.h"
 #include "util.h"
-
-typedef enum {
-    VG_CHECK_PASS,
-    VG_CHECK_INFO,          /* a fact worth showing, not a judgement */
-    VG_CHECK_WARN,
-    VG_CHECK_FAIL,
-} vg_check_status;
 
 typedef struct vg_check_attr {
     char *key;

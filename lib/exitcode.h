@@ -7,3 +7,13 @@ typedef enum vg_exit {
     VG_EXIT_PROBLEMS = 1,       /* hook: refused; helper: failed; CLI: problems found */
     VG_EXIT_CANNOT_RUN = 2,     /* bad usage, or the command could not run at all */
 } vg_exit;
+
+/* The one severity: of a guard finding (guard.h) and of an admin report's
+ * check (checklist.h).  FAIL leads to VG_EXIT_PROBLEMS (for a finding: the
+ * start is refused in enforce mode); the others do not. */
+typedef enum {
+    VG_CHECK_PASS,
+    VG_CHECK_INFO,          /* a fact worth showing, not a judgement */
+    VG_CHECK_WARN,
+    VG_CHECK_FAIL,
+} vg_check_status;

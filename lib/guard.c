@@ -39,78 +39,91 @@ static const vg_path_map *unmapped_of(const vg_config *cfg, const char *path)
     return best;
 }
 
-int vg_guard_plan(const vg_config *cfg, const vg_domain *dom,
-                  vg_guard_item **out, size_t *n_out, vg_error **err)
+/* The mount (or map) a normalised absolute path lies under: 1 planned,
+ * 0 under an apparmor_extra_roots directory only, -1 none of ours. */
+static int classify_path(const vg_config *cfg, const char *norm, const char **mount,
+                         const vg_path_map **pm)
 {
-    vg_guard_item *items = NULL;
-    size_t n = 0;
+    *mount = shared_mount_of(cfg, norm);
+    *pm = *mount ? NULL : unmapped_of(cfg, norm);
+    if (*mount || *pm)
+        return 1;
+    for (size_t j = 0; cfg->extra_roots && cfg->extra_roots[j]; j++)
+        if (vg_path_is_under(norm, cfg->extra_roots[j]))
+            return 0;
+    return -1;
+}
+
+static size_t mount_index(vg_guard_plan *plan, const char *mount)
+{
+    for (size_t j = 0; j < plan->n_mounts; j++)
+        if (strcmp(plan->mounts[j].mount, mount) == 0)
+            return j;
+    vg_guard_mount *m = VG_APPEND(plan->mounts, plan->n_mounts);
+    m->mount = mount;
+    m->statfs_req = m->parent_req = m->chown_req = SIZE_MAX;
+    return plan->n_mounts - 1;
+}
+
+void vg_guard_plan_init(vg_guard_plan *plan, const vg_config *cfg, const vg_domain *dom)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->cfg = cfg;
+    plan->dom = dom;
+    plan->state_req = SIZE_MAX;
 
     for (size_t i = 0; i < dom->n_paths; i++) {
         const vg_domain_path *dp = &dom->paths[i];
         autofree char *norm = NULL;
         const char *mount;
-        const vg_path_map *pm = NULL;
+        const vg_path_map *pm;
 
         if (!dp->path || dp->path[0] != '/')
             continue;
         norm = vg_path_normalize(dp->path);
         if (!norm)                      /* contains "..": compare as written */
             norm = vg_xstrdup(dp->path);
-        mount = shared_mount_of(cfg, norm);
-        if (!mount && !(pm = unmapped_of(cfg, norm)))
+        switch (classify_path(cfg, norm, &mount, &pm)) {
+        case 0:
+            plan->n_extra++;
             continue;
-        vg_guard_item *it = VG_APPEND(items, n);
+        case -1:
+            continue;
+        }
+        vg_guard_item *it = VG_APPEND(plan->v, plan->n);
         it->dp = dp;
         it->path = steal_pointer(&norm);
         it->mount = mount;
         it->unmapped = pm;
+        it->mount_ix = mount ? mount_index(plan, mount) : SIZE_MAX;
+        it->file_req = SIZE_MAX;
     }
-    *out = items;
-    *n_out = n;
-    (void)err;
-    return 0;
 }
 
-size_t vg_guard_count_extra(const vg_config *cfg, const vg_domain *dom)
+void vg_guard_plan_clear(vg_guard_plan *plan)
 {
-    size_t n = 0;
-
-    for (size_t i = 0; i < dom->n_paths; i++) {
-        const char *path = dom->paths[i].path;
-        if (!path || path[0] != '/')
-            continue;
-        autofree char *norm = vg_path_normalize(path);
-        if (!norm)
-            norm = vg_xstrdup(path);
-        if (shared_mount_of(cfg, norm) || unmapped_of(cfg, norm))
-            continue;
-        for (size_t j = 0; cfg->extra_roots && cfg->extra_roots[j]; j++)
-            if (vg_path_is_under(norm, cfg->extra_roots[j])) {
-                n++;
-                break;
-            }
+    for (size_t i = 0; i < plan->n; i++) {
+        free(plan->v[i].path);
+        free(plan->v[i].dir_req);
     }
-    return n;
-}
-
-void vg_guard_items_free(vg_guard_item *items, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(items[i].path);
-    free(items);
+    free(plan->v);
+    free(plan->mounts);
+    free(plan->req);
+    vg_strv_free(plan->req_paths);
+    memset(plan, 0, sizeof(*plan));
 }
 
 /* ---- report ------------------------------------------------------------- */
 
-static void add_finding(vg_report *r, vg_finding_kind kind, bool blocking,
+static void add_finding(vg_report *r, vg_finding_kind kind, vg_check_status status,
                         const char *path, const char *fmt, ...) VG_FORMAT(5, 6);
-static void add_finding(vg_report *r, vg_finding_kind kind, bool blocking,
+static void add_finding(vg_report *r, vg_finding_kind kind, vg_check_status status,
                         const char *path, const char *fmt, ...)
 {
     va_list ap;
     vg_finding *f = VG_APPEND(r->v, r->n);
     f->kind = kind;
-    f->blocking = blocking;
+    f->status = status;
     f->path = vg_xstrdup(path);
     va_start(ap, fmt);
     f->message = vg_xvasprintf(fmt, ap);
@@ -120,7 +133,7 @@ static void add_finding(vg_report *r, vg_finding_kind kind, bool blocking,
 bool vg_report_blocking(const vg_report *r)
 {
     for (size_t i = 0; i < r->n; i++)
-        if (r->v[i].blocking)
+        if (r->v[i].status == VG_CHECK_FAIL)
             return true;
     return false;
 }
@@ -149,31 +162,68 @@ void vg_report_free(vg_report *r)
 
 /* ---- probe requests ------------------------------------------------------ */
 
-typedef struct reqs {
-    vg_probe_req *v;
-    size_t n;
-    char **owned;           /* strings the requests point into */
-} reqs;
-
-static size_t req_add(reqs *q, vg_probe_op op, const char *path, uid_t uid, gid_t gid)
+static size_t req_add(vg_guard_plan *plan, vg_probe_op op, const char *path, uid_t uid, gid_t gid)
 {
-    for (size_t i = 0; i < q->n; i++)
-        if (q->v[i].op == op && strcmp(q->v[i].path, path) == 0)
+    for (size_t i = 0; i < plan->n_req; i++)
+        if (plan->req[i].op == op && strcmp(plan->req[i].path, path) == 0)
             return i;
     char *copy = vg_xstrdup(path);
-    vg_strv_push(&q->owned, copy);
-    vg_probe_req *r = VG_APPEND(q->v, q->n);
+    vg_strv_push(&plan->req_paths, copy);
+    vg_probe_req *r = VG_APPEND(plan->req, plan->n_req);
     r->op = op;
     r->path = copy;
     r->uid = uid;
     r->gid = gid;
-    return q->n - 1;
+    return plan->n_req - 1;
 }
 
-static void reqs_clear(reqs *q)
+static char *parent_dir(const char *path)
 {
-    free(q->v);
-    vg_strv_free(q->owned);
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return vg_xstrdup("/");
+    return vg_xstrndup(path, (size_t)(slash - path));
+}
+
+/* A stat of every proper ancestor of the item's path ("/", "/a", "/a/b"
+ * for "/a/b/c"), in that order. */
+static void add_dir_reqs(vg_guard_plan *plan, vg_guard_item *it)
+{
+    const char *path = it->path;
+    *VG_APPEND(it->dir_req, it->n_dirs) = req_add(plan, VG_PROBE_STAT, "/", 0, 0);
+    for (const char *p = path + 1; (p = strchr(p, '/')); p++) {
+        autofree char *dir = vg_xstrndup(path, (size_t)(p - path));
+        size_t ix = req_add(plan, VG_PROBE_STAT, dir, 0, 0);
+        *VG_APPEND(it->dir_req, it->n_dirs) = ix;
+    }
+}
+
+void vg_guard_plan_requests(vg_guard_plan *plan, const vg_mounts *mounts,
+                            const vg_guard_who *who, const char *state_dir)
+{
+    for (size_t j = 0; j < plan->n_mounts; j++) {
+        vg_guard_mount *m = &plan->mounts[j];
+        autofree char *parent = parent_dir(m->mount);
+        m->statfs_req = req_add(plan, VG_PROBE_STATFS, m->mount, 0, 0);
+        m->parent_req = req_add(plan, VG_PROBE_STAT, parent, 0, 0);
+    }
+    /* Chown probes only where libvirt would chown and the mount is listed. */
+    for (size_t j = 0; j < plan->n_mounts && who->known && who->relabel; j++) {
+        vg_guard_mount *m = &plan->mounts[j];
+        const vg_mount *entry = vg_mounts_at(mounts, m->mount);
+        if (!entry || !vg_strv_contains(plan->cfg->shared_fs_types, entry->fstype))
+            continue;
+        m->chown_req = req_add(plan, VG_PROBE_CHOWN, m->mount, who->ids.uid, who->ids.gid);
+    }
+    /* Per item: the file, then every ancestor directory. */
+    for (size_t i = 0; i < plan->n; i++) {
+        vg_guard_item *it = &plan->v[i];
+        it->file_req = req_add(plan, VG_PROBE_STAT, it->path, 0, 0);
+        add_dir_reqs(plan, it);
+    }
+    plan->state_dir = state_dir ? state_dir : VG_LIBVIRT_STATE_DIR;
+    if (who->known)
+        plan->state_req = req_add(plan, VG_PROBE_STAT, plan->state_dir, 0, 0);
 }
 
 /* ---- judging ------------------------------------------------------------- */
@@ -243,29 +293,30 @@ static char *describe_item(const vg_guard_item *it)
     return vg_xasprintf("%s '%s'", vg_role_name(dp->role), path);
 }
 
+/* One planned mount as the judge found it. */
 typedef struct mount_state {
-    const char *mount;
+    size_t ix;                  /* in plan->mounts */
+    const vg_guard_mount *pm;   /* &plan->mounts[ix] */
     const vg_mount *entry;      /* NULL: not in mountinfo */
-    size_t statfs_req;
-    size_t parent_req;
-    size_t chown_req;
-    bool have_chown_req;
     bool ok;                    /* mounted, right type, not shadow, answered */
     bool timed_out;
 } mount_state;
 
 typedef struct judge_ctx {
+    const vg_guard_plan *plan;
     const vg_config *cfg;
     const vg_qemu_conf *qconf;
-    const vg_domain *dom;
     const vg_mounts *mounts;
+    const vg_guard_who *who;
     const vg_ids *ids;          /* NULL when unresolved */
-    bool relabel;               /* libvirt will relabel (domain level) */
-    const char *relabel_off_reason;
-    const vg_probe_req *req;
-    const vg_probe_res *res;
-    const vg_guard_env *env;
+    const vg_probe_res *res;    /* one per plan->req */
     vg_report *rep;
+    /* The per-domain label to offer as a fix: checked (which reads
+     * passwd/group) only when a message first needs it, see offer_label(). */
+    bool label_checked;
+    char *label;                /* NULL: none to offer, */
+    char *label_why;            /* and why */
+    char *dac_fix;              /* the fix for DAC problems, built on it */
 } judge_ctx;
 
 static const char *fs_word(const vg_mount *m)
@@ -306,9 +357,9 @@ static char *fuse_hint(const vg_mount *m)
 
 static void judge_mount(judge_ctx *c, mount_state *ms)
 {
-    const vg_probe_res *sfs = &c->res[ms->statfs_req];
-    const vg_probe_res *par = &c->res[ms->parent_req];
-    const char *mount = ms->mount;
+    const vg_probe_res *sfs = &c->res[ms->pm->statfs_req];
+    const vg_probe_res *par = &c->res[ms->pm->parent_req];
+    const char *mount = ms->pm->mount;
     vg_mount_probe probe = { sfs, NULL, par };
     vg_mount_class mc = vg_mount_classify(c->mounts, mount, c->cfg->shared_fs_types, &probe);
 
@@ -317,11 +368,11 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         const vg_mount *under = vg_mounts_find(c->mounts, mount);
         autofree char *hint = lima_hint(c, mount);
         if (sfs->answered && sfs->err == ENOENT)
-            add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
+            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
                         "shared mount '%s' is not mounted and the directory does not exist. %s",
                         mount, hint);
         else
-            add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
+            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
                         "shared mount '%s' is not mounted: '%s' is a plain directory on the %s "
                         "filesystem mounted at '%s'. %s",
                         mount, mount, fs_word(under), under ? under->mount_point : "/", hint);
@@ -333,7 +384,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         for (size_t i = 0; c->cfg->shared_fs_types[i]; i++)
             vg_buf_printf(&b, "%s%s", i ? ", " : "", c->cfg->shared_fs_types[i]);
         types = vg_buf_steal(&b);
-        add_finding(c->rep, VG_FIND_FSTYPE, true, mount,
+        add_finding(c->rep, VG_FIND_FSTYPE, VG_CHECK_FAIL, mount,
                     "shared mount '%s' is mounted as '%s' (source '%s'), which is not one of "
                     "shared_fs_types (%s) in '%s'. Either the share failed to mount and "
                     "something else is mounted there, or add \"%s\" to shared_fs_types.",
@@ -345,7 +396,7 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
     case VG_MOUNT_TIMEOUT: {
         autofree char *fh = fuse_hint(ms->entry);
         ms->timed_out = true;
-        add_finding(c->rep, VG_FIND_TIMEOUT, true, mount,
+        add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, mount,
                     "shared mount '%s' (%s) did not answer within %u ms; its server may be "
                     "hung. Check the host side of the share (on Lima: is the instance's "
                     "host process alive?), or raise probe_timeout_ms in '%s'.%s",
@@ -354,13 +405,13 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         return;
     }
     case VG_MOUNT_UNEXAMINABLE:
-        add_finding(c->rep, VG_FIND_NOT_MOUNTED, true, mount,
+        add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
                     "shared mount '%s' (%s) cannot be examined: %s.", mount,
                     ms->entry->fstype, strerror(mc.err));
         return;
     case VG_MOUNT_SHADOW: {
         autofree char *hint = lima_hint(c, mount);
-        add_finding(c->rep, VG_FIND_SHADOW, true, mount,
+        add_finding(c->rep, VG_FIND_SHADOW, VG_CHECK_FAIL, mount,
                     "shared mount '%s' is not mounted: the mount table lists a %s mount there, "
                     "but the directory is on the same device as its parent (a shadow "
                     "directory). %s", mount, ms->entry->fstype, hint);
@@ -376,15 +427,12 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
 /* The per-domain DAC fix: run QEMU as the files' owner, keep QEMU's group
  * (libvirt's state dir is 0750 libvirt-qemu: docs/DESIGN.md, step 7).  Returns the label
  * or NULL when the files have different owners. */
-static char *propose_label(const judge_ctx *c, const vg_guard_item *items, size_t n,
-                           const size_t *file_req, uid_t *owner_out)
+static char *propose_label(const judge_ctx *c, uid_t *owner_out)
 {
     bool have = false;
     uid_t owner = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (file_req[i] == SIZE_MAX)
-            continue;
-        const vg_probe_res *r = &c->res[file_req[i]];
+    for (size_t i = 0; i < c->plan->n; i++) {
+        const vg_probe_res *r = &c->res[c->plan->v[i].file_req];
         if (!r->answered || r->err)
             continue;
         if (have && r->uid != owner)
@@ -398,14 +446,17 @@ static char *propose_label(const judge_ctx *c, const vg_guard_item *items, size_
     return vg_xasprintf("+%u:+%u", (unsigned)owner, (unsigned)c->ids->gid);
 }
 
+static const char *dac_fix(judge_ctx *c);
+
 static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res *fr,
-                      const mount_state *ms, const char *fix)
+                      const mount_state *ms)
 {
     const vg_domain_path *dp = it->dp;
     bool is_dir = S_ISDIR(fr->mode);
     int want = want_bits(dp, is_dir);
-    bool relabels = c->relabel && dp->relabel && role_is_relabelled(dp->role);
-    vg_chown_result chown = ms->have_chown_req ? c->res[ms->chown_req].chown : VG_CHOWN_UNKNOWN;
+    bool relabels = c->who->relabel && dp->relabel && role_is_relabelled(dp->role);
+    vg_chown_result chown = ms->pm->chown_req != SIZE_MAX ? c->res[ms->pm->chown_req].chown
+                                                          : VG_CHOWN_UNKNOWN;
     uid_t uid = fr->uid;
     gid_t gid = fr->gid;
     autofree char *what = describe_item(it);
@@ -432,13 +483,13 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
     else
         cause = vg_xasprintf("libvirt does not relabel it (%s)",
                              !dp->relabel ? "relabel='no' on this source"
-                                          : c->relabel_off_reason);
+                                          : c->who->relabel_off);
 
-    add_finding(c->rep, VG_FIND_DAC, true, it->path,
+    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path,
                 "%s: QEMU will run as %s and cannot open it for %s: it is owned by %u:%u "
                 "with mode %04o, and %s. %s",
                 what, who, want_words(want), (unsigned)fr->uid, (unsigned)fr->gid,
-                (unsigned)(fr->mode & 07777), cause, fix);
+                (unsigned)(fr->mode & 07777), cause, dac_fix(c));
 }
 
 static void judge_traversal(judge_ctx *c, const vg_guard_item *it, const char *dir,
@@ -446,31 +497,13 @@ static void judge_traversal(judge_ctx *c, const vg_guard_item *it, const char *d
 {
     autofree char *what = describe_item(it);
     autofree char *who = vg_ids_describe(c->ids);
-    add_finding(c->rep, VG_FIND_DAC, true, it->path,
+    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path,
                 "%s: QEMU will run as %s and cannot reach it: directory '%s' is owned by "
                 "%u:%u with mode %04o (QEMU needs search permission 'x' on every directory "
                 "above the file). Grant it, e.g. 'chmod o+x %s', or run this domain's QEMU "
                 "as the directory's owner with a static DAC <seclabel>.",
                 what, who, dir, (unsigned)dr->uid, (unsigned)dr->gid,
                 (unsigned)(dr->mode & 07777), dir);
-}
-
-/* Every proper ancestor of `path` ("/", "/a", "/a/b" for "/a/b/c"). */
-static char **ancestors(const char *path)
-{
-    char **v = NULL;
-    vg_strv_push(&v, vg_xstrdup("/"));
-    for (const char *p = path + 1; (p = strchr(p, '/')); p++)
-        vg_strv_push(&v, vg_xstrndup(path, (size_t)(p - path)));
-    return v;
-}
-
-static char *parent_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash || slash == path)
-        return vg_xstrdup("/");
-    return vg_xstrndup(path, (size_t)(slash - path));
 }
 
 /* ---- owners libvirt cannot give back ------------------------------------- */
@@ -536,18 +569,15 @@ static char *remember_cause(const judge_ctx *c, const vg_probe_res *cr)
  * not root, and QEMU as that owner with QEMU's group can reach and open
  * every file (nothing is chowned with relabel='no') and enter libvirt's
  * state dir.  Returns the label, or NULL with *why saying what fails. */
-static char *checked_label(const judge_ctx *c, const vg_guard_item *items, size_t n,
-                           const size_t *file_req, char ***anc, const size_t *anc_req,
-                           const vg_probe_res *state, char **why)
+static char *checked_label(const judge_ctx *c, const vg_probe_res *state, char **why)
 {
     autoerror vg_error *err = NULL;
     autoids vg_ids prop = { 0 };
     autofree char *label = NULL;
     uid_t owner = 0;
-    size_t a = 0;
 
     *why = NULL;
-    if (!(label = propose_label(c, items, n, file_req, &owner))) {
+    if (!(label = propose_label(c, &owner))) {
         *why = vg_xstrdup("the domain's files on shared mounts have different owners");
         return NULL;
     }
@@ -557,30 +587,30 @@ static char *checked_label(const judge_ctx *c, const vg_guard_item *items, size_
                           "writer first ('chown UID:GID' on the host side)");
         return NULL;
     }
-    if (vg_ids_resolve_label(label, c->env->passwd_file, c->env->group_file, &prop, &err) < 0) {
+    if (vg_ids_resolve_label(label, c->who->passwd_file, c->who->group_file, &prop, &err) < 0) {
         *why = vg_xasprintf("label '%s' does not resolve: %s", label, err->msg);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t n_anc = vg_strv_len(anc[i]);
-        const vg_probe_res *fr = &c->res[file_req[i]];
-        for (size_t k = a; k < a + n_anc; k++) {
-            const vg_probe_res *dr = &c->res[anc_req[k]];
+    for (size_t i = 0; i < c->plan->n; i++) {
+        const vg_guard_item *it = &c->plan->v[i];
+        const vg_probe_res *fr = &c->res[it->file_req];
+        for (size_t k = 0; k < it->n_dirs; k++) {
+            const vg_probe_res *dr = &c->res[it->dir_req[k]];
             if (dr->answered && !dr->err && !vg_dac_allows(&prop, dr->uid, dr->gid, dr->mode, X_OK)) {
                 *why = vg_xasprintf("with label '%s' QEMU could not reach '%s' (directory '%s' is "
-                                    "owned by %u:%u with mode %04o)", label, items[i].path,
-                                    anc[i][k - a], (unsigned)dr->uid, (unsigned)dr->gid,
+                                    "owned by %u:%u with mode %04o)", label, it->path,
+                                    c->plan->req[it->dir_req[k]].path, (unsigned)dr->uid,
+                                    (unsigned)dr->gid,
                                     (unsigned)(dr->mode & 07777));
                 return NULL;
             }
         }
-        a += n_anc;
-        if (!items[i].mount || !fr->answered || fr->err)
+        if (!it->mount || !fr->answered || fr->err)
             continue;
-        int want = want_bits(items[i].dp, S_ISDIR(fr->mode));
+        int want = want_bits(it->dp, S_ISDIR(fr->mode));
         if (!vg_dac_allows(&prop, fr->uid, fr->gid, fr->mode, want)) {
             *why = vg_xasprintf("with label '%s' QEMU could not open '%s' for %s (owned by %u:%u "
-                                "with mode %04o)", label, items[i].path, want_words(want),
+                                "with mode %04o)", label, it->path, want_words(want),
                                 (unsigned)fr->uid, (unsigned)fr->gid, (unsigned)(fr->mode & 07777));
             return NULL;
         }
@@ -595,24 +625,61 @@ static char *checked_label(const judge_ctx *c, const vg_guard_item *items, size_
     return steal_pointer(&label);
 }
 
+/* checked_label(), once, when a message first needs it. */
+static const char *offer_label(judge_ctx *c)
+{
+    const vg_guard_plan *plan = c->plan;
+
+    if (!c->label_checked && c->ids)
+        c->label = checked_label(c, plan->state_req != SIZE_MAX ? &c->res[plan->state_req] : NULL,
+                                 &c->label_why);
+    c->label_checked = true;
+    return c->label;
+}
+
+/* The fix we propose for DAC problems, with the label when it was checked. */
+static const char *dac_fix(judge_ctx *c)
+{
+    const char *label;
+
+    if (c->dac_fix)
+        return c->dac_fix;
+    if ((label = offer_label(c)))
+        c->dac_fix = vg_xasprintf(
+            "Do not set user = \"root\" or security_driver = \"none\" in qemu.conf (that "
+            "removes isolation for every guest); run this domain's QEMU as the files' owner "
+            "instead, keeping QEMU's group, by adding to its XML ('virsh edit %s'): <seclabel "
+            "type='static' model='dac' relabel='no'><label>%s</label></seclabel>. Alternatively "
+            "export the share with security_model=mapped-xattr so that chown works.",
+            c->rep->domain, label);
+    else
+        c->dac_fix = vg_xstrdup(
+            "Give the files one owner and run this domain's QEMU as that user with a static DAC "
+            "<seclabel> keeping QEMU's group, or export the share with "
+            "security_model=mapped-xattr; do not set user = \"root\" or security_driver = "
+            "\"none\" in qemu.conf.");
+    return c->dac_fix;
+}
+
 /* One warning per mount where libvirt's chown works and some relabelled
  * file will not get its owner back at stop.  The start goes on: it works;
  * the harm is to the files' writer afterwards. */
-static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const vg_guard_item *items,
-                             size_t n, const size_t *file_req, const char *label,
-                             const char *no_label_why)
+static void judge_owner_lost(judge_ctx *c, const mount_state *ms)
 {
-    const vg_probe_res *cr = &c->res[ms->chown_req];
+    const vg_probe_res *cr;
     vg_buf list = { 0 };
     bool any_root = false;
     size_t count = 0;
 
-    if (!ms->ok || !ms->have_chown_req || !cr->answered || cr->chown != VG_CHOWN_WORKS)
+    if (!ms->ok || ms->pm->chown_req == SIZE_MAX)
         return;
-    for (size_t i = 0; i < n; i++) {
-        const vg_guard_item *it = &items[i];
-        const vg_probe_res *fr = &c->res[file_req[i]];
-        if (!it->mount || strcmp(it->mount, ms->mount) != 0 || !fr->answered || fr->err ||
+    cr = &c->res[ms->pm->chown_req];
+    if (!cr->answered || cr->chown != VG_CHOWN_WORKS)
+        return;
+    for (size_t i = 0; i < c->plan->n; i++) {
+        const vg_guard_item *it = &c->plan->v[i];
+        const vg_probe_res *fr = &c->res[it->file_req];
+        if (it->mount_ix != ms->ix || !fr->answered || fr->err ||
             !it->dp->relabel || !role_is_relabelled(it->dp->role))
             continue;
         owner_fate fate = fate_after_stop(it->dp, c->qconf->remember_owner, cr->xattr);
@@ -638,6 +705,7 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const vg_guard
     if (!count)
         return;
     autofree char *cause = any_root ? remember_cause(c, cr) : NULL;
+    const char *label = offer_label(c);
     /* A share that keeps the xattrs helps only the files restored at stop. */
     autofree char *keep = any_root ? vg_xasprintf(
         "; or serve the share so that it keeps trusted.* extended attributes (as root)%s, which "
@@ -650,13 +718,13 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const vg_guard
                        "<seclabel type='static' model='dac' relabel='no'><label>%s</label>"
                        "</seclabel>%s.", c->rep->domain, label, keep)
         : vg_xasprintf("virtguard offers no per-domain label here: %s. Fix: give the files one "
-                       "owner that QEMU with its group can use%s.", no_label_why, keep);
-    add_finding(c->rep, VG_FIND_OWNER_LOST, false, ms->mount,
+                       "owner that QEMU with its group can use%s.", c->label_why, keep);
+    add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_INFO, ms->pm->mount,
                 "WARNING: libvirt will chown %s on shared mount '%s' (%s) to QEMU's %u:%u at "
                 "start, and cannot give %s back at stop%s%s. After the domain stops, %s: the "
                 "images' writer can no longer rewrite %s%s. virtguard does not refuse the start "
                 "for this. %s",
-                count == 1 ? "a file" : "files", ms->mount, ms->entry->fstype,
+                count == 1 ? "a file" : "files", ms->pm->mount, ms->entry->fstype,
                 (unsigned)c->ids->uid, (unsigned)c->ids->gid,
                 count == 1 ? "its owner" : "their owners", cause ? ": " : "", cause ? cause : "",
                 files, count == 1 ? "it" : "them", any_root ? ", after every stop" : "", fix);
@@ -664,270 +732,226 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms, const vg_guard
 
 /* ---- the whole check ------------------------------------------------------ */
 
-static int resolve_identity(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domain *dom,
-                            const vg_guard_env *env, vg_ids *ids, bool *relabel,
-                            const char **relabel_off, bool *static_label, vg_error **err)
+void vg_guard_who_resolve(const vg_qemu_conf *qconf, const vg_domain *dom,
+                          const char *passwd_file, const char *group_file, vg_guard_who *who)
 {
     const vg_seclabel *sl = vg_domain_seclabel(dom, "dac");
-    (void)cfg;
-
-    *relabel = qconf->dynamic_ownership;
-    *relabel_off = "dynamic_ownership = 0 in qemu.conf";
-    *static_label = false;
-    if (sl && vg_streq(sl->type, "none")) {
-        *relabel = false;
-        *relabel_off = "the domain's DAC <seclabel type='none'>";
-    } else if (sl && !sl->relabel) {
-        *relabel = false;
-        *relabel_off = "relabel='no' in the domain's DAC <seclabel>";
-    }
-    if (sl && sl->label && *sl->label && !vg_streq(sl->type, "none")) {
-        *static_label = vg_streq(sl->type, "static");
-        return vg_ids_resolve_label(sl->label, env->passwd_file, env->group_file, ids, err);
-    }
-    return vg_ids_resolve(qconf->user, qconf->group, env->passwd_file, env->group_file, ids, err);
-}
-
-int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domain *dom,
-                 const vg_guard_env *env, vg_report **out, vg_error **err)
-{
-    static const vg_guard_env no_env;
-    vg_guard_item *items = NULL;
-    size_t n_items = 0;
-    autoerror vg_error *id_err = NULL;
-    autoids vg_ids ids = { 0 };
-    automounts vg_mounts *mounts = NULL;
-    mount_state *ms = NULL;
-    size_t n_ms = 0;
-    reqs q = { 0 };
-    size_t *file_req = NULL;
-    char ***anc = NULL;
-    size_t *anc_req = NULL;
-    size_t n_anc = 0;
-    vg_probe_res *res = NULL;
-    size_t state_req = SIZE_MAX;
-    bool relabel = true, static_label = false, have_ids;
-    const char *relabel_off = NULL;
-    autofree char *label = NULL;
-    autofree char *label_why = NULL;
-    autofree char *fix = NULL;
-    vg_report *rep = vg_xcalloc(1, sizeof(*rep));
+    autoerror vg_error *err = NULL;
     int r;
 
-    env = env ? env : &no_env;
+    memset(who, 0, sizeof(*who));
+    who->qconf = qconf;
+    who->passwd_file = passwd_file;
+    who->group_file = group_file;
+    who->relabel = qconf->dynamic_ownership;
+    who->relabel_off = "dynamic_ownership = 0 in qemu.conf";
+    if (sl && vg_streq(sl->type, "none")) {
+        who->relabel = false;
+        who->relabel_off = "the domain's DAC <seclabel type='none'>";
+    } else if (sl && !sl->relabel) {
+        who->relabel = false;
+        who->relabel_off = "relabel='no' in the domain's DAC <seclabel>";
+    }
+    if (sl && sl->label && *sl->label && !vg_streq(sl->type, "none")) {
+        who->static_label = vg_streq(sl->type, "static");
+        r = vg_ids_resolve_label(sl->label, passwd_file, group_file, &who->ids, &err);
+    } else {
+        r = vg_ids_resolve(qconf->user, qconf->group, passwd_file, group_file, &who->ids, &err);
+    }
+    who->known = r == 0;
+    if (!who->known)
+        who->unknown_why = vg_xstrdup(err ? err->msg : "?");
+}
+
+void vg_guard_who_clear(vg_guard_who *who)
+{
+    vg_ids_clear(&who->ids);
+    free(who->unknown_why);
+    memset(who, 0, sizeof(*who));
+}
+
+static vg_report *report_new(const vg_guard_plan *plan)
+{
+    vg_report *rep = vg_xcalloc(1, sizeof(*rep));
+    const vg_domain *dom = plan->dom;
     /* shown escaped: libvirt allows '\r' and other control bytes in names */
     rep->domain = vg_str_escape(dom->name ? dom->name : "(unnamed)", true);
-    if ((r = vg_guard_plan(cfg, dom, &items, &n_items, err)) < 0)
-        goto done;
-    rep->n_shared = n_items;
-    if (n_items == 0)
-        goto done;
+    rep->n_shared = plan->n;
+    return rep;
+}
 
-    have_ids = resolve_identity(cfg, qconf, dom, env, &ids, &relabel, &relabel_off,
-                                &static_label, &id_err) == 0;
-    if (!have_ids)
-        add_finding(rep, VG_FIND_IDENTITY, true, NULL,
-                    "cannot tell which user QEMU will run as, so file access cannot be "
-                    "checked: %s.", id_err->msg);
+/* The finding for one item on a mount that is fine, or nothing. */
+static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s)
+{
+    const vg_probe_res *fr = &c->res[it->file_req];
+    autofree char *what = describe_item(it);
 
-    if ((r = vg_mountinfo_read(env->mountinfo, &mounts, err)) < 0)
-        goto done;
-
-    /* Mount-level requests. */
-    for (size_t i = 0; i < n_items; i++) {
-        const char *m = items[i].mount;
-        bool seen = false;
-        if (!m)
+    if (!fr->answered) {
+        if (!s->timed_out) {
+            autofree char *fh = fuse_hint(s->entry);
+            s->timed_out = true;
+            add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, it->path,
+                        "%s: shared mount '%s' (%s) did not answer within %u ms while "
+                        "checking this file; its server may be hung. Check the host side of "
+                        "the share, or raise probe_timeout_ms in '%s'.%s",
+                        what, s->pm->mount, s->entry->fstype, c->cfg->probe_timeout_ms,
+                        c->cfg->source ? c->cfg->source : vg_config_default_path(), fh);
+        }
+        return;
+    }
+    if (fr->err == ENOENT) {
+        if (role_may_be_created(it->dp)) {
+            autofree char *raw_dir = parent_dir(it->path);
+            autofree char *dir = vg_str_escape(raw_dir, true);
+            const vg_probe_res *pr = it->n_dirs ? &c->res[it->dir_req[it->n_dirs - 1]] : NULL;
+            if (pr && pr->answered && pr->err == ENOENT)
+                add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path,
+                            "%s: directory '%s' does not exist on shared mount '%s' (%s), so "
+                            "it cannot be created there. Create the directory first.",
+                            what, dir, s->pm->mount, s->entry->fstype);
+            return;
+        }
+        add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path,
+                    "%s does not exist on shared mount '%s' (%s). Check the path in the "
+                    "domain XML, and that the writer of the image finished creating it on "
+                    "the host side of the share.", what, s->pm->mount, s->entry->fstype);
+        return;
+    }
+    if (fr->err) {
+        add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path, "%s cannot be examined: %s.",
+                    what, strerror(fr->err));
+        return;
+    }
+    if (!c->ids)
+        return;
+    /* Search permission on every directory above the file. */
+    for (size_t k = 0; k < it->n_dirs; k++) {
+        const vg_probe_res *dr = &c->res[it->dir_req[k]];
+        if (!dr->answered || dr->err)
             continue;
-        for (size_t j = 0; j < n_ms; j++)
-            seen |= strcmp(ms[j].mount, m) == 0;
-        if (seen)
-            continue;
-        mount_state *s = VG_APPEND(ms, n_ms);
-        s->mount = m;
-        s->entry = vg_mounts_at(mounts, m);
+        if (!vg_dac_allows(c->ids, dr->uid, dr->gid, dr->mode, X_OK)) {
+            judge_traversal(c, it, c->plan->req[it->dir_req[k]].path, dr);
+            return;
+        }
     }
-    for (size_t j = 0; j < n_ms; j++) {
-        autofree char *parent = parent_dir(ms[j].mount);
-        ms[j].statfs_req = req_add(&q, VG_PROBE_STATFS, ms[j].mount, 0, 0);
-        ms[j].parent_req = req_add(&q, VG_PROBE_STAT, parent, 0, 0);
-    }
-    /* Chown probes only where libvirt would chown and the mount is listed. */
-    for (size_t j = 0; j < n_ms && have_ids && relabel; j++) {
-        if (!ms[j].entry || !vg_strv_contains(cfg->shared_fs_types, ms[j].entry->fstype))
-            continue;
-        ms[j].chown_req = req_add(&q, VG_PROBE_CHOWN, ms[j].mount, ids.uid, ids.gid);
-        ms[j].have_chown_req = true;
-    }
-    /* Per-file requests: every ancestor directory, then the file. */
-    file_req = vg_xcalloc(n_items, sizeof(*file_req));
-    anc = vg_xcalloc(n_items, sizeof(*anc));
-    for (size_t i = 0; i < n_items; i++) {
-        file_req[i] = req_add(&q, VG_PROBE_STAT, items[i].path, 0, 0);
-        anc[i] = ancestors(items[i].path);
-        for (size_t k = 0; anc[i][k]; k++)
-            *VG_APPEND(anc_req, n_anc) = req_add(&q, VG_PROBE_STAT, anc[i][k], 0, 0);
-    }
-    if (have_ids)
-        state_req = req_add(&q, VG_PROBE_STAT, env->state_dir ? env->state_dir : VG_LIBVIRT_STATE_DIR, 0, 0);
+    judge_dac(c, it, fr, s);
+}
 
-    res = vg_xcalloc(q.n, sizeof(*res));
-    r = vg_probe_run(q.v, q.n, cfg->probe_timeout_ms, res, &rep->probe_ms, err);
-    if (r < 0 && r != -ETIMEDOUT)
-        goto done;
-    r = 0;
-    if (env->probe_edit)
-        env->probe_edit(q.v, res, q.n, env->probe_opaque);
+/* A path in the writer's namespace (path_map FROM): fine if it exists here
+ * too; otherwise say what it should have been. */
+static void judge_unmapped(judge_ctx *c, const vg_guard_item *it)
+{
+    const vg_probe_res *fr = &c->res[it->file_req];
+    autofree char *mapped = NULL;
+    autofree char *shown = NULL;
+    autofree char *what = NULL;
 
-    judge_ctx c = {
-        .cfg = cfg, .qconf = qconf, .dom = dom, .mounts = mounts,
-        .ids = have_ids ? &ids : NULL, .relabel = relabel, .relabel_off_reason = relabel_off,
-        .req = q.v, .res = res, .env = env, .rep = rep,
-    };
-    for (size_t j = 0; j < n_ms; j++)
-        judge_mount(&c, &ms[j]);
-
-    /* The fix we would propose for DAC problems, checked before offering. */
-    label = have_ids ? checked_label(&c, items, n_items, file_req, anc, anc_req,
-                                     state_req != SIZE_MAX ? &res[state_req] : NULL, &label_why)
-                     : NULL;
-    if (label)
-        fix = vg_xasprintf("Do not set user = \"root\" or security_driver = \"none\" in qemu.conf "
-                           "(that removes isolation for every guest); run this domain's QEMU as "
-                           "the files' owner instead, keeping QEMU's group, by adding to its XML "
-                           "('virsh edit %s'): <seclabel type='static' model='dac' "
-                           "relabel='no'><label>%s</label></seclabel>. Alternatively export the "
-                           "share with security_model=mapped-xattr so that chown works.",
-                           rep->domain, label);
+    if (!fr->answered || fr->err != ENOENT)
+        return;
+    what = describe_item(it);
+    if (vg_path_map_apply(it->unmapped, 1, it->path, &mapped) <= 0)
+        shown = vg_xstrdup("?");
     else
-        fix = vg_xstrdup("Give the files one owner and run this domain's QEMU as that user with "
-                         "a static DAC <seclabel> keeping QEMU's group, or export the share with "
-                         "security_model=mapped-xattr; do not set user = \"root\" or "
-                         "security_driver = \"none\" in qemu.conf.");
+        shown = vg_str_escape(mapped, true);
+    add_finding(c->rep, VG_FIND_UNMAPPED, VG_CHECK_FAIL, it->path,
+                "%s does not exist on this host: it is a path as the image writer "
+                "sees it, which path_map maps to '%s'. Rewrite the XML with "
+                "'virtguard rewrite' before defining the domain.", what, shown);
+}
 
-    size_t a = 0;
-    for (size_t i = 0; i < n_items; i++) {
-        const vg_guard_item *it = &items[i];
-        const vg_probe_res *fr = &res[file_req[i]];
-        mount_state *s = NULL;
-        size_t n_anc_i = vg_strv_len(anc[i]);
-        size_t first_anc = a;
-        a += n_anc_i;
+/* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
+ * be able to enter it (docs/DESIGN.md, step 7: +1000:+1000 fails there). */
+static void judge_state_dir(judge_ctx *c)
+{
+    const vg_probe_res *sr;
 
-        if (!it->mount) {
-            /* A path in the writer's namespace (path_map FROM). Fine if it
-             * exists here too; otherwise say what it should have been. */
-            if (fr->answered && fr->err == ENOENT) {
-                autofree char *mapped = NULL;
-                autofree char *what = describe_item(it);
-                if (vg_path_map_apply(it->unmapped, 1, it->path, &mapped) <= 0)
-                    mapped = vg_xstrdup("?");
-                char *shown = vg_str_escape(mapped, true);
-                free(mapped);
-                mapped = shown;
-                add_finding(rep, VG_FIND_UNMAPPED, true, it->path,
-                            "%s does not exist on this host: it is a path as the image writer "
-                            "sees it, which path_map maps to '%s'. Rewrite the XML with "
-                            "'virtguard rewrite' before defining the domain.", what, mapped);
-            }
-            continue;
-        }
-        for (size_t j = 0; j < n_ms; j++)
-            if (strcmp(ms[j].mount, it->mount) == 0)
-                s = &ms[j];
-        if (!s || !s->ok)
-            continue;           /* the mount finding says it all */
+    if (!c->ids || !c->who->static_label || c->plan->state_req == SIZE_MAX)
+        return;
+    sr = &c->res[c->plan->state_req];
+    if (!sr->answered || sr->err || vg_dac_allows(c->ids, sr->uid, sr->gid, sr->mode, X_OK))
+        return;
+    autofree char *who = vg_ids_describe(c->ids);
+    const char *sd = c->plan->state_dir;
+    add_finding(c->rep, VG_FIND_STATE_DIR, VG_CHECK_FAIL, sd,
+                "QEMU will run as %s (from the domain's static DAC <seclabel>) and cannot "
+                "enter libvirt's state directory '%s' (owned by %u:%u, mode %04o), where "
+                "libvirt keeps the domain's master-key.aes. Keep QEMU's group in the label "
+                "(+%u:+%u) so the group bits let it in.",
+                who, sd, (unsigned)sr->uid, (unsigned)sr->gid, (unsigned)(sr->mode & 07777),
+                (unsigned)c->ids->uid, (unsigned)sr->gid);
+}
 
-        autofree char *what = describe_item(it);
-        if (!fr->answered) {
-            if (!s->timed_out) {
-                autofree char *fh = fuse_hint(s->entry);
-                s->timed_out = true;
-                add_finding(rep, VG_FIND_TIMEOUT, true, it->path,
-                            "%s: shared mount '%s' (%s) did not answer within %u ms while "
-                            "checking this file; its server may be hung. Check the host side of "
-                            "the share, or raise probe_timeout_ms in '%s'.%s",
-                            what, s->mount, s->entry->fstype, cfg->probe_timeout_ms,
-                            cfg->source ? cfg->source : vg_config_default_path(), fh);
-            }
-            continue;
-        }
-        if (fr->err == ENOENT) {
-            if (role_may_be_created(it->dp)) {
-                autofree char *raw_dir = parent_dir(it->path);
-                autofree char *dir = vg_str_escape(raw_dir, true);
-                size_t k = n_anc_i ? first_anc + n_anc_i - 1 : SIZE_MAX;
-                if (k != SIZE_MAX && res[anc_req[k]].answered && res[anc_req[k]].err == ENOENT)
-                    add_finding(rep, VG_FIND_MISSING, true, it->path,
-                                "%s: directory '%s' does not exist on shared mount '%s' (%s), so "
-                                "it cannot be created there. Create the directory first.",
-                                what, dir, s->mount, s->entry->fstype);
-                continue;
-            }
-            add_finding(rep, VG_FIND_MISSING, true, it->path,
-                        "%s does not exist on shared mount '%s' (%s). Check the path in the "
-                        "domain XML, and that the writer of the image finished creating it on "
-                        "the host side of the share.", what, s->mount, s->entry->fstype);
-            continue;
-        }
-        if (fr->err) {
-            add_finding(rep, VG_FIND_MISSING, true, it->path, "%s cannot be examined: %s.",
-                        what, strerror(fr->err));
-            continue;
-        }
-        if (!have_ids)
-            continue;
-        /* Search permission on every directory above the file. */
-        bool blocked = false;
-        for (size_t k = first_anc; k < first_anc + n_anc_i && !blocked; k++) {
-            const vg_probe_res *dr = &res[anc_req[k]];
-            if (!dr->answered || dr->err)
-                continue;
-            if (!vg_dac_allows(&ids, dr->uid, dr->gid, dr->mode, X_OK)) {
-                judge_traversal(&c, it, anc[i][k - first_anc], dr);
-                blocked = true;
-            }
-        }
-        if (!blocked)
-            judge_dac(&c, it, fr, s, fix);
+vg_report *vg_guard_judge(const vg_guard_plan *plan, const vg_probe_res *res,
+                          const vg_mounts *mounts, const vg_guard_who *who)
+{
+    vg_report *rep = report_new(plan);
+    autofree mount_state *ms = vg_xcalloc(plan->n_mounts ? plan->n_mounts : 1, sizeof(*ms));
+    judge_ctx c = {
+        .plan = plan, .cfg = plan->cfg, .qconf = who->qconf, .mounts = mounts, .who = who,
+        .ids = who->known ? &who->ids : NULL, .res = res, .rep = rep,
+    };
+
+    if (plan->n == 0)
+        return rep;
+    if (!who->known)
+        add_finding(rep, VG_FIND_IDENTITY, VG_CHECK_FAIL, NULL,
+                    "cannot tell which user QEMU will run as, so file access cannot be "
+                    "checked: %s.", who->unknown_why);
+    for (size_t j = 0; j < plan->n_mounts; j++) {
+        ms[j].ix = j;
+        ms[j].pm = &plan->mounts[j];
+        ms[j].entry = vg_mounts_at(mounts, plan->mounts[j].mount);
+        judge_mount(&c, &ms[j]);
+    }
+
+    for (size_t i = 0; i < plan->n; i++) {
+        const vg_guard_item *it = &plan->v[i];
+        if (it->mount_ix == SIZE_MAX)
+            judge_unmapped(&c, it);
+        else if (ms[it->mount_ix].ok)   /* else the mount finding says it all */
+            judge_item(&c, it, &ms[it->mount_ix]);
     }
 
     /* Where libvirt's relabel works but cannot be undone: a warning. */
-    if (have_ids && relabel && !vg_report_blocking(rep))
-        for (size_t j = 0; j < n_ms; j++)
-            judge_owner_lost(&c, &ms[j], items, n_items, file_req, label, label_why);
+    if (c.ids && who->relabel && !vg_report_blocking(rep))
+        for (size_t j = 0; j < plan->n_mounts; j++)
+            judge_owner_lost(&c, &ms[j]);
 
-    /* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
-     * be able to enter it (docs/DESIGN.md, step 7: +1000:+1000 fails there). */
-    if (have_ids && static_label && state_req != SIZE_MAX && res[state_req].answered &&
-        !res[state_req].err &&
-        !vg_dac_allows(&ids, res[state_req].uid, res[state_req].gid, res[state_req].mode, X_OK)) {
-        autofree char *who = vg_ids_describe(&ids);
-        const char *sd = env->state_dir ? env->state_dir : VG_LIBVIRT_STATE_DIR;
-        add_finding(rep, VG_FIND_STATE_DIR, true, sd,
-                    "QEMU will run as %s (from the domain's static DAC <seclabel>) and cannot "
-                    "enter libvirt's state directory '%s' (owned by %u:%u, mode %04o), where "
-                    "libvirt keeps the domain's master-key.aes. Keep QEMU's group in the label "
-                    "(+%u:+%u) so the group bits let it in.",
-                    who, sd, (unsigned)res[state_req].uid, (unsigned)res[state_req].gid,
-                    (unsigned)(res[state_req].mode & 07777), (unsigned)ids.uid,
-                    (unsigned)res[state_req].gid);
+    judge_state_dir(&c);
+    free(c.label);
+    free(c.label_why);
+    free(c.dac_fix);
+    return rep;
+}
+
+int vg_guard_run(vg_guard_plan *plan, const vg_qemu_conf *qconf, const vg_guard_env *env,
+                 vg_report **out, vg_error **err)
+{
+    static const vg_guard_env no_env;
+    autoguardwho vg_guard_who who = { 0 };
+    automounts vg_mounts *mounts = NULL;
+    autofree vg_probe_res *res = NULL;
+    long long probe_ms = 0;
+    int r;
+
+    env = env ? env : &no_env;
+    if (plan->n == 0) {
+        *out = report_new(plan);
+        return 0;
     }
-
-done:
-    for (size_t i = 0; anc && i < n_items; i++)
-        vg_strv_free(anc[i]);
-    free(anc);
-    free(anc_req);
-    free(file_req);
-    free(res);
-    free(ms);
-    reqs_clear(&q);
-    vg_guard_items_free(items, n_items);
-    if (r < 0) {
-        vg_report_free(rep);
+    vg_guard_who_resolve(qconf, plan->dom, env->passwd_file, env->group_file, &who);
+    if ((r = vg_mountinfo_read(env->mountinfo, &mounts, err)) < 0)
         return r;
-    }
-    *out = rep;
+    vg_guard_plan_requests(plan, mounts, &who, env->state_dir);
+
+    res = vg_xcalloc(plan->n_req, sizeof(*res));
+    r = vg_probe_run(plan->req, plan->n_req, plan->cfg->probe_timeout_ms, res, &probe_ms, err);
+    if (r < 0 && r != -ETIMEDOUT)
+        return r;
+    if (env->probe_edit)
+        env->probe_edit(plan->req, res, plan->n_req, env->probe_opaque);
+
+    *out = vg_guard_judge(plan, res, mounts, &who);
+    (*out)->probe_ms = probe_ms;
     return 0;
 }

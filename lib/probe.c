@@ -238,7 +238,8 @@ typedef struct probe_job {
     char *const *scratch;       /* per request; NULL unless VG_PROBE_CHOWN */
     size_t n;
     vg_probe_res *res;          /* shared results area */
-    int wfd;
+    size_t *done;               /* shared: how many answers are in res */
+    int wfd;                    /* closed by the child's exit: the parent's EOF */
 } probe_job;
 
 static int child_main(void *arg)
@@ -258,11 +259,11 @@ static int child_main(void *arg)
         close(STDOUT_FILENO);
         close(STDERR_FILENO);
     }
+    /* One store per answer, no system call: the parent sleeps until the
+     * pipe's EOF (our exit) or its deadline, then counts. */
     for (size_t i = 0; i < job->n; i++) {
-        char one = 1;
         vg_probe_one(&job->req[i], job->scratch[i], &job->res[i]);
-        if (write(job->wfd, &one, 1) != 1)
-            _exit(1);
+        __atomic_store_n(job->done, i + 1, __ATOMIC_RELEASE);
     }
     _exit(0);
 }
@@ -330,8 +331,10 @@ static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
 {
     long long start = vg_now_ms();
     long long deadline = start + timeout_ms;
-    size_t area_len = n * sizeof(vg_probe_res);
+    /* the answers, then the count of them */
+    size_t area_len = n * sizeof(vg_probe_res) + sizeof(size_t);
     vg_probe_res *area;
+    size_t *done;
     char **scratch;
     void *stack = NULL;
     int fds[2];
@@ -348,6 +351,7 @@ static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
     area = mmap(NULL, area_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (area == MAP_FAILED)
         return vg_error_set_errno(err, errno, "cannot map the mount probe's results");
+    done = (size_t *)(void *)&area[n];
     scratch = vg_xcalloc(n, sizeof(*scratch));
     for (size_t i = 0; i < n; i++)
         if (req[i].op == VG_PROBE_CHOWN)
@@ -360,7 +364,8 @@ static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
         free(scratch);
         return vg_error_set_errno(err, e, "cannot create a pipe for the mount probe");
     }
-    probe_job job = { .req = req, .scratch = scratch, .n = n, .res = area, .wfd = fds[1] };
+    probe_job job = { .req = req, .scratch = scratch, .n = n, .res = area, .done = done,
+                      .wfd = fds[1] };
     pid = start_child(&job, &stack);
     close(fds[1]);
     if (pid < 0) {
@@ -375,8 +380,8 @@ static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
 
     /* The parent does not look at errno while the child may still run:
      * with CLONE_VM they share it. */
-    char buf[256];
-    while (got < n) {
+    for (;;) {
+        char c;
         long long left = deadline - vg_now_ms();
         struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
         if (left <= 0) {
@@ -390,14 +395,11 @@ static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
             timed_out = true;
             break;
         }
-        ssize_t r = read(fds[0], buf, sizeof(buf) < n - got ? sizeof(buf) : n - got);
-        if (r < 0)
-            continue;
-        if (r == 0)
-            break;                  /* child exited early */
-        got += (size_t)r;
+        if (read(fds[0], &c, 1) == 0)
+            break;                  /* EOF: the child exited */
     }
     close(fds[0]);
+    got = __atomic_load_n(done, __ATOMIC_ACQUIRE);
     if (got < n)
         kill(pid, SIGKILL);
     bool gone = reap(pid, got < n);

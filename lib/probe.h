@@ -2,10 +2,11 @@
  * filesystem runs here, in a child process bounded in time.
  *
  * The parent builds a list of requests; the child answers them in order,
- * writing each result into a shared results area and one byte per answer
- * into a pipe; the parent waits at most timeout_ms in total, then kills
- * the child.  The child never holds the caller's stdout/stderr open
- * (libvirt waits for EOF on them).
+ * writing each result and then the count of answers into a shared area;
+ * the parent sleeps until the child's exit closes a pipe (one wake-up, not
+ * one per answer) or until timeout_ms have passed, when it kills the child
+ * and takes the answers counted so far.  The child never holds the
+ * caller's stdout/stderr open (libvirt waits for EOF on them).
  *
  * The child is a clone(CLONE_VM) process: a real, separately killable
  * process (a thread stuck in a hung 9p call could not be killed, and

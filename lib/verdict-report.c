@@ -8,7 +8,6 @@
 static const char *finding_topic(vg_finding_kind k)
 {
     switch (k) {
-    case VG_FIND_CONFIG: return "config";
     case VG_FIND_UNMAPPED: return "unmapped";
     case VG_FIND_NOT_MOUNTED: return "not-mounted";
     case VG_FIND_SHADOW: return "shadow";
@@ -18,29 +17,17 @@ static const char *finding_topic(vg_finding_kind k)
     case VG_FIND_DAC: return "dac";
     case VG_FIND_STATE_DIR: return "state-dir";
     case VG_FIND_IDENTITY: return "identity";
-    case VG_FIND_UNRESOLVED: return "unresolved";
     case VG_FIND_SECURITY_NONE: return "security-none";
-    case VG_FIND_RULES: return "rules";
     case VG_FIND_OWNER_LOST: return "owner-lost";
     }
     return "?";
-}
-
-/* "virtguard: [WARNING (dev mode): ]" prefixes are for the hook's stderr. */
-static const char *without_prefix(const char *s)
-{
-    if (vg_str_has_prefix(s, "virtguard: "))
-        s += strlen("virtguard: ");
-    if (vg_str_has_prefix(s, "WARNING (dev mode): "))
-        s += strlen("WARNING (dev mode): ");
-    return s;
 }
 
 /* A title (the first line) and a detail (the rest, if any). */
 static vg_check *add_text(vg_checklist *l, vg_check_status st, const char *topic,
                           const char *text)
 {
-    autofree char *t = vg_xstrdup(without_prefix(text));
+    autofree char *t = vg_xstrdup(text);
     size_t n = strlen(t);
     while (n && t[n - 1] == '\n')
         t[--n] = '\0';
@@ -70,8 +57,8 @@ vg_checklist *vg_checklist_from_verdict(const vg_verdict *v)
         return l;
     case VG_VERDICT_CONFIG:
     case VG_VERDICT_INPUT:
-        add_text(l, VG_CHECK_FAIL, v->kind == VG_VERDICT_CONFIG ? "config" : "input", v->text);
-        vg_checklist_incomplete(l, "The check could not run: %s", without_prefix(v->text));
+        add_text(l, VG_CHECK_FAIL, v->kind == VG_VERDICT_CONFIG ? "config" : "input", v->reason);
+        vg_checklist_incomplete(l, "The check could not run: %s\n", v->reason);
         return l;
     case VG_VERDICT_ALLOW:
     case VG_VERDICT_WARN:
@@ -79,16 +66,15 @@ vg_checklist *vg_checklist_from_verdict(const vg_verdict *v)
         break;
     }
     if (!v->report) {
-        /* qemu.conf unreadable or the probe could not run: the text says why */
-        add_text(l, VG_CHECK_FAIL, "check", v->text);
+        /* qemu.conf unreadable or the probe could not run */
+        add_text(l, VG_CHECK_FAIL, "check", v->reason);
         return l;
     }
     vg_checklist_summary_number(l, "shared_paths", (long long)v->report->n_shared);
     vg_checklist_summary_number(l, "probe_ms", v->report->probe_ms);
     for (size_t i = 0; i < v->report->n; i++) {
         const vg_finding *f = &v->report->v[i];
-        c = add_text(l, f->blocking ? VG_CHECK_FAIL : VG_CHECK_INFO, finding_topic(f->kind),
-                     f->message);
+        c = add_text(l, f->status, finding_topic(f->kind), f->message);
         if (f->path)
             vg_check_attr_set(c, "path", "%s", f->path);
     }

@@ -40,21 +40,12 @@ bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled)
     return false;
 }
 
-/* How many of the domain's paths the guard would check (shared mounts,
- * path_map FROM). */
-static size_t n_planned(const vg_config *cfg, const vg_domain *dom)
-{
-    vg_guard_item *items = NULL;
-    size_t n = 0;
-
-    if (vg_guard_plan(cfg, dom, &items, &n, NULL) == 0)
-        vg_guard_items_free(items, n);
-    return n;
-}
-
 bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom)
 {
-    return n_planned(cfg, dom) > 0 || vg_guard_count_extra(cfg, dom) > 0;
+    autoguardplan vg_guard_plan plan;
+
+    vg_guard_plan_init(&plan, cfg, dom);
+    return plan.n > 0 || plan.n_extra > 0;
 }
 
 static void drop_findings(vg_report *rep, vg_finding_kind kind)
@@ -73,10 +64,18 @@ static void drop_findings(vg_report *rep, vg_finding_kind kind)
 
 static const vg_finding *first_finding(const vg_report *rep, vg_finding_kind kind)
 {
-    for (size_t i = 0; i < rep->n; i++)
+    for (size_t i = 0; rep && i < rep->n; i++)
         if (rep->v[i].kind == kind)
             return &rep->v[i];
     return NULL;
+}
+
+/* A verdict without the guard's findings: `reason` (owned) says why, and
+ * the hook's text is rendered from it.  Set out->dev_mode first. */
+static void set_reason(vg_verdict *out, char *reason)
+{
+    out->reason = reason;
+    out->text = vg_xasprintf("virtguard: %s%s\n", out->dev_mode ? VG_DEV_PREFIX : "", reason);
 }
 
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
@@ -86,7 +85,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     autoqemuconf vg_qemu_conf *qconf = NULL;
     autodomain vg_domain *dom = NULL;
     autoerror vg_error *err = NULL;
-    const char *dev_prefix = "WARNING (dev mode): ";
+    autoguardplan vg_guard_plan plan = { 0 };
 
     memset(out, 0, sizeof(*out));
     config_path = config_path ? config_path : vg_config_default_path();
@@ -94,14 +93,13 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     if (vg_config_load(config_path, &cfg, &err) < 0) {
         out->kind = VG_VERDICT_CONFIG;
         out->dev_mode = broken_config_says_dev(config_path);
-        out->text = vg_xasprintf("virtguard: %s%s. %s\n", out->dev_mode ? dev_prefix : "",
-                                 err->msg,
-                                 out->dev_mode ? "Starting anyway because the file asks for "
-                                                 "dev mode."
-                                               : "Every start is refused until the file is "
-                                                 "fixed (virtguard fails closed in enforce "
-                                                 "mode); 'virtguard check' shows the same "
-                                                 "error.");
+        set_reason(out, vg_xasprintf("%s. %s", err->msg,
+                                     out->dev_mode ? "Starting anyway because the file asks "
+                                                     "for dev mode."
+                                                   : "Every start is refused until the file "
+                                                     "is fixed (virtguard fails closed in "
+                                                     "enforce mode); 'virtguard check' shows "
+                                                     "the same error."));
         out->log_line = vg_xasprintf("%s: %s: %s", stage,
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
@@ -115,8 +113,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         autofree char *who = env && env->domain_name
             ? vg_xasprintf("domain '%s': ", env->domain_name) : vg_xstrdup("");
         out->kind = VG_VERDICT_INPUT;
-        out->text = vg_xasprintf("virtguard: %s%scannot read the domain XML: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", who, err->msg);
+        set_reason(out, vg_xasprintf("%scannot read the domain XML: %s.", who, err->msg));
         out->log_line = vg_xasprintf("%s%s: %s: cannot read the domain XML: %s", who, stage,
                                      out->dev_mode ? "warned" : "refused", err->msg);
         return;
@@ -127,31 +124,31 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
     vg_domain_resolve_volumes(dom, env ? env->pools : NULL);
 
     /* Fast path: nothing on a shared mount, under a path_map FROM or under
-     * apparmor_extra_roots.  Paths only under extra roots go on: they get
-     * rules (as `virtguard profile` shows), but no mount or DAC check. */
-    {
-        out->n_extra = vg_guard_count_extra(cfg, dom);
-        if (out->n_extra == 0 && n_planned(cfg, dom) == 0) {   /* vg_verdict_in_scope */
-            out->kind = VG_VERDICT_SKIP;
-            out->text = vg_xstrdup("");
-            return;
-        }
+     * apparmor_extra_roots (vg_verdict_in_scope).  Paths only under extra
+     * roots go on: they get rules (as `virtguard profile` shows), but no
+     * mount or DAC check.  The plan is made once, here, for the guard too. */
+    vg_guard_plan_init(&plan, cfg, dom);
+    out->n_extra = plan.n_extra;
+    if (plan.n == 0 && plan.n_extra == 0) {
+        out->kind = VG_VERDICT_SKIP;
+        out->text = vg_xstrdup("");
+        return;
     }
 
     if (vg_qemu_conf_load(env && env->qemu_conf ? env->qemu_conf : cfg->qemu_conf, &qconf,
                           &err) < 0) {
         out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-        out->text = vg_xasprintf("virtguard: %sdomain '%s': cannot read QEMU's settings: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", dom->name, err->msg);
+        set_reason(out, vg_xasprintf("domain '%s': cannot read QEMU's settings: %s.", dom->name,
+                                     err->msg));
         out->log_line = vg_xasprintf("domain '%s' %s: %s: %s", dom->name, stage,
                                      vg_verdict_kind_name(out->kind), err->msg);
         return;
     }
 
-    if (vg_guard_run(cfg, qconf, dom, env, &out->report, &err) < 0) {
+    if (vg_guard_run(&plan, qconf, env, &out->report, &err) < 0) {
         out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-        out->text = vg_xasprintf("virtguard: %sdomain '%s': the check could not run: %s.\n",
-                                 out->dev_mode ? dev_prefix : "", dom->name, err->msg);
+        set_reason(out, vg_xasprintf("domain '%s': the check could not run: %s.", dom->name,
+                                     err->msg));
         out->log_line = vg_xasprintf("domain '%s' %s: %s: the check could not run: %s",
                                      dom->name, stage, vg_verdict_kind_name(out->kind), err->msg);
         return;
@@ -164,7 +161,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         vg_qemu_conf_security_none(qconf)) {
         vg_finding *f = VG_APPEND(rep->v, rep->n);
         f->kind = VG_FIND_SECURITY_NONE;
-        f->blocking = true;
+        f->status = VG_CHECK_FAIL;
         f->path = vg_xstrdup(qconf->source);
         f->message = vg_xasprintf(
             "'%s' line %d sets security_driver = \"none\", which runs every guest without "
@@ -200,7 +197,7 @@ void vg_verdict_make(const char *config_path, const char *xml, size_t len, const
         return;
     }
     out->kind = out->dev_mode ? VG_VERDICT_WARN : VG_VERDICT_REFUSE;
-    out->text = vg_report_format(rep, out->dev_mode ? dev_prefix : NULL);
+    out->text = vg_report_format(rep, out->dev_mode ? VG_DEV_PREFIX : NULL);
     /* One line: the first finding names the cause; the count says the rest. */
     autofree char *first = vg_xstrdup(rep->v[0].message);
     char *nl = strchr(first, '\n');
@@ -228,10 +225,26 @@ int vg_verdict_failure_status(const vg_verdict *v)
     return v->dev_mode ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
 }
 
+int vg_config_failure_status(const vg_config *cfg)
+{
+    return cfg->mode == VG_MODE_DEV ? VG_EXIT_OK : VG_EXIT_PROBLEMS;
+}
+
+const char *vg_failure_word(int status)
+{
+    return status == VG_EXIT_OK ? "warned" : "refused";
+}
+
+bool vg_verdict_mount_hung(const vg_verdict *v)
+{
+    return v->kind == VG_VERDICT_WARN && first_finding(v->report, VG_FIND_TIMEOUT);
+}
+
 void vg_verdict_clear(vg_verdict *v)
 {
     free(v->domain);
     free(v->uuid);
+    free(v->reason);
     free(v->text);
     free(v->log_line);
     vg_report_free(v->report);

@@ -1,5 +1,17 @@
 /* virtguard: the decision the hook makes at prepare/start, as a value.
- * The hook prints it and exits; `virtguard check` prints the same text. */
+ * The hook prints it and exits; `virtguard check` prints the same text.
+ *
+ * The result types, each built from the one before, never back:
+ *   vg_report (guard.h)       the guard's findings for one domain: kind,
+ *                             severity, path, message
+ *   vg_verdict (here)         config + domain + report: the decision, and the
+ *                             hook's stderr text and syslog line, rendered once
+ *   vg_checklist (checklist.h) the admin reports' data (doctor, explain, audit,
+ *                             and `check --json` through verdict-report.h) and
+ *                             their two renderers, text and JSON
+ * One severity, vg_check_status (exitcode.h), for findings and checks alike.
+ * The checklist takes the verdict's data (reason, findings), not its
+ * rendered text. */
 #pragma once
 
 #include "exitcode.h"
@@ -21,13 +33,20 @@ typedef struct vg_verdict {
     char *domain;           /* may be NULL when the XML could not be parsed */
     char *uuid;             /* the domain's <uuid> as written; NULL when absent or unparsed */
     size_t n_extra;         /* paths only under apparmor_extra_roots (rules, no mount check) */
-    char *text;             /* what to show the user (stderr of the hook); "" if nothing */
+    char *reason;           /* no findings to say it (CONFIG, INPUT, or the guard could
+                               not run): why, whole sentences without the "virtguard: "
+                               prefix; NULL otherwise */
+    char *text;             /* what to show the user (stderr of the hook), rendered from
+                               `reason` or the report's findings; "" if nothing */
     char *log_line;         /* one line for syslog; NULL = nothing to log */
     bool warns;             /* ALLOW whose text carries a WARNING (log it as one) */
     vg_report *report;      /* NULL unless the guard ran */
     vg_config *config;      /* the config used; NULL when it could not be loaded */
     bool apparmor_active;   /* per-domain rules are to be written for this domain */
 } vg_verdict;
+
+/* Put before a message about a problem that dev mode lets pass. */
+#define VG_DEV_PREFIX "WARNING (dev mode): "
 
 /* Should the helper write AppArmor rules, given the setting and the kernel? */
 bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled);
@@ -49,5 +68,14 @@ int vg_verdict_hook_status(const vg_verdict *v);
  * AppArmor rules cannot be put in place, earlier changes cannot be taken
  * back): VG_EXIT_PROBLEMS (refused), VG_EXIT_OK in dev mode. */
 int vg_verdict_failure_status(const vg_verdict *v);
+/* The same decision where only the config is at hand (the hook's path_map
+ * rewrite at migrate/restore): VG_EXIT_OK in dev mode, else VG_EXIT_PROBLEMS. */
+int vg_config_failure_status(const vg_config *cfg);
+/* "warned" or "refused": the word for a failure status, in syslog lines. */
+const char *vg_failure_word(int status);
+/* A shared mount did not answer the guard.  Only a dev-mode verdict lets
+ * such a start go on (WARN); then the hook writes no AppArmor rules: the
+ * helper would block on the same mount. */
+bool vg_verdict_mount_hung(const vg_verdict *v);
 const char *vg_verdict_kind_name(vg_verdict_kind k);
 void vg_verdict_clear(vg_verdict *v);
