@@ -2,6 +2,7 @@
 #pragma once
 
 #include "error.h"
+#include "rewrite.h"
 
 typedef enum {
     VG_MODE_ENFORCE,
@@ -15,17 +16,12 @@ typedef enum {
     VG_APPARMOR_OFF,        /* write no rules (an earlier start's are taken back) */
 } vg_apparmor_setting;
 
-typedef struct vg_path_map {
-    char *from;          /* normalised absolute path, no trailing slash */
-    char *to;
-} vg_path_map;
-
 typedef struct vg_config {
     char *source;               /* file it came from; NULL = built-in defaults */
     vg_mode mode;               /* mode = "enforce" | "dev"; default enforce */
     char **shared_mounts;       /* shared_mounts = [ ... ]; default empty */
     char **shared_fs_types;     /* shared_fs_types = [ ... ]; default 9p, virtiofs */
-    vg_path_map *path_map;      /* path_map = [ "FROM=TO", ... ]; default empty */
+    vg_path_map *path_map;      /* path_map = [ "FROM=TO", ... ] (rewrite.h); default empty */
     size_t n_path_map;
     unsigned probe_timeout_ms;  /* probe_timeout_ms = N; default 5000, 100..600000 */
     char **extra_roots;         /* apparmor_extra_roots = [ ... ]: further dirs whose

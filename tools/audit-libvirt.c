@@ -121,49 +121,6 @@ int vg_libvirt_names(const char *uri, vg_name_entry **out, size_t *n_out, vg_err
     return 0;
 }
 
-typedef struct name_list {
-    vg_name_entry **v;
-    size_t *n;
-} name_list;
-
-static void add_name(const vg_domain *dom, const char *path, void *opaque)
-{
-    name_list *l = opaque;
-    (void)path;
-    if (!dom->uuid || !dom->name)
-        return;
-    for (size_t i = 0; i < *l->n; i++)
-        if (strcasecmp((*l->v)[i].uuid, dom->uuid) == 0)
-            return;
-    vg_name_entry *e = VG_APPEND(*l->v, *l->n);
-    e->uuid = vg_xstrdup(dom->uuid);
-    e->name = vg_xstrdup(dom->name);
-}
-
-static void names_from_dir(const char *dir, vg_name_entry **v, size_t *n)
-{
-    name_list l = { .v = v, .n = n };
-    (void)vg_domains_in_dir(dir, add_name, &l, NULL);  /* names only label reports */
-}
-
-void vg_libvirt_names_from_files(const char *conf_dir, const char *run_dir,
-                                 vg_name_entry **out, size_t *n_out)
-{
-    *out = NULL;
-    *n_out = 0;
-    names_from_dir(run_dir, out, n_out);
-    names_from_dir(conf_dir, out, n_out);
-}
-
-void vg_name_entries_free(vg_name_entry *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(v[i].uuid);
-        free(v[i].name);
-    }
-    free(v);
-}
-
 /* ---- storage pools for `paths`, `check`, `profile` -------------------- */
 
 int vg_libvirt_pool_lookup(const char *name, vg_pool **out, void *opaque, vg_error **err)

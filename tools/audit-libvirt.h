@@ -11,11 +11,7 @@
 int vg_libvirt_running(const char *uri, vg_audit_domain **out, size_t *n_out, vg_error **err);
 /* UUID → name of every domain libvirt knows (running or defined). */
 int vg_libvirt_names(const char *uri, vg_name_entry **out, size_t *n_out, vg_error **err);
-/* The same from libvirt's XML files when no daemon answers: persistent
- * configs (`conf_dir`) and status files of running domains (`run_dir`). */
-void vg_libvirt_names_from_files(const char *conf_dir, const char *run_dir,
-                                 vg_name_entry **out, size_t *n_out);
-void vg_name_entries_free(vg_name_entry *v, size_t n);
+/* (When no daemon answers: vg_libvirt_names_from_files, domain-files.h.) */
 
 /* Storage pools over the read-only API, for vg_domain_resolve_volumes():
  * a vg_pool_lookup_fn whose opaque is a vg_libvirt_pools.  The connection

@@ -1,7 +1,14 @@
-/* virtguard: path_map rewriting of a domain XML. */
+/* virtguard: path_map rewriting of a domain XML.  The map is plain data
+ * owned here; lib/vgconfig.c fills one from virtguard.conf's path_map. */
 #pragma once
 
-#include "vgconfig.h"
+#include "error.h"
+
+/* One path_map entry: paths under `from` are rewritten to be under `to`. */
+typedef struct vg_path_map {
+    char *from;          /* normalised absolute path, no trailing slash */
+    char *to;
+} vg_path_map;
 
 /* Map one path: the longest `from` that is a whole-component prefix of
  * `path` is replaced by its `to`.  Returns 1 and sets *out when mapped,

@@ -1,5 +1,5 @@
 /* libFuzzer target: the log-line parser of `virtguard explain`
- * (lib/explain.c: kernel AppArmor audit records, libvirt and QEMU errors)
+ * (lib/admin/explain.c: kernel AppArmor audit records, libvirt and QEMU errors)
  * and the judgement on top of it, with fixed facts and no I/O.
  * Oracles: parsing never fails, never finds more events than lines, and
  * a judged list formats as text and JSON. */

@@ -1,4 +1,4 @@
-/* Tests for lib/audit.c: the /proc scan against a fake /proc (cmdline,
+/* Tests for lib/admin/audit.c: the /proc scan against a fake /proc (cmdline,
  * status, attr/current as fixture files), the rules check against a fake
  * AppArmor dir, and the judgement. */
 #include <config.h>

@@ -1,4 +1,4 @@
-/* Tests for lib/doctor.c against fake roots: a mkdtemp directory standing
+/* Tests for lib/admin/doctor.c against fake roots: a mkdtemp directory standing
  * in for /etc, /proc and /sys, with mountinfo fixtures from tests/data.
  * The mount probe is off (no real shared mount here) except where a test
  * says otherwise; the judgement of probe results is tested on facts. */

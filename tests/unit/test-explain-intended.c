@@ -1,6 +1,6 @@
 /* `virtguard explain` never advises widening a profile to a file the
  * domain does not use: DENIED records judged against the domains of
- * libvirt's XML files (lib/domain-files.c).  Fixtures:
+ * libvirt's XML files (lib/admin/domain-files.c).  Fixtures:
  * tests/data/explain/libvirt/{run,etc} (a running sbx-1 with its backing
  * chain in the status file; sbx-2 and sbx-3 defined), intended.log; golden
  * output intended.out / intended.json.  Regenerate after an intended change:

@@ -1,4 +1,4 @@
-/* Unit tests for lib/explain-stack.c: Seatbelt line parsing and the rule
+/* Unit tests for lib/admin/explain-stack.c: Seatbelt line parsing and the rule
  * for each kind of denial (whole logs: tests/data/explain/seatbelt.log,
  * vz-error.log, lxc-nesting.log in test-explain). */
 #include <config.h>

@@ -1,4 +1,4 @@
-/* Tests for lib/explain.c: golden files for every parser and judgement
+/* Tests for lib/admin/explain.c: golden files for every parser and judgement
  * (tests/data/explain/NAME.log → NAME.out, NAME.json), plus the field
  * decoder on odd quoting and hex-encoded values.
  *
@@ -270,7 +270,7 @@ static void test_golden_audit(void **state) { golden_one("audit", *state); }
 static void test_golden_journal(void **state) { golden_one("journal", *state); }
 static void test_golden_virsh(void **state) { golden_one("virsh-errors", *state); }
 static void test_golden_owner_lost(void **state) { golden_one("owner-lost", *state); }
-/* the rest of the stack (lib/explain-stack.c) */
+/* the rest of the stack (lib/admin/explain-stack.c) */
 static void test_golden_seatbelt(void **state) { golden_one("seatbelt", *state); }
 static void test_golden_vz_error(void **state) { golden_one("vz-error", *state); }
 static void test_golden_lxc(void **state) { golden_one("lxc-nesting", *state); }

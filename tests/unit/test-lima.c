@@ -1,4 +1,4 @@
-/* Unit tests for lib/lima.c: the signs of a Lima guest in mountinfo
+/* Unit tests for lib/admin/lima.c: the signs of a Lima guest in mountinfo
  * fixtures (tests/data/mountinfo) and fstab text, and the fstab fix for
  * hosts that are not Lima guests. */
 #include <config.h>

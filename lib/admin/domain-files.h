@@ -1,10 +1,10 @@
-/* virtguard: which files each libvirt domain uses, from libvirt's own XML
- * files (no call to libvirt, no image read): the status files of running
- * domains (LIBVIRT_RUN_DIR/qemu/NAME.xml, whose disks carry the backing
- * chains libvirt found at start) and the persistent definitions
- * (SYSCONFDIR/libvirt/qemu/NAME.xml).  `virtguard explain` uses it to tell
- * a denial that confinement intends (domain A reaching for domain B's
- * overlay) from a rule that is missing. */
+/* virtguard: which files each libvirt domain uses, and its name, from
+ * libvirt's own XML files (no call to libvirt, no image read): the status
+ * files of running domains (LIBVIRT_RUN_DIR/qemu/NAME.xml, whose disks
+ * carry the backing chains libvirt found at start) and the persistent
+ * definitions (SYSCONFDIR/libvirt/qemu/NAME.xml).  `virtguard explain` uses
+ * it to tell a denial that confinement intends (domain A reaching for
+ * domain B's overlay) from a rule that is missing. */
 #pragma once
 
 #include "domain-paths.h"
@@ -35,3 +35,15 @@ const vg_domain_files *vg_domain_files_find(const vg_domain_files *v, size_t n, 
 bool vg_domain_files_has(const vg_domain_files *d, const char *path);
 
 void vg_domain_files_free(vg_domain_files *v, size_t n);
+
+typedef struct vg_name_entry {
+    char *uuid;
+    char *name;
+} vg_name_entry;
+
+/* UUID → name of every domain in libvirt's XML files, for when no daemon
+ * answers: status files of running domains (`run_dir`) and persistent
+ * configs (`conf_dir`).  Missing directories have none. */
+void vg_libvirt_names_from_files(const char *conf_dir, const char *run_dir,
+                                 vg_name_entry **out, size_t *n_out);
+void vg_name_entries_free(vg_name_entry *v, size_t n);

@@ -94,11 +94,6 @@ char *vg_profile_uuid(const char *profile);
  * c/d/a become w (a alone stays a), x becomes ix; canonical order. */
 char *vg_aa_perms_from_mask(const char *mask);
 
-typedef struct vg_name_entry {
-    char *uuid;
-    char *name;
-} vg_name_entry;
-
 typedef struct vg_file_fact {
     char *path;
     bool answered;          /* false: the probe did not get to it in time */
@@ -115,7 +110,7 @@ typedef struct vg_explain_facts {
     bool lima;                  /* the host is a Lima guest */
     const vg_fstab *fstab;      /* /etc/fstab; NULL: not known */
     const vg_ids *qemu;         /* QEMU's ids from qemu.conf; NULL: not known */
-    const vg_name_entry *names; /* UUID → domain name */
+    const vg_name_entry *names; /* UUID → domain name (domain-files.h) */
     size_t n_names;
     const vg_file_fact *files;  /* stat results of vg_explain_paths() */
     size_t n_files;
