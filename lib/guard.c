@@ -719,7 +719,7 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms)
                        "</seclabel>%s.", c->rep->domain, label, keep)
         : vg_xasprintf("virtguard offers no per-domain label here: %s. Fix: give the files one "
                        "owner that QEMU with its group can use%s.", c->label_why, keep);
-    add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_INFO, ms->pm->mount,
+    add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_WARN, ms->pm->mount,
                 "WARNING: libvirt will chown %s on shared mount '%s' (%s) to QEMU's %u:%u at "
                 "start, and cannot give %s back at stop%s%s. After the domain stops, %s: the "
                 "images' writer can no longer rewrite %s%s. virtguard does not refuse the start "

@@ -58,7 +58,7 @@ vg_checklist *vg_checklist_from_verdict(const vg_verdict *v)
     case VG_VERDICT_CONFIG:
     case VG_VERDICT_INPUT:
         add_text(l, VG_CHECK_FAIL, v->kind == VG_VERDICT_CONFIG ? "config" : "input", v->reason);
-        vg_checklist_incomplete(l, "The check could not run: %s\n", v->reason);
+        vg_checklist_incomplete(l, "The check could not run: %s", v->reason);
         return l;
     case VG_VERDICT_ALLOW:
     case VG_VERDICT_WARN:

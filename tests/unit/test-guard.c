@@ -550,7 +550,7 @@ static const vg_finding *only_warning(const vg_report *rep)
     autofree char *text = vg_report_format(rep, NULL);
     if (rep->n != 1 || rep->v[0].kind != VG_FIND_OWNER_LOST)
         fail_msg("expected one owner warning, got %zu:\n%s", rep->n, text);
-    assert_int_equal(rep->v[0].status, VG_CHECK_INFO);
+    assert_int_equal(rep->v[0].status, VG_CHECK_WARN);
     assert_false(vg_report_blocking(rep));
     return &rep->v[0];
 }
