@@ -206,6 +206,33 @@ static void network_reason(vg_buf *b, const xmlNode *src)
     vg_buf_add(b, ") is network storage, not a local path");
 }
 
+/* A source type whose host path is one attribute of <source>: the kind of
+ * object it names and whether QEMU always opens it read-write (a socket). */
+typedef struct {
+    const char *type;
+    vg_path_kind kind;
+    const char *attr;
+    bool rw;
+} source_attr;
+
+static const source_attr *source_attr_find(const source_attr *t, const char *type)
+{
+    for (; t->type; t++)
+        if (vg_streq(t->type, type))
+            return t;
+    return NULL;
+}
+
+static void add_source_attr(vg_domain *d, const pspec *s, const source_attr *sa, xmlNode *src,
+                            const char *where)
+{
+    pspec sp = *s;
+    sp.kind = sa->kind;
+    if (sa->rw)
+        sp.access = VG_ACCESS_RW;
+    add_attr_path(d, &sp, src, sa->attr, where);
+}
+
 /* One storage source of type `type` whose <source> is `src` (may be NULL:
  * an empty drive). */
 static void storage_source(vg_domain *d, const char *where, const char *type, xmlNode *src,
@@ -213,21 +240,19 @@ static void storage_source(vg_domain *d, const char *where, const char *type, xm
 {
     pspec sp = *s;
 
+    static const source_attr storage_attrs[] = {
+        { "file", VG_KIND_FILE, "file", false },
+        { "block", VG_KIND_BLOCK, "dev", false },
+        { "dir", VG_KIND_DIR, "dir", false },
+        { "vhostuser", VG_KIND_SOCKET, "path", true },
+        { NULL, 0, NULL, false },
+    };
+    const source_attr *sa;
+
     if (!type)
         type = "file";
-    if (vg_streq(type, "file")) {
-        sp.kind = VG_KIND_FILE;
-        add_attr_path(d, &sp, src, "file", where);
-    } else if (vg_streq(type, "block")) {
-        sp.kind = VG_KIND_BLOCK;
-        add_attr_path(d, &sp, src, "dev", where);
-    } else if (vg_streq(type, "dir")) {
-        sp.kind = VG_KIND_DIR;
-        add_attr_path(d, &sp, src, "dir", where);
-    } else if (vg_streq(type, "vhostuser")) {
-        sp.kind = VG_KIND_SOCKET;
-        sp.access = VG_ACCESS_RW;
-        add_attr_path(d, &sp, src, "path", where);
+    if ((sa = source_attr_find(storage_attrs, type))) {
+        add_source_attr(d, &sp, sa, src, where);
     } else if (vg_streq(type, "network")) {
         autobuf vg_buf b = { 0 };
         if (!src)
@@ -421,21 +446,20 @@ static void chardev(vg_domain *d, const char *where, const char *device, xmlNode
     pspec s = { .role = role, .access = VG_ACCESS_RW, .device = device,
                 .relabel = relabel != 0 };
 
+    static const source_attr chardev_attrs[] = {
+        { "file", VG_KIND_FILE, "path", false },
+        { "dev", VG_KIND_DEVICE, "path", false },
+        /* QEMU opens PATH.in and PATH.out, or PATH itself; the base is kept */
+        { "pipe", VG_KIND_PIPE, "path", false },
+        { "unix", VG_KIND_SOCKET, "path", false },
+        { NULL, 0, NULL, false },
+    };
+    const source_attr *sa;
+
     if (!type)
         type = "pty";           /* libvirt's default */
-    if (vg_streq(type, "file")) {
-        s.kind = VG_KIND_FILE;
-        add_attr_path(d, &s, src, "path", where);
-    } else if (vg_streq(type, "dev")) {
-        s.kind = VG_KIND_DEVICE;
-        add_attr_path(d, &s, src, "path", where);
-    } else if (vg_streq(type, "pipe")) {
-        /* QEMU opens PATH.in and PATH.out, or PATH itself; the base is kept */
-        s.kind = VG_KIND_PIPE;
-        add_attr_path(d, &s, src, "path", where);
-    } else if (vg_streq(type, "unix")) {
-        s.kind = VG_KIND_SOCKET;
-        add_attr_path(d, &s, src, "path", where);
+    if ((sa = source_attr_find(chardev_attrs, type))) {
+        add_source_attr(d, &s, sa, src, where);
     } else if (vg_streq(type, "pty") || vg_streq(type, "null") || vg_streq(type, "vc") ||
                vg_streq(type, "stdio") || vg_streq(type, "udp") || vg_streq(type, "tcp") ||
                vg_streq(type, "spicevmc") || vg_streq(type, "spiceport") ||

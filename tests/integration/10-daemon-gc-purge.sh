@@ -81,7 +81,7 @@ vg_wait_until 10 "gc after SIGHUP" test ! -e "$AA/libvirt-$S1.virtguard" ||
     vg_fail "the daemon hook did not remove stale rules on reload (SIGHUP)"
 [ -e "$AA/libvirt-$YOUNG.virtguard" ] || vg_fail "gc removed rules younger than its grace period"
 [ -e "$AA/libvirt-$uuid.virtguard" ] || vg_fail "gc removed the rules of a defined domain"
-vg_wait_until 5 "gc's syslog line" test "$(gc_lines)" -gt "$before" ||
+vg_wait_until 15 "gc's syslog line" test "$(gc_lines)" -gt "$before" ||
     vg_fail "no syslog line from the helper's gc after SIGHUP"
 grep -q 'Calling hook /etc/libvirt/hooks/daemon.d/virtguard id=- op=reload subop=begin extra=SIGHUP' /var/log/libvirt/libvirtd.log ||
     vg_fail "libvirtd's log does not show the daemon hook run for reload"
