@@ -34,22 +34,33 @@ static int list_domains(virConnectPtr conn, unsigned flags, virDomainPtr **doms,
     return n;
 }
 
+/* Connect read-only and list the domains `flags` selects: the count, with
+ * the connection and the list to free, or -errno with nothing open. */
+static int open_and_list(const char *uri, unsigned flags, virConnectPtr *conn,
+                         virDomainPtr **doms, vg_error **err)
+{
+    int r = open_ro(uri, conn, err);
+    if (r < 0)
+        return r;
+    if ((r = list_domains(*conn, flags, doms, err)) < 0) {
+        virConnectClose(*conn);
+        *conn = NULL;
+    }
+    return r;
+}
+
 int vg_libvirt_running(const char *uri, vg_audit_domain **out, size_t *n_out, vg_error **err)
 {
     virConnectPtr conn = NULL;
     virDomainPtr *doms = NULL;
     vg_audit_domain *v = NULL;
     size_t nv = 0;
-    int n, r;
+    int n;
 
     *out = NULL;
     *n_out = 0;
-    if ((r = open_ro(uri, &conn, err)) < 0)
-        return r;
-    if ((n = list_domains(conn, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &doms, err)) < 0) {
-        virConnectClose(conn);
+    if ((n = open_and_list(uri, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &conn, &doms, err)) < 0)
         return n;
-    }
     for (int i = 0; i < n; i++) {
         vg_audit_domain *d = VG_APPEND(v, nv);
         char uuid[VIR_UUID_STRING_BUFLEN];
@@ -94,16 +105,12 @@ int vg_libvirt_names(const char *uri, vg_name_entry **out, size_t *n_out, vg_err
     virDomainPtr *doms = NULL;
     vg_name_entry *v = NULL;
     size_t nv = 0;
-    int n, r;
+    int n;
 
     *out = NULL;
     *n_out = 0;
-    if ((r = open_ro(uri, &conn, err)) < 0)
-        return r;
-    if ((n = list_domains(conn, 0, &doms, err)) < 0) {
-        virConnectClose(conn);
+    if ((n = open_and_list(uri, 0, &conn, &doms, err)) < 0)
         return n;
-    }
     for (int i = 0; i < n; i++) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         const char *name = virDomainGetName(doms[i]);

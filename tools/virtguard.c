@@ -262,6 +262,23 @@ static int read_input(const char *input, char **xml, size_t *len)
     return r;
 }
 
+/* Load the config, or say why not: false when the command cannot run. */
+static bool load_config(const char *path, vg_config **cfg)
+{
+    autoerror vg_error *err = NULL;
+    if (vg_config_load(path, cfg, &err) < 0) {
+        fprintf(stderr, "virtguard: %s\n", err->msg);
+        return false;
+    }
+    return true;
+}
+
+/* The config and the domain XML most commands start from. */
+static bool load_config_and_input(const opts *o, vg_config **cfg, char **xml, size_t *len)
+{
+    return load_config(o->config, cfg) && read_input(o->input, xml, len) >= 0;
+}
+
 static int cmd_paths(const opts *o)
 {
     autofree char *xml = NULL;
@@ -274,10 +291,8 @@ static int cmd_paths(const opts *o)
     if (o->config) {
         /* Validate the config so that a broken one is reported here too. */
         autoconfig vg_config *cfg = NULL;
-        if (vg_config_load(o->config, &cfg, &err) < 0) {
-            fprintf(stderr, "virtguard: %s\n", err->msg);
+        if (!load_config(o->config, &cfg))
             return VG_EXIT_CANNOT_RUN;
-        }
     }
     if (read_input(o->input, &xml, &len) < 0)
         return VG_EXIT_CANNOT_RUN;
@@ -303,11 +318,7 @@ static int cmd_rewrite(const opts *o)
     autofree char *out = NULL;
     size_t len, changed = 0;
 
-    if (vg_config_load(o->config, &cfg, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
-        return VG_EXIT_CANNOT_RUN;
-    }
-    if (read_input(o->input, &xml, &len) < 0)
+    if (!load_config_and_input(o, &cfg, &xml, &len))
         return VG_EXIT_CANNOT_RUN;
     if (vg_rewrite_xml(cfg->path_map, cfg->n_path_map, xml, len, o->input, &out, &changed,
                        &err) < 0) {
@@ -330,11 +341,7 @@ static int cmd_profile(const opts *o)
     autostrv char **warnings = NULL;
     size_t len;
 
-    if (vg_config_load(o->config, &cfg, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
-        return VG_EXIT_CANNOT_RUN;
-    }
-    if (read_input(o->input, &xml, &len) < 0)
+    if (!load_config_and_input(o, &cfg, &xml, &len))
         return VG_EXIT_CANNOT_RUN;
     /* vg_policy_from_xml's steps, with volumes resolved over the API */
     autodomain vg_domain *dom = NULL;
@@ -751,10 +758,8 @@ static int cmd_audit(const opts *o)
     size_t n_doms = 0, n_procs = 0;
     int status;
 
-    if (vg_config_load(o->config, &cfg, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+    if (!load_config(o->config, &cfg))
         return VG_EXIT_CANNOT_RUN;
-    }
     if (vg_libvirt_running(o->uri ? o->uri : "qemu:///system", &doms, &n_doms, &err) < 0) {
         fprintf(stderr, "virtguard: %s\n", err->msg);
         return VG_EXIT_CANNOT_RUN;
