@@ -302,7 +302,7 @@ if ! virtguard-helper roots; then
 elif ! aa_enabled; then
     say "AppArmor is not enabled in this kernel: the helper's profile was not loaded (virtguard doctor says more)."
 elif apparmor_parser -r "$HELPER_PROFILE" &&
-    sed 's/ (.*//' /sys/kernel/security/apparmor/profiles | grep -qx virtguard-helper; then
+    grep -q '^virtguard-helper (' /sys/kernel/security/apparmor/profiles; then
     say "the helper's AppArmor profile is loaded ('$HELPER_PROFILE')."
 else
     problem "could not load '$HELPER_PROFILE' (apparmor_parser -r)."
