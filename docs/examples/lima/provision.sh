@@ -176,8 +176,9 @@ libvirtd_pid() {
     for f in /run/libvirtd.pid /run/libvirt/libvirtd.pid; do
         pid=$(cat "$f" 2>/dev/null) || continue
         case $pid in '' | *[!0-9]*) continue ;; esac
-        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = libvirtd ] && { echo "$pid"; return; }
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = libvirtd ] && { echo "$pid"; return 0; }
     done
+    return 0
 }
 
 # The highest-versioned virtguard_*_ARCH.deb in DIR, or nothing.
@@ -225,7 +226,7 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086 # a list of package names
     apt-get install -y -q --no-install-recommends $missing
 else
-    say "libvirt and QEMU are installed ($(pkg_version libvirt-daemon-system), $qemu_pkgs)."
+    say "libvirt $(pkg_version libvirt-daemon-system) and $qemu_pkgs are installed."
 fi
 
 # 2. virtguard.
@@ -248,24 +249,25 @@ else
     /*) debfile=$DEB ;;
     *) debfile=$PWD/$DEB ;;
     esac
-    if [ -d "$debfile" ]; then
-        debfile=$(newest_deb "$debfile")
-        [ -n "$debfile" ] ||
-            usage_error "no virtguard_*_$(dpkg --print-architecture).deb in '$DEB'."
-    fi
-    [ -f "$debfile" ] ||
-        usage_error "VIRTGUARD_DEB '$DEB' does not exist in the guest (is the directory that holds it in lima.yaml's mounts:?)."
-    [ "$(dpkg-deb -f "$debfile" Package 2>/dev/null)" = virtguard ] ||
-        usage_error "'$DEB' is not a virtguard package."
-    new=$(dpkg-deb -f "$debfile" Version)
-    if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$new"; then
-        say "virtguard $installed is installed; '$DEB' is $new: nothing to do."
+    if [ -d "$debfile" ]; then debfile=$(newest_deb "$debfile"); fi
+    if [ ! -f "$debfile" ]; then
+        # A later boot without the package at hand keeps the installed one.
+        [ -n "$installed" ] ||
+            usage_error "VIRTGUARD_DEB '$DEB' is not a file or a directory holding virtguard_*_$(dpkg --print-architecture).deb in the guest (is the directory that holds it in lima.yaml's mounts:?)."
+        say "no package at '$DEB'; keeping virtguard $installed."
     else
-        say "installing virtguard $new from '$DEB'${installed:+ (over $installed)}"
-        # An edited virtguard.conf is kept, never asked about.
-        apt-get install -y -q --no-install-recommends \
-            -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$debfile"
-        upgraded=yes
+        [ "$(dpkg-deb -f "$debfile" Package 2>/dev/null)" = virtguard ] ||
+            usage_error "'$debfile' is not a virtguard package."
+        new=$(dpkg-deb -f "$debfile" Version)
+        if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$new"; then
+            say "virtguard $installed is installed; '$DEB' is $new: nothing to do."
+        else
+            say "installing virtguard $new from '$DEB'${installed:+ (over $installed)}"
+            # An edited virtguard.conf is kept, never asked about.
+            apt-get install -y -q --no-install-recommends \
+                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$debfile"
+            upgraded=yes
+        fi
     fi
 fi
 
