@@ -17,7 +17,9 @@
 #     script is this file, the images and package mount points are its
 #     parameters, and its param: names are exactly the ones the script reads;
 #  6. its qemu.conf reader: security_driver = "none" and user = "root" are
-#     found, commented-out ones are not.
+#     found, commented-out ones are not, and a key set twice means its first
+#     value (libvirt's virConfGetValue).
+# shellcheck disable=SC2015,SC1090 # ok/bad only print; the script is sourced by path
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
 SCRIPT=$top_srcdir/docs/examples/lima/provision.sh
@@ -144,7 +146,11 @@ printf '#security_driver = "none"\n#user = "root"\nsecurity_driver = "apparmor"\
 [ "$(qemu_setting security_driver)" = '"apparmor"' ] && [ -z "$(qemu_setting user)" ] &&
     ok "qemu.conf: commented-out settings ignored" ||
     bad "qemu.conf: '$(qemu_setting security_driver)' '$(qemu_setting user)'"
-printf '  security_driver = "none"   # the usual "fix"\nuser="root"\n' >>"$QEMU_CONF"
+printf 'security_driver = "none"\n' >>"$QEMU_CONF"
+[ "$(qemu_setting security_driver)" = '"apparmor"' ] &&
+    ok "qemu.conf: a key set twice means its first value, as libvirt reads it" ||
+    bad "qemu.conf: a key set twice: '$(qemu_setting security_driver)'"
+printf '  security_driver = "none"   # the usual "fix"\nuser="root"\n' >"$QEMU_CONF"
 [ "$(qemu_setting security_driver)" = '"none"   ' ] && [ "$(qemu_setting user)" = '"root"' ] &&
     ok "qemu.conf: security_driver = \"none\" and user = \"root\" found" ||
     bad "qemu.conf: '$(qemu_setting security_driver)' '$(qemu_setting user)'"

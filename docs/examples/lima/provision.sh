@@ -68,7 +68,7 @@ say() { printf 'virtguard-provision: %s\n' "$*"; }
 PROBLEMS=""
 problem() {
     printf 'virtguard-provision: PROBLEM: %s\n' "$*"
-    PROBLEMS="${PROBLEMS:+$PROBLEMS; }$1"
+    PROBLEMS="${PROBLEMS:+$PROBLEMS; }${1%.}"
 }
 usage_error() {
     printf 'virtguard-provision: %s\n' "$*" >&2
@@ -159,10 +159,11 @@ write_conf() {
     say "wrote '$CONF' for $5 (it was $state)."
 }
 
-# The last uncommented value of KEY in qemu.conf, or nothing.
+# The value of KEY in qemu.conf, or nothing: the first uncommented one, as
+# libvirt reads it (virConfGetValue returns the first entry of a name).
 qemu_setting() {
     [ -r "$QEMU_CONF" ] || return 0
-    sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\\([^#]*\\).*/\\1/p" "$QEMU_CONF" | tail -n 1
+    sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\\([^#]*\\).*/\\1/p" "$QEMU_CONF" | head -n 1
 }
 
 aa_enabled() {
@@ -290,7 +291,7 @@ case ${fstype:-} in
     9p | virtiofs) types="\"$LIMA_CIDATA_MOUNTTYPE\"" ;;
     *) types='"9p", "virtiofs"' ;;
     esac
-    why="'$IMAGES' (not mounted at provisioning; types $types)"
+    why="'$IMAGES' (no share there at provisioning; types $types)"
     ;;
 esac
 
@@ -357,7 +358,7 @@ printf '%s\n' "$report"
 summary=$(printf '%s\n' "$report" | grep '^virtguard doctor: ' | tail -n 1 || true)
 case $rc in
 0) ;;
-1) problem "virtguard doctor found failures (${summary:-no summary}); each FAIL line above says what to do." ;;
+1) problem "virtguard doctor found failures (${summary#virtguard doctor: }): each FAIL line above says what to do." ;;
 *) problem "virtguard doctor could not complete its report (exit $rc)." ;;
 esac
 
