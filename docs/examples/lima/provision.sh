@@ -44,7 +44,8 @@
 # Exit status: 0 ready; 1 not ready (the reason is the last
 # "virtguard-provision: NOT READY" line); 2 usage (not root, bad parameter).
 # The outcome is also written to /run/virtguard-provision.status ("ok" or
-# "failed: REASON") for lima.yaml's readiness probe.  Lima logs all output
+# "failed: REASON", also when the run stops early) for lima.yaml's readiness
+# probe.  Lima logs all output
 # to /var/log/cloud-init-output.log in the guest.
 #
 # With VIRTGUARD_PROVISION_FUNCTIONS_ONLY=1 the script only defines its
@@ -197,6 +198,15 @@ newest_deb() {
 
 # ---------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || usage_error "must run as root (Lima runs 'mode: system' provisioning scripts as root)."
+rm -f "$STATUS"
+# A run that stops early (a failed apt-get, say) leaves a verdict too.
+TMPDIR_DEB=""
+on_exit() {
+    local rc=$?
+    [ -z "$TMPDIR_DEB" ] || rm -rf "$TMPDIR_DEB"
+    [ -e "$STATUS" ] || printf 'failed: provision.sh stopped with exit status %s\n' "$rc" >"$STATUS"
+}
+trap on_exit EXIT
 DEB=$(param VIRTGUARD_DEB)
 IMAGES=$(param VIRTGUARD_IMAGES)
 IMAGES=${IMAGES:-/var/lib/libvirt/images}
@@ -209,7 +219,6 @@ for v in "$IMAGES" "$HOST_IMAGES"; do
 done
 case $IMAGES in /?*) ;; *) usage_error "VIRTGUARD_IMAGES is '$IMAGES'; it must be an absolute path, not '/'." ;; esac
 case $HOST_IMAGES in '' | /?*) ;; *) usage_error "VIRTGUARD_HOST_IMAGES is '$HOST_IMAGES'; it must be an absolute path." ;; esac
-rm -f "$STATUS"
 
 # 1. libvirt and QEMU.
 case $(dpkg --print-architecture) in
@@ -240,12 +249,11 @@ if [ -z "$DEB" ]; then
 else
     case $DEB in
     http://* | https://*)
-        tmpdir=$(mktemp -d)
-        trap 'rm -rf "$tmpdir"' EXIT
+        TMPDIR_DEB=$(mktemp -d)
         say "downloading '$DEB'"
-        curl -fsSL -o "$tmpdir/virtguard.deb" "$DEB" ||
+        curl -fsSL -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
             usage_error "could not download '$DEB'."
-        debfile=$tmpdir/virtguard.deb
+        debfile=$TMPDIR_DEB/virtguard.deb
         ;;
     /*) debfile=$DEB ;;
     *) debfile=$PWD/$DEB ;;
