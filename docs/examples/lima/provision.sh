@@ -42,14 +42,15 @@
 #   VIRTGUARD_MODE         "enforce" (default) or "dev"
 #
 # Exit status: 0 ready; 1 not ready (the reason is the last
-# "virtguard-provision: NOT READY" line); 2 usage (not root, bad parameter).
-# The outcome is also written to /run/virtguard-provision.status ("ok" or
-# "failed: REASON", also when the run stops early) for lima.yaml's readiness
-# probe.  Lima logs all output
-# to /var/log/cloud-init-output.log in the guest.
+# "virtguard-provision: NOT READY" line); 2 cannot run (not root, a bad
+# parameter, no package to install).  The outcome is also written to
+# /run/virtguard-provision.status ("ok" or "failed: REASON", also when the
+# run stops early) for lima.yaml's readiness probe.  Lima logs all output to
+# /var/log/cloud-init-output.log in the guest.
 #
-# With VIRTGUARD_PROVISION_FUNCTIONS_ONLY=1 the script only defines its
-# functions (for tests that source it).
+# For tests: with VIRTGUARD_PROVISION_FUNCTIONS_ONLY=1 the script only
+# defines its functions; VIRTGUARD_CONF and VIRTGUARD_MOUNTINFO name other
+# files than /etc/virtguard/virtguard.conf and /proc/self/mountinfo.
 set -eu -o pipefail
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
