@@ -15,6 +15,9 @@
 
 #define VG_HELPER_ROOTS_INCLUDE "virtguard/helper-roots"
 #define VG_HELPER_PROFILE_NAME "usr.sbin.virtguard-helper"
+/* The profile's name inside that file (`profile virtguard-helper PATH`): the
+ * kernel lists it under this name in .../apparmor/profiles, not its path. */
+#define VG_HELPER_AA_PROFILE "virtguard-helper"
 
 /* The include's text: a fixed comment, then for every shared mount and
  * extra root (and its canonical path, when a symlink leads elsewhere) two

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "doctor.h"
+#include "helper-profile.h"
 #include "mount-state.h"
 #include "verdict.h"
 
@@ -477,7 +478,11 @@ static void judge_apparmor(const vg_doctor_facts *f, vg_checklist *l)
     if (!f->aa_enabled)
         return;
 
-    autofree char *mode = vg_aa_profile_mode(f->aa_profiles, f->helper_path);
+    /* By the name the shipped profile gives itself; a profile named by the
+     * helper's path (written by hand) counts too. */
+    autofree char *mode = vg_aa_profile_mode(f->aa_profiles, VG_HELPER_AA_PROFILE);
+    if (!mode)
+        mode = vg_aa_profile_mode(f->aa_profiles, f->helper_path);
     if (!mode) {
         c = vg_checklist_add(l, VG_CHECK_FAIL, "apparmor", "the helper's profile is not loaded");
         vg_check_detail(c, "The hook runs the helper through libvirtd's \"PUx\" rule, which "

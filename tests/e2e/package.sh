@@ -2,8 +2,13 @@
 # package.sh -- the Debian package's lifecycle in the e2e guest, run by
 # /e2e/init (tests/e2e/guest-init.sh):
 #   package.sh install   before the scenarios: record the host state, then
-#                        `apt-get install ./virtguard_*.deb` (the package
-#                        run-e2e.sh built with `make deb` on the host);
+#                        run the Lima example's provisioning script
+#                        (docs/examples/lima/provision.sh, unchanged, as
+#                        Lima runs a `mode: system` script: as root, with
+#                        PARAM_VIRTGUARD_DEB naming the package run-e2e.sh
+#                        built with `make deb` on the host), which installs
+#                        it with apt-get; then run it twice more (Lima runs
+#                        it at every boot);
 #   package.sh purge     after them: stop every domain, `apt-get purge`, and
 #                        check /etc/apparmor.d, the loaded AppArmor profiles
 #                        and /etc/libvirt/hooks are as before installation.
@@ -34,11 +39,12 @@ do_install() {
     tree_state /etc/apparmor.d >"$STATE/aa.before"
     tree_state /etc/libvirt/hooks >"$STATE/hooks.before"
     loaded_profiles >"$STATE/loaded.before"
-    out=$(apt-get install -y --no-install-recommends "$deb" 2>&1)
+    out=$(PARAM_VIRTGUARD_DEB=$deb /e2e/provision.sh 2>&1)
     local rc=$?
     echo "$out" | sed 's/^/e2e-pkg: /'
     local why=""
-    [ "$rc" = 0 ] || why="apt-get install exited $rc;"
+    echo "$out" | grep -q "^virtguard-provision: installing virtguard .* from '$deb'" ||
+        why="provision.sh did not install the package;"
     [ -f /etc/libvirt/hooks/qemu.d/virtguard ] && [ ! -L /etc/libvirt/hooks/qemu.d/virtguard ] ||
         why="$why no real file /etc/libvirt/hooks/qemu.d/virtguard;"
     [ -x /etc/libvirt/hooks/daemon.d/virtguard ] || why="$why no daemon hook;"
@@ -49,6 +55,49 @@ do_install() {
         pass pkg-install apt-get-install "$(basename "$deb") installed: hooks in qemu.d ($(stat -c %s /etc/libvirt/hooks/qemu.d/virtguard) bytes) and daemon.d, profile virtguard-helper loaded"
     else
         fail pkg-install apt-get-install "$why"
+    fi
+    lima_provision "$deb" "$rc" "$out"
+}
+
+# The Lima provisioning script's own result: first run (exit RC, output
+# OUT) wrote virtguard.conf for the images share's type and doctor passed;
+# a second run changes nothing; a third, after an admin's edit, keeps it.
+lima_provision() {
+    local deb=$1 rc=$2 out=$3 conf=/etc/virtguard/virtguard.conf want=9p why="" out2 out3 rc2=0 rc3=0
+    grep -qw 'e2e_share=virtiofs' /proc/cmdline && want=virtiofs
+    local name=lima-provision-$want
+    [ "$rc" = 0 ] || why="provision.sh exited $rc: $(echo "$out" | grep '^virtguard-provision: \(NOT READY\|PROBLEM\)' | head -n 3);"
+    echo "$out" | grep -qF "virtguard-provision: wrote '$conf' for '/var/lib/libvirt/images' on $want (it was shipped)." ||
+        why="$why no 'wrote $conf for ... on $want' line;"
+    grep -qx "shared_fs_types = \[ \"$want\" \]" "$conf" || why="$why $conf does not list $want;"
+    echo "$out" | grep -qF "virtguard-provision: the helper's AppArmor profile is loaded" ||
+        why="$why the helper's profile was not reloaded;"
+    echo "$out" | grep -qF 'virtguard-provision: libvirtd is not running (no systemd here)' ||
+        why="$why no word about libvirtd;"
+    local summary
+    summary=$(echo "$out" | grep '^virtguard doctor: ' | tail -n 1)
+    [ -n "$summary" ] || why="$why no doctor summary;"
+    echo "$out" | grep -q '^virtguard-provision: ready: ' || why="$why not ready;"
+    cp "$conf" "$STATE/conf.provisioned"
+    out2=$(PARAM_VIRTGUARD_DEB=$deb /e2e/provision.sh 2>&1) || rc2=$?
+    echo "$out2" | sed 's/^/e2e-pkg-2: /'
+    [ "$rc2" = 0 ] || why="$why second run exited $rc2;"
+    echo "$out2" | grep -q "^virtguard-provision: virtguard .* is installed; '$deb' is .*: nothing to do." ||
+        why="$why second run did not leave the package alone;"
+    echo "$out2" | grep -qF "virtguard-provision: '$conf' is up to date" && cmp -s "$conf" "$STATE/conf.provisioned" ||
+        why="$why second run changed $conf;"
+    echo 'probe_timeout_ms = 4000' >>"$conf"
+    cp "$conf" "$STATE/conf.edited"
+    out3=$(PARAM_VIRTGUARD_DEB=$deb /e2e/provision.sh 2>&1) || rc3=$?
+    echo "$out3" | sed 's/^/e2e-pkg-3: /'
+    [ "$rc3" = 0 ] || why="$why third run exited $rc3;"
+    echo "$out3" | grep -qF "virtguard-provision: '$conf' was edited by hand: left as it is" &&
+        cmp -s "$conf" "$STATE/conf.edited" || why="$why third run did not keep the admin's edit;"
+    cp "$STATE/conf.provisioned" "$conf"
+    if [ -z "$why" ]; then
+        pass pkg-install "$name" "docs/examples/lima/provision.sh as Lima runs it: installed $(basename "$deb"), wrote $conf for the $want share (shared_fs_types = [ \"$want\" ]), helper profile reloaded, $summary; run again: nothing changed; after an admin's edit: left alone"
+    else
+        fail pkg-install "$name" "$why"
     fi
 }
 

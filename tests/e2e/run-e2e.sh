@@ -138,10 +138,12 @@ if [ -n "${E2E_INSTALL_FROM:-}" ]; then
     [ -x "$tree/etc/libvirt/hooks/qemu.d/virtguard" ] || die "no hook installed in the guest tree"
     install -d -m 0755 "$tree/e2e"
 else
-    # Installed in the guest by apt-get at boot (tests/e2e/package.sh).
+    # Installed in the guest at boot by the Lima example's provisioning
+    # script, unchanged (tests/e2e/package.sh).
     install -d -m 0755 "$tree/e2e"
     cp "$vbuild"/virtguard_*.deb "$tree/e2e/" || die "no virtguard_*.deb built"
     install -m 0755 "$here/package.sh" "$tree/e2e/package.sh"
+    install -m 0755 "$src/docs/examples/lima/provision.sh" "$tree/e2e/provision.sh"
 fi
 install -m 0755 "$here/guest-init.sh" "$tree/e2e/init"
 install -m 0755 "$here/scenarios.sh" "$tree/e2e/scenarios.sh"
@@ -317,6 +319,11 @@ else
         qemu_pid=""
         tr -d '\r' <"$vlog" >"$run/console-vf.txt"
         grep -E '^E2E (PASS|FAIL) vf' "$run/console-vf.txt" >>"$vres" || true
+        # the Lima provisioning script on the virtiofs share (package.sh install)
+        if [ -z "${E2E_INSTALL_FROM:-}" ]; then
+            grep -E '^E2E (PASS|FAIL) pkg-install lima-provision-virtiofs:' "$run/console-vf.txt" >>"$vres" ||
+                echo "E2E FAIL pkg-install lima-provision-virtiofs: no result on the virtiofs boot's console; see $vlog" >>"$vres"
+        fi
         grep -q '^E2E DONE' "$run/console-vf.txt" ||
             echo "E2E FAIL vf-guest did-not-finish: no 'E2E DONE' on the virtiofs boot's console (QEMU status $rc); see $vlog" >>"$vres"
         vf_check

@@ -84,7 +84,7 @@ static int setup(void **state)
     put(f, "/proc/900/comm", "bash\n", 0644);
     put(f, "/sys/module/apparmor/parameters/enabled", "Y\n", 0644);
     put(f, "/sys/kernel/security/apparmor/profiles",
-        "/usr/sbin/virtguard-helper (enforce)\n/usr/sbin/libvirtd (enforce)\n", 0644);
+        "virtguard-helper (enforce)\nlibvirtd (enforce)\n", 0644);
     put(f, "/usr/sbin/virtguard-helper", "#!/bin/true\n", 0755);
     put(f, "/etc/apparmor.d/usr.sbin.virtguard-helper", "profile x {}\n", 0644);
     *state = f;
@@ -417,6 +417,33 @@ static void test_no_apparmor(void **state)
     free(p);
 }
 
+/* The kernel lists the shipped profile by its name, `virtguard-helper`
+ * (seen on the e2e guest); a profile named by the helper's path counts too,
+ * and the name is not taken for a prefix of another profile. */
+static void test_helper_profile_names(void **state)
+{
+    fake *f = *state;
+    put(f, "/sys/kernel/security/apparmor/profiles",
+        "/usr/sbin/virtguard-helper (complain)\nlibvirtd (enforce)\n", 0644);
+    vg_checklist *l = run(f, false);
+    bool loaded = false;
+    for (size_t i = 0; i < l->n; i++)
+        loaded |= l->v[i].status == VG_CHECK_PASS &&
+                  strcmp(l->v[i].title, "the helper's profile is loaded (complain)") == 0;
+    assert_true(loaded);
+    vg_checklist_free(l);
+
+    put(f, "/sys/kernel/security/apparmor/profiles",
+        "virtguard-helper//parser (enforce)\nvirtguard-helper-old (enforce)\n", 0644);
+    l = run(f, false);
+    bool missing = false;
+    for (size_t i = 0; i < l->n; i++)
+        missing |= l->v[i].status == VG_CHECK_FAIL &&
+                   strcmp(l->v[i].title, "the helper's profile is not loaded") == 0;
+    assert_true(missing);
+    vg_checklist_free(l);
+}
+
 static void test_unconfined_daemon(void **state)
 {
     fake *f = *state;
@@ -599,6 +626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_and_qemu_conf, setup, teardown),
         cmocka_unit_test_setup_teardown(test_qemu_conf_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_apparmor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_helper_profile_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unconfined_daemon, setup, teardown),
         cmocka_unit_test(test_chown_ignored),
         cmocka_unit_test(test_chown_works_owner_lost),

@@ -1,0 +1,380 @@
+#!/bin/bash
+# provision.sh -- make a Lima guest a libvirt host that keeps its images on a
+# shared mount, with virtguard guarding the starts and AppArmor left on.
+#
+# lima.yaml (next to this file) runs it as a `mode: system` provisioning
+# script: as root, at EVERY boot of the instance.  So every step looks first
+# and changes only what is missing or out of date; a second run changes
+# nothing.  It runs offline when everything is installed already.
+#
+# Steps (each prints one or more lines starting with "virtguard-provision:"):
+#   1. libvirt and QEMU: installed with apt-get only when a package is missing;
+#   2. virtguard: installed from the .deb VIRTGUARD_DEB names when it is not
+#      installed or older;
+#   3. the images mount: its filesystem type read from /proc/self/mountinfo
+#      (9p, virtiofs; fuse.sshfs for reverse-sshfs);
+#   4. /etc/virtguard/virtguard.conf for that mount -- written only when it
+#      is absent, still the file the package shipped, or still exactly the
+#      file this script wrote (the sha256 in its first line matches); a file
+#      an admin edited is left alone and said so;
+#   5. the helper's AppArmor profile: `virtguard-helper roots`, then
+#      `apparmor_parser -r` (when the kernel has AppArmor);
+#   6. qemu.conf: security_driver stays at libvirt's default; this script
+#      never sets security_driver = "none" or user = "root", and refuses
+#      (exit 1) when it finds either;
+#   7. libvirtd: with systemd, started if it is not running and restarted
+#      after virtguard was installed or upgraded (it looks for hooks when it
+#      starts); without systemd, a running libvirtd got SIGHUP from the
+#      package, a stopped one is left stopped;
+#   8. `virtguard doctor`: its report is printed; a FAIL line (exit 1) or
+#      an incomplete report (exit 2) fails the provisioning.
+#
+# Parameters: Lima passes lima.yaml's `param:` entries to provisioning
+# scripts as environment variables prefixed with PARAM_; run by hand, the
+# names without the prefix work too (PARAM_X wins over X):
+#   VIRTGUARD_DEB          the virtguard .deb: a file in the guest, a
+#                          directory holding virtguard_*_ARCH.deb (the
+#                          newest is taken) or an http(s) URL; only needed
+#                          to install or upgrade
+#   VIRTGUARD_IMAGES       the images mount point (/var/lib/libvirt/images)
+#   VIRTGUARD_HOST_IMAGES  the host directory shared there, for path_map
+#                          (optional)
+#   VIRTGUARD_MODE         "enforce" (default) or "dev"
+#
+# Exit status: 0 ready; 1 not ready (the reason is the last
+# "virtguard-provision: NOT READY" line); 2 cannot run (not root, a bad
+# parameter, no package to install).  The outcome is also written to
+# /run/virtguard-provision.status ("ok" or "failed: REASON", also when the
+# run stops early) for lima.yaml's readiness probe.  Lima logs all output to
+# /var/log/cloud-init-output.log in the guest.
+#
+# For tests: with VIRTGUARD_PROVISION_FUNCTIONS_ONLY=1 the script only
+# defines its functions; VIRTGUARD_CONF and VIRTGUARD_MOUNTINFO name other
+# files than /etc/virtguard/virtguard.conf and /proc/self/mountinfo.
+set -eu -o pipefail
+export LC_ALL=C DEBIAN_FRONTEND=noninteractive
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+CONF=${VIRTGUARD_CONF:-/etc/virtguard/virtguard.conf}
+MOUNTINFO=${VIRTGUARD_MOUNTINFO:-/proc/self/mountinfo}
+QEMU_CONF=/etc/libvirt/qemu.conf
+HELPER_PROFILE=/etc/apparmor.d/usr.sbin.virtguard-helper
+STATUS=/run/virtguard-provision.status
+# The first line of a virtguard.conf this script wrote: the marker, then the
+# sha256 of every line after it.
+MARK='# virtguard-provision sha256='
+
+say() { printf 'virtguard-provision: %s\n' "$*"; }
+# A problem that makes the host not ready; the run goes on so that the
+# report is complete, and ends with exit 1.
+PROBLEMS=""
+problem() {
+    printf 'virtguard-provision: PROBLEM: %s\n' "$*"
+    PROBLEMS="${PROBLEMS:+$PROBLEMS; }${1%.}"
+}
+usage_error() {
+    printf 'virtguard-provision: %s\n' "$*" >&2
+    exit 2
+}
+
+# PARAM NAME: Lima's PARAM_NAME, else NAME, else empty.
+param() {
+    local p="PARAM_$1"
+    if [ -n "${!p:-}" ]; then printf '%s' "${!p}"; else printf '%s' "${!1:-}"; fi
+}
+
+pkg_installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" = "ii " ]; }
+pkg_version() { pkg_installed "$1" && dpkg-query -W -f='${Version}' "$1"; }
+
+# The topmost mount at DIR, from mountinfo: prints "FSTYPE SOURCE", or
+# nothing when DIR is not a mount point.  Mount points there are
+# octal-escaped (\040 for a space, \011 tab, \012 newline, \134 backslash).
+mount_at() {
+    local esc
+    esc=$(printf '%s' "$1" | sed 's/\\/\\134/g; s/ /\\040/g; s/\t/\\011/g')
+    # (awk -v would turn \040 back into a space: pass it through the environment)
+    VG_MP=$esc awk '
+        $5 == ENVIRON["VG_MP"] { for (i = 7; i <= NF; i++) if ($i == "-") { t = $(i + 1); s = $(i + 2); break } }
+        END { if (t != "") print t, s }' "$MOUNTINFO"
+}
+
+# The settings part of virtguard.conf (everything after the marker line).
+# Arguments: MODE IMAGES FSTYPES HOST_IMAGES WHY; FSTYPES already quoted
+# ("9p" or "9p", "virtiofs").
+conf_body() {
+    cat <<EOF
+# /etc/virtguard/virtguard.conf -- written by virtguard's Lima provisioning
+# script (docs/examples/lima/provision.sh) for $5.
+# The script rewrites this file at each boot only while the line above still
+# holds the sha256 of what follows: edit anything here and it leaves the file
+# alone from then on (delete the file to hand it back).  See virtguard.conf(5).
+mode = "$1"
+shared_mounts = [ "$2" ]
+shared_fs_types = [ $3 ]
+EOF
+    if [ -n "$4" ]; then printf 'path_map = [ "%s=%s" ]\n' "$4" "$2"; fi
+}
+
+# Whose is the file at CONF?  Prints absent, ours (the script's, unedited),
+# shipped (the package's conffile, unedited) or edited.
+conf_state() {
+    local first have dist
+    [ -e "$CONF" ] || { echo absent; return; }
+    first=$(head -n 1 "$CONF")
+    case $first in "$MARK"*)
+        have=$(tail -n +2 "$CONF" | sha256sum | cut -d ' ' -f 1)
+        if [ "${first#"$MARK"}" = "$have" ]; then echo ours; else echo edited; fi
+        return
+        ;;
+    esac
+    dist=$(dpkg-query -W -f='${Conffiles}\n' virtguard 2>/dev/null |
+        awk -v f="$CONF" '$1 == f { print $2 }' || true)
+    if [ -n "$dist" ] && [ "$(md5sum <"$CONF" | cut -d ' ' -f 1)" = "$dist" ]; then
+        echo shipped
+    else
+        echo edited
+    fi
+}
+
+# write_conf MODE IMAGES FSTYPES HOST_IMAGES WHY: write CONF unless an admin
+# edited it.  Atomic: a temporary file in the same directory, then rename.
+write_conf() {
+    local body state tmp
+    body=$(conf_body "$@")
+    state=$(conf_state)
+    if [ "$state" = edited ]; then
+        say "'$CONF' was edited by hand: left as it is (delete it to let this script write it again)."
+        return 0
+    fi
+    if [ "$state" = ours ] && [ "$(tail -n +2 "$CONF")" = "$body" ]; then
+        say "'$CONF' is up to date (for $5)."
+        return 0
+    fi
+    mkdir -p "$(dirname "$CONF")"
+    tmp=$(mktemp "$CONF.provision.XXXXXX")
+    {
+        printf '%s%s\n' "$MARK" "$(printf '%s\n' "$body" | sha256sum | cut -d ' ' -f 1)"
+        printf '%s\n' "$body"
+    } >"$tmp"
+    chmod 0644 "$tmp"
+    mv -f "$tmp" "$CONF"
+    say "wrote '$CONF' for $5 (it was $state)."
+}
+
+# The value of KEY in qemu.conf, or nothing: the first uncommented one, as
+# libvirt reads it (virConfGetValue returns the first entry of a name).
+qemu_setting() {
+    [ -r "$QEMU_CONF" ] || return 0
+    sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\\([^#]*\\).*/\\1/p" "$QEMU_CONF" | head -n 1
+}
+
+aa_enabled() {
+    [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
+        [ -r /sys/kernel/security/apparmor/profiles ]
+}
+
+# The pid of a running libvirtd from its pidfile, or nothing.
+libvirtd_pid() {
+    local f pid
+    for f in /run/libvirtd.pid /run/libvirt/libvirtd.pid; do
+        pid=$(cat "$f" 2>/dev/null) || continue
+        case $pid in '' | *[!0-9]*) continue ;; esac
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = libvirtd ] && { echo "$pid"; return 0; }
+    done
+    return 0
+}
+
+# The highest-versioned virtguard_*_ARCH.deb in DIR, or nothing.
+newest_deb() {
+    local f v best="" bestv=""
+    for f in "$1"/virtguard_*_"$(dpkg --print-architecture)".deb; do
+        [ -f "$f" ] || continue
+        v=$(dpkg-deb -f "$f" Version 2>/dev/null) || continue
+        if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$bestv"; then best=$f bestv=$v; fi
+    done
+    printf '%s' "$best"
+}
+
+[ "${VIRTGUARD_PROVISION_FUNCTIONS_ONLY:-}" = 1 ] && return 0
+
+# ---------------------------------------------------------------------------
+[ "$(id -u)" = 0 ] || usage_error "must run as root (Lima runs 'mode: system' provisioning scripts as root)."
+rm -f "$STATUS"
+# A run that stops early (a failed apt-get, say) leaves a verdict too.
+TMPDIR_DEB=""
+on_exit() {
+    local rc=$?
+    [ -z "$TMPDIR_DEB" ] || rm -rf "$TMPDIR_DEB"
+    [ -e "$STATUS" ] || printf 'failed: provision.sh stopped with exit status %s\n' "$rc" >"$STATUS"
+}
+trap on_exit EXIT
+DEB=$(param VIRTGUARD_DEB)
+IMAGES=$(param VIRTGUARD_IMAGES)
+IMAGES=${IMAGES:-/var/lib/libvirt/images}
+HOST_IMAGES=$(param VIRTGUARD_HOST_IMAGES)
+MODE=$(param VIRTGUARD_MODE)
+MODE=${MODE:-enforce}
+case $MODE in enforce | dev) ;; *) usage_error "VIRTGUARD_MODE is '$MODE'; it must be 'enforce' or 'dev'." ;; esac
+for v in "$IMAGES" "$HOST_IMAGES"; do
+    case $v in *[\"\'=]* | *..*) usage_error "'$v' cannot be written into virtguard.conf (quote, '=' or '..')." ;; esac
+done
+case $IMAGES in /?*) ;; *) usage_error "VIRTGUARD_IMAGES is '$IMAGES'; it must be an absolute path, not '/'." ;; esac
+case $HOST_IMAGES in '' | /?*) ;; *) usage_error "VIRTGUARD_HOST_IMAGES is '$HOST_IMAGES'; it must be an absolute path." ;; esac
+
+# 1. libvirt and QEMU.
+case $(dpkg --print-architecture) in
+amd64) qemu_pkgs="qemu-system-x86" ;;
+arm64) qemu_pkgs="qemu-system-arm qemu-efi-aarch64" ;;
+*) qemu_pkgs="qemu-system" ;;
+esac
+missing=""
+for p in apparmor libvirt-daemon-system libvirt-clients qemu-utils $qemu_pkgs; do
+    pkg_installed "$p" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    say "installing$missing"
+    apt-get update -q
+    # shellcheck disable=SC2086 # a list of package names
+    apt-get install -y -q --no-install-recommends $missing
+else
+    say "libvirt $(pkg_version libvirt-daemon-system) and $qemu_pkgs are installed."
+fi
+
+# 2. virtguard.
+installed=$(pkg_version virtguard || true)
+upgraded=""
+if [ -z "$DEB" ]; then
+    [ -n "$installed" ] ||
+        usage_error "virtguard is not installed and no .deb was given: set VIRTGUARD_DEB in lima.yaml's param: (a path in the guest or an http(s) URL)."
+    say "virtguard $installed is installed (no VIRTGUARD_DEB given)."
+else
+    case $DEB in
+    http://* | https://*)
+        TMPDIR_DEB=$(mktemp -d)
+        say "downloading '$DEB'"
+        curl -fsSL -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
+            usage_error "could not download '$DEB'."
+        debfile=$TMPDIR_DEB/virtguard.deb
+        ;;
+    /*) debfile=$DEB ;;
+    *) debfile=$PWD/$DEB ;;
+    esac
+    if [ -d "$debfile" ]; then debfile=$(newest_deb "$debfile"); fi
+    if [ ! -f "$debfile" ]; then
+        # A later boot without the package at hand keeps the installed one.
+        [ -n "$installed" ] ||
+            usage_error "VIRTGUARD_DEB '$DEB' is not a file or a directory holding virtguard_*_$(dpkg --print-architecture).deb in the guest (is the directory that holds it in lima.yaml's mounts:?)."
+        say "no package at '$DEB'; keeping virtguard $installed."
+    else
+        [ "$(dpkg-deb -f "$debfile" Package 2>/dev/null)" = virtguard ] ||
+            usage_error "'$debfile' is not a virtguard package."
+        new=$(dpkg-deb -f "$debfile" Version)
+        if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$new"; then
+            say "virtguard $installed is installed; '$DEB' is $new: nothing to do."
+        else
+            say "installing virtguard $new from '$DEB'${installed:+ (over $installed)}"
+            # An edited virtguard.conf is kept, never asked about.
+            apt-get install -y -q --no-install-recommends \
+                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$debfile"
+            upgraded=yes
+        fi
+    fi
+fi
+
+# 3. The images mount.
+read -r fstype src <<<"$(mount_at "$IMAGES")" || true
+case ${fstype:-} in
+9p | virtiofs | fuse.sshfs)
+    say "'$IMAGES' is a $fstype mount (source '$src')."
+    types="\"$fstype\""
+    why="'$IMAGES' on $fstype"
+    ;;
+*)
+    if [ -z "${fstype:-}" ]; then
+        problem "'$IMAGES' is not mounted: Lima mounts shares with nofail, so a failed mount leaves an empty directory (check the mounts: entry in lima.yaml and 'dmesg | grep -i -e 9p -e virtiofs')."
+    else
+        problem "'$IMAGES' is mounted as '$fstype' (source '$src'), not as a 9p or virtiofs share."
+    fi
+    # Still guard it, so that the hook refuses starts until the share is back.
+    case ${LIMA_CIDATA_MOUNTTYPE:-} in
+    9p | virtiofs) types="\"$LIMA_CIDATA_MOUNTTYPE\"" ;;
+    *) types='"9p", "virtiofs"' ;;
+    esac
+    why="'$IMAGES' (no share there at provisioning; types $types)"
+    ;;
+esac
+
+# 4. virtguard.conf.
+write_conf "$MODE" "$IMAGES" "$types" "$HOST_IMAGES" "$why"
+
+# 5. The helper's AppArmor profile reads images only under the configured
+# roots: regenerate its include and reload it.
+if ! virtguard-helper roots; then
+    problem "'virtguard-helper roots' failed: the helper's profile does not cover '$IMAGES'."
+elif ! aa_enabled; then
+    say "AppArmor is not enabled in this kernel: the helper's profile was not loaded (virtguard doctor says more)."
+elif apparmor_parser -r "$HELPER_PROFILE" &&
+    grep -q '^virtguard-helper (' /sys/kernel/security/apparmor/profiles; then
+    say "the helper's AppArmor profile is loaded ('$HELPER_PROFILE')."
+else
+    problem "could not load '$HELPER_PROFILE' (apparmor_parser -r)."
+fi
+
+# 6. qemu.conf: libvirt's defaults keep each guest confined and its QEMU
+# unprivileged.  Never changed here: only reported.
+sd=$(qemu_setting security_driver)
+case $sd in *'"none"'*)
+    problem "$QEMU_CONF sets security_driver = $sd: every guest runs without AppArmor, and it does not fix 'Permission denied' on a shared mount (that is DAC). Delete that line and restart libvirtd; /usr/share/doc/virtguard/migrating-off-security-driver-none.md shows the per-domain fix."
+    ;;
+esac
+qu=$(qemu_setting user)
+case $qu in '"root"'* | '"+0"'* | "'root'"*)
+    problem "$QEMU_CONF sets user = $qu: every guest's QEMU gets root's file access. Delete that line and restart libvirtd; give only the domains whose files need it <seclabel type='static' model='dac' relabel='no'><label>+UID:+64055</label></seclabel> (virtguard's refusal prints the numbers)."
+    ;;
+esac
+
+# 7. libvirtd must have looked for hooks after virtguard's were installed.
+if [ -d /run/systemd/system ]; then
+    if ! systemctl is-active --quiet libvirtd.service; then
+        if systemctl start libvirtd.service; then
+            say "started libvirtd.service."
+        else
+            problem "could not start libvirtd.service (journalctl -u libvirtd)."
+        fi
+    elif [ -n "$upgraded" ]; then
+        if systemctl restart libvirtd.service; then
+            say "restarted libvirtd.service: it looks for hooks when it starts."
+        else
+            problem "could not restart libvirtd.service (journalctl -u libvirtd)."
+        fi
+    else
+        say "libvirtd.service is running."
+    fi
+else
+    pid=$(libvirtd_pid)
+    if [ -z "$pid" ]; then
+        say "libvirtd is not running (no systemd here): it finds virtguard's hooks when it starts."
+    else
+        say "libvirtd (pid $pid) runs without systemd: the package sent it SIGHUP when it installed the hooks; restart it if doctor says it has not seen them."
+    fi
+fi
+
+# 8. virtguard doctor: the report, then the verdict.
+say "virtguard doctor:"
+rc=0
+report=$(virtguard doctor 2>&1) || rc=$?
+printf '%s\n' "$report"
+summary=$(printf '%s\n' "$report" | grep '^virtguard doctor: ' | tail -n 1 || true)
+case $rc in
+0) ;;
+1) problem "virtguard doctor found failures (${summary#virtguard doctor: }): each FAIL line above says what to do." ;;
+*) problem "virtguard doctor could not complete its report (exit $rc)." ;;
+esac
+
+if [ -n "$PROBLEMS" ]; then
+    printf 'failed: %s\n' "$PROBLEMS" >"$STATUS"
+    say "NOT READY: $PROBLEMS"
+    exit 1
+fi
+echo ok >"$STATUS"
+say "ready: virtguard guards '$IMAGES' ($why, mode $MODE); ${summary#virtguard }."
