@@ -17,6 +17,7 @@
 #include "policy.h"
 
 #include <ctype.h>
+#include <stdint.h>
 
 #include "aa-escape.h"
 

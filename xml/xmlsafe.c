@@ -24,6 +24,8 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 
+#include <stdint.h>
+
 #include "xmlsafe.h"
 
 typedef struct {

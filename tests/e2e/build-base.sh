@@ -1,15 +1,16 @@
 #!/bin/bash
-# build-base.sh OUT_DIR -- build the e2e guest's base root tree (Debian 12,
-# AppArmor, libvirt, QEMU) into OUT_DIR, without virtguard.
+# build-base.sh OUT_DIR [SUITE] -- build the e2e guest's base root tree
+# (Debian SUITE: bookworm, the default, or trixie; AppArmor, libvirt, QEMU)
+# into OUT_DIR, without virtguard.
 #
-# The tree is cached by run-e2e.sh under a name keyed by a hash of this
-# script: edit this file and the next `make check-e2e` builds a new one.
-# Run as root.  The Debian mirror is taken from this machine's own apt
-# sources at run time (never written into a file of this project).
+# The tree is cached by run-e2e.sh under a name keyed by a hash of the suite
+# and this script: edit this file and the next `make check-e2e` builds new
+# ones.  Run as root.  The Debian mirror is taken from this machine's own
+# apt sources at run time (never written into a file of this project).
 set -euo pipefail
 
-out=${1:?usage: build-base.sh OUT_DIR}
-suite=bookworm
+out=${1:?usage: build-base.sh OUT_DIR [SUITE]}
+suite=${2:-bookworm}
 log() { printf 'e2e-base: %s\n' "$*" >&2; }
 
 # The first Debian archive (not -security) named in the host's apt sources,
@@ -27,6 +28,7 @@ host_mirror() {
 }
 mirror=$(host_mirror | grep -E '/debian/?$' | head -n1 || true)
 [ -n "$mirror" ] || { log "no Debian mirror found in /etc/apt/sources*"; exit 1; }
+security_mirror=$(host_mirror | grep -E '/debian-security/?$' | head -n1 || true)
 
 # The host's Debian sources files (main archive, updates, security), copied
 # into the chroot for the package install so the guest's libraries are the
@@ -67,9 +69,19 @@ printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
 chmod 0755 "$tmp/usr/sbin/policy-rc.d"
 rm -f "$tmp/etc/apt/sources.list"
 mkdir -p "$tmp/etc/apt/sources.list.d"
-while read -r f; do
-    cp "$f" "$tmp/etc/apt/sources.list.d/e2e-$(basename "$f")"
-done < <(host_debian_sources)
+if [ "$suite" = bookworm ]; then
+    while read -r f; do
+        cp "$f" "$tmp/etc/apt/sources.list.d/e2e-$(basename "$f")"
+    done < <(host_debian_sources)
+else
+    # Another release than the host's: its own suites on the host's mirrors
+    # (the host's files name bookworm).
+    {
+        printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n' "$mirror" "$suite" "$suite"
+        [ -z "$security_mirror" ] ||
+            printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n' "$security_mirror" "$suite"
+    } >"$tmp/etc/apt/sources.list.d/e2e-$suite.sources"
+fi
 
 # The kernel comes with the packages below, after this: an initramfs of
 # only what the guest needs to find its root (virtio disk, ext4) builds in
@@ -78,6 +90,10 @@ mkdir -p "$tmp/etc/initramfs-tools/conf.d"
 printf 'MODULES=list\nCOMPRESS=gzip\n' >"$tmp/etc/initramfs-tools/conf.d/e2e.conf"
 mkdir -p "$tmp/usr/share/initramfs-tools/modules.d"
 printf '%s\n' virtio_pci virtio_blk crc32c_generic ext4 >"$tmp/usr/share/initramfs-tools/modules.d/e2e"
+
+# Debian 13 (libvirt 11) ships virtlockd apart; the guest starts it as on 12.
+suite_packages=""
+[ "$suite" = bookworm ] || suite_packages=libvirt-daemon-lock
 
 mount -t proc proc "$tmp/proc"
 mount -t sysfs sysfs "$tmp/sys"
@@ -88,7 +104,7 @@ chroot "$tmp" apt-get update -qq >"$out.apt.log" 2>&1
 chroot "$tmp" apt-get install -y -q --no-install-recommends \
     linux-image-amd64 initramfs-tools \
     libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu \
-    qemu-system-x86 qemu-utils socat >>"$out.apt.log" 2>&1 ||
+    qemu-system-x86 qemu-utils socat $suite_packages >>"$out.apt.log" 2>&1 ||
     { tail -n 30 "$out.apt.log" >&2; exit 1; }
 chroot "$tmp" apt-get clean
 cleanup

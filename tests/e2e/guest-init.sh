@@ -29,6 +29,9 @@ mnt() { # FSTYPE SOURCE DIR [OPTIONS]
 }
 mnt proc proc /proc
 mnt sysfs sysfs /sys
+# The initramfs moved its devtmpfs onto /dev: mnt keeps it.  A second
+# devtmpfs over it makes libvirt 11 (Debian 13) fail every start with
+# "Unable to move /dev/pts mount to /run/libvirt/qemu/…pts: Invalid argument".
 mnt devtmpfs devtmpfs /dev
 mnt devpts devpts /dev/pts gid=5,mode=620
 mnt tmpfs tmpfs /dev/shm

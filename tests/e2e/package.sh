@@ -103,7 +103,10 @@ lima_provision() {
 
 libvirtd_up() { timeout 10 virsh -q version >/dev/null 2>&1; }
 gc_lines() { tr -d '\000' </run/syslog.txt 2>/dev/null | grep -o 'virtguard-helper[^<]*gc: [^<]*' | wc -l; }
-libvirt_loaded() { loaded_profiles | grep -E '^libvirt-[0-9a-f-]{36}$'; }
+# libvirt's per-domain profiles, with their child profiles (libvirt 11's
+# abstraction has one for passt: "libvirt-UUID//passt").
+LIBVIRT_DOMAIN_PROFILE_RE='^libvirt-[0-9a-f-]{36}(//[^ ]+)?$'
+libvirt_loaded() { loaded_profiles | grep -E "$LIBVIRT_DOMAIN_PROFILE_RE"; }
 
 do_purge() {
     local d out rc why="" gc0
@@ -148,8 +151,8 @@ do_purge() {
         why="$why /etc/libvirt/hooks differs: $(diff "$STATE/hooks.before" "$STATE/hooks.after" | grep '^[<>]' | tr '\n' ' ');"
     # Loaded profiles: as before installation, apart from libvirt's own
     # per-domain ones, which must be exactly those loaded just before purge.
-    grep -Ev '^libvirt-[0-9a-f-]{36}$' "$STATE/loaded.after" >"$STATE/loaded.after.nolibvirt"
-    grep -Ev '^libvirt-[0-9a-f-]{36}$' "$STATE/loaded.before" >"$STATE/loaded.before.nolibvirt"
+    grep -Ev "$LIBVIRT_DOMAIN_PROFILE_RE" "$STATE/loaded.after" >"$STATE/loaded.after.nolibvirt"
+    grep -Ev "$LIBVIRT_DOMAIN_PROFILE_RE" "$STATE/loaded.before" >"$STATE/loaded.before.nolibvirt"
     cmp -s "$STATE/loaded.before.nolibvirt" "$STATE/loaded.after.nolibvirt" ||
         why="$why loaded profiles differ: $(diff "$STATE/loaded.before.nolibvirt" "$STATE/loaded.after.nolibvirt" | grep '^[<>]' | tr '\n' ' ');"
     cmp -s "$STATE/libvirt-loaded.before-purge" "$STATE/libvirt-loaded.after" ||

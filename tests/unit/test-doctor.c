@@ -604,6 +604,12 @@ static void test_pure_helpers(void **state)
     free(m);
     assert_null(vg_aa_profile_mode("libvirt-xy (enforce)\n", "libvirt-x"));
     assert_null(vg_aa_profile_mode(NULL, "x"));
+    /* libvirt 11's abstraction gives each domain profile a child profile for
+     * passt: its line is not the domain profile's */
+    m = vg_aa_profile_mode("libvirt-x//passt (complain)\nlibvirt-x (enforce)\n", "libvirt-x");
+    assert_string_equal(m, "enforce");
+    free(m);
+    assert_null(vg_aa_profile_mode("libvirt-x//passt (enforce)\n", "libvirt-x"));
     /* a comm with spaces and parentheses: fields counted after the last ')' */
     long long t = vg_proc_start_time("1 (a) b) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 300 0",
                                      "cpu 0\nbtime 1000\n", 100);

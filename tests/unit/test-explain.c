@@ -109,6 +109,30 @@ static void test_profile_uuid_and_perms(void **state)
     free(p);
 }
 
+/* Debian 13's kernel (6.12) adds class="file" to AppArmor's audit records;
+ * the line as the e2e Debian 13 guest's dmesg printed it. */
+static void test_parse_kernel_6_12_class(void **state)
+{
+    const char *text = "[   80.178652] audit: type=1400 audit(1796057506.323:26): apparmor=\"DENIED\" "
+                       "operation=\"open\" class=\"file\" profile=\"libvirt-" U "\" "
+                       "name=\"/Users/dev/sandboxes/a/basedisk\" pid=1331 comm=\"qemu-system-x86\" "
+                       "requested_mask=\"r\" denied_mask=\"r\" fsuid=64055 ouid=1000\n";
+    vg_explain_log *l = vg_explain_parse(text, strlen(text));
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->n_unknown, 0);
+    assert_int_equal(l->v[0].kind, VG_EV_APPARMOR);
+    assert_string_equal(l->v[0].aa_result, "DENIED");
+    assert_string_equal(l->v[0].operation, "open");
+    assert_string_equal(l->v[0].profile, "libvirt-" U);
+    assert_string_equal(l->v[0].path, "/Users/dev/sandboxes/a/basedisk");
+    assert_string_equal(l->v[0].comm, "qemu-system-x86");
+    assert_string_equal(l->v[0].requested_mask, "r");
+    assert_string_equal(l->v[0].denied_mask, "r");
+    assert_int_equal(l->v[0].fsuid, 64055);
+    assert_int_equal(l->v[0].ouid, 1000);
+    vg_explain_log_free(l);
+}
+
 static void test_parse_counts(void **state)
 {
     const char *text = "error: Failed to start domain 'a'\n"
@@ -362,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_field_quoted),
         cmocka_unit_test(test_field_hex),
         cmocka_unit_test(test_profile_uuid_and_perms),
+        cmocka_unit_test(test_parse_kernel_6_12_class),
         cmocka_unit_test(test_parse_counts),
         cmocka_unit_test(test_parse_hook),
         cmocka_unit_test_setup_teardown(test_golden_dmesg, golden_setup, golden_teardown),
