@@ -406,6 +406,7 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
     int want = want_bits(dp, is_dir);
     bool relabels = c->relabel && dp->relabel && role_is_relabelled(dp->role);
     vg_chown_result chown = ms->have_chown_req ? c->res[ms->chown_req].chown : VG_CHOWN_UNKNOWN;
+    int chown_err = ms->have_chown_req ? c->res[ms->chown_req].err : 0;
     uid_t uid = fr->uid;
     gid_t gid = fr->gid;
     autofree char *what = describe_item(it);
@@ -425,6 +426,13 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
                              (unsigned)c->ids->uid, (unsigned)c->ids->gid,
                              chown == VG_CHOWN_IGNORED ? "is silently ignored" : "is refused",
                              ms->entry->fstype);
+    else if (relabels && chown == VG_CHOWN_NO_CREATE)
+        cause = vg_xasprintf("libvirt cannot chown it to %u:%u: root cannot even create a file "
+                             "on this %s mount (%s; as with a virtiofsd in a user namespace "
+                             "that maps only the share owner's uid), so QEMU gets only what "
+                             "the mode bits give its user",
+                             (unsigned)c->ids->uid, (unsigned)c->ids->gid, ms->entry->fstype,
+                             strerror(chown_err));
     else if (relabels)
         cause = vg_xasprintf("libvirt's chown of it to %u:%u could not be verified on this %s "
                              "mount", (unsigned)c->ids->uid, (unsigned)c->ids->gid,
@@ -796,13 +804,15 @@ int vg_guard_run(const vg_config *cfg, const vg_qemu_conf *qconf, const vg_domai
                            "(that removes isolation for every guest); run this domain's QEMU as "
                            "the files' owner instead, keeping QEMU's group, by adding to its XML "
                            "('virsh edit %s'): <seclabel type='static' model='dac' "
-                           "relabel='no'><label>%s</label></seclabel>. Alternatively export the "
-                           "share with security_model=mapped-xattr so that chown works.",
+                           "relabel='no'><label>%s</label></seclabel>. Alternatively serve the "
+                           "share so that chown works (9p: security_model=mapped-xattr; "
+                           "virtiofs: a virtiofsd running as root).",
                            rep->domain, label);
     else
         fix = vg_xstrdup("Give the files one owner and run this domain's QEMU as that user with "
-                         "a static DAC <seclabel> keeping QEMU's group, or export the share with "
-                         "security_model=mapped-xattr; do not set user = \"root\" or "
+                         "a static DAC <seclabel> keeping QEMU's group, or serve the share so that "
+                         "chown works (9p: security_model=mapped-xattr; virtiofs: a virtiofsd "
+                         "running as root); do not set user = \"root\" or "
                          "security_driver = \"none\" in qemu.conf.");
 
     size_t a = 0;

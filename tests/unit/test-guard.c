@@ -619,6 +619,73 @@ static void test_owner_lost_verdict(void **state)
     vg_verdict_clear(&v);
 }
 
+/* A share where root cannot create files (a virtiofsd in a user namespace
+ * that maps only the owner's uid answers EINVAL): the real stand-in is a
+ * read-only tmpfs (EROFS); the real probe runs and says so. */
+static void test_probe_no_create_readonly(void **state)
+{
+    fixture *f = *state;
+    vg_probe_req req = { .op = VG_PROBE_CHOWN, .path = f->images, .uid = 64055, .gid = 64055 };
+    vg_probe_res res;
+    autoerror vg_error *err = NULL;
+    assert_int_equal(mount(NULL, f->images, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+    assert_int_equal(vg_probe_run(&req, 1, 3000, &res, NULL, &err), 0);
+    assert_true(res.answered);
+    assert_int_equal(res.chown, VG_CHOWN_NO_CREATE);
+    assert_int_equal(res.err, EROFS);
+}
+
+/* The precise verdict there: the overlay QEMU cannot write is refused with
+ * the cause; the ISO and the base, readable by the mode bits, are fine. */
+static void no_create_einval(const vg_probe_req *req, vg_probe_res *res, size_t n, void *opaque)
+{
+    (void)opaque;
+    for (size_t i = 0; i < n; i++)
+        if (req[i].op == VG_PROBE_CHOWN) {
+            assert_int_equal(res[i].chown, VG_CHOWN_NO_CREATE);     /* the real answer */
+            res[i].err = EINVAL;                                    /* virtiofsd's */
+        }
+}
+
+static void test_no_create_overlay_refused(void **state)
+{
+    fixture *f = *state;
+    autofree char *disk = vg_xasprintf("%s/overlay.qcow2", f->images);
+    autofree char *base = vg_xasprintf("%s/base.qcow2", f->images);
+    autofree char *iso = vg_xasprintf("%s/cidata.iso", f->images);
+    write_file(disk, 0644, 1000, 1000);
+    write_file(base, 0644, 1000, 1000);
+    write_file(iso, 0644, 1000, 1000);
+    assert_int_equal(mount(NULL, f->images, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, disk);
+    add_backing(f, base);
+    add_path(f, VG_ROLE_CDROM, VG_ACCESS_R, iso);
+    f->env.probe_edit = no_create_einval;
+    autoreport vg_report *rep = run(f);
+    autofree char *want = vg_xasprintf(
+        "disk vda '%s': QEMU will run as uid 64055 (libvirt-qemu), gid 64055 (libvirt-qemu) and "
+        "cannot open it for read-write: it is owned by 1000:1000 with mode 0644, and libvirt "
+        "cannot chown it to 64055:64055: root cannot even create a file on this tmpfs mount "
+        "(Invalid argument; as with a virtiofsd in a user namespace that maps only the share "
+        "owner's uid), so QEMU gets only what the mode bits give its user. ", disk);
+    assert_int_equal(rep->n, 1);
+    assert_int_equal(rep->v[0].kind, VG_FIND_DAC);
+    assert_true(rep->v[0].blocking);
+    if (strncmp(rep->v[0].message, want, strlen(want)) != 0)
+        fail_msg("got:\n%s\nwant prefix:\n%s", rep->v[0].message, want);
+    assert_non_null(strstr(rep->v[0].message, "<label>+1000:+64055</label>"));
+    assert_non_null(strstr(rep->v[0].message, "virtiofs: a virtiofsd running as root"));
+
+    /* read-only files alone (an ISO, a base) are fine there */
+    f->dom.paths[0].access = VG_ACCESS_R;
+    f->dom.paths[0].readonly = true;
+    autoreport vg_report *rep2 = run(f);
+    if (rep2->n) {
+        autofree char *t = vg_report_format(rep2, NULL);
+        fail_msg("read-only files drew findings:\n%s", t);
+    }
+}
+
 /* The DAC refusal's fix is checked the same way: root-owned files get no
  * label that would run QEMU as root. */
 static void test_dac_fix_not_root(void **state)
@@ -659,6 +726,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_owner_lost_no_root_label, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lost_verdict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dac_fix_not_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_no_create_readonly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_create_overlay_refused, setup, teardown),
     };
     if (geteuid() != 0) {
         printf("test-guard: needs root for mounts; skipped\n");
