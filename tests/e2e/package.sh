@@ -7,7 +7,7 @@
 #   package.sh purge     after them: stop every domain, `apt-get purge`, and
 #                        check /etc/apparmor.d, the loaded AppArmor profiles
 #                        and /etc/libvirt/hooks are as before installation.
-# Prints "E2E PASS|FAIL pkg-install|pkg-purge NAME: evidence" lines.
+# Prints "E2E PASS|FAIL GUEST/package pkg-install|pkg-purge NAME: evidence" lines.
 set -u
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 STATE=/run/e2e-pkg
@@ -15,8 +15,9 @@ AAPROFILES=/sys/kernel/security/apparmor/profiles
 mkdir -p "$STATE"
 
 ev() { printf '%s' "$*" | tr '\n\r\t' '   ' | tr -s ' ' | cut -c1-600; }
-pass() { echo "E2E PASS $1 $2: $(ev "$3")"; }
-fail() { echo "E2E FAIL $1 $2: $(ev "$3")"; }
+GUEST=deb$(. /etc/os-release && echo "${VERSION_ID%%.*}")
+pass() { echo "E2E PASS $GUEST/package $1 $2: $(ev "$3")"; }
+fail() { echo "E2E FAIL $GUEST/package $1 $2: $(ev "$3")"; }
 
 # Files (and symlinks) under DIR with a hash of each, one per line.
 tree_state() {
