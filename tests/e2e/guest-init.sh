@@ -4,8 +4,8 @@
 # Mounts the kernel filesystems, loads the AppArmor profiles libvirt needs,
 # installs the package, starts virtlogd and virtlockd, runs the scenarios of
 # every share cell named by e2e_cells= on the kernel command line
-# (/e2e/scenarios.sh with E2E_CELL=CELL, or /e2e/scenarios-virtiofs.sh for
-# virtiofs-root), prints their results on the serial console and powers the
+# (/e2e/scenarios.sh with E2E_CELL=CELL, after /e2e/scenarios-virtiofs.sh
+# for virtiofs-root), prints their results on the serial console and powers the
 # machine off.  Everything goes to /dev/console.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root TERM=dumb
 exec </dev/null >/dev/console 2>&1
@@ -83,11 +83,11 @@ virtlockd -d || say "virtlockd did not start"
 # The scenarios start and stop libvirtd themselves (the hook's presence is
 # cached at daemon start), one cell after the other.
 for cell in $CELLS; do
-    if [ "$cell" = virtiofs-root ]; then
-        timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash /e2e/scenarios-virtiofs.sh
-    else
-        E2E_CELL=$cell timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash /e2e/scenarios.sh
-    fi
+    # the root-virtiofsd cell's own two scenarios first (the host checks
+    # their owners after the power-off)
+    [ "$cell" = virtiofs-root ] &&
+        timeout --kill-after=10 300 bash /e2e/scenarios-virtiofs.sh
+    E2E_CELL=$cell timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash /e2e/scenarios.sh
     say "cell $cell: scenarios exited with status $?"
 done
 grep -E ' (9p|virtiofs) ' /proc/self/mountinfo | sed 's/^/e2e-init: mountinfo: /'

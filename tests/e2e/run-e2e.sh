@@ -24,14 +24,14 @@ log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
 guest_timeout=${E2E_GUEST_TIMEOUT:-2400}  # seconds for boot + two cells
 guest=deb12                               # the guest label its scenarios print
-vf_timeout=${E2E_VF_TIMEOUT:-1500}         # seconds for the virtiofs boot
+vf_timeout=${E2E_VF_TIMEOUT:-1800}         # seconds for the virtiofs boot
 virtiofsd=${E2E_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 # What every cell must report (a missing line is a FAIL): GUEST/CELL IDS.
 scen_ids="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1 10"
 expected_cells() { # GUEST
     echo "$1/9p-none $scen_ids"
     echo "$1/9p-xattr $scen_ids"
-    echo "$1/virtiofs-root vf1 vf2"
+    echo "$1/virtiofs-root vf1 vf2 $scen_ids"
     echo "$1/virtiofs-userns $scen_ids"
     # the Debian package's install and purge (tests/e2e/package.sh)
     [ -n "${E2E_INSTALL_FROM:-}" ] || echo "$1/package pkg-install pkg-purge"
@@ -227,9 +227,11 @@ make_share() { # HOSTDIR GUEST-IMG GUEST-SBX: HOSTDIR/images, HOSTDIR/sandboxes
 }
 sh=$run/share      # 9p-none (the paths are scenarios.sh's cell table's)
 xsh=$run/xshare    # 9p-xattr
+rsh=$run/rshare    # virtiofs-root (vf1 and vf2 have run/vfshare, below)
 ush=$run/ushare    # virtiofs-userns
 make_share "$sh" /var/lib/libvirt/images /Users/dev/sandboxes
 make_share "$xsh" /srv/xattr-images /Users/dev/xattr-sandboxes
+make_share "$rsh" /srv/root-images /Users/dev/root-sandboxes
 make_share "$ush" /srv/uns-images /Users/dev/uns-sandboxes
 # The virtiofs cell's images share: one overlay + base per scenario, so that
 # the host sees each scenario's end owners after the power-off.
@@ -240,8 +242,8 @@ for v in vf1 vf2; do
     (cd "$vfsh/images/$v" && qimg -f qcow2 -F qcow2 -b base.qcow2 overlay.qcow2)
     cp "$run/cidata.iso" "$vfsh/images/$v/cidata.iso"
 done
-find "$sh" "$xsh" "$ush" "$vfsh" -type d -exec chmod 0755 {} + ; find "$sh" "$xsh" "$ush" "$vfsh" -type f -exec chmod 0644 {} +
-chown -R "$share_uid:$share_uid" "$sh" "$xsh" "$ush" "$vfsh" "$run/root.img" "$run/root-vf.img"
+find "$sh" "$xsh" "$rsh" "$ush" "$vfsh" -type d -exec chmod 0755 {} + ; find "$sh" "$xsh" "$rsh" "$ush" "$vfsh" -type f -exec chmod 0644 {} +
+chown -R "$share_uid:$share_uid" "$sh" "$xsh" "$rsh" "$ush" "$vfsh" "$run/root.img" "$run/root-vf.img"
 chmod 0644 "$run/vmlinuz" "$run/initrd.img"
 say "guest image built in $(( $(now) - t )) s (${size_mb} MiB)"
 
@@ -349,7 +351,8 @@ if [ ! -x "$virtiofsd" ]; then
     vf_why="no virtiofsd at $virtiofsd (QEMU 7.2's C virtiofsd, package qemu-system-common): virtiofs cannot be tested here"
 elif [ -z "$vgroup" ]; then
     vf_why="no group with gid $share_uid for virtiofsd's --socket-group"
-elif start_virtiofsd vf-images "$vfsh/images" && start_virtiofsd uns-images "$ush/images" userns &&
+elif start_virtiofsd vf-images "$vfsh/images" && start_virtiofsd r-images "$rsh/images" &&
+     start_virtiofsd r-sandboxes "$rsh/sandboxes" && start_virtiofsd uns-images "$ush/images" userns &&
      start_virtiofsd uns-sandboxes "$ush/sandboxes" userns; then
     say "booting the guest again with virtiofs shares (console: $vlog)"
     setpriv --reuid="$share_uid" --regid="$share_uid" --clear-groups -- \
@@ -360,6 +363,8 @@ elif start_virtiofsd vf-images "$vfsh/images" && start_virtiofsd uns-images "$us
             -append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 init=/e2e/init quiet loglevel=4 apparmor=1 security=apparmor panic=-1 e2e_cells=virtiofs-root,virtiofs-userns E2E_TIMEOUT=$(((vf_timeout - 120) / 2))" \
             -drive "file=$run/root-vf.img,format=raw,if=virtio,cache=unsafe" \
             -chardev "socket,id=c0,path=$run/vf-images.sock" -device vhost-user-fs-pci,chardev=c0,tag=images \
+            -chardev "socket,id=c3,path=$run/r-images.sock" -device vhost-user-fs-pci,chardev=c3,tag=rimages \
+            -chardev "socket,id=c4,path=$run/r-sandboxes.sock" -device vhost-user-fs-pci,chardev=c4,tag=rsandboxes \
             -chardev "socket,id=c1,path=$run/uns/uns-images.sock" -device vhost-user-fs-pci,chardev=c1,tag=uimages \
             -chardev "socket,id=c2,path=$run/uns/uns-sandboxes.sock" -device vhost-user-fs-pci,chardev=c2,tag=usandboxes \
             -nic none -display none -monitor none -serial stdio -no-reboot \

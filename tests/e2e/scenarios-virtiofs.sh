@@ -16,7 +16,8 @@
 # key=value ..." the host completes into the result line.
 set -u
 export LC_ALL=C
-E2E_CELL=virtiofs-root E2E_HELPERS_ONLY=1 . /e2e/scenarios.sh   # GUEST, IMG, define, start, ...
+E2E_CELL=virtiofs-root E2E_HELPERS_ONLY=1 . /e2e/scenarios.sh   # GUEST, define, start, ...
+IMG=/var/lib/libvirt/images     # its own share (scenarios.sh's cell uses another)
 T_CELL=$SECONDS
 
 VU1=e2e000f1-0000-4000-8000-0000000000f1
@@ -97,4 +98,4 @@ else
 fi
 gone vf-label
 libvirtd_stop
-echo "E2E TIME $GUEST/$CELL $((SECONDS - T_CELL))"
+echo "E2E TIME $GUEST/$CELL(vf1,vf2) $((SECONDS - T_CELL))"

@@ -22,15 +22,15 @@ CELL=${E2E_CELL:-9p-none}
 # (EXPECT_DAC=1: the DAC failure is reproduced without virtguard).
 #   9p-none          host QEMU unprivileged, security_model=none (Lima's default)
 #   9p-xattr         the same QEMU, security_model=mapped-xattr
-#   virtiofs-root    a root virtiofsd (scenarios-virtiofs.sh: vf1, vf2)
+#   virtiofs-root    a root virtiofsd (and scenarios-virtiofs.sh: vf1, vf2)
 #   virtiofs-userns  virtiofsd in a user namespace mapping only uid 1000
 case $CELL in
 9p-none)         IMG=/var/lib/libvirt/images SBX=/Users/dev/sandboxes
                  TAGS="images sandboxes" SHARE_FS=9p EXPECT_DAC=1 ;;
 9p-xattr)        IMG=/srv/xattr-images SBX=/Users/dev/xattr-sandboxes
                  TAGS="ximages xsandboxes" SHARE_FS=9p EXPECT_DAC=0 ;;
-virtiofs-root)   IMG=/var/lib/libvirt/images SBX=""
-                 TAGS="images" SHARE_FS=virtiofs EXPECT_DAC=0 ;;
+virtiofs-root)   IMG=/srv/root-images SBX=/Users/dev/root-sandboxes
+                 TAGS="rimages rsandboxes" SHARE_FS=virtiofs EXPECT_DAC=0 ;;
 virtiofs-userns) IMG=/srv/uns-images SBX=/Users/dev/uns-sandboxes
                  TAGS="uimages usandboxes" SHARE_FS=virtiofs EXPECT_DAC=1 ;;
 *) echo "E2E FAIL $GUEST/$CELL cell unknown-cell: scenarios.sh knows no cell '$CELL'"; exit 1 ;;
