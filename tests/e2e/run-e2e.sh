@@ -403,7 +403,7 @@ while read -r cell ids; do
             echo "E2E FAIL $cell $id no-result: the scenario printed no result in this cell; see $log" >>"$run/results.txt"
     done
 done < <(expected_cells "$guest")
-times=$(sed -n 's/^E2E TIME \([^ ]*\) \([0-9]*\)$/\1 \2 s/p' "$run/results.txt" | paste -sd, | sed 's/,/, /g')
+times=$(sed -n 's/^E2E TIME \([^ ]*\) \([0-9]*\)$/\1 \2 s/p' "$run/results.txt" | paste -sd';' | sed 's/;/; /g')
 sed -i '/^E2E TIME /d' "$run/results.txt"
 echo
 cat "$run/results.txt"
