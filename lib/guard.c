@@ -457,6 +457,7 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
     bool relabels = c->who->relabel && dp->relabel && role_is_relabelled(dp->role);
     vg_chown_result chown = ms->pm->chown_req != SIZE_MAX ? c->res[ms->pm->chown_req].chown
                                                           : VG_CHOWN_UNKNOWN;
+    int chown_err = ms->pm->chown_req != SIZE_MAX ? c->res[ms->pm->chown_req].err : 0;
     uid_t uid = fr->uid;
     gid_t gid = fr->gid;
     autofree char *what = describe_item(it);
@@ -476,6 +477,13 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
                              (unsigned)c->ids->uid, (unsigned)c->ids->gid,
                              chown == VG_CHOWN_IGNORED ? "is silently ignored" : "is refused",
                              ms->entry->fstype);
+    else if (relabels && chown == VG_CHOWN_NO_CREATE)
+        cause = vg_xasprintf("libvirt cannot chown it to %u:%u: root cannot even create a file "
+                             "on this %s mount (%s; as with a virtiofsd in a user namespace "
+                             "that maps only the share owner's uid), so QEMU gets only what "
+                             "the mode bits give its user",
+                             (unsigned)c->ids->uid, (unsigned)c->ids->gid, ms->entry->fstype,
+                             strerror(chown_err));
     else if (relabels)
         cause = vg_xasprintf("libvirt's chown of it to %u:%u could not be verified on this %s "
                              "mount", (unsigned)c->ids->uid, (unsigned)c->ids->gid,
@@ -650,14 +658,15 @@ static const char *dac_fix(judge_ctx *c)
             "removes isolation for every guest); run this domain's QEMU as the files' owner "
             "instead, keeping QEMU's group, by adding to its XML ('virsh edit %s'): <seclabel "
             "type='static' model='dac' relabel='no'><label>%s</label></seclabel>. Alternatively "
-            "export the share with security_model=mapped-xattr so that chown works.",
+            "serve the share so that chown works (9p: security_model=mapped-xattr; virtiofs: a "
+            "virtiofsd running as root).",
             c->rep->domain, label);
     else
         c->dac_fix = vg_xstrdup(
             "Give the files one owner and run this domain's QEMU as that user with a static DAC "
-            "<seclabel> keeping QEMU's group, or export the share with "
-            "security_model=mapped-xattr; do not set user = \"root\" or security_driver = "
-            "\"none\" in qemu.conf.");
+            "<seclabel> keeping QEMU's group, or serve the share so that chown works (9p: "
+            "security_model=mapped-xattr; virtiofs: a virtiofsd running as root); do not set "
+            "user = \"root\" or security_driver = \"none\" in qemu.conf.");
     return c->dac_fix;
 }
 

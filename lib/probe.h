@@ -38,6 +38,11 @@ typedef enum {
     VG_CHOWN_WORKS,         /* ownership changed as asked */
     VG_CHOWN_IGNORED,       /* chown returned success, ownership unchanged */
     VG_CHOWN_REFUSED,       /* chown failed (EPERM, ENOTSUP...) */
+    VG_CHOWN_NO_CREATE,     /* root cannot even create the scratch file (err:
+                               EINVAL from a virtiofsd in a user namespace
+                               that maps only the share owner's uid, EROFS...):
+                               libvirt's chown of the images cannot work
+                               either, QEMU gets what the mode bits give */
 } vg_chown_result;
 
 /* Can the share keep the owner libvirt remembers before it relabels a file

@@ -772,12 +772,24 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
     if (!m->chown.answered || f->qemu_ids_error)
         return;
     judge_remember(f, m, e, l);
-    if (m->chown.chown == VG_CHOWN_IGNORED || m->chown.chown == VG_CHOWN_REFUSED) {
-        bool ignored = m->chown.chown == VG_CHOWN_IGNORED;
-        uid_t owner = m->self.uid;
-        vg_check_status st = owner != f->qemu_ids.uid ? VG_CHECK_WARN : VG_CHECK_INFO;
+    vg_chown_result cr = m->chown.chown;
+    if (cr != VG_CHOWN_IGNORED && cr != VG_CHOWN_REFUSED && cr != VG_CHOWN_NO_CREATE)
+        return;
+    uid_t owner = m->self.uid;
+    vg_check_status st = owner != f->qemu_ids.uid ? VG_CHECK_WARN : VG_CHECK_INFO;
+    if (cr == VG_CHOWN_NO_CREATE) {
+        c = vg_checklist_add(l, st, "mount", "'%s': root cannot create files here (%s): "
+                             "libvirt cannot relabel images", mp, strerror(m->chown.err));
+        vg_check_detail(c, "Creating a scratch file as root fails on this %s mount (as with a "
+                           "virtiofsd in a user namespace that maps only the share owner's "
+                           "uid), so libvirt's chown of images to QEMU's user (uid %u) cannot "
+                           "take effect either. The share is owned by uid %u; QEMU gets what "
+                           "the mode bits give its ids: read for ISOs and backing files, read "
+                           "and write for overlays.",
+                        e->fstype, (unsigned)f->qemu_ids.uid, (unsigned)owner);
+    } else {
         c = vg_checklist_add(l, st, "mount", "'%s': chown is %s", mp,
-                             ignored ? "silently ignored" : "refused");
+                             cr == VG_CHOWN_IGNORED ? "silently ignored" : "refused");
         vg_check_detail(c, "libvirt's relabelling of images to QEMU's user (uid %u) has no "
                            "effect here (%s). The share is owned by uid %u; files the guest "
                            "writes must be readable and writable by QEMU's ids as they are.",
@@ -785,16 +797,19 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
                         strcmp(e->fstype, "9p") == 0 ? "9p with security_model=none, Lima's "
                                                        "default" : e->fstype,
                         (unsigned)owner);
-        vg_check_fix(c, "per domain, run QEMU as the files' owner and keep QEMU's group "
-                        "('virsh edit DOMAIN', before </domain>):\n"
-                        "  <seclabel type='static' model='dac' relabel='no'><label>+%u:+%u"
-                        "</label></seclabel>%s",
-                     (unsigned)owner, (unsigned)f->qemu_ids.gid,
-                     lima && strcmp(e->fstype, "9p") == 0
-                         ? "\nor for the whole share, in lima.yaml under this mount: "
-                           "9p: securityModel: \"mapped-xattr\"" : "");
-        vg_check_attr_set(c, "mount", "%s", mp);
     }
+    vg_check_fix(c, "per domain, run QEMU as the files' owner and keep QEMU's group "
+                    "('virsh edit DOMAIN', before </domain>):\n"
+                    "  <seclabel type='static' model='dac' relabel='no'><label>+%u:+%u"
+                    "</label></seclabel>%s",
+                 (unsigned)owner, (unsigned)f->qemu_ids.gid,
+                 lima && strcmp(e->fstype, "9p") == 0
+                     ? "\nor for the whole share, in lima.yaml under this mount: "
+                       "9p: securityModel: \"mapped-xattr\""
+                     : strcmp(e->fstype, "virtiofs") == 0
+                         ? "\nor for the whole share, serve it with a virtiofsd running as "
+                           "root (there chown works)" : "");
+    vg_check_attr_set(c, "mount", "%s", mp);
 }
 
 vg_checklist *vg_doctor_judge(const vg_doctor_facts *f)

@@ -1,14 +1,12 @@
 #!/bin/bash
 # guest-init.sh -- PID 1 of the e2e guest (installed as /e2e/init).
 #
-# Mounts the kernel filesystems, the 9p shares exactly as Lima does
-# (trans=virtio, 9p2000.L, host QEMU unprivileged with security_model=none),
-# loads the AppArmor profiles libvirt needs, starts virtlogd, virtlockd and
-# libvirtd, runs /e2e/scenarios.sh, prints its results on the serial console
-# and powers the machine off.  Everything goes to /dev/console.
-# With e2e_share=virtiofs on the kernel command line (the virtiofs boot of
-# run-e2e.sh) only the images share is mounted, over virtiofs, and
-# /e2e/scenarios-virtiofs.sh runs instead.
+# Mounts the kernel filesystems, loads the AppArmor profiles libvirt needs,
+# installs the package, starts virtlogd and virtlockd, runs the scenarios of
+# every share cell named by e2e_cells= on the kernel command line
+# (/e2e/scenarios.sh with E2E_CELL=CELL, after /e2e/scenarios-virtiofs.sh
+# for virtiofs-root), prints their results on the serial console and powers the
+# machine off.  Everything goes to /dev/console.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root TERM=dumb
 exec </dev/null >/dev/console 2>&1
 
@@ -51,20 +49,26 @@ echo 4 >/proc/sys/kernel/printk
 say "kernel $(uname -r), LSMs: $(cat /sys/kernel/security/lsm 2>/dev/null)"
 say "apparmor enabled: $(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)"
 
-# The shares, as Lima mounts them (its default 9p options for writable mounts);
-# in the virtiofs boot (e2e_share=virtiofs) only the images share, over virtiofs.
-SCENARIOS=/e2e/scenarios.sh
-if grep -qw 'e2e_share=virtiofs' /proc/cmdline; then
-    SCENARIOS=/e2e/scenarios-virtiofs.sh
-    modprobe -a virtio_pci virtiofs || say "cannot load the virtiofs modules"
-    mnt virtiofs images /var/lib/libvirt/images
-else
-    modprobe 9pnet_virtio && modprobe 9p || say "cannot load the 9p modules"
-    P9OPTS=trans=virtio,version=9p2000.L,msize=131072,cache=mmap
-    mnt 9p images /var/lib/libvirt/images "$P9OPTS"
-    mnt 9p sandboxes /Users/dev/sandboxes "$P9OPTS"
-fi
-grep -E ' (9p|virtiofs) ' /proc/self/mountinfo | sed 's/^/e2e-init: mountinfo: /'
+# The share cells this boot runs (e2e_cells=A,B on the kernel command line;
+# tests/e2e/README.md): scenarios.sh mounts each cell's shares itself (9p
+# with Lima's options, or virtiofs); the root-virtiofsd cell's images share
+# is mounted here for scenarios-virtiofs.sh.
+CELLS=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^e2e_cells=//p' | tr , ' ')
+CELLS=${CELLS:-9p-none}
+say "cells: $CELLS"
+case " $CELLS" in *" 9p-"*)
+    modprobe 9pnet_virtio && modprobe 9p || say "cannot load the 9p modules" ;;
+esac
+case " $CELLS" in *" virtiofs-"*)
+    modprobe -a virtio_pci virtiofs || say "cannot load the virtiofs modules" ;;
+esac
+case " $CELLS " in *" virtiofs-root "*) mnt virtiofs images /var/lib/libvirt/images ;; esac
+# The 9p-none images share too, before the package: the Lima provisioning
+# script runs (package.sh install) with the images mount in place, as Lima
+# mounts before it provisions.
+case " $CELLS " in *" 9p-none "*)
+    mnt 9p images /var/lib/libvirt/images trans=virtio,version=9p2000.L,msize=131072,cache=mmap ;;
+esac
 
 # syslog: the guest has no syslog daemon; keep what virtguard logs.
 socat -u UNIX-RECV:/dev/log,mode=666 OPEN:/run/syslog.txt,creat,append &
@@ -86,11 +90,18 @@ virtlogd -d || say "virtlogd did not start"
 virtlockd -d || say "virtlockd did not start"
 
 # The scenarios start and stop libvirtd themselves (the hook's presence is
-# cached at daemon start).
-timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash "$SCENARIOS"
-say "scenarios exited with status $?"
-# (the purge is checked once, in the main boot)
-[ -e /e2e/package.sh ] && [ "$SCENARIOS" = /e2e/scenarios.sh ] && bash /e2e/package.sh purge
+# cached at daemon start), one cell after the other.
+for cell in $CELLS; do
+    # the root-virtiofsd cell's own two scenarios first (the host checks
+    # their owners after the power-off)
+    [ "$cell" = virtiofs-root ] &&
+        timeout --kill-after=10 300 bash /e2e/scenarios-virtiofs.sh
+    E2E_CELL=$cell timeout --kill-after=10 "${E2E_TIMEOUT:-1500}" bash /e2e/scenarios.sh
+    say "cell $cell: scenarios exited with status $?"
+done
+grep -E ' (9p|virtiofs) ' /proc/self/mountinfo | sed 's/^/e2e-init: mountinfo: /'
+# the purge is checked once, in the boot whose command line says e2e_purge
+[ -e /e2e/package.sh ] && grep -qw e2e_purge /proc/cmdline && bash /e2e/package.sh purge
 
 say "AppArmor audit lines:"
 dmesg | grep -a 'apparmor=' | sed 's/^/e2e-dmesg: /'

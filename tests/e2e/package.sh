@@ -12,7 +12,7 @@
 #   package.sh purge     after them: stop every domain, `apt-get purge`, and
 #                        check /etc/apparmor.d, the loaded AppArmor profiles
 #                        and /etc/libvirt/hooks are as before installation.
-# Prints "E2E PASS|FAIL pkg-install|pkg-purge NAME: evidence" lines.
+# Prints "E2E PASS|FAIL GUEST/package pkg-install|pkg-purge NAME: evidence" lines.
 set -u
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 STATE=/run/e2e-pkg
@@ -20,8 +20,9 @@ AAPROFILES=/sys/kernel/security/apparmor/profiles
 mkdir -p "$STATE"
 
 ev() { printf '%s' "$*" | tr '\n\r\t' '   ' | tr -s ' ' | cut -c1-600; }
-pass() { echo "E2E PASS $1 $2: $(ev "$3")"; }
-fail() { echo "E2E FAIL $1 $2: $(ev "$3")"; }
+GUEST=deb$(. /etc/os-release && echo "${VERSION_ID%%.*}")
+pass() { echo "E2E PASS $GUEST/package $1 $2: $(ev "$3")"; }
+fail() { echo "E2E FAIL $GUEST/package $1 $2: $(ev "$3")"; }
 
 # Files (and symlinks) under DIR with a hash of each, one per line.
 tree_state() {
@@ -64,7 +65,9 @@ do_install() {
 # a second run changes nothing; a third, after an admin's edit, keeps it.
 lima_provision() {
     local deb=$1 rc=$2 out=$3 conf=/etc/virtguard/virtguard.conf want=9p why="" out2 out3 rc2=0 rc3=0
-    grep -qw 'e2e_share=virtiofs' /proc/cmdline && want=virtiofs
+    # the images mount's type, as guest-init.sh mounted it for this boot
+    want=$(awk '$5 == "/var/lib/libvirt/images" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1); exit } }' /proc/self/mountinfo)
+    want=${want:-none}
     local name=lima-provision-$want
     [ "$rc" = 0 ] || why="provision.sh exited $rc: $(echo "$out" | grep '^virtguard-provision: \(NOT READY\|PROBLEM\)' | head -n 3);"
     echo "$out" | grep -qF "virtguard-provision: wrote '$conf' for '/var/lib/libvirt/images' on $want (it was shipped)." ||

@@ -1,19 +1,19 @@
 #!/bin/bash
 # run-e2e.sh SRCDIR E2EDIR -- virtguard's end-to-end test (`make check-e2e`).
 #
-# Builds (and caches) a Debian 12 guest with AppArmor, 9p, libvirt and QEMU,
-# installs a freshly built virtguard package into it, shares an images directory
-# with it over 9p as Lima does (host QEMU unprivileged, security_model=none),
-# boots it under QEMU/TCG and runs tests/e2e/scenarios.sh with a real
-# libvirtd inside; then boots the same guest a second, short time with the
-# images share served over virtiofs by a root virtiofsd for the virtiofs
-# cell (tests/e2e/scenarios-virtiofs.sh).  Then the same scenarios in a
-# Debian 13 guest (AppArmor 4, libvirt 11) with the same 9p shares, its
-# package built natively in a cached Debian 13 chroot on this host.
+# Builds (and caches) a Debian 12 and a Debian 13 guest with AppArmor, 9p,
+# libvirt and QEMU, installs a freshly built virtguard package into each (the
+# Debian 13 one built natively in a cached Debian 13 chroot on this host) and
+# runs the scenarios in a matrix of share cells (tests/e2e/README.md):
+#   deb12 main boot      9p-none (host QEMU unprivileged, security_model=none,
+#                        as Lima does) and 9p-xattr (security_model=mapped-xattr);
+#   deb12 virtiofs boot  virtiofs-root (root virtiofsds) and virtiofs-userns
+#                        (virtiofsds in a user namespace mapping only uid 1000);
+#   deb13 boot           9p-none (AppArmor 4, libvirt 11, kernel 6.12).
 # E2E_GUESTS (default "deb12 deb13") picks the guests.
-# Prints one line per scenario, then "N passed, M failed";
-# exits non-zero if any scenario failed or did not report.
-# See tests/e2e/README.md.
+# Prints one line per scenario per cell, "E2E PASS|FAIL|N/A GUEST/CELL ID
+# NAME: evidence", the time of each cell, then "N passed, M failed, K not
+# applicable"; exits non-zero if any scenario failed or did not report.
 set -euo pipefail
 
 src=$(cd "${1:?usage: run-e2e.sh SRCDIR E2EDIR}" && pwd)
@@ -25,28 +25,46 @@ cache=$top/cache
 run=$top/run
 log=$top/console.log
 share_uid=${E2E_SHARE_UID:-1000}          # the unprivileged host user (Lima's)
-guest_timeout=${E2E_GUEST_TIMEOUT:-1500}  # seconds for boot + scenarios
-scenario_ids="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1"
-expected="$scenario_ids vf1 vf2"
-vf_timeout=${E2E_VF_TIMEOUT:-600}          # seconds for the virtiofs boot
+guest_timeout=${E2E_GUEST_TIMEOUT:-2400}  # seconds for a boot + two cells
+vf_timeout=${E2E_VF_TIMEOUT:-1800}         # seconds for the virtiofs boot
 virtiofsd=${E2E_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
-# the Debian package's install and purge (tests/e2e/package.sh)
-[ -n "${E2E_INSTALL_FROM:-}" ] || { expected="$expected pkg-install pkg-purge"; scenario_ids="$scenario_ids pkg-install pkg-purge"; }
 guests=${E2E_GUESTS:-deb12 deb13}
 want() { case " $guests " in *" $1 "*) return 0 ;; esac; return 1; }
-# How a result line of a guest other than the Debian 12 one names its guest:
-# "E2E PASS <label> ID NAME: …".
-cell_label() { printf '%s' "$1"; }
+# What every cell must report (a missing line is a FAIL): GUEST/CELL IDS.
+scen_ids="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1 10"
+expected_cells() { # GUEST
+    case $1 in
+    deb12)
+        echo "$1/9p-none $scen_ids"
+        echo "$1/9p-xattr $scen_ids"
+        echo "$1/virtiofs-root vf1 vf2 $scen_ids"
+        echo "$1/virtiofs-userns $scen_ids"
+        ;;
+    deb13)
+        echo "$1/9p-none $scen_ids"
+        ;;
+    esac
+    # the Debian package's install and purge (tests/e2e/package.sh)
+    [ -n "${E2E_INSTALL_FROM:-}" ] || echo "$1/package pkg-install pkg-purge"
+}
+# The Lima example's provisioning script runs in every boot (package.sh
+# install): the result lines each boot must print, GUEST/package NAME.
+expected_provision() { # GUEST
+    [ -n "${E2E_INSTALL_FROM:-}" ] && return 0
+    echo "$1/package lima-provision-9p"
+    [ "$1" = deb12 ] && echo "$1/package lima-provision-virtiofs"
+    return 0
+}
 
 say() { printf 'e2e: %s\n' "$*"; }
-die() { printf 'e2e: error: %s\n' "$*" >&2; echo "0 passed, 1 failed"; exit 1; }
+die() { printf 'e2e: error: %s\n' "$*" >&2; echo "0 passed, 1 failed, 0 not applicable"; exit 1; }
 now() { date +%s; }
 T_START=$(now)
 
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mkfs of a root tree)"
 for g in $guests; do
     case $g in deb12 | deb13) ;; *) die "E2E_GUESTS: unknown guest '$g' (known: deb12 deb13)" ;; esac
 done
-[ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mkfs of a root tree)"
 missing=""
 for t in debootstrap unshare qemu-system-x86_64 qemu-img mkfs.ext4 setpriv genisoimage timeout chroot \
          dpkg-buildpackage dh dh_apparmor; do
@@ -56,13 +74,13 @@ done
 if want deb13 && [ ! -e /usr/share/keyrings/debian-archive-trixie-stable.gpg ]; then
     die "no Debian 13 archive key in /usr/share/keyrings: install debian-archive-keyring 2023.3+deb12u2 or later"
 fi
-
 qemu_pid=""
-vfsd_pid=""
+vfsd_pids=""
 cleanup() {
-    if [ -n "$vfsd_pid" ] && kill -0 "$vfsd_pid" 2>/dev/null; then
-        kill -TERM "$vfsd_pid" 2>/dev/null || true
-    fi
+    local p
+    for p in $vfsd_pids; do
+        kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null || true
+    done
     if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
         kill -TERM "$qemu_pid" 2>/dev/null || true
         sleep 1
@@ -71,6 +89,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
 
 # ---------------------------------------------------------------------------
 # 1. The base trees, cached by the hash of the suite and the builder;
@@ -223,75 +242,84 @@ make_root() {
     chmod 0644 "$dir/vmlinuz" "$dir/initrd.img"
 }
 
-# make_shares DIR -- the 9p shares' directories under DIR (DIR/share), owned
-# by the unprivileged user, as on a Mac; each guest gets its own fresh set.
+# The shared directories, owned by the unprivileged user, as on a Mac: one
+# images + sandboxes pair per cell that runs scenarios.sh, each with the
+# guest paths it is mounted on (Lima writes absolute backing paths).
 qimg() { qemu-img create -q "$@" >/dev/null; }
-make_shares() {
-    local sh=$1/share
-    mkdir -p "$sh/images" "$sh/sandboxes"/{a,b,c}
-    qimg -f qcow2 "$sh/images/base.qcow2" 16M
-    for o in s1 s2; do (cd "$sh/images" && qimg -f qcow2 -F qcow2 -b base.qcow2 "$o.qcow2"); done
-    cp "$run/cidata.iso" "$sh/images/cidata.iso"
-    for s in a b; do   # Lima's names, absolute backing path as Lima writes it
-        qimg -f qcow2 "$sh/sandboxes/$s/basedisk" 16M
-        qimg -u -f qcow2 -F qcow2 -b "/Users/dev/sandboxes/$s/basedisk" "$sh/sandboxes/$s/diffdisk" 16M
-        cp "$run/cidata.iso" "$sh/sandboxes/$s/cidata.iso"
-    done
-    qimg -f qcow2 "$sh/sandboxes/c/base.qcow2" 16M
-    qimg -u -f qcow2 -F qcow2 -b /Users/dev/sandboxes/c/base.qcow2 "$sh/sandboxes/c/disk.qcow2" 16M
-    cp "$run/cidata.iso" "$sh/sandboxes/c/cidata.iso"
-    # Scenario h1: what an attacker who can only write files on the share puts
-    # there (images/hostile/).  qemu-img takes every one of these names.
-    hostile_images() {
-        local d=$sh/images/hostile inj='x" rwk, /** rwmlk, #' got
-        mkdir -p "$d/x\" rwk, "
-        cp "$run/cidata.iso" "$d/cidata.iso"
-        (
-            cd "$d"
-            qimg -f raw "$inj" 1M
-            # the rule injection: data file 'd\' (relative), backing "$inj"
-            qimg -f qcow2 -o 'data_file=d\' ov.qcow2 16M
-            qemu-img rebase -q -u -f qcow2 -F raw -b "$inj" ov.qcow2
-            # the same with an absolute data-file name (guest path)
-            qimg -f qcow2 -o 'data_file=dabs\' ovabs.qcow2 16M
-            qemu-img rebase -q -u -f qcow2 -F raw -b "$inj" ovabs.qcow2
-            qemu-img amend -q -f qcow2 -o 'data_file=/var/lib/libvirt/images/hostile/dabs\' ovabs.qcow2
-            # LF and CR in a disk's file name; 'c r.qcow2' is the name libvirt's
-            # XML (raw CR in an attribute, normalised to a space) shows the hook
-            qimg -f qcow2 $'n\nl.qcow2' 16M
-            qimg -f qcow2 $'c\rr.qcow2' 16M
-            qimg -f qcow2 'c r.qcow2' 16M
-            # a double quote in a backing name
-            qimg -f raw 'q"b.raw' 1M
-            qimg -u -f qcow2 -F raw -b 'q"b.raw' q.qcow2 16M
-        )
-        got=$(cd "$d" && for i in ov ovabs q; do
-                  qemu-img info -U "$i.qcow2" | sed -n "s/^backing file: /$i backing=/p; s/^ *data file: /$i data=/p"
-              done)
-        [ "$got" = "ov backing=$inj
+# Scenario h1: what an attacker who can only write files on the share puts
+# there (images/hostile/).  qemu-img takes every one of these names.
+hostile_images() { # HOSTDIR GUEST-IMG
+    local d=$1/hostile gimg=$2 inj='x" rwk, /** rwmlk, #' got
+    mkdir -p "$d/x\" rwk, "
+    cp "$run/cidata.iso" "$d/cidata.iso"
+    (
+        cd "$d"
+        qimg -f raw "$inj" 1M
+        # the rule injection: data file 'd\' (relative), backing "$inj"
+        qimg -f qcow2 -o 'data_file=d\' ov.qcow2 16M
+        qemu-img rebase -q -u -f qcow2 -F raw -b "$inj" ov.qcow2
+        # the same with an absolute data-file name (guest path)
+        qimg -f qcow2 -o 'data_file=dabs\' ovabs.qcow2 16M
+        qemu-img rebase -q -u -f qcow2 -F raw -b "$inj" ovabs.qcow2
+        qemu-img amend -q -f qcow2 -o "data_file=$gimg/hostile/dabs\\" ovabs.qcow2
+        # LF and CR in a disk's file name; 'c r.qcow2' is the name libvirt's
+        # XML (raw CR in an attribute, normalised to a space) shows the hook
+        qimg -f qcow2 $'n\nl.qcow2' 16M
+        qimg -f qcow2 $'c\rr.qcow2' 16M
+        qimg -f qcow2 'c r.qcow2' 16M
+        # a double quote in a backing name
+        qimg -f raw 'q"b.raw' 1M
+        qimg -u -f qcow2 -F raw -b 'q"b.raw' q.qcow2 16M
+    )
+    got=$(cd "$d" && for i in ov ovabs q; do
+              qemu-img info -U "$i.qcow2" | sed -n "s/^backing file: /$i backing=/p; s/^ *data file: /$i data=/p"
+          done)
+    [ "$got" = "ov backing=$inj
 ov data=d\\
 ovabs backing=$inj
-ovabs data=/var/lib/libvirt/images/hostile/dabs\\
+ovabs data=$gimg/hostile/dabs\\
 q backing=q\"b.raw" ] || die "hostile images: qemu-img info shows: $got"
-    }
-    hostile_images
-    find "$sh" -type d -exec chmod 0755 {} + ; find "$sh" -type f -exec chmod 0644 {} +
-    chown -R "$share_uid:$share_uid" "$sh"
 }
-
-t=$(now)
+make_share() { # HOSTDIR GUEST-IMG GUEST-SBX: HOSTDIR/images, HOSTDIR/sandboxes
+    local h=$1 gimg=$2 gsbx=$3 o s
+    mkdir -p "$h/images" "$h/sandboxes"/{a,b,c}
+    qimg -f qcow2 "$h/images/base.qcow2" 16M
+    for o in s1 s2; do (cd "$h/images" && qimg -f qcow2 -F qcow2 -b base.qcow2 "$o.qcow2"); done
+    cp "$run/cidata.iso" "$h/images/cidata.iso"
+    for s in a b; do   # Lima's names, absolute backing path as Lima writes it
+        qimg -f qcow2 "$h/sandboxes/$s/basedisk" 16M
+        qimg -u -f qcow2 -F qcow2 -b "$gsbx/$s/basedisk" "$h/sandboxes/$s/diffdisk" 16M
+        cp "$run/cidata.iso" "$h/sandboxes/$s/cidata.iso"
+    done
+    qimg -f qcow2 "$h/sandboxes/c/base.qcow2" 16M
+    qimg -u -f qcow2 -F qcow2 -b "$gsbx/c/base.qcow2" "$h/sandboxes/c/disk.qcow2" 16M
+    cp "$run/cidata.iso" "$h/sandboxes/c/cidata.iso"
+    hostile_images "$h/images" "$gimg"
+}
 rm -rf "$run"
 mkdir -p "$run/cidata"
 printf 'instance-id: e2e\nlocal-hostname: e2e\n' >"$run/cidata/meta-data"
 printf '#cloud-config\n' >"$run/cidata/user-data"
 genisoimage -quiet -output "$run/cidata.iso" -volid cidata -joliet -rock \
     "$run/cidata/user-data" "$run/cidata/meta-data"
+# own_shares DIR...: as on a Mac, the unprivileged user's files
+own_shares() {
+    find "$@" -type d -exec chmod 0755 {} + ; find "$@" -type f -exec chmod 0644 {} +
+    chown -R "$share_uid:$share_uid" "$@"
+}
 if want deb12; then
-    make_root "$base" "$vbuild" "$run"
+    t=$(now)
+    make_root "$base" "$top/build" "$run"
     # The virtiofs boot starts from the same fresh root (the main boot changes it).
     cp --sparse=always "$run/root.img" "$run/root-vf.img"
-    make_shares "$run"
-    sh=$run/share
+    sh=$run/share      # 9p-none (the paths are scenarios.sh's cell table's)
+    xsh=$run/xshare    # 9p-xattr
+    rsh=$run/rshare    # virtiofs-root (vf1 and vf2 have run/vfshare, below)
+    ush=$run/ushare    # virtiofs-userns
+    make_share "$sh" /var/lib/libvirt/images /Users/dev/sandboxes
+    make_share "$xsh" /srv/xattr-images /Users/dev/xattr-sandboxes
+    make_share "$rsh" /srv/root-images /Users/dev/root-sandboxes
+    make_share "$ush" /srv/uns-images /Users/dev/uns-sandboxes
     # The virtiofs cell's images share: one overlay + base per scenario, so that
     # the host sees each scenario's end owners after the power-off.
     vfsh=$run/vfshare
@@ -301,22 +329,24 @@ if want deb12; then
         (cd "$vfsh/images/$v" && qimg -f qcow2 -F qcow2 -b base.qcow2 overlay.qcow2)
         cp "$run/cidata.iso" "$vfsh/images/$v/cidata.iso"
     done
-    find "$vfsh" -type d -exec chmod 0755 {} + ; find "$vfsh" -type f -exec chmod 0644 {} +
-    chown -R "$share_uid:$share_uid" "$vfsh" "$run/root-vf.img"
-    say "guest image built in $(( $(now) - t )) s (${size_mb} MiB)"
+    own_shares "$sh" "$xsh" "$rsh" "$ush" "$vfsh"
+    chown "$share_uid:$share_uid" "$run/root-vf.img"
+    say "Debian 12 guest image built in $(( $(now) - t )) s (${size_mb} MiB)"
 fi
 if want deb13; then
     t=$(now)
     make_root "$base13" "$top/build-trixie" "$run/deb13"
-    make_shares "$run/deb13"
+    make_share "$run/deb13/share" /var/lib/libvirt/images /Users/dev/sandboxes
+    own_shares "$run/deb13/share"
     say "Debian 13 guest image built in $(( $(now) - t )) s (${size_mb} MiB)"
 fi
 
 # ---------------------------------------------------------------------------
-# 4. Boot it: QEMU as the unprivileged user, TCG, serial console to $log.
+# 4. The boots: QEMU as the unprivileged user, TCG, serial console to a log.
 # boot_guest DIR ROOT_IMG LOG TIMEOUT CMDLINE_EXTRA [QEMU ARGS...] -- boots
 # DIR/vmlinuz + DIR/initrd.img on ROOT_IMG with guest-init.sh as PID 1 and
-# waits for the power-off; sets rc to QEMU's exit status.
+# waits for the power-off; sets rc to QEMU's exit status.  CMDLINE_EXTRA
+# names the cells (e2e_cells=A,B) and their time bound (E2E_TIMEOUT, per cell).
 boot_guest() {
     local dir=$1 img=$2 console=$3 tmo=$4 extra=$5
     shift 5
@@ -325,7 +355,7 @@ boot_guest() {
         timeout --kill-after=15 "$tmo" \
         qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 2048 "$@" \
             -kernel "$dir/vmlinuz" -initrd "$dir/initrd.img" \
-            -append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 init=/e2e/init quiet loglevel=4 apparmor=1 security=apparmor panic=-1${extra:+ $extra} E2E_TIMEOUT=$((tmo - 120))" \
+            -append "root=/dev/vda rw rootfstype=ext4 console=ttyS0 init=/e2e/init quiet loglevel=4 apparmor=1 security=apparmor panic=-1 $extra" \
             -drive "file=$img,format=raw,if=virtio,cache=unsafe" \
             -nic none -display none -monitor none -serial stdio -no-reboot \
             </dev/null >"$console" 2>&1 &
@@ -334,151 +364,187 @@ boot_guest() {
     wait "$qemu_pid" || rc=$?
     qemu_pid=""
 }
-# The 9p shares under DIR/share as Lima serves them: host QEMU unprivileged,
-# security_model=none.
-virtfs_args() { # DIR
-    printf '%s\n' -virtfs "local,path=$1/share/images,mount_tag=images,security_model=none,id=images" \
-        -virtfs "local,path=$1/share/sandboxes,mount_tag=sandboxes,security_model=none,id=sandboxes"
+# The 9p-none cell's shares under DIR as Lima serves them: host QEMU
+# unprivileged, security_model=none.
+virtfs_none() { # DIR
+    printf '%s\n' -virtfs "local,path=$1/images,mount_tag=images,security_model=none,id=images" \
+        -virtfs "local,path=$1/sandboxes,mount_tag=sandboxes,security_model=none,id=sandboxes"
 }
-T_GUEST=0 T_VF=0 T_DEB13=0
+T_GUEST=0 T_VF=0 T_DEB13=0 rc_main=0
+
+# 4a. The Debian 12 main boot: cells 9p-none (security_model=none: libvirt's
+# chown in the guest has no effect, as on a Mac) and 9p-xattr (mapped-xattr:
+# chown sticks, kept in user.virtfs.* xattrs of the host files).
 if want deb12; then
     t=$(now)
-    say "booting the guest (TCG; console: $log)"
-    mapfile -t shares < <(virtfs_args "$run")
-    boot_guest "$run" "$run/root.img" "$log" "$guest_timeout" "" "${shares[@]}"
+    say "booting the Debian 12 guest (TCG; console: $log)"
+    mapfile -t shares < <(virtfs_none "$sh")
+    boot_guest "$run" "$run/root.img" "$log" "$guest_timeout" \
+        "e2e_cells=9p-none,9p-xattr e2e_purge E2E_TIMEOUT=$(((guest_timeout - 120) / 2))" \
+        "${shares[@]}" \
+        -virtfs "local,path=$xsh/images,mount_tag=ximages,security_model=mapped-xattr,id=ximages" \
+        -virtfs "local,path=$xsh/sandboxes,mount_tag=xsandboxes,security_model=mapped-xattr,id=xsandboxes"
     T_GUEST=$(( $(now) - t ))
-    say "guest ran $T_GUEST s (QEMU exit status $rc)"
     rc_main=$rc
+    say "Debian 12 main boot ran $T_GUEST s (QEMU exit status $rc)"
+fi
 
-    # ---------------------------------------------------------------------------
-    # 4b. The virtiofs cell: the same guest, booted again with the images share
-    # served by a root virtiofsd (libvirt's chown reaches the host files, the
-    # share keeps no trusted.* xattrs); the owners are checked here after the
-    # power-off.  Every failure to set it up is a FAIL line with the reason.
-    vres=$run/results-vf.txt
-    : >"$vres"
-    vf_fail_all() { printf 'E2E FAIL vf1 owner-lost-warned: %s\nE2E FAIL vf2 label-keeps-owner: %s\n' "$1" "$1" >>"$vres"; }
+# 4b. (Debian 12) The virtiofs boot: the same guest, booted again with virtiofs shares.
+# virtiofs-root: the images share served by a root virtiofsd (libvirt's chown
+# reaches the host files, the share keeps no trusted.* xattrs); the owners
+# are checked here after the power-off.  virtiofs-userns: images and
+# sandboxes served by virtiofsds running as uid 1000 in a user namespace
+# that maps only uid 1000 (the guest sees 1000:1000, chown fails with
+# EINVAL, guest root cannot create files).  Every failure to set it up is a
+# FAIL line with the reason.
+vres=$run/results-vf.txt
+: >"$vres"
+if want deb12; then
+    vcell=deb12/virtiofs-root
+    vf_fail_all() { printf 'E2E FAIL %s vf1 owner-lost-warned: %s\nE2E FAIL %s vf2 label-keeps-owner: %s\n' "$vcell" "$1" "$vcell" "$1" >>"$vres"; }
     owners_of() { (cd "$vfsh/images/$1" && stat -c %u:%g overlay.qcow2 base.qcow2 cidata.iso | tr '\n' ' ' | sed 's/ $//'); }
     vf_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1" | head -n1; }
     vf_check() { # the host's half of vf1 and vf2, from the guest's E2E-VF lines
         local d o b i got
-        if ! grep -qE '^E2E FAIL vf1 ' "$vres"; then
-            d=$(grep -E '^E2E-VF vf1 ' "$run/console-vf.txt" | tail -n1)
+        if ! grep -qE "^E2E FAIL $vcell vf1 " "$vres"; then
+            d=$(grep -E "^E2E-VF $vcell vf1 " "$run/console-vf.txt" | tail -n1)
             o=$(vf_field "$d" overlay); b=$(vf_field "$d" base); i=$(vf_field "$d" iso)
             got=$(owners_of vf1)
             if [ -z "$d" ]; then
-                echo "E2E FAIL vf1 no-result: the guest printed neither a result nor its data; see $vlog" >>"$vres"
+                echo "E2E FAIL $vcell vf1 no-result: the guest printed neither a result nor its data; see $vlog" >>"$vres"
             elif [ "$got" = "$o $b $i" ] && [ "$o" != "$share_uid:$share_uid" ]; then
-                echo "E2E PASS vf1 owner-lost-warned: started with one warning (virtguard doctor: $(vf_field "$d" doctor)); it named the end owners overlay $o, base $b, cidata.iso $i; on the host after destroy and power-off: overlay ${got%% *}, base $(cut -d' ' -f2 <<<"$got"), cidata.iso ${got##* } (files were $share_uid:$share_uid; overlay,base in the guest while running: $(vf_field "$d" running))" >>"$vres"
+                echo "E2E PASS $vcell vf1 owner-lost-warned: started with one warning (virtguard doctor: $(vf_field "$d" doctor)); it named the end owners overlay $o, base $b, cidata.iso $i; on the host after destroy and power-off: overlay ${got%% *}, base $(cut -d' ' -f2 <<<"$got"), cidata.iso ${got##* } (files were $share_uid:$share_uid; overlay,base in the guest while running: $(vf_field "$d" running))" >>"$vres"
             else
-                echo "E2E FAIL vf1 owner-lost-warned: the warning named overlay $o, base $b, cidata.iso $i; the host sees overlay/base/cidata.iso $got after the power-off" >>"$vres"
+                echo "E2E FAIL $vcell vf1 owner-lost-warned: the warning named overlay $o, base $b, cidata.iso $i; the host sees overlay/base/cidata.iso $got after the power-off" >>"$vres"
             fi
         fi
-        if ! grep -qE '^E2E FAIL vf2 ' "$vres"; then
-            d=$(grep -E '^E2E-VF vf2 ' "$run/console-vf.txt" | tail -n1)
+        if ! grep -qE "^E2E FAIL $vcell vf2 " "$vres"; then
+            d=$(grep -E "^E2E-VF $vcell vf2 " "$run/console-vf.txt" | tail -n1)
             got=$(owners_of vf2)
             if [ -z "$d" ]; then
-                echo "E2E FAIL vf2 no-result: the guest printed neither a result nor its data; see $vlog" >>"$vres"
+                echo "E2E FAIL $vcell vf2 no-result: the guest printed neither a result nor its data; see $vlog" >>"$vres"
             elif [ "$got" = "$share_uid:$share_uid $share_uid:$share_uid $share_uid:$share_uid" ]; then
-                echo "E2E PASS vf2 label-keeps-owner: started with label $(vf_field "$d" label) (QEMU uid $(vf_field "$d" qemu-uid), $(vf_field "$d" profile)), no warning; on the host after destroy and power-off overlay/base/cidata.iso are $got" >>"$vres"
+                echo "E2E PASS $vcell vf2 label-keeps-owner: started with label $(vf_field "$d" label) (QEMU uid $(vf_field "$d" qemu-uid), $(vf_field "$d" profile)), no warning; on the host after destroy and power-off overlay/base/cidata.iso are $got" >>"$vres"
             else
-                echo "E2E FAIL vf2 label-keeps-owner: with label $(vf_field "$d" label) the host sees overlay/base/cidata.iso $got after the power-off (were $share_uid:$share_uid)" >>"$vres"
+                echo "E2E FAIL $vcell vf2 label-keeps-owner: with label $(vf_field "$d" label) the host sees overlay/base/cidata.iso $got after the power-off (were $share_uid:$share_uid)" >>"$vres"
             fi
         fi
+    }
+    # start_virtiofsd NAME DIR [userns]: a virtiofsd serving DIR on
+    # $run/NAME.sock ($run/uns/NAME.sock with userns), logging to $run/virtiofsd-NAME.log; with "userns" as the
+    # share owner in a user namespace that maps only that uid (and a private
+    # tmpfs on its pid-file directory, which only root may write).  Returns
+    # non-zero, with the reason in $vf_why, when its socket does not appear.
+    start_virtiofsd() {
+        local sock=$run/$1.sock vlg=$run/virtiofsd-$1.log pid
+        [ "${3:-}" = userns ] && sock=$run/uns/$1.sock      # a directory uid 1000 may write
+        rm -f "$sock"
+        if [ "${3:-}" = userns ]; then
+            install -d -o "$share_uid" -g "$share_uid" -m 0755 "$run/uns"
+            mkdir -p -m 0700 /run/virtiofsd
+            setpriv --reuid="$share_uid" --regid="$share_uid" --clear-groups -- \
+                unshare --map-user="$share_uid" --map-group="$share_uid" --keep-caps --mount -- \
+                sh -c 'mount -t tmpfs -o mode=0755 tmpfs /run/virtiofsd && exec "$@"' sh \
+                "$virtiofsd" --socket-path="$sock" --socket-group="$vgroup" -o source="$2" \
+                >"$vlg" 2>&1 &
+        else
+            "$virtiofsd" --socket-path="$sock" --socket-group="$vgroup" -o source="$2" >"$vlg" 2>&1 &
+        fi
+        pid=$!
+        vfsd_pids="$vfsd_pids $pid"
+        for _ in $(seq 100); do [ -S "$sock" ] && return 0; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        vf_why="virtiofsd ($1${3:+, $3}) did not start: $(tail -n 3 "$vlg" | tr '\n' ' ')"
+        return 1
     }
     t=$(now)
     vlog=$run/console-vf.log
     : >"$vlog"
-    vsock=$run/virtiofsd.sock
     vgroup=$(getent group "$share_uid" | cut -d: -f1)
+    vf_why=""
     if [ ! -x "$virtiofsd" ]; then
-        vf_fail_all "no virtiofsd at $virtiofsd (QEMU 7.2's C virtiofsd, package qemu-system-common): virtiofs cannot be tested here"
+        vf_why="no virtiofsd at $virtiofsd (QEMU 7.2's C virtiofsd, package qemu-system-common): virtiofs cannot be tested here"
     elif [ -z "$vgroup" ]; then
-        vf_fail_all "no group with gid $share_uid for virtiofsd's --socket-group"
-    else
-        rm -f "$vsock"
-        "$virtiofsd" --socket-path="$vsock" --socket-group="$vgroup" -o source="$vfsh/images" \
-            >"$run/virtiofsd.log" 2>&1 &
-        vfsd_pid=$!
-        for _ in $(seq 100); do [ -S "$vsock" ] && break; kill -0 "$vfsd_pid" 2>/dev/null || break; sleep 0.1; done
-        if [ ! -S "$vsock" ]; then
-            vf_fail_all "virtiofsd did not start: $(tail -n 3 "$run/virtiofsd.log" | tr '\n' ' ')"
-        else
-            say "booting the guest again with a virtiofs images share (console: $vlog)"
-            boot_guest "$run" "$run/root-vf.img" "$vlog" "$vf_timeout" e2e_share=virtiofs \
-                -object memory-backend-memfd,id=mem,size=2048M,share=on -numa node,memdev=mem \
-                -chardev "socket,id=c0,path=$vsock" -device vhost-user-fs-pci,chardev=c0,tag=images
-            tr -d '\r' <"$vlog" >"$run/console-vf.txt"
-            grep -E '^E2E (PASS|FAIL) vf' "$run/console-vf.txt" >>"$vres" || true
-            # the Lima provisioning script on the virtiofs share (package.sh install)
-            if [ -z "${E2E_INSTALL_FROM:-}" ]; then
-                grep -E '^E2E (PASS|FAIL) pkg-install lima-provision-virtiofs:' "$run/console-vf.txt" >>"$vres" ||
-                    echo "E2E FAIL pkg-install lima-provision-virtiofs: no result on the virtiofs boot's console; see $vlog" >>"$vres"
-            fi
-            grep -q '^E2E DONE' "$run/console-vf.txt" ||
-                echo "E2E FAIL vf-guest did-not-finish: no 'E2E DONE' on the virtiofs boot's console (QEMU status $rc); see $vlog" >>"$vres"
-            vf_check
-        fi
-        # virtiofsd exits when QEMU is gone
-        for _ in $(seq 50); do kill -0 "$vfsd_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -0 "$vfsd_pid" 2>/dev/null && { say "virtiofsd still running after QEMU: stopped"; kill -TERM "$vfsd_pid"; }
-        wait "$vfsd_pid" 2>/dev/null || true
-        vfsd_pid=""
+        vf_why="no group with gid $share_uid for virtiofsd's --socket-group"
+    elif start_virtiofsd vf-images "$vfsh/images" && start_virtiofsd r-images "$rsh/images" &&
+         start_virtiofsd r-sandboxes "$rsh/sandboxes" && start_virtiofsd uns-images "$ush/images" userns &&
+         start_virtiofsd uns-sandboxes "$ush/sandboxes" userns; then
+        say "booting the guest again with virtiofs shares (console: $vlog)"
+        boot_guest "$run" "$run/root-vf.img" "$vlog" "$vf_timeout" \
+            "e2e_cells=virtiofs-root,virtiofs-userns E2E_TIMEOUT=$(((vf_timeout - 120) / 2))" \
+            -object memory-backend-memfd,id=mem,size=2048M,share=on -numa node,memdev=mem \
+            -chardev "socket,id=c0,path=$run/vf-images.sock" -device vhost-user-fs-pci,chardev=c0,tag=images \
+            -chardev "socket,id=c3,path=$run/r-images.sock" -device vhost-user-fs-pci,chardev=c3,tag=rimages \
+            -chardev "socket,id=c4,path=$run/r-sandboxes.sock" -device vhost-user-fs-pci,chardev=c4,tag=rsandboxes \
+            -chardev "socket,id=c1,path=$run/uns/uns-images.sock" -device vhost-user-fs-pci,chardev=c1,tag=uimages \
+            -chardev "socket,id=c2,path=$run/uns/uns-sandboxes.sock" -device vhost-user-fs-pci,chardev=c2,tag=usandboxes
+        tr -d '\r' <"$vlog" >"$run/console-vf.txt"
+        grep -E '^E2E (PASS|FAIL|N/A|TIME) ' "$run/console-vf.txt" >>"$vres" || true
+        grep -q '^E2E DONE' "$run/console-vf.txt" ||
+            echo "E2E FAIL deb12/virtiofs guest did-not-finish: no 'E2E DONE' on the virtiofs boot's console (QEMU status $rc); see $vlog" >>"$vres"
+        vf_check
     fi
+    [ -z "$vf_why" ] || vf_fail_all "$vf_why"
+    # the virtiofsds exit when QEMU is gone
+    for p in $vfsd_pids; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$p" 2>/dev/null && { say "virtiofsd $p still running after QEMU: stopped"; kill -TERM "$p"; }
+        wait "$p" 2>/dev/null || true
+    done
+    vfsd_pids=""
     T_VF=$(( $(now) - t ))
     say "virtiofs boot ran $T_VF s"
 fi
 
-# ---------------------------------------------------------------------------
-# 4c. The Debian 13 guest (AppArmor 4, libvirt 11, kernel 6.12): the same 9p
-# shares (its own fresh copy) and the same scenarios, then the purge check.
-# Its result lines name it: "E2E PASS <label> ID NAME: …" (cell_label).
-res13=$run/results-deb13.txt
-: >"$res13"
+# 4c. The Debian 13 guest (AppArmor 4, libvirt 11, kernel 6.12): the
+# 9p-none cell (its own fresh shares), the package installed and purged.
+log13=$top/console-deb13.log
 if want deb13; then
     t=$(now)
-    log13=$top/console-deb13.log
-    label13=$(cell_label deb13)
     say "booting the Debian 13 guest (TCG; console: $log13)"
-    mapfile -t shares < <(virtfs_args "$run/deb13")
-    boot_guest "$run/deb13" "$run/deb13/root.img" "$log13" "$guest_timeout" "" "${shares[@]}"
+    mapfile -t shares < <(virtfs_none "$run/deb13/share")
+    boot_guest "$run/deb13" "$run/deb13/root.img" "$log13" "$guest_timeout" \
+        "e2e_cells=9p-none e2e_purge E2E_TIMEOUT=$((guest_timeout - 120))" "${shares[@]}"
     T_DEB13=$(( $(now) - t ))
+    rc13=$rc
     say "Debian 13 guest ran $T_DEB13 s (QEMU exit status $rc)"
-    tr -d '\r' <"$log13" >"$run/console-deb13.txt"
-    grep -E '^E2E (PASS|FAIL|N/A) ' "$run/console-deb13.txt" |
-        sed -E "s|^E2E (PASS\|FAIL\|N/A) |E2E \1 $label13 |" >"$res13" || true
-    grep -q '^E2E DONE' "$run/console-deb13.txt" ||
-        echo "E2E FAIL $label13 guest did-not-finish: no 'E2E DONE' on the console (QEMU status $rc); see $log13" >>"$res13"
-    for id in $scenario_ids; do
-        grep -qE "^E2E (PASS|FAIL|N/A) $label13 $id " "$res13" ||
-            echo "E2E FAIL $label13 $id no-result: the scenario printed no result; see $log13" >>"$res13"
-    done
 fi
 
 # ---------------------------------------------------------------------------
-# 5. Results.
+# 5. Results: every cell's lines, a FAIL for each expected one missing.
 : >"$run/results.txt"
 if want deb12; then
     tr -d '\r' <"$log" >"$run/console.txt"
-    grep -E '^E2E (PASS|FAIL) ' "$run/console.txt" >"$run/results.txt" || true
+    grep -E '^E2E (PASS|FAIL|N/A|TIME) ' "$run/console.txt" >>"$run/results.txt" || true
     cat "$vres" >>"$run/results.txt"
     grep -q '^E2E DONE' "$run/console.txt" ||
-        echo "E2E FAIL guest did-not-finish: no 'E2E DONE' on the console (QEMU status $rc_main); see $log" >>"$run/results.txt"
-    for id in $expected; do
-        grep -qE "^E2E (PASS|FAIL) $id " "$run/results.txt" ||
-            echo "E2E FAIL $id no-result: the scenario printed no result; see $log" >>"$run/results.txt"
-    done
+        echo "E2E FAIL deb12/main guest did-not-finish: no 'E2E DONE' on the console (QEMU status $rc_main); see $log" >>"$run/results.txt"
 fi
-cat "$res13" >>"$run/results.txt"
+if want deb13; then
+    tr -d '\r' <"$log13" >"$run/console-deb13.txt"
+    grep -E '^E2E (PASS|FAIL|N/A|TIME) ' "$run/console-deb13.txt" >>"$run/results.txt" || true
+    grep -q '^E2E DONE' "$run/console-deb13.txt" ||
+        echo "E2E FAIL deb13/main guest did-not-finish: no 'E2E DONE' on the console (QEMU status $rc13); see $log13" >>"$run/results.txt"
+fi
+for g in $guests; do
+    while read -r cell ids; do
+        for id in $ids; do
+            grep -qE "^E2E (PASS|FAIL|N/A) $cell $id " "$run/results.txt" ||
+                echo "E2E FAIL $cell $id no-result: the scenario printed no result in this cell; see the console logs in $top" >>"$run/results.txt"
+        done
+    done < <(expected_cells "$g")
+    while read -r cell name; do
+        grep -qE "^E2E (PASS|FAIL) $cell pkg-install $name: " "$run/results.txt" ||
+            echo "E2E FAIL $cell pkg-install $name: the Lima provisioning script printed no result; see the console logs in $top" >>"$run/results.txt"
+    done < <(expected_provision "$g")
+done
+times=$(sed -n 's/^E2E TIME \([^ ]*\) \([0-9]*\)$/\1 \2 s/p' "$run/results.txt" | paste -sd';' | sed 's/;/; /g')
+sed -i '/^E2E TIME /d' "$run/results.txt"
 echo
 cat "$run/results.txt"
 npass=$(grep -c '^E2E PASS ' "$run/results.txt" || true)
 nfail=$(grep -c '^E2E FAIL ' "$run/results.txt" || true)
 nna=$(grep -c '^E2E N/A ' "$run/results.txt" || true)
-say "total $(( $(now) - T_START )) s (guest $T_GUEST s, virtiofs boot $T_VF s, Debian 13 guest $T_DEB13 s)"
-if [ "$nna" = 0 ]; then
-    echo "$npass passed, $nfail failed"
-else
-    echo "$npass passed, $nfail failed, $nna skipped"
-fi
+say "cells: ${times:-none reported}"
+say "total $(( $(now) - T_START )) s (Debian 12 main boot $T_GUEST s, virtiofs boot $T_VF s, Debian 13 boot $T_DEB13 s)"
+echo "$npass passed, $nfail failed, $nna not applicable"
 [ "$nfail" = 0 ]

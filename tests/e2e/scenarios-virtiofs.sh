@@ -1,7 +1,7 @@
 #!/bin/bash
 # scenarios-virtiofs.sh -- the e2e cell with a root virtiofsd images share,
 # run inside the second, short e2e boot by /e2e/init (tests/e2e/guest-init.sh,
-# kernel command line flag e2e_share=virtiofs).  There libvirt's chown of an
+# cell virtiofs-root of e2e_cells= on the kernel command line).  There libvirt's chown of an
 # image really changes the host file, but the share cannot hold the
 # trusted.libvirt.security.* attributes libvirt remembers the owner in.
 #
@@ -12,16 +12,17 @@
 #
 # The owners after the guest powered off are checked on the HOST by
 # tests/e2e/run-e2e.sh: this script prints, per scenario, either a final
-# "E2E FAIL ID NAME: why" or a data line "E2E-VF ID key=value ..." the host
-# completes into the result line.
+# "E2E FAIL GUEST/CELL ID NAME: why" or a data line "E2E-VF GUEST/CELL ID
+# key=value ..." the host completes into the result line.
 set -u
 export LC_ALL=C
-E2E_HELPERS_ONLY=1 . /e2e/scenarios.sh       # IMG, CONF, define, start, write_conf, ...
-FS_TYPES='"9p", "virtiofs"'
+E2E_CELL=virtiofs-root E2E_HELPERS_ONLY=1 . /e2e/scenarios.sh   # GUEST, define, start, ...
+IMG=/var/lib/libvirt/images     # its own share (scenarios.sh's cell uses another)
+T_CELL=$SECONDS
 
 VU1=e2e000f1-0000-4000-8000-0000000000f1
 VU2=e2e000f2-0000-4000-8000-0000000000f2
-fstype=$(awk -v m="$IMG" '$5 == m { for (i = 7; $i != "-"; i++) ; print $(i + 1) }' /proc/self/mountinfo | tail -n1)
+fstype=$(fstype_of "$IMG")
 note "virtiofs cell: $IMG is '${fstype:-not mounted}'"
 ls -ln "$IMG" "$IMG"/vf1 "$IMG"/vf2 2>&1 | sed 's/^/e2e: ls: /'
 
@@ -66,7 +67,7 @@ else
         fail vf1 owner-lost-warned "virtguard doctor does not report the share once as 'chown works, remembered owners are lost' ($ndoc times): $(ev "$doc")"
     else
         # the host compares these with what it sees after the power-off
-        echo "E2E-VF vf1 overlay=$ov base=$bs iso=$iso running=$running doctor=once"
+        echo "E2E-VF $GUEST/$CELL vf1 overlay=$ov base=$bs iso=$iso running=$running doctor=once"
     fi
 fi
 gone vf-own
@@ -92,8 +93,9 @@ else
     elif ! grep -qF 'start: allowed: ' <<<"$line"; then
         fail vf2 label-keeps-owner "the start with the proposed label did not log a plain 'allowed': $line"
     else
-        echo "E2E-VF vf2 label=$label qemu-uid=$quid running=$running profile=${qlabel// /}"
+        echo "E2E-VF $GUEST/$CELL vf2 label=$label qemu-uid=$quid running=$running profile=${qlabel// /}"
     fi
 fi
 gone vf-label
 libvirtd_stop
+echo "E2E TIME $GUEST/$CELL(vf1,vf2) $((SECONDS - T_CELL))"

@@ -1,20 +1,41 @@
 #!/bin/bash
 # scenarios.sh -- virtguard's end-to-end scenarios, run inside the e2e guest
-# by /e2e/init (tests/e2e/guest-init.sh) with a real libvirtd, AppArmor and
-# the images directory a 9p share of the host (security_model=none, host
-# QEMU unprivileged: exactly a Lima VM's shape).
+# by /e2e/init (tests/e2e/guest-init.sh) with a real libvirtd and AppArmor,
+# once per share cell of this boot (E2E_CELL, below): the images directory
+# and a Lima-style sandboxes directory are shares of the host.
 #
-# Each scenario prints one line "E2E PASS|FAIL ID NAME: evidence" (the
-# runner on the host collects them); everything else is context for a
-# reader of the console log.
+# Each scenario prints one line "E2E PASS|FAIL|N/A GUEST/CELL ID NAME:
+# evidence" (the runner on the host collects them); GUEST comes from this
+# guest's /etc/os-release (deb12, deb13...).  N/A says why the scenario does
+# not apply in this cell (it never counts as a pass).  Everything else is
+# context for a reader of the console log.
 #
 # Phases: A without virtguard (the hook is set aside before libvirtd
 # starts), B with virtguard in enforce mode, C in dev mode.
 set -u
 export LC_ALL=C
 
-IMG=/var/lib/libvirt/images
-SBX=/Users/dev/sandboxes
+GUEST=deb$(. /etc/os-release && echo "${VERSION_ID%%.*}")
+CELL=${E2E_CELL:-9p-none}
+# The cells (tests/e2e/README.md): where this cell's shares are mounted,
+# their tags, and whether libvirt's chown fails to take effect there
+# (EXPECT_DAC=1: the DAC failure is reproduced without virtguard).
+#   9p-none          host QEMU unprivileged, security_model=none (Lima's default)
+#   9p-xattr         the same QEMU, security_model=mapped-xattr
+#   virtiofs-root    a root virtiofsd (and scenarios-virtiofs.sh: vf1, vf2)
+#   virtiofs-userns  virtiofsd in a user namespace mapping only uid 1000
+case $CELL in
+9p-none)         IMG=/var/lib/libvirt/images SBX=/Users/dev/sandboxes
+                 TAGS="images sandboxes" SHARE_FS=9p EXPECT_DAC=1 ;;
+9p-xattr)        IMG=/srv/xattr-images SBX=/Users/dev/xattr-sandboxes
+                 TAGS="ximages xsandboxes" SHARE_FS=9p EXPECT_DAC=0 ;;
+virtiofs-root)   IMG=/srv/root-images SBX=/Users/dev/root-sandboxes
+                 TAGS="rimages rsandboxes" SHARE_FS=virtiofs EXPECT_DAC=0 ;;
+virtiofs-userns) IMG=/srv/uns-images SBX=/Users/dev/uns-sandboxes
+                 TAGS="uimages usandboxes" SHARE_FS=virtiofs EXPECT_DAC=1 ;;
+*) echo "E2E FAIL $GUEST/$CELL cell unknown-cell: scenarios.sh knows no cell '$CELL'"; exit 1 ;;
+esac
+[ "$SHARE_FS" = virtiofs ] && FS_TYPES='"9p", "virtiofs"'
 HOOK=/etc/libvirt/hooks/qemu.d/virtguard
 HOOK_OFF=/e2e/virtguard-hook.off
 CONF=/etc/virtguard/virtguard.conf
@@ -31,8 +52,9 @@ FIX_LABEL="+$OWNER_UID:+$QEMU_GID"
 note() { echo "e2e: $*"; }
 # one line of evidence: newlines folded, at most 600 characters
 ev() { printf '%s' "$*" | tr '\n\r\t' '   ' | tr -s ' ' | cut -c1-600; }
-pass() { echo "E2E PASS $1 $2: $(ev "$3")"; }
-fail() { echo "E2E FAIL $1 $2: $(ev "$3")"; }
+pass() { echo "E2E PASS $GUEST/$CELL $1 $2: $(ev "$3")"; }
+fail() { echo "E2E FAIL $GUEST/$CELL $1 $2: $(ev "$3")"; }
+na() { echo "E2E N/A $GUEST/$CELL $1 $2: $(ev "$3")"; }
 
 # ---------------------------------------------------------------------------
 # libvirtd
@@ -138,11 +160,23 @@ denied_since() { # MARK: the AppArmor DENIED lines logged after mark MARK
 syslog_lines() { tr -d '\000' <"$1" 2>/dev/null | sed 's/<[0-9]\{1,3\}>/\n&/g' | sed '/^$/d'; }
 mark() { dmesg | grep -ac 'apparmor="DENIED"' >"$STATE/mark.$1"; }
 
-umount_images() { umount "$IMG" && ! mountpoint -q "$IMG"; }
-mount_images() {
-    mountpoint -q "$IMG" ||
-        mount -t 9p -o trans=virtio,version=9p2000.L,msize=131072,cache=mmap images "$IMG"
+# mount_share TAG DIR: this cell's share TAG on DIR (9p with Lima's options)
+mount_share() {
+    mkdir -p "$2"
+    mountpoint -q "$2" && return 0
+    if [ "$SHARE_FS" = 9p ]; then
+        mount -t 9p -o trans=virtio,version=9p2000.L,msize=131072,cache=mmap "$1" "$2"
+    else
+        mount -t virtiofs "$1" "$2"
+    fi
 }
+umount_images() { umount "$IMG" && ! mountpoint -q "$IMG"; }
+mount_images() { mount_share "${TAGS%% *}" "$IMG"; }
+# as_owner CMD...: run as the share's owner (in the virtiofs-userns cell
+# guest root cannot create files on the share: EINVAL)
+as_owner() { setpriv --reuid="$OWNER_UID" --regid="$OWNER_UID" --clear-groups -- "$@"; }
+# the filesystem type of the mount at DIR ('' when none)
+fstype_of() { awk -v m="$1" '$5 == m { for (i = 7; $i != "-"; i++) ; print $(i + 1) }' /proc/self/mountinfo | tail -n1; }
 
 # tests/e2e/scenarios-virtiofs.sh sources this file for the helpers above.
 [ -n "${E2E_HELPERS_ONLY:-}" ] && return 0
@@ -153,8 +187,26 @@ U5=e2e00005-0000-4000-8000-000000000005      # s5: Lima sandbox a (diffdisk/base
 U5C=e2e0005c-0000-4000-8000-00000000005c     # s5 control: .qcow2 names
 U7=e2e00007-0000-4000-8000-000000000007      # s7: dev mode
 
+IDS="1 2 3 4a 4b 5a 5b 6 8 9 h1 7 9h 10"
+# The cell's shares; without them nothing here can run: every scenario FAILs.
+for t in $TAGS; do
+    case $t in *sandboxes) d=$SBX ;; *) d=$IMG ;; esac
+    mount_share "$t" "$d" || note "cannot mount $SHARE_FS share '$t' on $d"
+    got=$(fstype_of "$d")
+    if [ "$got" != "$SHARE_FS" ]; then
+        for id in $IDS; do
+            fail "$id" share-not-mounted "$d (share '$t') is not a $SHARE_FS mount (found '${got:-none}'): the cell cannot run; see the e2e-init lines"
+        done
+        exit 0
+    fi
+done
+note "cell $GUEST/$CELL: $IMG and $SBX are $SHARE_FS mounts: $(grep -E " ($IMG|$SBX) " /proc/self/mountinfo | cut -d' ' -f5,9- | tr '\n' ';')"
 note "QEMU group: libvirt-qemu ($QEMU_GID); share owner uid $OWNER_UID"
 ls -ln "$IMG" "$SBX"/* | sed 's/^/e2e: ls: /'
+# The per-domain DAC fix, where the cell needs it (chown has no effect).
+DAC_LABEL=""
+[ "$EXPECT_DAC" = 1 ] && DAC_LABEL=$FIX_LABEL
+T_CELL=$SECONDS
 
 # ===========================================================================
 # Phase A: libvirt alone
@@ -162,13 +214,21 @@ hook_off
 note "phase A: libvirt alone (hook set aside: $(ls "$HOOK" 2>&1))"
 
 # 1. The seed failure: a plain start on the share, QEMU as libvirt-qemu.
+# Where libvirt's chown takes effect (EXPECT_DAC=0) there is none to
+# reproduce: the start must then succeed, and the line says so (N/A).
 define s1 "$U1" "$IMG/s1.qcow2"
 if start s1; then
-    fail 1 baseline-permission-denied "the start succeeded without virtguard: the seed failure is not reproduced ($(state s1))"
-elif grep -q "Could not open '$IMG/s1.qcow2': Permission denied" <<<"$OUT"; then
-    pass 1 baseline-permission-denied "$(grep -o "Could not open '[^']*': Permission denied" <<<"$OUT" | head -n1); the file is still $(stat -c %u:%g "$IMG/s1.qcow2") after libvirt's chown (security_model=none ignores it)"
+    pid=$(qemu_pid s1)
+    how="the start succeeded without virtguard: QEMU uid $(qemu_uid "$pid") '$(qemu_label "$pid")', s1.qcow2 $(stat -c %u:%g "$IMG/s1.qcow2") while running"
+    if [ "$EXPECT_DAC" = 1 ]; then
+        fail 1 baseline-permission-denied "$how: the seed failure is not reproduced"
+    else
+        na 1 baseline-permission-denied "no DAC failure in this cell: libvirt's chown takes effect; $how"
+    fi
+elif grep -q "Could not open '$IMG/s1.qcow2': Permission denied" <<<"$OUT" && [ "$EXPECT_DAC" = 1 ]; then
+    pass 1 baseline-permission-denied "$(grep -o "Could not open '[^']*': Permission denied" <<<"$OUT" | head -n1); the file is still $(stat -c %u:%g "$IMG/s1.qcow2") after libvirt's chown (it has no effect on this share)"
 else
-    fail 1 baseline-permission-denied "start failed differently: $OUT"
+    fail 1 baseline-permission-denied "start failed$([ "$EXPECT_DAC" = 1 ] && echo " differently" || echo " where libvirt's chown should work"): $OUT"
 fi
 gone s1
 
@@ -186,7 +246,7 @@ gone s4
 mount_images || note "cannot remount $IMG"
 
 # 5 (baseline). A Lima-style sandbox: extensionless diffdisk -> basedisk.
-define s5 "$U5" "$SBX/a/diffdisk" "$FIX_LABEL"
+define s5 "$U5" "$SBX/a/diffdisk" "$DAC_LABEL"
 mark 5a
 if start s5; then
     base5="started without virtguard ($(state s5)): libvirt alone handles it"
@@ -201,7 +261,7 @@ else
 fi
 gone s5
 # The control: .qcow2-named chain on the same mount works with libvirt alone.
-define s5c "$U5C" "$SBX/c/disk.qcow2" "$FIX_LABEL"
+define s5c "$U5C" "$SBX/c/disk.qcow2" "$DAC_LABEL"
 if start s5c && [ "$(state s5c)" = running ]; then
     ctl5="control: $SBX/c/disk.qcow2 -> base.qcow2 runs with libvirt alone"
     ctl5_ok=1
@@ -223,11 +283,29 @@ hook_on
 mark helper     # 9h: from here on, no DENIED line from virtguard-helper
 note "phase B: virtguard enforce ($(ls -l "$HOOK" 2>&1))"
 
-# 2. The seed failure is refused at prepare with the DAC explanation.
+# 2. The seed failure is refused at prepare with the DAC explanation, the
+# cause precise for the share (chown ignored on 9p none, root cannot create
+# files on the user-namespace virtiofs).  Where chown works it must start:
+# N/A (nothing to refuse), and its relabel's undo is scenario 10.
+syslog_for() { syslog_lines /run/syslog.txt | grep -F "domain '$1' $2: "; }
 define s2 "$U1" "$IMG/s2.qcow2"
+S10_RUNNING=0
+# overlay, base, ISO before the start (scenario 1 may have relabelled the
+# base and the ISO already: libvirt never gives those back)
+S10_BEFORE=$(stat -c %u:%g "$IMG/s2.qcow2" "$IMG/base.qcow2" "$IMG/cidata.iso" | paste -sd' ')
+case $CELL in   # the cause the refusal must name (an ERE)
+9p-none) cause="libvirt's chown of it to [0-9]+:[0-9]+ (is silently ignored|is refused) on this 9p mount" ;;
+virtiofs-userns) cause="libvirt cannot chown it to [0-9]+:[0-9]+: root cannot even create a file on this virtiofs mount \(Invalid argument" ;;
+*) cause="" ;;
+esac
 if start s2; then
-    fail 2 enforce-dac-refused "the start succeeded: $(state s2)"
-    gone s2
+    if [ "$EXPECT_DAC" = 1 ]; then
+        fail 2 enforce-dac-refused "the start succeeded: $(state s2)"
+        gone s2
+    else
+        S10_RUNNING=1
+        na 2 enforce-dac-refused "no DAC failure to refuse in this cell: virtguard allowed the start ($(syslog_for s2 start | tail -n1 | sed 's/.*: domain/domain/' | cut -c1-200)); virtguard doctor: $(virtguard doctor 2>&1 | grep -F "'$IMG'" | grep -v 'is mounted' | head -n2)"
+    fi
 else
     want="<seclabel type='static' model='dac' relabel='no'><label>$FIX_LABEL</label></seclabel>"
     miss=""
@@ -235,17 +313,55 @@ else
              "owned by $OWNER_UID:$OWNER_UID" "libvirt-qemu" "$want"; do
         grep -qF "$p" <<<"$OUT" || miss="$miss [$p]"
     done
-    if [ -z "$miss" ]; then
+    [ -n "$cause" ] && ! grep -qE "$cause" <<<"$OUT" && miss="$miss [/$cause/]"
+    if [ "$EXPECT_DAC" != 1 ]; then
+        fail 2 enforce-dac-refused "refused where libvirt's chown works: $OUT"
+    elif [ -z "$miss" ]; then
         pass 2 enforce-dac-refused "${OUT#*unexpected exit status 1: }"
     else
         fail 2 enforce-dac-refused "missing$miss in: $OUT"
     fi
 fi
 
-# 3. The per-domain fix, confinement kept.
+# 10. Where libvirt's chown works, its undo at stop: the owners virtguard's
+# start warning named (or, with no warning, the owners before the start)
+# are what the guest sees after destroy.
+if [ "$EXPECT_DAC" = 1 ]; then
+    na 10 relabel-undo "libvirt's chown has no effect on this share (scenario 1): there is no relabel to undo"
+elif [ "$S10_RUNNING" != 1 ]; then
+    fail 10 relabel-undo "needs scenario 2's domain running"
+else
+    line=$(syslog_for s2 start | tail -n1)
+    running=$(stat -c %u:%g "$IMG/s2.qcow2" "$IMG/base.qcow2" | paste -sd,)
+    timeout 60 virsh -q destroy s2 >/dev/null 2>&1 || note "virsh destroy s2 failed"
+    sleep 1
+    after=$(stat -c %u:%g "$IMG/s2.qcow2" "$IMG/base.qcow2" "$IMG/cidata.iso" | paste -sd' ')
+    if grep -qF 'allowed with a warning' <<<"$line"; then
+        end_owner() { grep -oE "$1 '$2' \(now [0-9]+:[0-9]+\) (will be|stays) owned by [0-9]+:[0-9]+" <<<"$line" | sed 's/.* //'; }
+        ov=$(end_owner "disk vda" "$IMG/s2.qcow2")
+        bs=$(end_owner "backing vda" "$IMG/base.qcow2")
+        iso=$(end_owner "cdrom hdc" "$IMG/cidata.iso")
+        # a file the warning does not name keeps the owner it had before
+        read -r b_ov b_bs b_iso <<<"$S10_BEFORE"
+        if [ -n "$ov$bs$iso" ] && [ "$after" = "${ov:-$b_ov} ${bs:-$b_bs} ${iso:-$b_iso}" ]; then
+            pass 10 relabel-undo "warned at start, the owners it named came true after destroy: overlay/base/cidata.iso $S10_BEFORE before the start, $running (overlay,base) while running, $after after destroy; warning: $(grep -oE "this mount cannot hold [^)]*\)|After the domain stops, [^:]*" <<<"$line" | paste -sd' ')"
+        else
+            fail 10 relabel-undo "before the start $S10_BEFORE; the warning named overlay '$ov' base '$bs' iso '$iso'; after destroy the guest sees $after: $line"
+        fi
+    elif [ "$after" = "$S10_BEFORE" ]; then
+        pass 10 relabel-undo "no warning, and after destroy overlay/base/cidata.iso are back at $after (while running overlay,base $running); start line: $(cut -c1-200 <<<"${line#*: }")"
+    else
+        fail 10 relabel-undo "no warning at start, but after destroy overlay/base/cidata.iso are $after (were $S10_BEFORE; while running $running): $line"
+    fi
+fi
+gone s2
+
+# 3. The per-domain fix, confinement kept (where there is a DAC failure).
 define s2 "$U1" "$IMG/s2.qcow2" "$FIX_LABEL"
 qconf=$(grep -E '^[[:space:]]*(user|security_driver)[[:space:]]*=' /etc/libvirt/qemu.conf | tr '\n' ' ')
-if start s2 && [ "$(state s2)" = running ]; then
+if [ "$EXPECT_DAC" != 1 ]; then
+    na 3 per-domain-fix "no DAC failure to fix in this cell (scenario 1 started without virtguard)"
+elif start s2 && [ "$(state s2)" = running ]; then
     pid=$(qemu_pid s2)
     lab=$(qemu_label "$pid")
     uid=$(qemu_uid "$pid")
@@ -280,7 +396,7 @@ gone s4
 mount_images || note "cannot remount $IMG"
 
 # 5. The Lima sandbox starts with virtguard's narrow rules.
-define s5 "$U5" "$SBX/a/diffdisk" "$FIX_LABEL"
+define s5 "$U5" "$SBX/a/diffdisk" "$DAC_LABEL"
 s5_running=0
 if start s5 && [ "$(state s5)" = running ]; then
     pid=$(qemu_pid s5)
@@ -336,8 +452,8 @@ s9() {
     timeout 60 virsh -q pool-define-as "$pool" dir --target "$IMG" >/dev/null 2>&1 &&
         timeout 60 virsh -q pool-start "$pool" >/dev/null 2>&1 ||
         { fail 9 volume-fwcfg-intended "cannot define/start pool $pool on $IMG"; return; }
-    (cd "$IMG" && qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 s9.qcow2) &&
-        printf '{"ignition":{"version":"3.3.0"}}\n' >"$IMG/s9.ign" &&
+    (cd "$IMG" && as_owner qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 s9.qcow2) &&
+        printf '{"ignition":{"version":"3.3.0"}}\n' | as_owner tee "$IMG/s9.ign" >/dev/null &&
         timeout 60 virsh -q pool-refresh "$pool" >/dev/null 2>&1 ||
         { fail 9 volume-fwcfg-intended "cannot create s9.qcow2/s9.ign on $IMG"; return; }
     domxml s9 "$U9" "$IMG/s9.qcow2" "$FIX_LABEL" |
@@ -375,7 +491,7 @@ s9() {
     gone o9
     timeout 60 virsh -q pool-destroy "$pool" >/dev/null 2>&1
     timeout 60 virsh -q pool-undefine "$pool" >/dev/null 2>&1
-    rm -f "$IMG/s9.qcow2" "$IMG/s9.ign"
+    as_owner rm -f "$IMG/s9.qcow2" "$IMG/s9.ign"
 }
 s9
 
@@ -534,3 +650,5 @@ fi
 
 libvirtd_stop
 note "scenarios done"
+# the runner's per-cell time table
+echo "E2E TIME $GUEST/$CELL $((SECONDS - T_CELL))"

@@ -499,6 +499,20 @@ static void test_chown_ignored(void **state)
     assert_non_null(vg_checklist_find(l, "mount", VG_CHECK_PASS));
     vg_checklist_free(l);
 
+    /* root cannot create files there (a virtiofsd in a user namespace
+     * answers EINVAL): said precisely, with the same per-domain fix */
+    f.mf[0].chown = (vg_probe_res){ .answered = true, .chown = VG_CHOWN_NO_CREATE,
+                                    .err = EINVAL };
+    l = vg_doctor_judge(&f);
+    c = vg_checklist_find(l, "mount", VG_CHECK_WARN);
+    assert_non_null(c);
+    assert_string_equal(c->title, "'/var/lib/libvirt/images': root cannot create files here "
+                                  "(Invalid argument): libvirt cannot relabel images");
+    assert_non_null(strstr(c->detail, "read for ISOs and backing files, read and write for "
+                                      "overlays"));
+    assert_non_null(strstr(c->fix, "<label>+501:+64055</label>"));
+    vg_checklist_free(l);
+
     /* the same mount timing out */
     f.mf[0].self.answered = false;
     l = vg_doctor_judge(&f);

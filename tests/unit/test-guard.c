@@ -46,6 +46,7 @@ typedef struct fixture {
     fact *facts;                /* answers that differ from the defaults */
     size_t n_facts;
     vg_chown_result chown;      /* the chown test's answer (default: works) */
+    int chown_err;              /* ... and its errno (VG_CHOWN_NO_CREATE, REFUSED) */
     vg_xattr_result xattr;      /* ... and the xattr test's (default: kept) */
     int xattr_err;
     const char *unanswered;     /* a path the probe hangs on (and on all after it) */
@@ -106,6 +107,7 @@ static void answer(const vg_probe_req *req, vg_probe_res *res, size_t n, void *o
         r->dev = vg_path_is_under(req[i].path, IMAGES) ? DEV_SHARE : DEV_ROOT;
         if (req[i].op == VG_PROBE_CHOWN) {
             r->chown = f->chown;
+            r->err = f->chown_err;
             r->xattr = f->chown == VG_CHOWN_WORKS ? f->xattr : VG_XATTR_UNKNOWN;
             r->xattr_err = f->xattr_err;
         }
@@ -481,6 +483,40 @@ static void test_chown_ignored(void **state)
     assert_none(rep2);
 }
 
+/* Root cannot even create the probe's scratch file on the share (EINVAL
+ * from a virtiofsd in a user namespace that maps only the owner's uid; a
+ * read-only mount gives EROFS): libvirt cannot chown either, so the overlay
+ * QEMU must write is refused with that cause; files the mode bits let QEMU
+ * read (an ISO, a base) are fine. */
+static void test_no_create_overlay_refused(void **state)
+{
+    fixture *f = *state;
+    f->chown = VG_CHOWN_NO_CREATE;
+    f->chown_err = EINVAL;
+    file(f, IMAGES "/overlay.qcow2", 0644, 1000, 1000);
+    file(f, IMAGES "/base.qcow2", 0644, 1000, 1000);
+    file(f, IMAGES "/cidata.iso", 0644, 1000, 1000);
+    add_path(f, VG_ROLE_DISK, VG_ACCESS_RW, IMAGES "/overlay.qcow2");
+    add_path(f, VG_ROLE_BACKING, VG_ACCESS_R, IMAGES "/base.qcow2");
+    f->dom.paths[f->dom.n_paths - 1].depth = 1;
+    add_path(f, VG_ROLE_CDROM, VG_ACCESS_R, IMAGES "/cidata.iso");
+    autoreport vg_report *rep = judge(f);
+    assert_one(rep, VG_FIND_DAC, "disk vda '" IMAGES "/overlay.qcow2': QEMU will run as uid 64055 "
+               "(libvirt-qemu), gid 64055 (libvirt-qemu) and cannot open it for read-write: it is "
+               "owned by 1000:1000 with mode 0644, and libvirt cannot chown it to 64055:64055: "
+               "root cannot even create a file on this 9p mount (Invalid argument; as with a "
+               "virtiofsd in a user namespace that maps only the share owner's uid), so QEMU "
+               "gets only what the mode bits give its user. ");
+    assert_non_null(strstr(rep->v[0].message, "<label>+1000:+64055</label>"));
+    assert_non_null(strstr(rep->v[0].message, "virtiofs: a virtiofsd running as root"));
+
+    /* read-only files alone are fine there */
+    f->dom.paths[0].access = VG_ACCESS_R;
+    f->dom.paths[0].readonly = true;
+    autoreport vg_report *rep2 = judge(f);
+    assert_none(rep2);
+}
+
 static void test_traversal(void **state)
 {
     fixture *f = *state;
@@ -827,6 +863,27 @@ static void test_real_probe(void **state)
         fprintf(stderr, "cleanup of %s failed\n", root);
 }
 
+/* The real probe where root cannot create its scratch file: a read-only
+ * tmpfs (EROFS) stands in for the user-namespace virtiofsd's EINVAL. */
+static void test_real_probe_no_create(void **state)
+{
+    (void)state;
+    char root[] = "/tmp/vg-guard-ro-XXXXXX";
+    assert_non_null(mkdtemp(root));
+    assert_int_equal(mount("tmpfs", root, "tmpfs", MS_RDONLY, "mode=0755"), 0);
+    vg_probe_req req = { .op = VG_PROBE_CHOWN, .path = root, .uid = 64055, .gid = 64055 };
+    vg_probe_res res;
+    autoerror vg_error *err = NULL;
+    int r = vg_probe_run(&req, 1, 3000, &res, NULL, &err);
+    umount(root);
+    rmdir(root);
+    if (r < 0)
+        fail_msg("vg_probe_run: %s", err->msg);
+    assert_true(res.answered);
+    assert_int_equal(res.chown, VG_CHOWN_NO_CREATE);
+    assert_int_equal(res.err, EROFS);
+}
+
 int main(void)
 {
     const struct CMUnitTest judged[] = {
@@ -846,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_unreadable_xml_names_domain),
         cmocka_unit_test_setup_teardown(test_dac_without_relabel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chown_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_create_overlay_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traversal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_static_label_state_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_user, setup, teardown),
@@ -860,6 +918,7 @@ int main(void)
     };
     const struct CMUnitTest probed[] = {
         cmocka_unit_test_setup_teardown(test_real_probe, setup, teardown),
+        cmocka_unit_test(test_real_probe_no_create),
     };
     int failed = cmocka_run_group_tests_name("judge", judged, NULL, NULL);
 
