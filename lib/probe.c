@@ -99,7 +99,12 @@ static void probe_chown(const vg_probe_req *req, const char *scratch, vg_probe_r
     fd = open(scratch, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
     if (fd < 0) {
         res->err = errno;
-        res->chown = VG_CHOWN_NO_CREATE;
+        /* The share refuses root a new file (a user-namespace virtiofsd:
+         * EINVAL; read-only: EROFS; root squashed: EACCES, EPERM).  Anything
+         * else (a planted name: EEXIST, ELOOP; ENOSPC...) says nothing about
+         * chown: unknown, with its errno. */
+        if (errno == EINVAL || errno == EROFS || errno == EACCES || errno == EPERM)
+            res->chown = VG_CHOWN_NO_CREATE;
         return;
     }
     if (fchown(fd, req->uid, req->gid) < 0) {

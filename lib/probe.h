@@ -40,7 +40,8 @@ typedef enum {
     VG_CHOWN_REFUSED,       /* chown failed (EPERM, ENOTSUP...) */
     VG_CHOWN_NO_CREATE,     /* root cannot even create the scratch file (err:
                                EINVAL from a virtiofsd in a user namespace
-                               that maps only the share owner's uid, EROFS...):
+                               that maps only the share owner's uid, EROFS,
+                               EACCES, EPERM; other errors stay UNKNOWN):
                                libvirt's chown of the images cannot work
                                either, QEMU gets what the mode bits give */
 } vg_chown_result;

@@ -488,6 +488,15 @@ static void judge_apparmor(const vg_doctor_facts *f, vg_checklist *l)
         vg_check_detail(c, "The hook runs the helper through libvirtd's \"PUx\" rule, which "
                            "needs the helper's own profile loaded.");
         vg_check_fix(c, "apparmor_parser -r '%s'.", f->helper_profile_path);
+    } else if (strcmp(mode, "enforce") != 0) {
+        /* complain, unconfined, kill...: the helper, which reads the share's
+         * qcow2 headers, is not held to its rules */
+        c = vg_checklist_add(l, enforce(f) ? VG_CHECK_FAIL : VG_CHECK_WARN, "apparmor",
+                             "the helper's profile is loaded in %s mode, not enforce", mode);
+        vg_check_detail(c, "The helper parses image headers the share's writers control; its "
+                           "profile confines it only in enforce mode.");
+        vg_check_fix(c, "aa-enforce '%s' (or apparmor_parser -r '%s' after removing the "
+                        "complain flag).", f->helper_profile_path, f->helper_profile_path);
     } else {
         vg_checklist_add(l, VG_CHECK_PASS, "apparmor", "the helper's profile is loaded (%s)",
                          mode);

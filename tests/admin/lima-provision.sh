@@ -119,6 +119,14 @@ done
     bad "newest_deb: '$(newest_deb "$T/dist")'"
 [ -z "$(newest_deb "$T/pkg")" ] && ok "newest_deb: none" || bad "newest_deb in a directory without one"
 
+# qemu.conf's user as libvirt resolves it: every spelling of root is uid 0
+for u in '"root"' "'root'" '"+0"' '"+00"' '"0"' '"root" '; do
+    [ "$(qemu_user_uid "$u")" = 0 ] && ok "qemu user $u is uid 0" || bad "qemu user $u: '$(qemu_user_uid "$u")'"
+done
+for u in '"libvirt-qemu"' '"+64055"' '"+1000"' ''; do
+    [ "$(qemu_user_uid "$u")" != 0 ] && ok "qemu user '$u' is not root" || bad "qemu user '$u' taken for root"
+done
+
 # --- 5. lima.yaml names this script, its mount and its parameters -----------
 if python3 -c 'import yaml' 2>/dev/null; then
     if out=$(python3 - "$top_srcdir/docs/examples/lima/lima.yaml" "$SCRIPT" <<'PY' 2>&1
@@ -131,7 +139,7 @@ assert y["mountType"] in ("9p", "virtiofs"), y["mountType"]
 mp = [m["mountPoint"] for m in y["mounts"]]
 assert y["param"]["VIRTGUARD_IMAGES"] in mp, (y["param"], mp)
 assert y["param"]["VIRTGUARD_DEB"] in mp, (y["param"], mp)
-read = set(re.findall(r"\$\(param (VIRTGUARD_[A-Z_]+)\)", script))
+read = set(re.findall(r"\$\(param (VIRTGUARD_[A-Z0-9_]+)\)", script))
 assert read == set(y["param"]), (read, set(y["param"]))
 PY
     ); then ok "lima.yaml: provision file, mount points and parameters match the script"

@@ -46,6 +46,9 @@ do_install() {
     local why=""
     echo "$out" | grep -q "^virtguard-provision: installing virtguard .* from '$deb'" ||
         why="provision.sh did not install the package;"
+    # apt-get's own outcome, whatever provision.sh's exit status (lima-provision checks that)
+    [ "$(dpkg-query -W -f='${Status}' virtguard 2>/dev/null)" = "install ok installed" ] ||
+        why="$why dpkg does not list virtguard as installed;"
     [ -f /etc/libvirt/hooks/qemu.d/virtguard ] && [ ! -L /etc/libvirt/hooks/qemu.d/virtguard ] ||
         why="$why no real file /etc/libvirt/hooks/qemu.d/virtguard;"
     [ -x /etc/libvirt/hooks/daemon.d/virtguard ] || why="$why no daemon hook;"

@@ -424,13 +424,28 @@ static void test_helper_profile_names(void **state)
 {
     fake *f = *state;
     put(f, "/sys/kernel/security/apparmor/profiles",
-        "/usr/sbin/virtguard-helper (complain)\nlibvirtd (enforce)\n", 0644);
+        "/usr/sbin/virtguard-helper (enforce)\nlibvirtd (enforce)\n", 0644);
     vg_checklist *l = run(f, false);
     bool loaded = false;
     for (size_t i = 0; i < l->n; i++)
         loaded |= l->v[i].status == VG_CHECK_PASS &&
-                  strcmp(l->v[i].title, "the helper's profile is loaded (complain)") == 0;
+                  strcmp(l->v[i].title, "the helper's profile is loaded (enforce)") == 0;
     assert_true(loaded);
+    vg_checklist_free(l);
+
+    /* loaded, but not held to its rules: no PASS (FAIL in enforce mode) */
+    put(f, "/sys/kernel/security/apparmor/profiles",
+        "virtguard-helper (complain)\nlibvirtd (enforce)\n", 0644);
+    l = run(f, false);
+    bool complain = false;
+    for (size_t i = 0; i < l->n; i++) {
+        if (strstr(l->v[i].title, "helper's profile is loaded"))
+            assert_int_not_equal(l->v[i].status, VG_CHECK_PASS);
+        complain |= l->v[i].status == VG_CHECK_FAIL &&
+                    strcmp(l->v[i].title, "the helper's profile is loaded in complain mode, "
+                                          "not enforce") == 0;
+    }
+    assert_true(complain);
     vg_checklist_free(l);
 
     put(f, "/sys/kernel/security/apparmor/profiles",

@@ -168,6 +168,18 @@ qemu_setting() {
     sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*\\([^#]*\\).*/\\1/p" "$QEMU_CONF" | head -n 1
 }
 
+# The uid a qemu.conf `user` value (as qemu_setting prints it) names, as
+# libvirt resolves it: "+N" is uid N, a name (or a number) through passwd.
+qemu_user_uid() {
+    local v
+    v=$(printf '%s' "$1" | sed 's/;.*//; s/[[:space:]]*$//; s/^["'\'']//; s/["'\'']$//')
+    case $v in
+    '') ;;
+    +*) printf '%s' "${v#+}" | sed 's/^0*\([0-9]\)/\1/' ;;
+    *) id -u -- "$v" 2>/dev/null || printf '%s' "$v" ;;
+    esac
+}
+
 aa_enabled() {
     [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] &&
         [ -r /sys/kernel/security/apparmor/profiles ]
@@ -216,7 +228,7 @@ MODE=$(param VIRTGUARD_MODE)
 MODE=${MODE:-enforce}
 case $MODE in enforce | dev) ;; *) usage_error "VIRTGUARD_MODE is '$MODE'; it must be 'enforce' or 'dev'." ;; esac
 for v in "$IMAGES" "$HOST_IMAGES"; do
-    case $v in *[\"\'=]* | *..*) usage_error "'$v' cannot be written into virtguard.conf (quote, '=' or '..')." ;; esac
+    case $v in *[\"\'=]* | *..* | *[[:cntrl:]]*) usage_error "'$v' cannot be written into virtguard.conf (quote, '=', '..' or a control character)." ;; esac
 done
 case $IMAGES in /?*) ;; *) usage_error "VIRTGUARD_IMAGES is '$IMAGES'; it must be an absolute path, not '/'." ;; esac
 case $HOST_IMAGES in '' | /?*) ;; *) usage_error "VIRTGUARD_HOST_IMAGES is '$HOST_IMAGES'; it must be an absolute path." ;; esac
@@ -245,21 +257,40 @@ installed=$(pkg_version virtguard || true)
 upgraded=""
 if [ -z "$DEB" ]; then
     [ -n "$installed" ] ||
-        usage_error "virtguard is not installed and no .deb was given: set VIRTGUARD_DEB in lima.yaml's param: (a path in the guest or an http(s) URL)."
+        usage_error "virtguard is not installed and no .deb was given: set VIRTGUARD_DEB in lima.yaml's param: (a path in the guest or an https URL)."
     say "virtguard $installed is installed (no VIRTGUARD_DEB given)."
 else
+    TMPDIR_DEB=$(mktemp -d)
     case $DEB in
-    http://* | https://*)
-        TMPDIR_DEB=$(mktemp -d)
+    https://*)
         say "downloading '$DEB'"
-        curl -fsSL -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
+        # https only, also after redirects: root installs what comes back
+        curl -fsSL --proto =https --proto-redir =https --tlsv1.2 \
+            -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
             usage_error "could not download '$DEB'."
         debfile=$TMPDIR_DEB/virtguard.deb
         ;;
+    *://*) usage_error "VIRTGUARD_DEB '$DEB': only an https:// URL is accepted (root installs the package)." ;;
     /*) debfile=$DEB ;;
     *) debfile=$PWD/$DEB ;;
     esac
     if [ -d "$debfile" ]; then debfile=$(newest_deb "$debfile"); fi
+    if [ -f "$debfile" ] && [ "$debfile" != "$TMPDIR_DEB/virtguard.deb" ]; then
+        # Never a package from the images share, which the images' writer
+        # controls; and one copy, inspected and installed, so that the host
+        # side of a share cannot swap the file between the two.
+        real=$(realpath -e -- "$debfile")
+        case $real/ in "$(realpath -m -- "$IMAGES")"/*)
+            usage_error "'$debfile' lies on the images share '$IMAGES', which its writers control: root does not install packages from there (put it on a read-only mount, as lima.yaml's /mnt/virtguard-dist)." ;;
+        esac
+        cp -- "$real" "$TMPDIR_DEB/virtguard.deb"
+        debfile=$TMPDIR_DEB/virtguard.deb
+    fi
+    sum=$(param VIRTGUARD_DEB_SHA256)
+    if [ -f "$debfile" ] && [ -n "$sum" ]; then
+        printf '%s  %s\n' "$sum" "$debfile" | sha256sum -c --status ||
+            usage_error "'$DEB' does not match VIRTGUARD_DEB_SHA256."
+    fi
     if [ ! -f "$debfile" ]; then
         # A later boot without the package at hand keeps the installed one.
         [ -n "$installed" ] ||
@@ -312,9 +343,13 @@ write_conf "$MODE" "$IMAGES" "$types" "$HOST_IMAGES" "$why"
 if ! virtguard-helper roots; then
     problem "'virtguard-helper roots' failed: the helper's profile does not cover '$IMAGES'."
 elif ! aa_enabled; then
-    say "AppArmor is not enabled in this kernel: the helper's profile was not loaded (virtguard doctor says more)."
+    if [ "$MODE" = enforce ]; then
+        problem "AppArmor is not enabled in this kernel: every guest's QEMU would run unconfined (boot with apparmor=1 security=apparmor, as Debian does by default)."
+    else
+        say "AppArmor is not enabled in this kernel: the helper's profile was not loaded (dev mode: virtguard doctor says more)."
+    fi
 elif apparmor_parser -r "$HELPER_PROFILE" &&
-    grep -q '^virtguard-helper (' /sys/kernel/security/apparmor/profiles; then
+    grep -q '^virtguard-helper (enforce)' /sys/kernel/security/apparmor/profiles; then
     say "the helper's AppArmor profile is loaded ('$HELPER_PROFILE')."
 else
     problem "could not load '$HELPER_PROFILE' (apparmor_parser -r)."
@@ -328,7 +363,7 @@ case $sd in *'"none"'*)
     ;;
 esac
 qu=$(qemu_setting user)
-case $qu in '"root"'* | '"+0"'* | "'root'"*)
+case $(qemu_user_uid "$qu") in 0)
     problem "$QEMU_CONF sets user = $qu: every guest's QEMU gets root's file access. Delete that line and restart libvirtd; give only the domains whose files need it <seclabel type='static' model='dac' relabel='no'><label>+UID:+64055</label></seclabel> (virtguard's refusal prints the numbers)."
     ;;
 esac
