@@ -13,22 +13,8 @@ out=${1:?usage: build-base.sh OUT_DIR [SUITE]}
 suite=${2:-bookworm}
 log() { printf 'e2e-base: %s\n' "$*" >&2; }
 
-# The first Debian archive (not -security) named in the host's apt sources,
-# deb822 ("URIs: ...") or one-line ("deb URI suite ...") format.
-host_mirror() {
-    local f
-    for f in /etc/apt/sources.list.d/*.sources; do
-        [ -e "$f" ] || continue
-        awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f"
-    done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-        [ -e "$f" ] || continue
-        awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' "$f"
-    done
-}
-mirror=$(host_mirror | grep -E '/debian/?$' | head -n1 || true)
-[ -n "$mirror" ] || { log "no Debian mirror found in /etc/apt/sources*"; exit 1; }
-security_mirror=$(host_mirror | grep -E '/debian-security/?$' | head -n1 || true)
+. "$(dirname "$0")/tree-lib.sh"
+find_mirrors
 
 # The host's Debian sources files (main archive, updates, security), copied
 # into the chroot for the package install so the guest's libraries are the
@@ -45,12 +31,6 @@ host_debian_sources() {
 }
 
 tmp="$out.tmp"
-cleanup() {
-    local m
-    for m in dev/pts dev proc sys; do
-        mountpoint -q "$tmp/$m" 2>/dev/null && umount -l "$tmp/$m" || true
-    done
-}
 trap cleanup EXIT
 rm -rf "$tmp"
 mkdir -p "$tmp"
@@ -64,11 +44,7 @@ debootstrap --variant=minbase \
 t1=$(date +%s)
 log "debootstrap took $((t1 - t0)) s"
 
-# No daemon may start inside the chroot.
-printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
-chmod 0755 "$tmp/usr/sbin/policy-rc.d"
-rm -f "$tmp/etc/apt/sources.list"
-mkdir -p "$tmp/etc/apt/sources.list.d"
+prepare_tree
 if [ "$suite" = bookworm ]; then
     while read -r f; do
         cp "$f" "$tmp/etc/apt/sources.list.d/e2e-$(basename "$f")"
@@ -76,11 +52,7 @@ if [ "$suite" = bookworm ]; then
 else
     # Another release than the host's: its own suites on the host's mirrors
     # (the host's files name bookworm).
-    {
-        printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n' "$mirror" "$suite" "$suite"
-        [ -z "$security_mirror" ] ||
-            printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\n' "$security_mirror" "$suite"
-    } >"$tmp/etc/apt/sources.list.d/e2e-$suite.sources"
+    write_suite_sources "$suite"
 fi
 
 # The kernel comes with the packages below, after this: an initramfs of
@@ -95,10 +67,7 @@ printf '%s\n' virtio_pci virtio_blk crc32c_generic ext4 >"$tmp/usr/share/initram
 suite_packages=""
 [ "$suite" = bookworm ] || suite_packages=libvirt-daemon-lock
 
-mount -t proc proc "$tmp/proc"
-mount -t sysfs sysfs "$tmp/sys"
-mount --bind /dev "$tmp/dev"
-mount --bind /dev/pts "$tmp/dev/pts"
+mount_tree
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 chroot "$tmp" apt-get update -qq >"$out.apt.log" 2>&1
 chroot "$tmp" apt-get install -y -q --no-install-recommends \

@@ -117,8 +117,10 @@ cached_tree() {
     fi
     printf -v "$var" '%s' "$dir"
 }
-if want deb12; then cached_tree base base bookworm "$here/build-base.sh"; fi
-if want deb13; then cached_tree base13 base trixie "$here/build-base.sh"; fi
+# (tree-lib.sh, which both builders source, is keyed as well: the builders
+# ignore the extra argument)
+if want deb12; then cached_tree base base bookworm "$here/build-base.sh" "$here/tree-lib.sh"; fi
+if want deb13; then cached_tree base13 base trixie "$here/build-base.sh" "$here/tree-lib.sh"; fi
 
 # ---------------------------------------------------------------------------
 # 2. virtguard, configured for the guest's paths whatever the developer's
@@ -201,7 +203,7 @@ else
         say "virtguard built in $(( $(now) - t )) s"
     fi
     if want deb13; then
-        cached_tree buildroot13 buildroot trixie "$here/build-chroot.sh" "$src/debian/control"
+        cached_tree buildroot13 buildroot trixie "$here/build-chroot.sh" "$src/debian/control" "$here/tree-lib.sh"
         t=$(now)
         build_virtguard_in_chroot trixie "$buildroot13"
         say "virtguard for Debian 13 built in its build chroot in $(( $(now) - t )) s"
