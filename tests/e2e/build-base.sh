@@ -73,7 +73,7 @@ chroot "$tmp" apt-get update -qq >"$out.apt.log" 2>&1
 chroot "$tmp" apt-get install -y -q --no-install-recommends \
     linux-image-amd64 initramfs-tools \
     libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu \
-    qemu-system-x86 qemu-utils socat $suite_packages >>"$out.apt.log" 2>&1 ||
+    qemu-system-x86 qemu-utils socat curl python3 $suite_packages >>"$out.apt.log" 2>&1 ||
     { tail -n 30 "$out.apt.log" >&2; exit 1; }
 chroot "$tmp" apt-get clean
 cleanup

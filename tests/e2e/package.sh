@@ -8,7 +8,14 @@
 #                        PARAM_VIRTGUARD_DEB naming the package run-e2e.sh
 #                        built with `make deb` on the host), which installs
 #                        it with apt-get; then run it twice more (Lima runs
-#                        it at every boot);
+#                        it at every boot).  With e2e_deb_via=https on the
+#                        kernel command line (the virtiofs boot) the package
+#                        comes from an https URL served in the guest
+#                        (https-serve.py, a certificate of the run's test CA,
+#                        trusted through CURL_CA_BUNDLE), after three URLs
+#                        that must be refused with nothing installed: plain
+#                        http, an https -> http redirect, an untrusted
+#                        certificate;
 #   package.sh purge     after them: stop every domain, `apt-get purge`, and
 #                        check /etc/apparmor.d, the loaded AppArmor profiles
 #                        and /etc/libvirt/hooks are as before installation.
@@ -33,18 +40,100 @@ tree_state() {
 }
 loaded_profiles() { sed 's/ (.*//' "$AAPROFILES" | sort; }
 
+# The https package server: the .deb over TLS on localhost:8443 (and over
+# plain http on 8080, and /to-http/ redirects there), requests in
+# $STATE/https.log.
+HTTPS_PID=""
+https_start() { # DEB
+    mkdir -p "$STATE/dist"
+    cp "$1" "$STATE/dist/"
+    : >"$STATE/https.log"
+    python3 /e2e/https-serve.py "$STATE/dist" /e2e/tls/server.pem /e2e/tls/server.key 8443 8080 \
+        "$STATE/https.log" >"$STATE/https.out" 2>&1 &
+    HTTPS_PID=$!
+    for _ in $(seq 300); do
+        grep -q '^ready ' "$STATE/https.log" && return 0
+        kill -0 "$HTTPS_PID" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
+}
+# provision: the Lima provisioning script, bounded in time (a hung
+# download becomes a failed run, not a hung boot)
+provision() { timeout --kill-after=10 600 /e2e/provision.sh; }
+# refused_url NAME URL WHY [ENV...]: provision.sh given URL must fail, for
+# the reason its output shows with WHY (an extended regex), with nothing
+# installed and no virtguard.conf written; appends to $why (a failure) or
+# to $refusals (the evidence: the matching text).  A URL refused for its
+# scheme is a wrong parameter: refused before the script looks at anything.
+refused_url() {
+    local name=$1 url=$2 want=$3 o rc=0
+    shift 3
+    o=$(env "$@" PARAM_VIRTGUARD_DEB="$url" timeout --kill-after=10 600 /e2e/provision.sh 2>&1) || rc=$?
+    echo "$o" | sed "s/^/e2e-pkg-$name: /"
+    if [ "$rc" = 0 ]; then
+        why="$why $name: provision.sh exited 0;"
+    elif ! grep -qE -- "$want" <<<"$o"; then
+        why="$why $name: refused (exit $rc) but not with '$want': $(ev "$o");"
+    elif dpkg-query -W virtguard >/dev/null 2>&1 || [ -e /etc/virtguard ]; then
+        why="$why $name: refused (exit $rc) but virtguard or /etc/virtguard is there;"
+    elif [ "$name" = http ] && [ "$(grep -c '^virtguard-provision: ' <<<"$o")" != 1 ]; then
+        why="$why $name: refused only after other steps: $(ev "$o");"
+    else
+        refusals="$refusals $name (exit $rc: $(grep -oE -- "$want" <<<"$o" | head -n1));"
+    fi
+}
+# The refusals, then the URL the install takes ($src).
+https_check() { # DEB
+    local deb=$1 name why="" refusals="" n
+    name=$(basename "$deb")
+    if ! https_start "$deb"; then
+        fail pkg-install lima-provision-https "the https package server did not start: $(cat "$STATE/https.out")"
+        return 1
+    fi
+    refused_url http "http://localhost:8080/$name" "only an https:// URL is accepted" \
+        CURL_CA_BUNDLE=/e2e/tls/ca.pem
+    # curl 7.88: 'Protocol "http" not supported or disabled in libcurl';
+    # curl 8.14: 'Protocol "http" disabled (in redirect)'
+    refused_url redirect "https://localhost:8443/to-http/$name" 'Protocol "http" (not supported|disabled)' \
+        CURL_CA_BUNDLE=/e2e/tls/ca.pem
+    # a CA store that does not hold the CA that signed the server's certificate
+    refused_url untrusted "https://localhost:8443/$name" "SSL certificate problem: unable to get local issuer certificate" \
+        CURL_CA_BUNDLE=/e2e/tls/other-ca.pem
+    n=$(grep -c '^http ' "$STATE/https.log")
+    [ "$n" = 0 ] || why="$why the plain http server was asked $n time(s): $(grep '^http ' "$STATE/https.log" | tr '\n' ' ');"
+    grep -q "^https /to-http/$name 302" "$STATE/https.log" || why="$why the redirect was never asked for;"
+    # curl's alert ends the untrusted handshake: the server logs it
+    grep -qi '^https error .*alert unknown ca' "$STATE/https.log" ||
+        why="$why the server saw no handshake refused for an unknown CA: $(tr '\n' ' ' <"$STATE/https.log");"
+    if [ -z "$why" ]; then
+        HTTPS_OK="plain http (before any other step), an https -> http redirect (302 answered; the http server never asked) and an untrusted certificate (the server saw curl's 'unknown ca' alert) each refused with nothing installed:$refusals"
+    else
+        fail pkg-install lima-provision-https "$why"
+        return 1
+    fi
+}
+
 do_install() {
-    local deb out
+    local deb out src via
     deb=$(ls /e2e/virtguard_*.deb 2>/dev/null | head -n 1)
     [ -n "$deb" ] || { fail pkg-install apt-get-install "no virtguard_*.deb in /e2e"; return 1; }
     tree_state /etc/apparmor.d >"$STATE/aa.before"
     tree_state /etc/libvirt/hooks >"$STATE/hooks.before"
     loaded_profiles >"$STATE/loaded.before"
-    out=$(PARAM_VIRTGUARD_DEB=$deb /e2e/provision.sh 2>&1)
-    local rc=$?
+    src=$deb
+    via=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^e2e_deb_via=//p')
+    HTTPS_OK=""
+    if [ "$via" = https ] && https_check "$deb"; then
+        src=https://localhost:8443/$(basename "$deb")
+        export CURL_CA_BUNDLE=/e2e/tls/ca.pem
+    fi
+    out=$(PARAM_VIRTGUARD_DEB=$src provision 2>&1)
+    local rc=$? downloads
+    downloads=$(grep -c "^https /$(basename "$deb") 200" "$STATE/https.log" 2>/dev/null)
     echo "$out" | sed 's/^/e2e-pkg: /'
     local why=""
-    echo "$out" | grep -q "^virtguard-provision: installing virtguard .* from '$deb'" ||
+    echo "$out" | grep -q "^virtguard-provision: installing virtguard .* from '$src'" ||
         why="provision.sh did not install the package;"
     # apt-get's own outcome, whatever provision.sh's exit status (lima-provision checks that)
     [ "$(dpkg-query -W -f='${Status}' virtguard 2>/dev/null)" = "install ok installed" ] ||
@@ -60,7 +149,15 @@ do_install() {
     else
         fail pkg-install apt-get-install "$why"
     fi
-    lima_provision "$deb" "$rc" "$out"
+    lima_provision "$src" "$rc" "$out"
+    if [ -n "$HTTPS_OK" ]; then
+        if [ -z "$why" ] && [ "$rc" = 0 ] && [ "$downloads" = 1 ]; then
+            pass pkg-install lima-provision-https "installed from $src (one download over TLS, the certificate checked against the run's test CA; provision.sh exited 0): $HTTPS_OK"
+        else
+            fail pkg-install lima-provision-https "the install from $src: provision.sh exited $rc, the server saw ${downloads:-no} download(s) of it; ${why}"
+        fi
+    fi
+    [ -z "$HTTPS_PID" ] || kill "$HTTPS_PID" 2>/dev/null
 }
 
 # The Lima provisioning script's own result: first run (exit RC, output
@@ -85,7 +182,7 @@ lima_provision() {
     [ -n "$summary" ] || why="$why no doctor summary;"
     echo "$out" | grep -q '^virtguard-provision: ready: ' || why="$why not ready;"
     cp "$conf" "$STATE/conf.provisioned"
-    out2=$(PARAM_VIRTGUARD_DEB=$deb /e2e/provision.sh 2>&1) || rc2=$?
+    out2=$(PARAM_VIRTGUARD_DEB=$deb provision 2>&1) || rc2=$?
     echo "$out2" | sed 's/^/e2e-pkg-2: /'
     [ "$rc2" = 0 ] || why="$why second run exited $rc2;"
     echo "$out2" | grep -q "^virtguard-provision: virtguard .* is installed; '$deb' is .*: nothing to do." ||
@@ -94,7 +191,7 @@ lima_provision() {
         why="$why second run changed $conf;"
     echo 'probe_timeout_ms = 4000' >>"$conf"
     cp "$conf" "$STATE/conf.edited"
-    out3=$(PARAM_VIRTGUARD_DEB=$deb /e2e/provision.sh 2>&1) || rc3=$?
+    out3=$(PARAM_VIRTGUARD_DEB=$deb provision 2>&1) || rc3=$?
     echo "$out3" | sed 's/^/e2e-pkg-3: /'
     [ "$rc3" = 0 ] || why="$why third run exited $rc3;"
     echo "$out3" | grep -qF "virtguard-provision: '$conf' was edited by hand: left as it is" &&

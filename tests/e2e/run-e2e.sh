@@ -42,10 +42,13 @@ expected_cells() { # GUEST
 }
 # The Lima example's provisioning script runs in every boot (package.sh
 # install): the result lines each guest must print, GUEST/package NAME.
+# The virtiofs boot installs from an https URL (package.sh: the refusals
+# first, lima-provision-https).
 expected_provision() { # GUEST
     [ -n "${E2E_INSTALL_FROM:-}" ] && return 0
     echo "$1/package lima-provision-9p"
     echo "$1/package lima-provision-virtiofs"
+    echo "$1/package lima-provision-https"
 }
 
 say() { printf 'e2e: %s\n' "$*"; }
@@ -54,12 +57,15 @@ now() { date +%s; }
 T_START=$(now)
 
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap, chroot, mkfs of a root tree)"
+seen=""
 for g in $guests; do
     case $g in deb12 | deb13) ;; *) die "E2E_GUESTS: unknown guest '$g' (known: deb12 deb13)" ;; esac
+    case " $seen " in *" $g "*) die "E2E_GUESTS: '$g' named twice" ;; esac
+    seen="$seen $g"
 done
 missing=""
 for t in debootstrap unshare qemu-system-x86_64 qemu-img mkfs.ext4 setpriv genisoimage timeout chroot \
-         dpkg-buildpackage dh dh_apparmor; do
+         dpkg-buildpackage dh dh_apparmor openssl; do
     command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
 done
 [ -z "$missing" ] || die "missing host tools:$missing (packages: tests/e2e/host-packages.txt)"
@@ -221,6 +227,11 @@ make_root() {
         cp "$vbuild"/virtguard_*.deb "$tree/e2e/" || die "no virtguard_*.deb built"
         install -m 0755 "$here/package.sh" "$tree/e2e/package.sh"
         install -m 0755 "$src/docs/examples/lima/provision.sh" "$tree/e2e/provision.sh"
+        # the https package server of the virtiofs boot (package.sh)
+        install -m 0755 "$here/https-serve.py" "$tree/e2e/https-serve.py"
+        install -d -m 0700 "$tree/e2e/tls"
+        install -m 0644 "$run/tls/ca.pem" "$run/tls/other-ca.pem" "$run/tls/server.pem" "$tree/e2e/tls/"
+        install -m 0600 "$run/tls/server.key" "$tree/e2e/tls/"
     fi
     install -m 0755 "$here/guest-init.sh" "$tree/e2e/init"
     install -m 0755 "$here/scenarios.sh" "$tree/e2e/scenarios.sh"
@@ -296,6 +307,27 @@ printf 'instance-id: e2e\nlocal-hostname: e2e\n' >"$run/cidata/meta-data"
 printf '#cloud-config\n' >"$run/cidata/user-data"
 genisoimage -quiet -output "$run/cidata.iso" -volid cidata -joliet -rock \
     "$run/cidata/user-data" "$run/cidata/meta-data"
+# make_tls DIR: a test CA (ca.pem) and a certificate it signed for localhost
+# (server.pem, server.key), valid two days: the guest's https package
+# server's (package.sh), trusted only through CURL_CA_BUNDLE; and another CA
+# (other-ca.pem), a store that does not trust that certificate.
+make_tls() {
+    local d=$1
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=virtguard e2e test CA" \
+        -addext keyUsage=critical,keyCertSign,cRLSign \
+        -keyout "$d/ca.key" -out "$d/ca.pem" >"$d/openssl.out" 2>&1 &&
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=virtguard e2e other CA" \
+        -addext keyUsage=critical,keyCertSign,cRLSign \
+        -keyout "$d/other-ca.key" -out "$d/other-ca.pem" >>"$d/openssl.out" 2>&1 &&
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+        -keyout "$d/server.key" -out "$d/server.csr" >>"$d/openssl.out" 2>&1 &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf" &&
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 2 -extfile "$d/ext.cnf" -out "$d/server.pem" >>"$d/openssl.out" 2>&1 ||
+        { cat "$d/openssl.out"; die "cannot make the test TLS certificates"; }
+}
+make_tls "$run/tls"
 # own_shares DIR...: as on a Mac, the unprivileged user's files
 own_shares() {
     find "$@" -type d -exec chmod 0755 {} + ; find "$@" -type f -exec chmod 0644 {} +
@@ -396,15 +428,15 @@ main_boot() { # GUEST
 owners_of() { # VFSHARE SCENARIO: the host owners of its overlay, base, ISO
     (cd "$1/images/$2" && stat -c %u:%g overlay.qcow2 base.qcow2 cidata.iso | tr '\n' ' ' | sed 's/ $//')
 }
-vf_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1" | head -n1; }
+vf_field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1" | head -n1 || true; }
 # vf_check CELL VFSHARE CONSOLE: the host's half of vf1 and vf2, from the
 # guest's E2E-VF lines, onto $run/results.txt
 vf_check() {
     local cell=$1 vfsh=$2 console=$3 d o b i got
     if ! grep -qE "^E2E FAIL $cell vf1 " "$run/results.txt"; then
-        d=$(grep -E "^E2E-VF $cell vf1 " "$console.txt" | tail -n1)
+        d=$(grep -E "^E2E-VF $cell vf1 " "$console.txt" | tail -n1) || d=""
         o=$(vf_field "$d" overlay); b=$(vf_field "$d" base); i=$(vf_field "$d" iso)
-        got=$(owners_of "$vfsh" vf1)
+        got=$(owners_of "$vfsh" vf1) || got="(files missing)"
         if [ -z "$d" ]; then
             echo "E2E FAIL $cell vf1 no-result: the guest printed neither a result nor its data; see $console"
         elif [ "$got" = "$o $b $i" ] && [ "$o" != "$share_uid:$share_uid" ]; then
@@ -414,8 +446,8 @@ vf_check() {
         fi >>"$run/results.txt"
     fi
     if ! grep -qE "^E2E FAIL $cell vf2 " "$run/results.txt"; then
-        d=$(grep -E "^E2E-VF $cell vf2 " "$console.txt" | tail -n1)
-        got=$(owners_of "$vfsh" vf2)
+        d=$(grep -E "^E2E-VF $cell vf2 " "$console.txt" | tail -n1) || d=""
+        got=$(owners_of "$vfsh" vf2) || got="(files missing)"
         if [ -z "$d" ]; then
             echo "E2E FAIL $cell vf2 no-result: the guest printed neither a result nor its data; see $console"
         elif [ "$got" = "$share_uid:$share_uid $share_uid:$share_uid $share_uid:$share_uid" ]; then
@@ -456,7 +488,7 @@ virtiofs_boot() { # GUEST
     local g=$1 gd=$run/$1 console=$top/console-$1-virtiofs.log cell=$1/virtiofs-root t p
     t=$(now)
     : >"$console"
-    vgroup=$(getent group "$share_uid" | cut -d: -f1)
+    vgroup=$(getent group "$share_uid" | cut -d: -f1) || vgroup=""
     vf_why=""
     if [ ! -x "$virtiofsd" ]; then
         vf_why="no virtiofsd at $virtiofsd (QEMU 7.2's C virtiofsd, package qemu-system-common): virtiofs cannot be tested here"
@@ -469,7 +501,7 @@ virtiofs_boot() { # GUEST
          start_virtiofsd "$gd" uns-sandboxes "$gd/ushare/sandboxes" userns; then
         say "booting the $g guest again with virtiofs shares (console: $console)"
         boot_guest "$gd" "$gd/root-vf.img" "$console" "$vf_timeout" \
-            "e2e_cells=virtiofs-root,virtiofs-userns E2E_TIMEOUT=$(((vf_timeout - 120) / 2))" \
+            "e2e_cells=virtiofs-root,virtiofs-userns e2e_deb_via=https E2E_TIMEOUT=$(((vf_timeout - 120) / 2))" \
             -object memory-backend-memfd,id=mem,size=2048M,share=on -numa node,memdev=mem \
             -chardev "socket,id=c0,path=$gd/vf-images.sock" -device vhost-user-fs-pci,chardev=c0,tag=images \
             -chardev "socket,id=c3,path=$gd/r-images.sock" -device vhost-user-fs-pci,chardev=c3,tag=rimages \
@@ -509,6 +541,12 @@ for g in $guests; do
         grep -qE "^E2E (PASS|FAIL) $cell pkg-install $name: " "$run/results.txt" ||
             echo "E2E FAIL $cell pkg-install $name: the Lima provisioning script printed no result; see the console logs in $top" >>"$run/results.txt"
     done < <(expected_provision "$g")
+    # both boots install the package: one apt-get-install line each
+    if [ -z "${E2E_INSTALL_FROM:-}" ]; then
+        n=$(grep -cE "^E2E (PASS|FAIL) $g/package pkg-install apt-get-install: " "$run/results.txt" || true)
+        [ "$n" = 2 ] ||
+            echo "E2E FAIL $g/package pkg-install apt-get-install: $n result line(s), one per boot expected (2); see the console logs in $top" >>"$run/results.txt"
+    fi
 done
 times=$(sed -n 's/^E2E TIME \([^ ]*\) \([0-9]*\)$/\1 \2 s/p' "$run/results.txt" | paste -sd';' | sed 's/;/; /g')
 sed -i '/^E2E TIME /d' "$run/results.txt"

@@ -232,6 +232,12 @@ for v in "$IMAGES" "$HOST_IMAGES"; do
 done
 case $IMAGES in /?*) ;; *) usage_error "VIRTGUARD_IMAGES is '$IMAGES'; it must be an absolute path, not '/'." ;; esac
 case $HOST_IMAGES in '' | /?*) ;; *) usage_error "VIRTGUARD_HOST_IMAGES is '$HOST_IMAGES'; it must be an absolute path." ;; esac
+# A URL only over https (root installs what comes back), refused before
+# anything is installed.
+case $DEB in
+https://*) ;;
+*://*) usage_error "VIRTGUARD_DEB '$DEB': only an https:// URL is accepted (root installs the package)." ;;
+esac
 
 # 1. libvirt and QEMU.
 case $(dpkg --print-architecture) in
@@ -266,11 +272,10 @@ else
         say "downloading '$DEB'"
         # https only, also after redirects: root installs what comes back
         curl -fsSL --proto =https --proto-redir =https --tlsv1.2 \
-            -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
+            --connect-timeout 30 --max-time 900 -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
             usage_error "could not download '$DEB'."
         debfile=$TMPDIR_DEB/virtguard.deb
         ;;
-    *://*) usage_error "VIRTGUARD_DEB '$DEB': only an https:// URL is accepted (root installs the package)." ;;
     /*) debfile=$DEB ;;
     *) debfile=$PWD/$DEB ;;
     esac
