@@ -18,7 +18,9 @@
 #     parameters, and its param: names are exactly the ones the script reads;
 #  6. its qemu.conf reader: security_driver = "none" and user = "root" are
 #     found, commented-out ones are not, and a key set twice means its first
-#     value (libvirt's virConfGetValue).
+#     value (libvirt's virConfGetValue);
+#  7. as root: a VIRTGUARD_DEB URL that is not https (http, HTTP, ftp, file)
+#     stops the whole script at once, exit 2, before any other step.
 # shellcheck disable=SC2015,SC1090 # ok/bad only print; the script is sourced by path
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
@@ -162,5 +164,25 @@ printf '  security_driver = "none"   # the usual "fix"\nuser="root"\n' >"$QEMU_C
 [ "$(qemu_setting security_driver)" = '"none"   ' ] && [ "$(qemu_setting user)" = '"root"' ] &&
     ok "qemu.conf: security_driver = \"none\" and user = \"root\" found" ||
     bad "qemu.conf: '$(qemu_setting security_driver)' '$(qemu_setting user)'"
+
+# --- 7. a package URL that is not https: refused before anything is done --
+# The whole script, as root, in a private mount namespace with its own /run
+# (where it leaves its verdict): a wrong scheme is a wrong parameter (exit 2),
+# with no other step taken, so no package is even looked at.
+if [ "$(id -u)" != 0 ] || ! unshare -m true 2>/dev/null; then
+    echo "SKIP - the URL scheme check needs root and a mount namespace"
+else
+    for url in http://example.invalid/virtguard.deb HTTP://example.invalid/virtguard.deb \
+               ftp://example.invalid/virtguard.deb file:///tmp/virtguard.deb; do
+        rc=0
+        out=$(PARAM_VIRTGUARD_DEB=$url unshare -m -- sh -c \
+            'mount -t tmpfs tmpfs /run && bash "$1"; echo "status: $(cat /run/virtguard-provision.status)"' \
+            sh "$SCRIPT" 2>&1) || rc=$?
+        want="virtguard-provision: VIRTGUARD_DEB '$url': only an https:// URL is accepted (root installs the package).
+status: failed: provision.sh stopped with exit status 2"
+        [ "$out" = "$want" ] && ok "VIRTGUARD_DEB $url: refused at once (exit 2), nothing else done" ||
+            bad "VIRTGUARD_DEB $url: got: $out"
+    done
+fi
 
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
