@@ -270,15 +270,19 @@ int vg_aa_profile_for_validation(const char *text, const char *uuid, const char 
                                  char **out, vg_error **err)
 {
     autofree char *name = vg_aa_profile_name(uuid);
+    /* libvirt 9.0's virt-aa-helper writes the first, libvirt 11's the second */
     autofree char *files = vg_xasprintf("  #include <libvirt/%s.files>\n", name);
+    autofree char *files_if = vg_xasprintf("  #include if exists <libvirt/%s.files>\n", name);
     autofree char *inc = vg_aa_rules_include(uuid);
     autofree char *ours = vg_xasprintf("  %s\n", inc);
     autofree char *no_files = NULL;
+    autofree char *no_files_if = NULL;
 
     if (!strstr(text, ours))
         return vg_error_set(err, EINVAL, "the profile file of '%s' does not include virtguard's "
                                          "rules", name);
     no_files = replace_all(text, files, "");
-    *out = replace_all(no_files, ours, rules);
+    no_files_if = replace_all(no_files, files_if, "");
+    *out = replace_all(no_files_if, ours, rules);
     return 0;
 }

@@ -58,6 +58,9 @@ int vg_aa_profile_restore(const char *text, const char *uuid, bool drop_include,
 unsigned vg_aa_profile_ours(const char *text, const char *uuid);
 
 /* For validation: the profile with our include replaced by `rules` inline
- * and libvirt's ".files" include dropped (it may not exist yet). */
+ * and libvirt's ".files" include dropped, in libvirt 9.0's form
+ * (#include <...>) and libvirt 11's (#include if exists <...>): the file may
+ * not exist yet, and what is validated (and cached by its hash) must be the
+ * whole text compiled. */
 int vg_aa_profile_for_validation(const char *text, const char *uuid, const char *rules,
                                  char **out, vg_error **err);

@@ -216,6 +216,32 @@ static void test_for_validation(void **state)
     assert_int_equal(vg_aa_profile_for_validation(libvirt_made, UUID, "", &none, &err), -EINVAL);
 }
 
+/* libvirt 11.3's virt-aa-helper -c: the same text, with the .files include
+ * as "include if exists"; validation drops that form too. */
+static void test_for_validation_libvirt11(void **state)
+{
+    (void)state;
+    static const char libvirt11_made[] =
+        "#\n# This profile is for the domain whose UUID matches this file.\n#\n\n"
+        "#include <tunables/global>\n\n"
+        "profile libvirt-" UUID " flags=(attach_disconnected) {\n"
+        "  #include <abstractions/libvirt-qemu>\n"
+        "  #include if exists <libvirt/libvirt-" UUID ".files>\n\n"
+        "}\n";
+    autofree char *with = NULL;
+    autofree char *val = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+    assert_int_equal(vg_aa_profile_ensure(libvirt11_made, UUID, false, &with, &changed, &err), 0);
+    assert_true(changed);
+    assert_non_null(strstr(with, "  #include if exists <libvirt/libvirt-" UUID ".files>\n"));
+    assert_int_equal(vg_aa_profile_for_validation(with, UUID, "  \"/x\" r,\n", &val, &err), 0);
+    assert_null(strstr(val, ".files>"));
+    assert_null(strstr(val, ".virtguard>"));
+    assert_non_null(strstr(val, "  #include <abstractions/libvirt-qemu>\n"));
+    assert_non_null(strstr(val, "\n\n  \"/x\" r,\n}\n"));
+}
+
 /* The helper profile's generated include follows the config; a stale one
  * is reported with the commands that fix it. */
 static void test_helper_roots(void **state)
@@ -287,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_restore),
         cmocka_unit_test(test_helper_roots),
         cmocka_unit_test(test_for_validation),
+        cmocka_unit_test(test_for_validation_libvirt11),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
