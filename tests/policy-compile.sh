@@ -117,10 +117,22 @@ if ! $checker "$out"/*.whole.rules >"$out/whole.log" 2>&1; then
     echo "FAIL: a rendered rules file compiles to more or other than its entries"
     fail=1
 fi
+# ... and must pass a literal inside a granted tree (found by fuzz-smoke:
+# the DFA walk stops under the tree, which accepts that literal anyway).
+hx() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
+mkdir -p "$out/pos-whole"
+printf '  "/img/\\?/" r,\n  "/img/\\?/**" r,\n  "/img/\\?/\\^a" r,\n  deny "/img/\\?/\\^a" w,\n  "/img/;;" rk,\n  deny "/img/;;" w,\n' \
+    >"$out/pos-whole/tree-literal.rules"
+printf 'tree %s r\nfile %s r deny\nfile %s rk deny\n' "$(hx '/img/?')" "$(hx '/img/?/^a')" "$(hx '/img/;;')" \
+    >"$out/pos-whole/tree-literal.expect"
+if ! $checker "$out/pos-whole/tree-literal.rules" >"$out/pos-whole.log" 2>&1; then
+    cat "$out/pos-whole.log"
+    echo "FAIL: the whole-file checker rejected a literal inside a granted tree"
+    fail=1
+fi
 # ... and the checker must fail on what it exists to catch: the quoted
 # string that runs into the next line (a name ending in a backslash before
 # a comment holding a quote), a live glob, a rule nobody asked for.
-hx() { printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'; }
 mkdir -p "$out/neg"
 printf '  # x\n  "/a/d\\\\" rwk,\n  # b" rwk, /** rwmlk, #\n  "/a/b" r,\n' >"$out/neg/inject.rules"
 printf 'file %s\nfile %s\n' "$(hx '/a/d\')" "$(hx /a/b)" >"$out/neg/inject.expect"
