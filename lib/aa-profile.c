@@ -182,7 +182,7 @@ int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
                          char **out, bool *changed, vg_error **err)
 {
     autofree char *name = vg_aa_profile_name(uuid);
-    autofree char *target = vg_xasprintf("<libvirt/%s" VG_AA_RULES_SUFFIX ">", name);
+    autofree char *inc = vg_aa_rules_include(uuid);
     autofree char *with_include = NULL;
     autofree char *flagged = NULL;
     bool marked = find_line(text, VG_AA_COMPLAIN_MARK) != NULL;
@@ -190,7 +190,8 @@ int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
     size_t header_end;
     int r;
 
-    if (strstr(text, target)) {
+    /* a line of its own: the same text in a comment includes nothing */
+    if (find_line(text, inc)) {
         with_include = vg_xstrdup(text);
     } else {
         const char *close = last_close(text);
@@ -198,7 +199,7 @@ int vg_aa_profile_ensure(const char *text, const char *uuid, bool complain,
         if (!close)
             return vg_error_set(err, EINVAL, "the profile file of '%s' has no closing '}'", name);
         vg_buf_addn(&b, text, (size_t)(close - text));
-        vg_buf_printf(&b, "\n  #include if exists %s", target);
+        vg_buf_printf(&b, "\n  %s", inc);
         vg_buf_add(&b, close);
         with_include = vg_buf_steal(&b);
     }
@@ -271,18 +272,24 @@ int vg_aa_profile_for_validation(const char *text, const char *uuid, const char 
 {
     autofree char *name = vg_aa_profile_name(uuid);
     /* libvirt 9.0's virt-aa-helper writes the first, libvirt 11's the second */
-    autofree char *files = vg_xasprintf("  #include <libvirt/%s.files>\n", name);
-    autofree char *files_if = vg_xasprintf("  #include if exists <libvirt/%s.files>\n", name);
+    autofree char *files = vg_xasprintf("#include <libvirt/%s.files>", name);
+    autofree char *files_if = vg_xasprintf("#include if exists <libvirt/%s.files>", name);
     autofree char *inc = vg_aa_rules_include(uuid);
-    autofree char *ours = vg_xasprintf("  %s\n", inc);
-    autofree char *no_files = NULL;
-    autofree char *no_files_if = NULL;
+    vg_buf b = { 0 };
 
-    if (!strstr(text, ours))
+    if (!find_line(text, inc))
         return vg_error_set(err, EINVAL, "the profile file of '%s' does not include virtguard's "
                                          "rules", name);
-    no_files = replace_all(text, files, "");
-    no_files_if = replace_all(no_files, files_if, "");
-    *out = replace_all(no_files_if, ours, rules);
+    /* Whole lines only: the same text inside a comment stays a comment. */
+    for (const char *p = text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
+        if (line_is(p, inc))
+            vg_buf_add(&b, rules);
+        else if (!line_is(p, files) && !line_is(p, files_if))
+            vg_buf_addn(&b, p, n);
+        p += n;
+    }
+    *out = vg_buf_steal(&b);
     return 0;
 }

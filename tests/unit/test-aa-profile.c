@@ -216,6 +216,41 @@ static void test_for_validation(void **state)
     assert_int_equal(vg_aa_profile_for_validation(libvirt_made, UUID, "", &none, &err), -EINVAL);
 }
 
+/* The includes are whole lines: the same text at the end of a comment is
+ * neither dropped (which would join the comment to the next line, hiding a
+ * rule from validation that the loaded profile has) nor taken for ours. */
+static void test_for_validation_whole_lines(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "#include <tunables/global>\n"
+        "profile libvirt-" UUID " flags=(attach_disconnected) {\n"
+        "  # moved:  #include if exists <libvirt/libvirt-" UUID ".files>\n"
+        "  /etc/shadow r,\n"
+        "  # old:  #include if exists <libvirt/libvirt-" UUID ".virtguard>\n"
+        "  #include if exists <libvirt/libvirt-" UUID ".files>\n"
+        "}\n";
+    autofree char *with = NULL;
+    autofree char *val = NULL;
+    autofree char *none = NULL;
+    autoerror vg_error *err = NULL;
+    bool changed;
+    /* a commented-out include of ours is none: validation refuses, ensure adds one */
+    assert_int_equal(vg_aa_profile_for_validation(text, UUID, "", &none, &err), -EINVAL);
+    vg_error_free(steal_pointer(&err));
+    assert_int_equal(vg_aa_profile_ensure(text, UUID, false, &with, &changed, &err), 0);
+    assert_true(changed);
+    assert_int_equal(vg_aa_profile_for_validation(with, UUID, "  \"/x\" r,\n", &val, &err), 0);
+    assert_string_equal(val,
+        "#include <tunables/global>\n"
+        "profile libvirt-" UUID " flags=(attach_disconnected) {\n"
+        "  # moved:  #include if exists <libvirt/libvirt-" UUID ".files>\n"
+        "  /etc/shadow r,\n"
+        "  # old:  #include if exists <libvirt/libvirt-" UUID ".virtguard>\n"
+        "  \"/x\" r,\n"
+        "}\n");
+}
+
 /* libvirt 11.3's virt-aa-helper -c: the same text, with the .files include
  * as "include if exists"; validation drops that form too. */
 static void test_for_validation_libvirt11(void **state)
@@ -314,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_helper_roots),
         cmocka_unit_test(test_for_validation),
         cmocka_unit_test(test_for_validation_libvirt11),
+        cmocka_unit_test(test_for_validation_whole_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

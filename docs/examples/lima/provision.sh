@@ -270,9 +270,12 @@ else
     case $DEB in
     https://*)
         say "downloading '$DEB'"
-        # https only, also after redirects: root installs what comes back
-        curl -fsSL --proto =https --proto-redir =https --tlsv1.2 \
-            --connect-timeout 30 --max-time 900 -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
+        # https only, also after redirects: root installs what comes back;
+        # no ~/.curlrc (-q), one URL as written (no {} [] globbing), bounded
+        # in time and size
+        curl -q -fsSL --globoff --proto =https --proto-redir =https --tlsv1.2 \
+            --connect-timeout 30 --max-time 900 --max-filesize 64M \
+            -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
             usage_error "could not download '$DEB'."
         debfile=$TMPDIR_DEB/virtguard.deb
         ;;
