@@ -87,18 +87,27 @@ static const char *find_line(const char *text, const char *content)
     return NULL;
 }
 
-/* `text` without every line that is `content`. */
-static char *drop_lines(const char *text, const char *content)
+/* `text` with every line that is `content` (a whole line, its newline
+ * included) replaced by `with`. */
+static char *replace_lines(const char *text, const char *content, const char *with)
 {
     vg_buf b = { 0 };
     for (const char *p = text; *p;) {
         const char *eol = strchr(p, '\n');
         size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
-        if (!line_is(p, content))
+        if (line_is(p, content))
+            vg_buf_add(&b, with);
+        else
             vg_buf_addn(&b, p, n);
         p += n;
     }
     return vg_buf_steal(&b);
+}
+
+/* `text` without every line that is `content`. */
+static char *drop_lines(const char *text, const char *content)
+{
+    return replace_lines(text, content, "");
 }
 
 typedef enum { FLAGS_ADD_COMPLAIN, FLAGS_REMOVE_COMPLAIN } flags_op;
@@ -275,21 +284,13 @@ int vg_aa_profile_for_validation(const char *text, const char *uuid, const char 
     autofree char *files = vg_xasprintf("#include <libvirt/%s.files>", name);
     autofree char *files_if = vg_xasprintf("#include if exists <libvirt/%s.files>", name);
     autofree char *inc = vg_aa_rules_include(uuid);
-    vg_buf b = { 0 };
 
     if (!find_line(text, inc))
         return vg_error_set(err, EINVAL, "the profile file of '%s' does not include virtguard's "
                                          "rules", name);
     /* Whole lines only: the same text inside a comment stays a comment. */
-    for (const char *p = text; *p;) {
-        const char *eol = strchr(p, '\n');
-        size_t n = eol ? (size_t)(eol - p) + 1 : strlen(p);
-        if (line_is(p, inc))
-            vg_buf_add(&b, rules);
-        else if (!line_is(p, files) && !line_is(p, files_if))
-            vg_buf_addn(&b, p, n);
-        p += n;
-    }
-    *out = vg_buf_steal(&b);
+    autofree char *no_files = drop_lines(text, files);
+    autofree char *no_files_if = drop_lines(no_files, files_if);
+    *out = replace_lines(no_files_if, inc, rules);
     return 0;
 }

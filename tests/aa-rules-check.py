@@ -237,6 +237,12 @@ def single_byte(label):
 
 
 def check_dfa(g, literals, tree_prefixes):
+    # A path strictly under an intended tree's DIR/ is the tree's to accept:
+    # the walk stops there, so a literal under a tree (a backing file in a
+    # granted directory) shows up only as far as its first byte after DIR/,
+    # and whatever the walk reaches there is in the tree's language anyway.
+    def under_tree(text):
+        return any(text.startswith(t) and len(text) > len(t) for t in tree_prefixes)
     out = {}
     for frm, to, label in g["edges"]:
         out.setdefault(frm, []).append((to, label))
@@ -250,7 +256,7 @@ def check_dfa(g, literals, tree_prefixes):
             return "the DFA is too large to walk"
         if s in g["accept"]:
             accepted.add(text)
-        if any(text.startswith(t) and len(text) > len(t) for t in tree_prefixes):
+        if under_tree(text):
             continue
         for to, label in out.get(s, []):
             b = single_byte(label)
@@ -259,12 +265,6 @@ def check_dfa(g, literals, tree_prefixes):
                     return "the DFA has a class or default edge after %r, which is no intended tree" % text
                 continue
             stack.append((to, text + bytes([b])))
-    # A path strictly under an intended tree's DIR/ is the tree's to accept:
-    # the walk stops there, so a literal under a tree (a backing file in a
-    # granted directory) shows up only as far as its first byte after DIR/,
-    # and whatever the walk reaches there is in the tree's language anyway.
-    def under_tree(text):
-        return any(text.startswith(t) and len(text) > len(t) for t in tree_prefixes)
     accepted = {a for a in accepted if not under_tree(a)}
     literals = {lit for lit in literals if not under_tree(lit)}
     if accepted != literals:

@@ -200,6 +200,19 @@ static void test_ensure_flags_forms(void **state)
     assert_string_equal(err->msg, "the profile file has no 'profile libvirt-" UUID "' line");
 }
 
+/* What every libvirt-made profile gives: `made` with virtguard's include
+ * (*with, *changed) validates as its text without libvirt's .files line and
+ * with the rules "/x" r, inline (*val). */
+static void check_validation(const char *made, char **with, bool *changed, char **val)
+{
+    autoerror vg_error *err = NULL;
+    assert_int_equal(vg_aa_profile_ensure(made, UUID, false, with, changed, &err), 0);
+    assert_int_equal(vg_aa_profile_for_validation(*with, UUID, "  \"/x\" r,\n", val, &err), 0);
+    assert_null(strstr(*val, ".files>"));
+    assert_null(strstr(*val, ".virtguard>"));
+    assert_non_null(strstr(*val, "\n\n  \"/x\" r,\n}\n"));
+}
+
 static void test_for_validation(void **state)
 {
     (void)state;
@@ -207,11 +220,7 @@ static void test_for_validation(void **state)
     autofree char *val = NULL;
     autoerror vg_error *err = NULL;
     bool changed;
-    assert_int_equal(vg_aa_profile_ensure(libvirt_made, UUID, false, &with, &changed, &err), 0);
-    assert_int_equal(vg_aa_profile_for_validation(with, UUID, "  \"/x\" r,\n", &val, &err), 0);
-    assert_null(strstr(val, ".files>"));
-    assert_null(strstr(val, ".virtguard>"));
-    assert_non_null(strstr(val, "\n\n  \"/x\" r,\n}\n"));
+    check_validation(libvirt_made, &with, &changed, &val);
     autofree char *none = NULL;
     assert_int_equal(vg_aa_profile_for_validation(libvirt_made, UUID, "", &none, &err), -EINVAL);
 }
@@ -265,16 +274,11 @@ static void test_for_validation_libvirt11(void **state)
         "}\n";
     autofree char *with = NULL;
     autofree char *val = NULL;
-    autoerror vg_error *err = NULL;
     bool changed;
-    assert_int_equal(vg_aa_profile_ensure(libvirt11_made, UUID, false, &with, &changed, &err), 0);
+    check_validation(libvirt11_made, &with, &changed, &val);
     assert_true(changed);
     assert_non_null(strstr(with, "  #include if exists <libvirt/libvirt-" UUID ".files>\n"));
-    assert_int_equal(vg_aa_profile_for_validation(with, UUID, "  \"/x\" r,\n", &val, &err), 0);
-    assert_null(strstr(val, ".files>"));
-    assert_null(strstr(val, ".virtguard>"));
     assert_non_null(strstr(val, "  #include <abstractions/libvirt-qemu>\n"));
-    assert_non_null(strstr(val, "\n\n  \"/x\" r,\n}\n"));
 }
 
 /* The helper profile's generated include follows the config; a stale one
