@@ -46,6 +46,8 @@ typedef struct vg_explain_event {
     char *domain;           /* named on the line or by the context; may be NULL */
     char *path;             /* the file the line is about; may be NULL */
     char *error;            /* "Permission denied", "No such file or directory"... */
+    bool unshown;           /* a name (path, profile, domain) had to be shown
+                               escaped: it names nothing a rule may grant */
     /* VG_EV_APPARMOR */
     char *aa_result;        /* "DENIED", "ALLOWED", "STATUS", "AUDIT"... */
     char *operation;
