@@ -828,7 +828,7 @@ static vg_check *add(judge *j, const char *key, vg_check_status st, const char *
  * NULL for a repeat. */
 static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const char *key,
                                     const char *whom, const char *verb, const char *perms,
-                                    const char *uuid, const char *rule)
+                                    const char *uuid)
 {
     const vg_explain_facts *f = j->f;
     const vg_domain_files *own = vg_domain_files_find(f->domains, f->n_domains, uuid);
@@ -852,12 +852,12 @@ static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const c
         if (owner)
             vg_check_detail(c, "It is a file of domain '%s' ('%s').",
                             owner->name ? owner->name : "?", owner->source);
+        /* no rule text: the file is not one the definition names */
         vg_check_fix(c, "check with 'qemu-img info --backing-chain %s'. Only if '%s' is in that "
-                        "chain does the domain need it%s%s%s virtguard's hook and helper put "
+                        "chain does the domain need it; virtguard's hook and helper put "
                         "backing files' rules in place at every start ('virtguard doctor' checks "
                         "them). Otherwise the denial is confinement doing its job.",
-                     own->chainless_disk, e->path, rule ? ":\n  " : ";", rule ? rule : "",
-                     rule ? "\n" : "");
+                     own->chainless_disk, e->path);
         return c;
     }
     autofree char *title = own ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s': "
@@ -960,6 +960,7 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                                             e->path ? e->path : "?");
         if (!(c = add(j, key, st, "virt-aa-helper", e, title)))
             return;
+        free(steal_pointer(&rule));     /* its profile is libvirt's, not a domain's */
         vg_check_detail(c, "virt-aa-helper reads a domain's disk images to find their backing "
                            "chain and writes the per-domain rules from what it finds. Its own "
                            "profile lets it read images only in a few places or by file name "
@@ -986,7 +987,7 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                                     e->path)) {
         /* Never widen a profile to a file the domain does not use, nor to
          * one whose domain's files are not known. */
-        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid, rule)))
+        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid)))
             return;
         free(steal_pointer(&rule));
     } else if (uuid) {

@@ -627,7 +627,8 @@ static void test_seatbelt_exact(void **state)
     vg_explain_facts facts = { .cfg = g->cfg };
     char *out = NULL;
     vg_checklist *l = judged("Sandbox: agent(7) deny(1) file-read-data /\n"
-                             "Sandbox: agent(7) deny(1) file-read-data /Users/dev/\n", &facts, &out);
+                             "Sandbox: agent(7) deny(1) file-read-data /Users/dev/\n", &facts,
+                             &out);
     assert_null(strstr(out, "subpath"));
     assert_string_equal(vg_check_attr_get(&l->v[0], "seatbelt_rules"),
                         "(allow file-read* (literal \"/Users/dev\"))");
