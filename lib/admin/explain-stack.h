@@ -5,8 +5,9 @@
  *  - macOS Seatbelt denials, as `log stream --style compact --predicate
  *    'eventMessage CONTAINS "Sandbox: "'` prints them:
  *      ... Sandbox: PROCESS(PID) deny(N) OPERATION ARGS
- *    → per process, deduplicated, the narrowest Seatbelt allow rules and
- *    the same grants as a nono profile (JSON);
+ *    → per process, deduplicated, Seatbelt allow rules each for only the
+ *    object denied (vg_seatbelt_rule) and the same grants as a nono
+ *    profile (JSON);
  *  - Virtualization.framework's `VZErrorDomain Code=1` (limactl's "Internal
  *    Virtualization error"), whose usual cause is a Seatbelt denial;
  *  - LXC's "explicitly configured lxc.apparmor.profile overrides the
