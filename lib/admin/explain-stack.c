@@ -22,10 +22,48 @@ void vg_stack_log_clear(vg_stack_log *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* "Sandbox: PROCESS(PID) deny(N) OPERATION ARGS" anywhere in the line. */
+/* Who writes Seatbelt denials: the kernel, as `log stream --style compact`
+ * ("kernel[0:2c1a]") and `log show` ("kernel:") name it. */
+static const char *const sandbox_writers[] = { "kernel[", "kernel:" };
+
+static bool plain_token_char(char c)
+{
+    return isalnum((unsigned char)c) || (c && strchr(":.+-", c));
+}
+
+/* The line's own "Sandbox: " message, by the log's grammar: at the line's
+ * start, or after "WRITER (Sandbox) " preceded only by plain tokens (the
+ * time, the type, ids).  A "Sandbox: " quoted inside another program's
+ * message (a file name in a libvirt error) is not one.  NULL when none. */
+static const char *sandbox_message(const char *line)
+{
+    static const char tag[] = "(Sandbox) Sandbox: ";
+    if (vg_str_has_prefix(line, "Sandbox: "))
+        return line;
+    const char *t = strstr(line, tag);
+    if (!t)
+        return NULL;
+    const char *w = t;                      /* the writer's token before it */
+    while (w > line && w[-1] == ' ')
+        w--;
+    const char *end = w;
+    while (w > line && w[-1] != ' ')
+        w--;
+    bool writer = false;
+    for (size_t i = 0; i < VG_N_ELEMENTS(sandbox_writers); i++)
+        writer |= vg_str_has_prefix(w, sandbox_writers[i]) && end > w;
+    if (!writer || end == t)
+        return NULL;
+    for (const char *q = line; q < w; q++)
+        if (*q != ' ' && !plain_token_char(*q))
+            return NULL;
+    return t + strlen("(Sandbox) ");
+}
+
+/* "Sandbox: PROCESS(PID) deny(N) OPERATION ARGS" as the line's message. */
 static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 {
-    const char *p = strstr(line, "Sandbox: ");
+    const char *p = sandbox_message(line);
     if (!p)
         return false;
     p += strlen("Sandbox: ");
