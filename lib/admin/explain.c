@@ -728,7 +728,7 @@ char **vg_explain_paths(const vg_explain_log *log)
     for (size_t i = 0; i < log->n; i++) {
         const vg_explain_event *e = &log->v[i];
         if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN || e->kind == VG_EV_XATTR ||
-             e->kind == VG_EV_WRITER_DENIED) && e->path &&
+             e->kind == VG_EV_WRITER_DENIED) && e->path && !e->unshown &&
             e->path[0] == '/' && !vg_strv_contains(v, e->path))
             vg_strv_push(&v, vg_xstrdup(e->path));
     }
