@@ -185,8 +185,10 @@ static bool syslog_head(const char **p)
                 s++;
             timed = token(&s, time_char) && token(&s, time_char);
         }
-    if (!timed)
+    if (!timed) {
+        s = *p;
         timed = isdigit((unsigned char)*s) ? token(&s, time_char) : bracket_stamp(&s);
+    }
     if (!timed || !token(&s, NULL))     /* HOST */
         return false;
     const char *tag = s;
