@@ -695,19 +695,15 @@ static void judge_remember(const vg_doctor_facts *f, const vg_mount_fact *m, con
     vg_check_attr_set(c, "mount", "%s", m->mount_point);
 }
 
-static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_checklist *l)
+/* The mount itself: mounted there, of an allowed type, answering.  Returns
+ * its mount table entry when it is fine and was probed, else NULL (a check
+ * says why, or that it was not probed). */
+static const vg_mount *judge_mount_state(const vg_doctor_facts *f, const vg_mount_fact *m,
+                                         const vg_fstab_entry *fe, bool lima, vg_checklist *l)
 {
     const char *mp = m->mount_point;
-    const vg_fstab_entry *fe = vg_fstab_find(f->fstab, mp);
-    bool lima = vg_lima_detect(f->mounts, f->fstab);
     vg_check *c;
 
-    if (!f->mounts) {
-        c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s': the mount table cannot be read",
-                             mp);
-        vg_check_detail(c, "%s.", f->mounts_error ? f->mounts_error : "unknown error");
-        return;
-    }
     vg_mount_probe probe = { &m->statfs, &m->self, &m->parent };
     vg_mount_class mc = vg_mount_classify(f->mounts, mp, f->cfg->shared_fs_types,
                                           m->probed ? &probe : NULL);
@@ -731,7 +727,7 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
             autofree char *fix = vg_mount_fix(f->cfg, mp, fe);
             vg_check_fix(c, "%s", fix);
         }
-        return;
+        return NULL;
     case VG_MOUNT_WRONG_FSTYPE:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is mounted as '%s', not an allowed "
                              "type", mp, e->fstype);
@@ -740,12 +736,12 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
                            "incomplete.", e->source, e->fstype);
         vg_check_fix(c, "mount the share there, or add \"%s\" to shared_fs_types in '%s'.",
                      e->fstype, f->config_path);
-        return;
+        return NULL;
     case VG_MOUNT_NOT_PROBED:
         c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s' is mounted (%s, source '%s'; not "
                              "probed)", mp, e->fstype, e->source);
         vg_check_attr_set(c, "mount", "%s", mp);
-        return;
+        return NULL;
     case VG_MOUNT_TIMEOUT:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' (%s) did not answer within %u ms",
                              mp, e->fstype, f->cfg->probe_timeout_ms);
@@ -753,11 +749,11 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
         vg_check_fix(c, "check the host side of the share (on Lima: is the instance's host "
                         "process alive? 'limactl list'), or raise probe_timeout_ms in '%s'.",
                      f->config_path);
-        return;
+        return NULL;
     case VG_MOUNT_UNEXAMINABLE:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' (%s) cannot be examined: %s", mp,
                              e->fstype, strerror(mc.err));
-        return;
+        return NULL;
     case VG_MOUNT_SHADOW:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is a shadow directory", mp);
         vg_check_detail(c, "The mount table lists a %s mount there, but the directory is on the "
@@ -769,19 +765,25 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
         } else {
             vg_check_fix(c, "unmount and mount the share again: umount '%s'; mount '%s'.", mp, mp);
         }
-        return;
+        return NULL;
     case VG_MOUNT_FINE:
         break;
     }
     c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s' is mounted (%s, source '%s') and "
                          "answered in %lld ms", mp, e->fstype, e->source, m->probe_ms);
     vg_check_attr_set(c, "mount", "%s", mp);
+    return e;
+}
 
-    /* DAC on the share: does chown stick, and who owns the files? */
-    if (!m->chown.answered || f->qemu_ids_error)
-        return;
-    judge_remember(f, m, e, l);
+/* DAC on the share `e`: a chown that does not stick, and the per-domain
+ * label that works with the files' owner. */
+static void judge_share_dac(const vg_doctor_facts *f, const vg_mount_fact *m, const vg_mount *e,
+                            bool lima, vg_checklist *l)
+{
+    const char *mp = m->mount_point;
     vg_chown_result cr = m->chown.chown;
+    vg_check *c;
+
     if (cr != VG_CHOWN_IGNORED && cr != VG_CHOWN_REFUSED && cr != VG_CHOWN_NO_CREATE)
         return;
     uid_t owner = m->self.uid;
@@ -819,6 +821,28 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
                          ? "\nor for the whole share, serve it with a virtiofsd running as "
                            "root (there chown works)" : "");
     vg_check_attr_set(c, "mount", "%s", mp);
+}
+
+static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_checklist *l)
+{
+    const char *mp = m->mount_point;
+    const vg_fstab_entry *fe = vg_fstab_find(f->fstab, mp);
+    bool lima = vg_lima_detect(f->mounts, f->fstab);
+    const vg_mount *e;
+
+    if (!f->mounts) {
+        vg_check *c = vg_checklist_add(l, VG_CHECK_FAIL, "mount",
+                                       "'%s': the mount table cannot be read", mp);
+        vg_check_detail(c, "%s.", f->mounts_error ? f->mounts_error : "unknown error");
+        return;
+    }
+    if (!(e = judge_mount_state(f, m, fe, lima, l)))
+        return;
+    /* DAC on the share: does chown stick, and who owns the files? */
+    if (!m->chown.answered || f->qemu_ids_error)
+        return;
+    judge_remember(f, m, e, l);
+    judge_share_dac(f, m, e, lima, l);
 }
 
 vg_checklist *vg_doctor_judge(const vg_doctor_facts *f)
