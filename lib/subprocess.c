@@ -57,13 +57,20 @@ int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned tim
         return vg_error_set_errno(err, e, "cannot fork to run '%s'", argv[0]);
     }
     if (pid == 0) {
-        if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
+        /* Its own process group, so that a timeout reaches whatever it
+         * forks (apparmor_parser compiles in a worker child). */
+        if (setpgid(0, 0) < 0 ||
+            dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
             dup2(out[1], STDERR_FILENO) < 0)
             _exit(127);
         execv(argv[0], argv);
         dprintf(STDERR_FILENO, "cannot run '%s': %s", argv[0], strerror(errno));
         _exit(127);
     }
+    /* The parent sets it too: whichever runs first, the group exists
+     * before either side goes on (EACCES once the child has exec'd, when
+     * the child's own call has already done it). */
+    (void)setpgid(pid, pid);
     close(in[0]);
     close(out[1]);
     if (vg_spawn_started_hook)
@@ -133,9 +140,14 @@ int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned tim
             res->timed_out = true;
     }
     if (res->timed_out) {
+        /* The whole group, while the unreaped child still holds its id (so
+         * the id cannot name another group), then the child itself in case
+         * it left the group. */
+        kill(-pid, SIGKILL);
         kill(pid, SIGKILL);
         /* A child in an uninterruptible sleep (a FUSE request that is never
-         * answered) does not die from SIGKILL: leave it to init. */
+         * answered) does not die from SIGKILL: leave it to init.  So may a
+         * grandchild in one; the others are gone with the group. */
         bool gone = reap_until(pid, vg_now_ms() + grace_ms, &res->status);
         res->left_behind = !gone;
         res->exited = false;
