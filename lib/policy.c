@@ -215,6 +215,56 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
     return 0;
 }
 
+/* ---- cost --------------------------------------------------------------- */
+
+void vg_policy_cost_of(const vg_policy *p, vg_policy_cost *cost)
+{
+    memset(cost, 0, sizeof(*cost));
+    cost->entries = p->n_entries;
+    for (size_t i = 0; i < p->n_entries; i++) {
+        if (rule_seen_before(p, i))
+            continue;
+        unsigned long long len = strlen(p->entries[i].path);
+        cost->bytes += len;
+        cost->weight += (len * len + 1023) / 1024;
+        if (len > strlen(p->entries[cost->longest].path))
+            cost->longest = i;
+    }
+}
+
+int vg_policy_check_cost(const vg_policy *p, const char *name, vg_error **err)
+{
+    vg_policy_cost c;
+    autofree char *n = vg_aa_comment_text(name ? name : "?");
+
+    vg_policy_cost_of(p, &c);
+    if (c.entries > VG_POLICY_MAX_ENTRIES)
+        return vg_error_set(err, E2BIG, "domain '%s': %zu rule entries are more than virtguard "
+                            "writes for one domain (at most %d); refused before apparmor_parser "
+                            "runs", n, c.entries, VG_POLICY_MAX_ENTRIES);
+    if (c.bytes > VG_POLICY_MAX_BYTES)
+        return vg_error_set(err, E2BIG, "domain '%s': its rules name %zu bytes of paths, more "
+                            "than virtguard writes for one domain (at most %d; apparmor_parser "
+                            "builds about one state per byte and gives up past 65535); refused "
+                            "before apparmor_parser runs", n, c.bytes, VG_POLICY_MAX_BYTES);
+    if (c.weight > VG_POLICY_MAX_WEIGHT) {
+        const vg_policy_entry *e = &p->entries[c.longest];
+        size_t len = strlen(e->path);
+        autofree char *head = vg_xstrndup(e->path, len > 60 ? 60 : len);
+        autofree char *shown = vg_str_escape(head, true);
+        autofree char *why = vg_aa_comment_text(e->reason ? e->reason
+                                                          : vg_policy_role_label(e->role));
+        return vg_error_set(err, E2BIG, "domain '%s': its rules would take apparmor_parser too "
+                            "long to compile: their weight is %llu, more than the %d allowed "
+                            "(each path weighs its length squared over 1024: 1 KiB weighs 1024, "
+                            "4 KiB 16384); the longest path, %zu bytes, is '%s%s' (%s); refused "
+                            "before apparmor_parser runs: shorten the paths or use fewer", n,
+                            c.weight, VG_POLICY_MAX_WEIGHT, len, shown, len > 60 ? "..." : "",
+                            why);
+    }
+    return 0;
+}
+
 /* ---- self-check ---------------------------------------------------------- */
 
 /* One parsed rule line: the unescaped path, whether it ends in the tree

@@ -20,14 +20,22 @@
  * sane sandbox image needs it, and it bounds the I/O). */
 #define VG_POLICY_MAX_CHAIN 16
 
-/* Caps that keep a hostile domain from holding the helper's lock behind a
- * slow compile: a path must be shorter than PATH_MAX (QEMU opens it with
- * one open(2)), and one domain gets at most this many rule entries naming
- * at most this many bytes of paths (a 100-disk domain with 200-byte paths
- * uses a third of it). */
+/* Caps that keep a hostile domain from making apparmor_parser run for
+ * minutes (docs/SECURITY.md, "Cost"; measured in docs/RELIABILITY.md): a
+ * path must be shorter than PATH_MAX (QEMU opens it with one open(2)); one
+ * domain gets at most VG_POLICY_MAX_ENTRIES rule entries, naming at most
+ * VG_POLICY_MAX_BYTES bytes of distinct paths (the parser builds about one
+ * DFA state per byte and gives up past 65535), with a weight of at most
+ * VG_POLICY_MAX_WEIGHT.  The weight is the sum over the distinct rule paths
+ * of length x length / 1024: the parser's time grows with the square of
+ * each path's length and more (16 repetitive 3.8 KB paths: 60-100 s), far
+ * more than with their number.  A 1 KiB path weighs 1024, a 4 KiB one the
+ * whole budget; a 100-disk domain with backing chains of 3 and 80-byte
+ * paths weighs under 2 000. */
 #define VG_POLICY_MAX_PATH 4096
 #define VG_POLICY_MAX_ENTRIES 1024
-#define VG_POLICY_MAX_BYTES 65536
+#define VG_POLICY_MAX_BYTES 49152
+#define VG_POLICY_MAX_WEIGHT 16384
 
 typedef enum {
     VG_POLICY_FILE,         /* one rule for the path itself */
@@ -54,6 +62,22 @@ typedef struct vg_policy {
  * warning instead of refused; restricted prefixes and control characters
  * are refused in both modes. */
 int vg_policy_resolve(const vg_config *cfg, const vg_domain *dom, vg_policy **out, vg_error **err);
+
+/* What the rules of `p` cost apparmor_parser (pure): rule entries, and
+ * over the distinct rule paths (same path and kind once) their bytes, their
+ * weight (VG_POLICY_MAX_WEIGHT) and the entry with the longest path. */
+typedef struct vg_policy_cost {
+    size_t entries;
+    size_t bytes;
+    unsigned long long weight;
+    size_t longest;             /* index into p->entries; 0 when there are none */
+} vg_policy_cost;
+void vg_policy_cost_of(const vg_policy *p, vg_policy_cost *cost);
+
+/* The check before any compile: 0 when `p` is within every cap above,
+ * else -E2BIG and a message naming the domain `name`, the figure and its
+ * limit (and, for the weight, the longest path and what it is).  Pure. */
+int vg_policy_check_cost(const vg_policy *p, const char *name, vg_error **err);
 
 /* `virtguard profile` in one call: parse the domain XML (`name` is used in
  * messages), check its name and UUID, resolve and render.  Warnings are
