@@ -347,6 +347,14 @@ manydisks() {   # 40 disks of ~1 900-byte paths: 76 kB of rules
     done
 }
 domain h $UUID "$(manydisks)" | run too-many-path-bytes refuse "more than virtguard writes for one domain"
+longdisks() {   # 6 disks of ~2 900-byte paths: 17 kB, but a weight of 49 000
+    local i d=$R c; c=$(head -c 200 /dev/zero | tr '\0' w)
+    for i in $(seq 1 14); do d=$d/$c; done
+    for i in $(seq 1 6); do
+        printf "    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s/%04d.img'/><target dev='vd%s' bus='virtio'/></disk>\n" "$d" "$i" "$i"
+    done
+}
+domain h $UUID "$(longdisks)" | run too-heavy-paths refuse "would take apparmor_parser too long to compile: their weight is [0-9]+, more than the 16384 allowed"
 
 # qcow2 backing files
 plain "$R/back-etc.qcow2" qcow2 | run backing-etc refuse "restricted"
