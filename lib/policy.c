@@ -219,17 +219,21 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
 
 void vg_policy_cost_of(const vg_policy *p, vg_policy_cost *cost)
 {
+    size_t longest = 0;
+
     memset(cost, 0, sizeof(*cost));
     cost->entries = p->n_entries;
     for (size_t i = 0; i < p->n_entries; i++) {
         if (rule_seen_before(p, i))
             continue;
-        unsigned long long len = strlen(p->entries[i].path);
+        size_t len = strlen(p->entries[i].path);
         cost->bytes += len;
-        cost->weight += (len * len + 1023) / 1024;
-        if (len > strlen(p->entries[cost->longest].path))
+        if (len > longest) {
+            longest = len;
             cost->longest = i;
+        }
     }
+    cost->weight = (unsigned long long)longest * cost->bytes;
 }
 
 int vg_policy_check_cost(const vg_policy *p, const char *name, vg_error **err)
@@ -255,12 +259,12 @@ int vg_policy_check_cost(const vg_policy *p, const char *name, vg_error **err)
         autofree char *why = vg_aa_comment_text(e->reason ? e->reason
                                                           : vg_policy_role_label(e->role));
         return vg_error_set(err, E2BIG, "domain '%s': its rules would take apparmor_parser too "
-                            "long to compile: their weight is %llu, more than the %d allowed "
-                            "(each path weighs its length squared over 1024: 1 KiB weighs 1024, "
-                            "4 KiB 16384); the longest path, %zu bytes, is '%s%s' (%s); refused "
-                            "before apparmor_parser runs: shorten the paths or use fewer", n,
-                            c.weight, VG_POLICY_MAX_WEIGHT, len, shown, len > 60 ? "..." : "",
-                            why);
+                            "long to compile: their longest path (%zu bytes) times all their "
+                            "path bytes (%zu) is %llu, more than the %d allowed (e.g. 1 000 "
+                            "paths of 64 bytes, or one of 2 KiB); the longest path is '%s%s' "
+                            "(%s); refused before apparmor_parser runs: shorten the paths or "
+                            "use fewer", n, len, c.bytes, c.weight, VG_POLICY_MAX_WEIGHT, shown,
+                            len > 60 ? "..." : "", why);
     }
     return 0;
 }

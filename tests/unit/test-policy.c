@@ -942,7 +942,7 @@ static void test_cost(void **state)
     vg_policy_cost_of(real, &c);
     assert_int_equal(c.entries, 300);
     assert_int_equal(c.bytes, 300 * 80);
-    assert_int_equal(c.weight, 300 * 7);       /* 80 * 80 / 1024 = 6.25, rounded up */
+    assert_int_equal(c.weight, 80 * 300 * 80);  /* longest x bytes: 1.9 M of 4 M */
     assert_int_equal(vg_policy_check_cost(real, "sbx-1", &err), 0);
 
     /* the same path twice is one rule: counted once */
@@ -950,21 +950,24 @@ static void test_cost(void **state)
     vg_policy_cost_of(real, &c);
     assert_int_equal(c.entries, 301);
     assert_int_equal(c.bytes, 300 * 80);
+    assert_int_equal(c.weight, 80 * 300 * 80);
 
-    /* 17 paths of 1 KiB: weight 17408 */
-    autopolicy vg_policy *deep = costly(17, 1024, VG_ROLE_BACKING, "backing layer 3 of disk 'vda'");
+    /* 5 paths of 1 KiB: 1024 x 5120 */
+    autopolicy vg_policy *deep = costly(5, 1024, VG_ROLE_BACKING, "backing layer 3 of disk 'vda'");
     assert_int_equal(vg_policy_check_cost(deep, "sbx-1", &err), -E2BIG);
     assert_string_equal(err->msg,
         "domain 'sbx-1': its rules would take apparmor_parser too long to compile: their "
-        "weight is 17408, more than the 16384 allowed (each path weighs its length squared "
-        "over 1024: 1 KiB weighs 1024, 4 KiB 16384); the longest path, 1024 bytes, is "
-        "'/var/lib/libvirt/images/0000/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x...' (backing layer 3 "
-        "of disk 'vda'); refused before apparmor_parser runs: shorten the paths or use fewer");
+        "longest path (1024 bytes) times all their path bytes (5120) is 5242880, more than the "
+        "4194304 allowed (e.g. 1 000 paths of 64 bytes, or one of 2 KiB); the longest path is "
+        "'/var/lib/libvirt/images/0000/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x...' (backing layer 3 of "
+        "disk 'vda'); refused before apparmor_parser runs: shorten the paths or use fewer");
     vg_error_free(err);
     err = NULL;
-    /* 16 of them pass */
-    autopolicy vg_policy *sixteen = costly(16, 1024, VG_ROLE_BACKING, "b");
-    assert_int_equal(vg_policy_check_cost(sixteen, "sbx-1", &err), 0);
+    /* 4 of them pass, and so does one path of 2 KiB */
+    autopolicy vg_policy *four = costly(4, 1024, VG_ROLE_BACKING, "b");
+    assert_int_equal(vg_policy_check_cost(four, "sbx-1", &err), 0);
+    autopolicy vg_policy *one = costly(1, 2048, VG_ROLE_DISK, "d");
+    assert_int_equal(vg_policy_check_cost(one, "sbx-1", &err), 0);
 
     /* 49 KiB of short paths: the bytes */
     autopolicy vg_policy *wide = costly(800, 64, VG_ROLE_DISK, "disk");
