@@ -541,7 +541,7 @@ int vg_policy_resolve(const vg_config *cfg, const vg_domain *dom, vg_policy **ou
             rc = resolve_path(&r, &dom->paths[i], err);
     if (rc < 0)
         return vg_error_wrap(err, "domain '%s'", dom->name ? dom->name : "?");
-    /* before anything compiles it (lib/policy.h, "Caps") */
+    /* before anything compiles it (lib/apparmor/policy.h, "Caps") */
     if ((rc = vg_policy_check_cost(p, dom->name, err)) < 0)
         return rc;
     *out = steal_pointer(&p);
