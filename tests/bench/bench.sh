@@ -43,8 +43,12 @@ par_row() {
     par_round() {   # prints the wall time in us of starting all N_PAR at once
         local s e i pids=() bad=0
         s=$(date +%s%N)
-        for i in $(seq "$N_PAR"); do vg_virsh_quiet start "par$i" >/dev/null & pids+=($!); done
-        for i in "${pids[@]}"; do wait "$i" || bad=1; done
+        for i in $(seq "$N_PAR"); do
+            timeout 180 "$VIRSH" -q -c "$VG_URI" start "par$i" >"$B/par$i.out" 2>&1 & pids+=($!)
+        done
+        for i in "${!pids[@]}"; do
+            wait "${pids[$i]}" || { bad=1; echo "par$((i + 1)): $(cat "$B/par$((i + 1)).out")" >&2; }
+        done
         e=$(date +%s%N)
         for i in $(seq "$N_PAR"); do vg_virsh_quiet destroy "par$i" >/dev/null 2>&1 || true; done
         [ "$bad" = 0 ] || vg_fail "a parallel start failed"
