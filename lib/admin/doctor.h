@@ -10,6 +10,8 @@
  * live host. */
 #pragma once
 
+#include "install.h"
+
 #include "checklist.h"
 #include "dac.h"
 #include "lima.h"
@@ -83,6 +85,9 @@ typedef struct vg_doctor_facts {
     vg_fstab *fstab;            /* never NULL */
     vg_mount_fact *mf;          /* one per configured shared mount */
     size_t n_mf;
+    vg_install install;         /* package or source, systemd or not: the fixes' words */
+    char *roots_stale;          /* NULL, or why the helper's roots include does not match
+                                   the config (vg_helper_roots_check) */
 } vg_doctor_facts;
 
 /* Gather everything; never fails (what could not be read is a fact). */
