@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <sys/apparmor.h>
 
+#include "apply.h"
 #include "audit-libvirt.h"
 #include "audit.h"
 #include "checklist.h"
@@ -16,6 +17,7 @@
 #include "lima.h"
 #include "policy.h"
 #include "rewrite.h"
+#include "status.h"
 #include "verdict-report.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
@@ -89,6 +91,10 @@ enum {
     OPT_PROC = 1u << 8,
     OPT_LIBVIRT_CONF_DIR = 1u << 9,
     OPT_LIBVIRT_RUN_DIR = 1u << 10,
+    OPT_HELPER = 1u << 11,
+    OPT_PARSER = 1u << 12,
+    OPT_RUN_DIR = 1u << 13,
+    OPT_CACHE_DIR = 1u << 14,
 };
 
 typedef struct opts {
@@ -104,6 +110,10 @@ typedef struct opts {
     const char *proc_dir;
     const char *libvirt_conf_dir;
     const char *libvirt_run_dir;
+    const char *helper;
+    const char *parser;
+    const char *run_dir;
+    const char *cache_dir;
 } opts;
 
 enum { ARGS_NONE, ARGS_ONE, ARGS_OPTIONAL };
@@ -125,6 +135,8 @@ static int cmd_profile(const opts *o);
 static int cmd_doctor(const opts *o);
 static int cmd_explain(const opts *o);
 static int cmd_audit(const opts *o);
+static int cmd_status(const opts *o);
+static int cmd_apply(const opts *o);
 
 static const command commands[] = {
     { "paths", "[--config FILE] [--json] [--connect URI] DOMAIN.xml|-",
@@ -171,6 +183,24 @@ static const command commands[] = {
       "Audits every running guest: its QEMU's uid and AppArmor label, virtguard's rules, and\n"
       "QEMU processes libvirt does not know.  Exit status: 0, 1 problems, 2 could not run.\n",
       OPT_CONFIG | OPT_JSON | OPT_CONNECT | OPT_APPARMOR_DIR | OPT_PROC, ARGS_NONE, cmd_audit },
+    { "status", "[--json]",
+      "what virtguard changed on this host (what purge removes)",
+      "Lists what virtguard changed, without undoing it: the hooks in libvirt's hook\n"
+      "directories, the helper's AppArmor profile and roots include, virtguard's rules files,\n"
+      "include lines and complain flags in libvirt's profiles, its cache and run files -\n"
+      "exactly what removing and purging the package takes away.  Exit status: 0, or 2 when\n"
+      "a directory could not be read (run it as root).\n",
+      OPT_JSON | OPT_ROOT | OPT_HOOKS_DIR | OPT_APPARMOR_DIR | OPT_RUN_DIR | OPT_CACHE_DIR,
+      ARGS_NONE, cmd_status },
+    { "apply", "[--config FILE] [--json]",
+      "make a changed virtguard.conf take effect (roots, profile reload)",
+      "Writes the helper's roots include from virtguard.conf (virtguard-helper roots) and\n"
+      "reloads the helper's AppArmor profile (apparmor_parser -r; only compiled when the\n"
+      "kernel has no AppArmor).  Idempotent.  The package's virtguard-apply.path unit runs\n"
+      "it when virtguard.conf changes.  Needs root.  Exit status: 0 applied, 1 a step\n"
+      "failed, 2 a program could not be run.\n",
+      OPT_CONFIG | OPT_JSON | OPT_APPARMOR_DIR | OPT_HELPER | OPT_PARSER | OPT_RUN_DIR,
+      ARGS_NONE, cmd_apply },
 };
 
 static const command *find_command(const char *name)
@@ -236,6 +266,10 @@ static const struct option longopts[] = {
     { "proc", required_argument, NULL, 'P' },
     { "libvirt-config-dir", required_argument, NULL, 'L' },
     { "libvirt-run-dir", required_argument, NULL, 'S' },
+    { "helper", required_argument, NULL, 'E' },
+    { "apparmor-parser", required_argument, NULL, 'X' },
+    { "run-dir", required_argument, NULL, 'U' },
+    { "cache-dir", required_argument, NULL, 'V' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -266,6 +300,10 @@ static unsigned option_bit(int c)
     case 'P': return OPT_PROC;
     case 'L': return OPT_LIBVIRT_CONF_DIR;
     case 'S': return OPT_LIBVIRT_RUN_DIR;
+    case 'E': return OPT_HELPER;
+    case 'X': return OPT_PARSER;
+    case 'U': return OPT_RUN_DIR;
+    case 'V': return OPT_CACHE_DIR;
     default: return 0;
     }
 }
@@ -316,6 +354,10 @@ static int parse_opts(const command *cmd, int argc, char **argv, opts *o)
         case 'P': o->proc_dir = optarg; break;
         case 'L': o->libvirt_conf_dir = optarg; break;
         case 'S': o->libvirt_run_dir = optarg; break;
+        case 'E': o->helper = optarg; break;
+        case 'X': o->parser = optarg; break;
+        case 'U': o->run_dir = optarg; break;
+        case 'V': o->cache_dir = optarg; break;
         default: break;
         }
     }
@@ -874,6 +916,40 @@ static int cmd_audit(const opts *o)
     free(doms);
     vg_audit_procs_free(procs, n_procs);
     return status;
+}
+
+/* A configured directory under --root (tests: a fake root). */
+static char *rooted(const opts *o, const char *path)
+{
+    return vg_xasprintf("%s%s", o->root ? o->root : "", path);
+}
+
+static int cmd_status(const opts *o)
+{
+    autofree char *hooks = o->hooks_dir ? vg_xstrdup(o->hooks_dir) : rooted(o, LIBVIRT_HOOKS_DIR);
+    autofree char *aa = o->apparmor_dir ? vg_xstrdup(o->apparmor_dir) : rooted(o, APPARMORDIR);
+    autofree char *cache = o->cache_dir ? vg_xstrdup(o->cache_dir)
+                                        : rooted(o, LOCALSTATEDIR "/cache/virtguard");
+    autofree char *run = o->run_dir ? vg_xstrdup(o->run_dir) : rooted(o, RUNSTATEDIR "/virtguard");
+    vg_status_dirs d = { .apparmor_dir = aa, .hooks_dir = hooks, .cache_dir = cache,
+                         .run_dir = run };
+    autochecklist vg_checklist *l = vg_status_survey(&d);
+    return emit(o, l);
+}
+
+static int cmd_apply(const opts *o)
+{
+    vg_apply_env env = {
+        .helper = o->helper ? o->helper : SBINDIR "/virtguard-helper",
+        .parser = o->parser ? o->parser : VG_APPARMOR_PARSER,
+        .config_path = o->config,
+        .apparmor_dir = o->apparmor_dir ? o->apparmor_dir : APPARMORDIR,
+        .run_dir = o->run_dir,
+        .aa_enabled = aa_is_enabled() == 1,
+        .timeout_ms = 60000,
+    };
+    autochecklist vg_checklist *l = vg_apply_run(&env);
+    return emit(o, l);
 }
 
 /* `virtguard help help` and `virtguard help version`. */

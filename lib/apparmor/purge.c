@@ -54,7 +54,7 @@ static int restore_profile(const char *path, const char *uuid, bool act, vg_purg
         return vg_error_wrap(err, "'%s'", path);
     if (!changed)
         return 0;
-    if (strstr(text, "complain") && !strstr(restored, "complain"))
+    if (vg_aa_profile_ours(text, uuid) & VG_AA_OURS_COMPLAIN)
         vg_strv_push(&res->complain, vg_xstrdup(path));
     if (act && (r = vg_write_file_atomic(path, restored, strlen(restored), st.st_mode & 07777)) < 0)
         return vg_error_set_errno(err, -r, "cannot write '%s'", path);
