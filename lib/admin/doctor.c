@@ -159,7 +159,7 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
     struct stat st;
 
     memset(f, 0, sizeof(*f));
-    f->install = vg_install_detect(env->root);
+    f->install = env->install ? *env->install : vg_install_detect(env->root);
 
     /* virtguard.conf */
     f->config_path = vg_xstrdup(env->config_path ? env->config_path : vg_config_default_path());

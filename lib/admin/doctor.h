@@ -27,6 +27,7 @@ typedef struct vg_doctor_env {
     const char *apparmor_dir;   /* NULL: APPARMORDIR */
     const char *helper_path;    /* NULL: SBINDIR "/virtguard-helper" */
     bool probe_mounts;          /* stat/statfs(/chown as root) the shared mounts in a child */
+    const vg_install *install;  /* NULL: vg_install_detect(root) (tests: either kind) */
 } vg_doctor_env;
 
 typedef struct vg_daemon_fact {

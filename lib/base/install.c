@@ -6,18 +6,18 @@
 #include "install.h"
 #include "util.h"
 
-static bool exists_under(const char *root, const char *path, bool dir)
+static bool dir_under(const char *root, const char *path)
 {
     autofree char *p = vg_xasprintf("%s%s", root ? root : "", path);
     struct stat st;
-    return stat(p, &st) == 0 && (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode));
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 vg_install vg_install_detect(const char *root)
 {
     return (vg_install){
-        .package = exists_under(root, "/var/lib/dpkg/info/virtguard.list", false),
-        .systemd = exists_under(root, "/run/systemd/system", true),
+        .package = VG_INSTALL_PACKAGE,
+        .systemd = dir_under(root, "/run/systemd/system"),
     };
 }
 

@@ -5,10 +5,11 @@
  * install is told `systemctl reload libvirtd` and /usr/share/doc/virtguard/…
  * rather than `make install` and a path in a source tree it does not have.
  *
- * The facts are cheap and read at run time (the same build serves both):
- *   package: dpkg lists virtguard's files in ROOT/var/lib/dpkg/info/virtguard.list;
+ * The facts are cheap:
+ *   package: a configure-time fact (--with-install-kind=package, which
+ *            debian/rules passes): the package's build knows it is one;
  *   systemd: PID 1 is systemd when ROOT/run/systemd/system is a directory
- *            (sd_booted(3)'s test). */
+ *            (sd_booted(3)'s test), read at run time. */
 #pragma once
 
 #include <stdbool.h>

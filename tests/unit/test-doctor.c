@@ -118,9 +118,14 @@ static int teardown(void **state)
     return 0;
 }
 
+/* NULL: as detected (a source build; systemd when the fake root has
+ * /run/systemd/system). */
+static const vg_install *install_kind;
+
 static vg_checklist *run(const fake *f, bool probe)
 {
     vg_doctor_env env = {
+        .install = install_kind,
         .root = f->root,
         .hooks_dir = "/etc/libvirt/hooks",
         .apparmor_dir = "/etc/apparmor.d",
@@ -222,10 +227,8 @@ static void test_fixes_fit_install(void **state)
                                 "then make libvirtd see it: kill -HUP \"$(cat /run/libvirtd.pid)\".");
     vg_checklist_free(l);
 
-    put(f, "/var/lib/dpkg/info/virtguard.list", "/usr/sbin/virtguard-helper\n", 0644);
-    char *sd = vg_xasprintf("%s/run/systemd/system", f->root);
-    put(f, "/run/systemd/x", "", 0644);
-    assert_int_equal(mkdir(sd, 0755), 0);
+    static const vg_install package = { .package = true, .systemd = true };
+    install_kind = &package;
     l = run(f, false);
     c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
     assert_string_equal(c->fix, "apt-get install --reinstall virtguard (its postinst puts the "
@@ -243,6 +246,14 @@ static void test_fixes_fit_install(void **state)
     assert_non_null(c);
     assert_non_null(strstr(c->fix, "(" DOCDIR "/migrating-off-security-driver-none.md)"));
     vg_checklist_free(l);
+    install_kind = NULL;
+    /* systemd as PID 1 is read from the (fake) root */
+    char *sd = vg_xasprintf("%s/run/systemd/system", f->root);
+    put(f, "/run/systemd/x", "", 0644);
+    assert_int_equal(mkdir(sd, 0755), 0);
+    vg_install in = vg_install_detect(f->root);
+    assert_true(in.systemd);
+    assert_int_equal(in.package, VG_INSTALL_PACKAGE);
     free(sd);
     free(hook);
 }
