@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <sys/apparmor.h>
 
+#include "apply.h"
 #include "audit-libvirt.h"
 #include "audit.h"
 #include "checklist.h"
@@ -16,9 +17,66 @@
 #include "lima.h"
 #include "policy.h"
 #include "rewrite.h"
+#include "status.h"
 #include "verdict-report.h"
 #include "vgconfig.h"
 #include "xmlsafe.h"
+
+/* What the run said, for --json: every command given --json prints exactly
+ * one JSON document on standard output, its report or, when it could not
+ * make one, {"command":NAME,"status":"error","exit":N,"errors":[...]} with
+ * every message it printed on standard error (virtguard(8), JSON OUTPUT). */
+static struct {
+    bool json;                  /* --json (or -j) among the arguments */
+    const char *command;
+    bool printed;               /* a document is on standard output */
+    char **messages;
+} run_out;
+
+/* Print "virtguard: MESSAGE" on standard error and keep MESSAGE for the
+ * error document. */
+static void say(const char *fmt, ...) VG_FORMAT(1, 2);
+static void say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    autofree char *msg = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "virtguard: %s", msg);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    vg_strv_push(&run_out.messages, steal_pointer(&msg));
+}
+
+/* Put a command's JSON document on standard output. */
+static void put_document(const char *text)
+{
+    fputs(text, stdout);
+    fflush(stdout);
+    run_out.printed = true;
+}
+
+/* --json and no document yet: the error document, exit status `status`. */
+static void put_error_document(int status)
+{
+    vg_buf b = { 0 };
+    if (!run_out.json || run_out.printed)
+        return;
+    vg_buf_add(&b, "{\"command\":");
+    vg_json_string(&b, run_out.command);
+    vg_json_member_string(&b, "status", "error");
+    vg_json_member_number(&b, "exit", status);
+    vg_buf_add(&b, ",\"errors\":[");
+    for (size_t i = 0; run_out.messages && run_out.messages[i]; i++) {
+        if (i)
+            vg_buf_addc(&b, ',');
+        vg_json_string(&b, run_out.messages[i]);
+    }
+    vg_buf_add(&b, "]}\n");
+    autofree char *text = vg_buf_steal(&b);
+    put_document(text);
+}
 
 /* Options; each command accepts only those in its mask (struct command). */
 enum {
@@ -33,6 +91,10 @@ enum {
     OPT_PROC = 1u << 8,
     OPT_LIBVIRT_CONF_DIR = 1u << 9,
     OPT_LIBVIRT_RUN_DIR = 1u << 10,
+    OPT_HELPER = 1u << 11,
+    OPT_PARSER = 1u << 12,
+    OPT_RUN_DIR = 1u << 13,
+    OPT_CACHE_DIR = 1u << 14,
 };
 
 typedef struct opts {
@@ -48,6 +110,10 @@ typedef struct opts {
     const char *proc_dir;
     const char *libvirt_conf_dir;
     const char *libvirt_run_dir;
+    const char *helper;
+    const char *parser;
+    const char *run_dir;
+    const char *cache_dir;
 } opts;
 
 enum { ARGS_NONE, ARGS_ONE, ARGS_OPTIONAL };
@@ -69,6 +135,8 @@ static int cmd_profile(const opts *o);
 static int cmd_doctor(const opts *o);
 static int cmd_explain(const opts *o);
 static int cmd_audit(const opts *o);
+static int cmd_status(const opts *o);
+static int cmd_apply(const opts *o);
 
 static const command commands[] = {
     { "paths", "[--config FILE] [--json] [--connect URI] DOMAIN.xml|-",
@@ -115,6 +183,24 @@ static const command commands[] = {
       "Audits every running guest: its QEMU's uid and AppArmor label, virtguard's rules, and\n"
       "QEMU processes libvirt does not know.  Exit status: 0, 1 problems, 2 could not run.\n",
       OPT_CONFIG | OPT_JSON | OPT_CONNECT | OPT_APPARMOR_DIR | OPT_PROC, ARGS_NONE, cmd_audit },
+    { "status", "[--json]",
+      "what virtguard changed on this host (what purge removes)",
+      "Lists what virtguard changed, without undoing it: the hooks in libvirt's hook\n"
+      "directories, the helper's AppArmor profile and roots include, virtguard's rules files,\n"
+      "include lines and complain flags in libvirt's profiles, its cache and run files -\n"
+      "exactly what removing and purging the package takes away.  Exit status: 0, or 2 when\n"
+      "a directory could not be read (run it as root).\n",
+      OPT_JSON | OPT_ROOT | OPT_HOOKS_DIR | OPT_APPARMOR_DIR | OPT_RUN_DIR | OPT_CACHE_DIR,
+      ARGS_NONE, cmd_status },
+    { "apply", "[--config FILE] [--json]",
+      "make a changed virtguard.conf take effect (roots, profile reload)",
+      "Writes the helper's roots include from virtguard.conf (virtguard-helper roots) and\n"
+      "reloads the helper's AppArmor profile (apparmor_parser -r; only compiled when the\n"
+      "kernel has no AppArmor).  Idempotent.  The package's virtguard-apply.path unit runs\n"
+      "it when virtguard.conf changes.  Needs root.  Exit status: 0 applied, 1 a step\n"
+      "failed, 2 a program could not be run.\n",
+      OPT_CONFIG | OPT_JSON | OPT_APPARMOR_DIR | OPT_HELPER | OPT_PARSER | OPT_RUN_DIR,
+      ARGS_NONE, cmd_apply },
 };
 
 static const command *find_command(const char *name)
@@ -132,14 +218,40 @@ static void usage(FILE *f)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "  %-8s %s\n", "help", "help COMMAND: that command's options and exit status");
     fprintf(f, "  %-8s %s\n", "version", "the version");
+    fprintf(f, "\nOptions most commands take: -c, --config FILE (a named file that cannot be "
+               "read is an\nerror); -j, --json (one JSON document, errors included); -C, "
+               "--connect URI.\n");
     fprintf(f, "\n'virtguard help COMMAND' or 'virtguard COMMAND --help' shows a command's "
                "options.\nDefault config: %s.  See virtguard(8).\n", vg_config_default_path());
 }
 
+/* The options `virtguard help COMMAND` explains (the test overrides are in
+ * virtguard(8) only). */
+static const struct {
+    unsigned bit;
+    const char *forms;
+    const char *what;
+} option_help[] = {
+    { OPT_CONFIG, "-c, --config FILE", "virtguard.conf to use; a named file that cannot be read "
+                                       "is an error (exit 2)" },
+    { OPT_JSON, "-j, --json", "exactly one JSON document on standard output, errors included" },
+    { OPT_CONNECT, "-C, --connect URI", "libvirt's read-only API at URI (qemu:///system)" },
+    { OPT_QEMU_CONF, "--qemu-conf FILE", "judge against this qemu.conf" },
+    { OPT_NO_PROBE, "--no-probe", "do not touch the shared mounts" },
+};
+
 static void command_help(FILE *f, const command *c)
 {
-    fprintf(f, "Usage: virtguard %s %s\n\n%s\nDefault config: %s.  See virtguard(8).\n",
-            c->name, c->synopsis, c->help, vg_config_default_path());
+    fprintf(f, "Usage: virtguard %s %s\n\n%s", c->name, c->synopsis, c->help);
+    bool first = true;
+    for (size_t i = 0; i < VG_N_ELEMENTS(option_help); i++) {
+        if (!(c->opts & option_help[i].bit))
+            continue;
+        fprintf(f, "%s  %-18s %s\n", first ? "\nOptions:\n" : "", option_help[i].forms,
+                option_help[i].what);
+        first = false;
+    }
+    fprintf(f, "\nDefault config: %s.  See virtguard(8).\n", vg_config_default_path());
 }
 
 static const struct option longopts[] = {
@@ -154,6 +266,10 @@ static const struct option longopts[] = {
     { "proc", required_argument, NULL, 'P' },
     { "libvirt-config-dir", required_argument, NULL, 'L' },
     { "libvirt-run-dir", required_argument, NULL, 'S' },
+    { "helper", required_argument, NULL, 'E' },
+    { "apparmor-parser", required_argument, NULL, 'X' },
+    { "run-dir", required_argument, NULL, 'U' },
+    { "cache-dir", required_argument, NULL, 'V' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -184,6 +300,10 @@ static unsigned option_bit(int c)
     case 'P': return OPT_PROC;
     case 'L': return OPT_LIBVIRT_CONF_DIR;
     case 'S': return OPT_LIBVIRT_RUN_DIR;
+    case 'E': return OPT_HELPER;
+    case 'X': return OPT_PARSER;
+    case 'U': return OPT_RUN_DIR;
+    case 'V': return OPT_CACHE_DIR;
     default: return 0;
     }
 }
@@ -207,17 +327,18 @@ static int parse_opts(const command *cmd, int argc, char **argv, opts *o)
     while ((c = getopt_long(argc, argv, ":c:jC:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             command_help(stdout, cmd);
+            run_out.printed = true;     /* the help, not a document: add none */
             return 1;
         }
         if (c == '?' || c == ':') {
             autofree char *bad = vg_str_escape(argv[optind - 1], true);
-            fprintf(stderr, "virtguard: %s: %s '%s'; 'virtguard help %s' lists its options.\n",
+            say("%s: %s '%s'; 'virtguard help %s' lists its options.\n",
                     cmd->name, c == ':' ? "missing value for option" : "unknown option",
                     bad, cmd->name);
             return -EINVAL;
         }
         if (!(option_bit(c) & cmd->opts)) {
-            fprintf(stderr, "virtguard: %s does not take '--%s'; 'virtguard help %s' lists its "
+            say("%s does not take '--%s'; 'virtguard help %s' lists its "
                             "options.\n", cmd->name, option_name(c), cmd->name);
             return -EINVAL;
         }
@@ -233,13 +354,17 @@ static int parse_opts(const command *cmd, int argc, char **argv, opts *o)
         case 'P': o->proc_dir = optarg; break;
         case 'L': o->libvirt_conf_dir = optarg; break;
         case 'S': o->libvirt_run_dir = optarg; break;
+        case 'E': o->helper = optarg; break;
+        case 'X': o->parser = optarg; break;
+        case 'U': o->run_dir = optarg; break;
+        case 'V': o->cache_dir = optarg; break;
         default: break;
         }
     }
     int n = argc - optind;
     if ((cmd->args == ARGS_ONE && n != 1) || (cmd->args == ARGS_NONE && n != 0) ||
         (cmd->args == ARGS_OPTIONAL && n > 1)) {
-        fprintf(stderr, "virtguard: %s takes %s; 'virtguard help %s' shows how.\n", cmd->name,
+        say("%s takes %s; 'virtguard help %s' shows how.\n", cmd->name,
                 cmd->args == ARGS_ONE ? "exactly one DOMAIN.xml argument ('-' for stdin)"
                 : cmd->args == ARGS_NONE ? "no arguments"
                                          : "at most one FILE ('-' for stdin)",
@@ -255,10 +380,10 @@ static int read_input(const char *input, char **xml, size_t *len)
     int r = strcmp(input, "-") == 0 ? vg_read_fd(STDIN_FILENO, VG_XML_MAX_BYTES, xml, len)
                                     : vg_read_file(input, VG_XML_MAX_BYTES, xml, len);
     if (r == -EFBIG)
-        fprintf(stderr, "virtguard: '%s' is larger than %u bytes; refusing to parse it\n",
+        say("'%s' is larger than %u bytes; refusing to parse it\n",
                 input, VG_XML_MAX_BYTES);
     else if (r < 0)
-        fprintf(stderr, "virtguard: cannot read '%s': %s\n", input, strerror(-r));
+        say("cannot read '%s': %s\n", input, strerror(-r));
     return r;
 }
 
@@ -267,7 +392,7 @@ static bool load_config(const char *path, vg_config **cfg)
 {
     autoerror vg_error *err = NULL;
     if (vg_config_load(path, cfg, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         return false;
     }
     return true;
@@ -288,21 +413,15 @@ static int cmd_paths(const opts *o)
     autoerror vg_error *err = NULL;
     size_t len;
 
-    if (o->config) {
-        /* Validate the config so that a broken one is reported here too. */
-        autoconfig vg_config *cfg = NULL;
-        if (!load_config(o->config, &cfg))
-            return VG_EXIT_CANNOT_RUN;
-    }
     if (read_input(o->input, &xml, &len) < 0)
         return VG_EXIT_CANNOT_RUN;
     if (vg_domain_parse(xml, len, o->input, &dom, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         return VG_EXIT_CANNOT_RUN;
     }
     vg_domain_resolve_volumes(dom, pool_source(o));
     text = vg_domain_paths_format(dom, o->json);
-    fputs(text, stdout);
+    put_document(text);
     if (!o->json) {
         notes = vg_domain_unresolved_format(dom);
         fputs(notes, stderr);
@@ -322,13 +441,13 @@ static int cmd_rewrite(const opts *o)
         return VG_EXIT_CANNOT_RUN;
     if (vg_rewrite_xml(cfg->path_map, cfg->n_path_map, xml, len, o->input, &out, &changed,
                        &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         return VG_EXIT_CANNOT_RUN;
     }
     fputs(out, stdout);
     if (out[0] && out[strlen(out) - 1] != '\n')
         fputc('\n', stdout);
-    fprintf(stderr, "virtguard: %zu path(s) rewritten\n", changed);
+    say("%zu path(s) rewritten\n", changed);
     return VG_EXIT_OK;
 }
 
@@ -347,7 +466,7 @@ static int cmd_profile(const opts *o)
     autodomain vg_domain *dom = NULL;
     autopolicy vg_policy *p = NULL;
     if (vg_domain_parse(xml, len, o->input, &dom, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         return VG_EXIT_PROBLEMS;
     }
     vg_domain_resolve_volumes(dom, pool_source(o));
@@ -355,7 +474,7 @@ static int cmd_profile(const opts *o)
      * show rules nothing would ever load. */
     if (!vg_verdict_in_scope(cfg, dom)) {
         autofree char *shown = vg_str_escape(dom->name ? dom->name : "?", true);
-        fprintf(stderr, "virtguard: domain '%s' has no file under shared_mounts, path_map or "
+        say("domain '%s' has no file under shared_mounts, path_map or "
                         "apparmor_extra_roots in '%s': the hook lets it start unchecked and "
                         "writes no AppArmor rules for it (libvirt's own rules apply).\n",
                 shown, cfg->source ? cfg->source : vg_config_default_path());
@@ -363,14 +482,23 @@ static int cmd_profile(const opts *o)
     }
     if (vg_policy_check_domain(dom, NULL, &err) < 0 || vg_policy_resolve(cfg, dom, &p, &err) < 0 ||
         vg_policy_render(p, dom->uuid, dom->name, &rules, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         return VG_EXIT_PROBLEMS;
     }
     for (size_t i = 0; p->warnings && p->warnings[i]; i++)
         vg_strv_push(&warnings, vg_xstrdup(p->warnings[i]));
     for (size_t i = 0; warnings && warnings[i]; i++)
-        fprintf(stderr, "virtguard: %s\n", warnings[i]);
+        say("%s\n", warnings[i]);
     fputs(rules, stdout);
+    if (p->n_denied && geteuid() != 0) {
+        /* The helper runs as root and reads those headers: its rules
+         * would name the backing files these do not. */
+        say("profile runs as uid %u and could not read %zu image header(s) (above): the "
+            "helper runs as root and would write rules for their backing files too, so these "
+            "rules are not the helper's. Run 'virtguard profile' as root (sudo) for them.\n",
+            (unsigned)geteuid(), p->n_denied);
+        return VG_EXIT_CANNOT_RUN;
+    }
     return VG_EXIT_OK;
 }
 
@@ -380,7 +508,7 @@ static int readable(const char *path)
     if (fd < 0 && errno != ENOENT) {
         int e = errno;
         autofree char *shown = vg_str_escape(path, true);
-        fprintf(stderr, "virtguard: check cannot read '%s': %s. The hook reads it as root: run "
+        say("check cannot read '%s': %s. The hook reads it as root: run "
                         "'virtguard check' as root (sudo) for the hook's verdict.\n", shown,
                 strerror(e));
         return -e;
@@ -400,7 +528,7 @@ static int cmd_check(const opts *o)
 
     if (o->qemu_conf && access(o->qemu_conf, F_OK) < 0) {
         autofree char *shown = vg_str_escape(o->qemu_conf, true);
-        fprintf(stderr, "virtguard: --qemu-conf '%s': %s. Name the qemu.conf to judge against "
+        say("--qemu-conf '%s': %s. Name the qemu.conf to judge against "
                         "(e.g. a copy of /etc/libvirt/qemu.conf with the planned edits).\n",
                 shown, strerror(errno));
         return VG_EXIT_CANNOT_RUN;
@@ -422,7 +550,7 @@ static int cmd_check(const opts *o)
         /* The probe's chown test (does libvirt's relabelling take effect on
          * the share?) needs root; as another user it would report a refusal
          * the hook would not make. */
-        fprintf(stderr, "virtguard: domain '%s' uses a shared mount and check runs as uid %u: "
+        say("domain '%s' uses a shared mount and check runs as uid %u: "
                         "the hook runs as root and tests chown on the share, which only root "
                         "can. Run 'virtguard check' as root (sudo) for the hook's verdict.\n",
                 v.domain ? v.domain : "?", (unsigned)geteuid());
@@ -432,7 +560,7 @@ static int cmd_check(const opts *o)
     if (o->json) {
         autochecklist vg_checklist *l = vg_checklist_from_verdict(&v);
         autofree char *text = vg_checklist_json(l);
-        fputs(text, stdout);
+        put_document(text);
         status = vg_checklist_exit_status(l);
         vg_verdict_clear(&v);
         return status;
@@ -491,8 +619,7 @@ static bool want_colour(void)
 static int emit(const opts *o, const vg_checklist *l)
 {
     autofree char *text = o->json ? vg_checklist_json(l) : vg_checklist_format(l, want_colour());
-    fputs(text, stdout);
-    fflush(stdout);
+    put_document(text);
     return vg_checklist_exit_status(l);
 }
 
@@ -593,7 +720,7 @@ static int read_boot_logs(char **text, size_t *len)
 
     vg_buf_add(&b, "");
     if (capture(kernel, &b) == 0) {
-        fprintf(stderr, "virtguard: no FILE given and standard input is a terminal: explaining "
+        say("no FILE given and standard input is a terminal: explaining "
                         "this boot's kernel log and libvirtd's journal ('journalctl -k -b', "
                         "'journalctl -b -u libvirtd'); give a FILE or '-' to explain "
                         "something else.\n");
@@ -603,12 +730,12 @@ static int read_boot_logs(char **text, size_t *len)
         b.s[0] = '\0';
         if (capture(dmesg, &b) != 0) {
             vg_buf_clear(&b);
-            fprintf(stderr, "virtguard: no FILE given, standard input is a terminal, and "
+            say("no FILE given, standard input is a terminal, and "
                             "neither 'journalctl -k -b' nor 'dmesg' could be read: give a log "
                             "FILE, or '-' and paste the lines.\n");
             return -EIO;
         }
-        fprintf(stderr, "virtguard: no FILE given and standard input is a terminal: explaining "
+        say("no FILE given and standard input is a terminal: explaining "
                         "the kernel log ('dmesg'; there is no usable journalctl); give a FILE "
                         "or '-' to explain something else.\n");
     }
@@ -636,7 +763,7 @@ static int cmd_explain(const opts *o)
     int r;
 
     if (vg_config_load(o->config, &cfg, &err) < 0) {
-        fprintf(stderr, "virtguard: %s (explaining with the built-in defaults)\n", err->msg);
+        say("%s (explaining with the built-in defaults)\n", err->msg);
         vg_error_free(steal_pointer(&err));
         cfg = vg_config_new_default();
     }
@@ -649,7 +776,7 @@ static int cmd_explain(const opts *o)
                                     : vg_read_file(input, EXPLAIN_MAX, &text, &len);
         if (r < 0) {
             autofree char *shown = vg_str_escape(input, true);
-            fprintf(stderr, "virtguard: cannot read '%s': %s\n", shown, strerror(-r));
+            say("cannot read '%s': %s\n", shown, strerror(-r));
             return VG_EXIT_CANNOT_RUN;
         }
     }
@@ -672,7 +799,7 @@ static int cmd_explain(const opts *o)
     }
     if (need_names && vg_libvirt_names(o->uri ? o->uri : "qemu:///system", &names, &n_names,
                                        &err) < 0) {
-        fprintf(stderr, "virtguard: %s; naming domains from libvirt's XML files instead\n",
+        say("%s; naming domains from libvirt's XML files instead\n",
                 err->msg);
         vg_error_free(steal_pointer(&err));
         vg_libvirt_names_from_files(conf_dir, run_dir, &names, &n_names);
@@ -761,7 +888,7 @@ static int cmd_audit(const opts *o)
     if (!load_config(o->config, &cfg))
         return VG_EXIT_CANNOT_RUN;
     if (vg_libvirt_running(o->uri ? o->uri : "qemu:///system", &doms, &n_doms, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         return VG_EXIT_CANNOT_RUN;
     }
     const char *aadir = o->apparmor_dir ? o->apparmor_dir : APPARMORDIR;
@@ -769,7 +896,7 @@ static int cmd_audit(const opts *o)
         vg_audit_read_rules(cfg, aadir, &doms[i]);
     if (vg_audit_scan_proc(o->proc_dir ? o->proc_dir : "/proc", task_label, NULL, &procs,
                            &n_procs, &err) < 0) {
-        fprintf(stderr, "virtguard: %s\n", err->msg);
+        say("%s\n", err->msg);
         vg_error_free(steal_pointer(&err));
     }
     (void)vg_read_file("/sys/kernel/security/apparmor/profiles", 4 << 20, &profiles, NULL);
@@ -791,7 +918,99 @@ static int cmd_audit(const opts *o)
     return status;
 }
 
-int main(int argc, char **argv)
+/* A configured directory under --root (tests: a fake root). */
+static char *rooted(const opts *o, const char *path)
+{
+    return vg_xasprintf("%s%s", o->root ? o->root : "", path);
+}
+
+static int cmd_status(const opts *o)
+{
+    autofree char *hooks = o->hooks_dir ? vg_xstrdup(o->hooks_dir) : rooted(o, LIBVIRT_HOOKS_DIR);
+    autofree char *aa = o->apparmor_dir ? vg_xstrdup(o->apparmor_dir) : rooted(o, APPARMORDIR);
+    autofree char *cache = o->cache_dir ? vg_xstrdup(o->cache_dir)
+                                        : rooted(o, LOCALSTATEDIR "/cache/virtguard");
+    autofree char *run = o->run_dir ? vg_xstrdup(o->run_dir) : rooted(o, RUNSTATEDIR "/virtguard");
+    vg_status_dirs d = { .apparmor_dir = aa, .hooks_dir = hooks, .cache_dir = cache,
+                         .run_dir = run };
+    autochecklist vg_checklist *l = vg_status_survey(&d);
+    return emit(o, l);
+}
+
+static int cmd_apply(const opts *o)
+{
+    vg_apply_env env = {
+        .helper = o->helper ? o->helper : SBINDIR "/virtguard-helper",
+        .parser = o->parser ? o->parser : VG_APPARMOR_PARSER,
+        .config_path = o->config,
+        .apparmor_dir = o->apparmor_dir ? o->apparmor_dir : APPARMORDIR,
+        .run_dir = o->run_dir,
+        .aa_enabled = aa_is_enabled() == 1,
+        .timeout_ms = 60000,
+    };
+    autochecklist vg_checklist *l = vg_apply_run(&env);
+    return emit(o, l);
+}
+
+/* `virtguard help help` and `virtguard help version`. */
+static const struct {
+    const char *name;
+    const char *text;
+} builtin_help[] = {
+    { "help", "Usage: virtguard help [COMMAND]\n\nLists the commands, or shows COMMAND's options "
+              "and exit status\n(the same as 'virtguard COMMAND --help').  Exit status: 0, or 2 "
+              "for an unknown COMMAND.\n" },
+    { "version", "Usage: virtguard version\n\nPrints 'virtguard VERSION' (also: virtguard "
+                 "--version).  Exit status: 0.\n" },
+};
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 2) {
+        usage(stdout);
+        return VG_EXIT_OK;
+    }
+    const command *cmd = find_command(argv[2]);
+    if (argc > 3) {
+        say("help takes one COMMAND; 'virtguard help' lists the commands.\n");
+        return VG_EXIT_CANNOT_RUN;
+    }
+    if (cmd) {
+        command_help(stdout, cmd);
+        return VG_EXIT_OK;
+    }
+    for (size_t i = 0; i < VG_N_ELEMENTS(builtin_help); i++) {
+        if (strcmp(argv[2], builtin_help[i].name) == 0) {
+            fputs(builtin_help[i].text, stdout);
+            return VG_EXIT_OK;
+        }
+    }
+    autofree char *shown = vg_str_escape(argv[2], true);
+    say("unknown command '%s'; 'virtguard help' lists the commands.\n", shown);
+    return VG_EXIT_CANNOT_RUN;
+}
+
+/* A config file named on the command line must be readable and valid for
+ * every command: judging against the defaults instead would report a
+ * domain as unguarded because of a typo.  (doctor --root reads it under
+ * that root.) */
+static bool named_config_ok(const opts *o)
+{
+    autoconfig vg_config *cfg = NULL;
+    autoerror vg_error *err = NULL;
+    autofree char *path = NULL;
+
+    if (!o->config)
+        return true;
+    path = o->root ? vg_xasprintf("%s%s", o->root, o->config) : vg_xstrdup(o->config);
+    if (vg_config_load_named(path, "--config", &cfg, &err) < 0) {
+        say("%s\n", err->msg);
+        return false;
+    }
+    return true;
+}
+
+static int run_command(int argc, char **argv)
 {
     opts o = { 0 };
     const command *cmd;
@@ -802,25 +1021,8 @@ int main(int argc, char **argv)
         return VG_EXIT_CANNOT_RUN;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        if (argc == 2) {
-            usage(stdout);
-            return VG_EXIT_OK;
-        }
-        cmd = find_command(argv[2]);
-        if (!cmd || argc > 3) {
-            autofree char *shown = vg_str_escape(argv[2], true);
-            if (cmd)
-                fprintf(stderr, "virtguard: help takes one COMMAND; 'virtguard help' lists "
-                                "the commands.\n");
-            else
-                fprintf(stderr, "virtguard: unknown command '%s'; 'virtguard help' lists the "
-                                "commands.\n", shown);
-            return VG_EXIT_CANNOT_RUN;
-        }
-        command_help(stdout, cmd);
-        return VG_EXIT_OK;
-    }
+        strcmp(argv[1], "help") == 0)
+        return cmd_help(argc, argv);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("virtguard %s\n", PACKAGE_VERSION);
         return VG_EXIT_OK;
@@ -828,14 +1030,28 @@ int main(int argc, char **argv)
     cmd = find_command(argv[1]);
     if (!cmd) {
         autofree char *shown = vg_str_escape(argv[1], true);
-        fprintf(stderr, "virtguard: unknown command '%s'; 'virtguard help' lists the commands.\n",
-                shown);
+        say("unknown command '%s'; 'virtguard help' lists the commands.\n", shown);
         return VG_EXIT_CANNOT_RUN;
     }
+    run_out.command = cmd->name;
     r = parse_opts(cmd, argc - 1, argv + 1, &o);
     if (r != 0)
         return r > 0 ? VG_EXIT_OK : VG_EXIT_CANNOT_RUN;
+    if (!named_config_ok(&o))
+        return VG_EXIT_CANNOT_RUN;
     r = cmd->run(&o);
     vg_libvirt_pools_close(&cli_pools);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    /* --json anywhere (before a "--"): the answer is one JSON document */
+    for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+        run_out.json |= strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0;
+    run_out.command = argc > 1 ? argv[1] : "";
+    int r = run_command(argc, argv);
+    put_error_document(r);
+    vg_strv_free(run_out.messages);
     return r;
 }

@@ -6,6 +6,7 @@
 
 #include "aa-profile.h"
 #include "audit.h"
+#include "install.h"
 #include "domain-paths.h"
 #include "guard.h"
 #include "policy.h"
@@ -277,12 +278,13 @@ static void judge_process(const vg_audit_input *in, const vg_audit_domain *d, co
                              mode && !vg_streq(mode, "unconfined") ? ")" : "");
         if (unconfined) {
             vg_check_detail(c, "The guest's QEMU runs unconfined. %s", unconfined_why(in));
-            vg_check_fix(c, "%s", in->aa_enabled
-                                      ? "remove security_driver = \"none\" from qemu.conf (see "
-                                        "docs/migrating-off-security-driver-none.md), restart "
-                                        "libvirtd and restart the domain."
-                                      : "run guests that need isolation on a kernel with "
-                                        "AppArmor enabled.");
+            autofree char *doc = vg_install_doc("migrating-off-security-driver-none.md");
+            if (in->aa_enabled)
+                vg_check_fix(c, "remove security_driver = \"none\" from qemu.conf (see %s), "
+                                "restart libvirtd and restart the domain.", doc);
+            else
+                vg_check_fix(c, "run guests that need isolation on a kernel with AppArmor "
+                                "enabled.");
         } else if (complain) {
             vg_check_detail(c, "Its profile is in complain mode: denials are only logged%s.",
                             in->cfg->mode == VG_MODE_DEV ? " (virtguard's dev mode does this)"

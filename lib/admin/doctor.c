@@ -235,6 +235,13 @@ static void gather_apparmor(const vg_doctor_env *env, vg_doctor_facts *f)
     f->helper_profile_path = vg_xasprintf("%s/usr.sbin.virtguard-helper", aadir);
     autofree char *pp = under_root(env, f->helper_profile_path);
     f->helper_profile_errno = access(pp, F_OK) < 0 ? errno : 0;
+    if (!f->helper_profile_errno) {
+        /* the check the helper makes before every load: one function */
+        autoerror vg_error *err = NULL;
+        autofree char *ad = under_root(env, aadir);
+        if (vg_helper_roots_check(f->cfg, ad, &err) < 0)
+            f->roots_stale = vg_xstrdup(err->msg);
+    }
 }
 
 /* The mount table, fstab, and each shared mount (probed when asked). */
@@ -264,6 +271,7 @@ static void gather_mounts(const vg_doctor_env *env, vg_doctor_facts *f)
 void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
 {
     memset(f, 0, sizeof(*f));
+    f->install = env->install ? *env->install : vg_install_detect(env->root);
     gather_configs(env, f);
     gather_hook(env, f);
     gather_daemons(env, f);
@@ -274,6 +282,7 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
 void vg_doctor_facts_clear(vg_doctor_facts *f)
 {
     free(f->config_path);
+    free(f->roots_stale);
     vg_config_free(f->cfg);
     free(f->config_error);
     free(f->qemu_conf_path);
@@ -368,6 +377,16 @@ static const vg_daemon_fact *daemon_of(const vg_doctor_facts *f)
     return f->n_daemons ? &f->daemons[0] : NULL;
 }
 
+/* Make daemon `d` re-read its hooks: by its unit under systemd, else by pid. */
+static void reload_fix(vg_check *c, const vg_doctor_facts *f, const vg_daemon_fact *d,
+                       const char *lead)
+{
+    if (f->install.systemd)
+        vg_check_fix(c, "%ssystemctl reload %s (a restart also does it).", lead, d->name);
+    else
+        vg_check_fix(c, "%skill -HUP %d (a restart also does it).", lead, d->pid);
+}
+
 static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
 {
     vg_check *c;
@@ -377,8 +396,13 @@ static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
         c = vg_checklist_add(l, VG_CHECK_FAIL, "hook", "'%s' is not installed", f->hook_path);
         vg_check_detail(c, "lstat: %s. Without it libvirt starts domains unchecked.",
                         strerror(f->hook_errno));
-        vg_check_fix(c, "'make install' (or install -m 0755 hooks/virtguard-hook '%s'), then "
-                        "make libvirtd see it: kill -HUP $(pidof libvirtd).", f->hook_path);
+        if (f->install.package)
+            vg_check_fix(c, "%s (its postinst puts the hook in place and makes libvirtd see "
+                            "it).", vg_install_reinstall(&f->install));
+        else
+            vg_check_fix(c, "%s (or install -m 0755 hooks/virtguard-hook '%s'), then make "
+                            "libvirtd see it: %s.", vg_install_reinstall(&f->install),
+                         f->hook_path, vg_install_reload_libvirtd(&f->install));
         return;
     }
     if (S_ISLNK(f->hook_mode)) {
@@ -402,7 +426,8 @@ static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
         c = vg_checklist_add(l, VG_CHECK_FAIL, "hook", "'%s' is not executable (mode %04o)",
                              f->hook_path, f->hook_mode & 07777);
         vg_check_detail(c, "libvirt runs only executable files in qemu.d.");
-        vg_check_fix(c, "chmod 0755 '%s', then kill -HUP $(pidof libvirtd).", f->hook_path);
+        vg_check_fix(c, "chmod 0755 '%s', then %s.", f->hook_path,
+                     vg_install_reload_libvirtd(&f->install));
         return;
     }
     vg_checklist_add(l, VG_CHECK_PASS, "hook", "'%s' is an executable file", f->hook_path);
@@ -421,7 +446,7 @@ static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
     if (d->start_time < 0) {
         c = vg_checklist_add(l, VG_CHECK_WARN, "hook", "%s (pid %d): start time unknown",
                              d->name, d->pid);
-        vg_check_fix(c, "to be sure the daemon sees the hook: kill -HUP %d.", d->pid);
+        reload_fix(c, f, d, "to be sure the daemon sees the hook: ");
         return;
     }
     /* Both times are whole seconds (btime, st_mtime) and the computed start
@@ -434,8 +459,7 @@ static void judge_hook(const vg_doctor_facts *f, vg_checklist *l)
                            "after it started); libvirt caches which hooks exist at start-up, "
                            "so starts go unchecked until it looks again.",
                         f->hook_mtime - d->start_time);
-        vg_check_fix(c, "kill -HUP %d (or systemctl reload %s; a restart also does it).",
-                     d->pid, d->name);
+        reload_fix(c, f, d, "");
         vg_check_attr_number(c, "pid", d->pid);
         return;
     }
@@ -470,7 +494,7 @@ static void judge_apparmor(const vg_doctor_facts *f, vg_checklist *l)
                              f->helper_path);
         vg_check_detail(c, "stat: %s. Without it no per-domain rules are written.",
                         strerror(f->helper_errno));
-        vg_check_fix(c, "'make install' installs it.");
+        vg_check_fix(c, "%s installs it.", vg_install_reinstall(&f->install));
     } else if ((f->helper_mode & 0111) == 0 || !S_ISREG(f->helper_mode)) {
         c = vg_checklist_add(l, missing, "apparmor", "the helper '%s' is not an executable file",
                              f->helper_path);
@@ -482,11 +506,19 @@ static void judge_apparmor(const vg_doctor_facts *f, vg_checklist *l)
     if (f->helper_profile_errno) {
         c = vg_checklist_add(l, missing, "apparmor", "the helper's profile '%s' is not installed",
                              f->helper_profile_path);
-        vg_check_fix(c, "'make install' installs it; then apparmor_parser -r '%s'.",
-                     f->helper_profile_path);
+        vg_check_fix(c, "%s installs it; then apparmor_parser -r '%s'.",
+                     vg_install_reinstall(&f->install), f->helper_profile_path);
     } else {
         vg_checklist_add(l, VG_CHECK_PASS, "apparmor", "the helper's profile '%s' is installed",
                          f->helper_profile_path);
+    }
+    if (f->roots_stale) {
+        c = vg_checklist_add(l, missing, "apparmor", "the helper's roots include is stale");
+        vg_check_detail(c, "%s.", f->roots_stale);
+        vg_check_fix(c, "virtguard apply");
+    } else if (!f->helper_profile_errno) {
+        vg_checklist_add(l, VG_CHECK_PASS, "apparmor", "the helper's roots include matches "
+                         "virtguard.conf");
     }
     if (!f->aa_enabled)
         return;
@@ -588,9 +620,9 @@ static void judge_qemu_conf(const vg_doctor_facts *f, vg_checklist *l)
                            "DAC (file ownership), not AppArmor.%s",
                         f->aa_enabled ? " The hook refuses starts while it is set (enforce "
                                         "mode)." : "");
+        autofree char *doc = vg_install_doc("migrating-off-security-driver-none.md");
         vg_check_fix(c, "delete the line, restart libvirtd, and fix file ownership per domain "
-                        "as virtguard's messages say (docs/migrating-off-security-driver-none.md)."
-                     );
+                        "as virtguard's messages say (%s).", doc);
     } else {
         vg_checklist_add(l, VG_CHECK_PASS, "qemu.conf", "security_driver is %s",
                          q->security_driver ? q->security_driver[0] : "not set (libvirt "

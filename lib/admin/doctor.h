@@ -10,6 +10,8 @@
  * live host. */
 #pragma once
 
+#include "install.h"
+
 #include "checklist.h"
 #include "dac.h"
 #include "lima.h"
@@ -25,6 +27,7 @@ typedef struct vg_doctor_env {
     const char *apparmor_dir;   /* NULL: APPARMORDIR */
     const char *helper_path;    /* NULL: SBINDIR "/virtguard-helper" */
     bool probe_mounts;          /* stat/statfs(/chown as root) the shared mounts in a child */
+    const vg_install *install;  /* NULL: vg_install_detect(root) (tests: either kind) */
 } vg_doctor_env;
 
 typedef struct vg_daemon_fact {
@@ -83,6 +86,9 @@ typedef struct vg_doctor_facts {
     vg_fstab *fstab;            /* never NULL */
     vg_mount_fact *mf;          /* one per configured shared mount */
     size_t n_mf;
+    vg_install install;         /* package or source, systemd or not: the fixes' words */
+    char *roots_stale;          /* NULL, or why the helper's roots include does not match
+                                   the config (vg_helper_roots_check) */
 } vg_doctor_facts;
 
 /* Gather everything; never fails (what could not be read is a fact). */

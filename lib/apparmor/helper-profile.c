@@ -67,8 +67,8 @@ int vg_helper_roots_check(const vg_config *cfg, const char *aa_dir, vg_error **e
     return vg_error_set(err, r < 0 && r != -ENOENT ? -r : ESTALE,
                         "the helper's own AppArmor profile does not match the directories in "
                         "virtguard.conf ('%s' is %s), so AppArmor would deny the helper reading "
-                        "the images; run 'virtguard-helper roots && apparmor_parser -r "
-                        "%s/" VG_HELPER_PROFILE_NAME "' after every change of shared_mounts or "
-                        "apparmor_extra_roots", path, r == -ENOENT ? "missing" : r < 0
+                        "the images; run 'virtguard apply' (virtguard-helper roots, then "
+                        "apparmor_parser -r %s/" VG_HELPER_PROFILE_NAME ") after every change of "
+                        "shared_mounts or apparmor_extra_roots", path, r == -ENOENT ? "missing" : r < 0
                         ? "unreadable" : "out of date", aa_dir);
 }

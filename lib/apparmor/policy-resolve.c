@@ -344,6 +344,8 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
             return 0;
         fd = open(cur_canon, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
+            if (errno == EACCES || errno == EPERM)
+                r->p->n_denied++;
             if (errno != ENOENT)    /* a missing image is reported by the guard */
                 vg_strv_push(&r->p->warnings,
                              vg_xasprintf("%s: cannot open '%s' to read its backing chain (%s); "

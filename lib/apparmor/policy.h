@@ -54,6 +54,8 @@ typedef struct vg_policy {
     vg_policy_entry *entries;
     size_t n_entries;
     char **warnings;        /* NULL-terminated sentences for the caller to print; may be NULL */
+    size_t n_denied;        /* qcow2 headers not read for lack of permission (EACCES,
+                               EPERM): as root the rules could differ */
 } vg_policy;
 
 /* Resolve the rules `dom` needs.  Returns 0 and *out, or -errno and *err

@@ -15,10 +15,13 @@ void vg_purge_result_clear(vg_purge_result *res)
 {
     vg_strv_free(res->removed);
     vg_strv_free(res->restored);
-    res->removed = res->restored = NULL;
+    vg_strv_free(res->complain);
+    res->removed = res->restored = res->complain = NULL;
 }
 
-static int restore_profile(const char *path, const char *uuid, vg_purge_result *res,
+/* Purge and its listing (vg_purge_list_*) are one walk: `act` false only
+ * records what acting would do. */
+static int restore_profile(const char *path, const char *uuid, bool act, vg_purge_result *res,
                            vg_error **err)
 {
     autofree char *text = NULL;
@@ -37,13 +40,15 @@ static int restore_profile(const char *path, const char *uuid, vg_purge_result *
         return vg_error_wrap(err, "'%s'", path);
     if (!changed)
         return 0;
-    if ((r = vg_write_file_atomic(path, restored, strlen(restored), st.st_mode & 07777)) < 0)
+    if (vg_aa_profile_ours(text, uuid) & VG_AA_OURS_COMPLAIN)
+        vg_strv_push(&res->complain, vg_xstrdup(path));
+    if (act && (r = vg_write_file_atomic(path, restored, strlen(restored), st.st_mode & 07777)) < 0)
         return vg_error_set_errno(err, -r, "cannot write '%s'", path);
     vg_strv_push(&res->restored, vg_xstrdup(path));
     return 0;
 }
 
-int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
+static int walk_apparmor(const char *aa_dir, bool act, vg_purge_result *res, vg_error **err)
 {
     autofree char *dir = vg_xasprintf("%s/libvirt", aa_dir);
     autostrv char **names = NULL;
@@ -67,7 +72,7 @@ int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
         if (!uuid)
             continue;
         autofree char *path = vg_xasprintf("%s/%s", dir, names[i]);
-        int r = restore_profile(path, uuid, res, err);
+        int r = restore_profile(path, uuid, act, res, err);
         if (r < 0 && !first)
             first = r;
     }
@@ -76,7 +81,7 @@ int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
         if (!uuid && !strstr(names[i], ".vgtmp."))
             continue;
         autofree char *path = vg_xasprintf("%s/%s", dir, names[i]);
-        if (unlink(path) == 0) {
+        if (!act || unlink(path) == 0) {
             vg_strv_push(&res->removed, vg_xstrdup(path));
         } else if (errno != ENOENT) {
             int e = vg_error_set_errno(err, errno, "cannot remove '%s'", path);
@@ -88,7 +93,8 @@ int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
 }
 
 /* Empty the directory open as `fd` (named `path` in messages), then close it. */
-static int empty_dir(int fd, const char *path, int depth, vg_purge_result *res, vg_error **err)
+static int empty_dir(int fd, const char *path, int depth, bool act, vg_purge_result *res,
+                     vg_error **err)
 {
     DIR *d = fdopendir(fd);
     struct dirent *de;
@@ -115,15 +121,15 @@ static int empty_dir(int fd, const char *path, int depth, vg_purge_result *res, 
                 r = vg_error_set_errno(err, depth < STATE_MAX_DEPTH ? errno : ELOOP,
                                        "cannot open the directory '%s'", child);
             } else {
-                r = empty_dir(cfd, child, depth + 1, res, err);
-                if (r == 0 && unlinkat(dirfd(d), n, AT_REMOVEDIR) < 0)
+                r = empty_dir(cfd, child, depth + 1, act, res, err);
+                if (r == 0 && act && unlinkat(dirfd(d), n, AT_REMOVEDIR) < 0)
                     r = vg_error_set_errno(err, errno, "cannot remove '%s'", child);
                 else if (r == 0)
                     vg_strv_push(&res->removed, vg_xstrdup(child));
             }
             if (r < 0 && !first)
                 first = r;
-        } else if (unlinkat(dirfd(d), n, 0) == 0) {
+        } else if (!act || unlinkat(dirfd(d), n, 0) == 0) {
             vg_strv_push(&res->removed, vg_xstrdup(child));
         } else if (errno != ENOENT) {
             int e = vg_error_set_errno(err, errno, "cannot remove '%s'", child);
@@ -135,7 +141,7 @@ static int empty_dir(int fd, const char *path, int depth, vg_purge_result *res, 
     return first;
 }
 
-int vg_purge_state_dir(const char *dir, vg_purge_result *res, vg_error **err)
+static int walk_state_dir(const char *dir, bool act, vg_purge_result *res, vg_error **err)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int r;
@@ -145,10 +151,30 @@ int vg_purge_state_dir(const char *dir, vg_purge_result *res, vg_error **err)
             return 0;
         return vg_error_set_errno(err, errno, "cannot open the directory '%s'", dir);
     }
-    if ((r = empty_dir(fd, dir, 0, res, err)) < 0)
+    if ((r = empty_dir(fd, dir, 0, act, res, err)) < 0)
         return r;
-    if (rmdir(dir) < 0 && errno != ENOENT)
+    if (act && rmdir(dir) < 0 && errno != ENOENT)
         return vg_error_set_errno(err, errno, "cannot remove '%s'", dir);
     vg_strv_push(&res->removed, vg_xstrdup(dir));
     return 0;
+}
+
+int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
+{
+    return walk_apparmor(aa_dir, true, res, err);
+}
+
+int vg_purge_state_dir(const char *dir, vg_purge_result *res, vg_error **err)
+{
+    return walk_state_dir(dir, true, res, err);
+}
+
+int vg_purge_list_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
+{
+    return walk_apparmor(aa_dir, false, res, err);
+}
+
+int vg_purge_list_state_dir(const char *dir, vg_purge_result *res, vg_error **err)
+{
+    return walk_state_dir(dir, false, res, err);
 }

@@ -18,6 +18,7 @@
 typedef struct vg_purge_result {
     char **removed;     /* paths removed */
     char **restored;    /* profile files rewritten without virtguard's include */
+    char **complain;    /* ...of which the complain flag was virtguard's too */
 } vg_purge_result;
 
 void vg_purge_result_clear(vg_purge_result *res);
@@ -35,3 +36,9 @@ int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err);
  * symbolic links (a link is removed, not its target).  A missing `dir` is
  * not an error.  Returns 0 or -errno; removed paths are appended to *res. */
 int vg_purge_state_dir(const char *dir, vg_purge_result *res, vg_error **err);
+
+/* The same walks, changing nothing: what vg_purge_apparmor and
+ * vg_purge_state_dir would restore and remove, in *res (`virtguard
+ * status`).  Same return values. */
+int vg_purge_list_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err);
+int vg_purge_list_state_dir(const char *dir, vg_purge_result *res, vg_error **err);

@@ -438,3 +438,17 @@ int vg_config_load(const char *path, vg_config **out, vg_error **err)
         return r;
     return vg_config_parse(text, len, path, out, err);
 }
+
+int vg_config_load_named(const char *path, const char *how, vg_config **out, vg_error **err)
+{
+    autofree char *text = NULL;
+    size_t len = 0;
+
+    *out = NULL;
+    int r = vg_conf_read_text(path, &text, &len, NULL);
+    if (r == -EFBIG)
+        return vg_conf_read_text(path, &text, &len, err);
+    if (r < 0)
+        return vg_error_set_errno(err, -r, "cannot read the config file '%s' (%s)", path, how);
+    return vg_config_parse(text, len, path, out, err);
+}

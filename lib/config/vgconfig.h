@@ -43,6 +43,13 @@ int vg_config_parse(const char *text, size_t len, const char *name, vg_config **
  * read error or parse error fails. */
 int vg_config_load(const char *path, vg_config **out, vg_error **err);
 
+/* Load a file the user named (--config FILE): like vg_config_load, but a
+ * file that does not exist is an error too, since falling back to the
+ * defaults would judge against a config nobody meant.  -errno and
+ *   "cannot read the config file '/typo.conf' (--config): No such file or directory"
+ * (`how`: what named it, e.g. "--config"). */
+int vg_config_load_named(const char *path, const char *how, vg_config **out, vg_error **err);
+
 /* The default config path: SYSCONFDIR "/virtguard/virtguard.conf". */
 const char *vg_config_default_path(void);
 

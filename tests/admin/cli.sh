@@ -26,7 +26,7 @@ skip() { echo "SKIP - $1"; }
 # run CMD...: sets RC, OUT (stdout), ERR (stderr)
 run() { "$@" >"$T/out" 2>"$T/err"; RC=$?; OUT=$(cat "$T/out"); ERR=$(cat "$T/err"); }
 has() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1" <<<"$OUT"; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); $1" "${@:2}" <<<"$OUT"; }
 
 cat >"$T/vg.conf" <<CONF
 shared_mounts = [ "$T/share" ]
@@ -105,8 +105,10 @@ else
 fi
 printf 'mode = "strict"\n' >"$T/broken.conf"
 run "$VG" check --json --config "$T/broken.conf" "$T/dom.xml"
-[ "$RC" = 2 ] && json 'assert d["exit"] == 2 and d["incomplete"], d' &&
-    ok "check --json on a config error: exit 2, incomplete" || bad "check --json, bad config: rc $RC: $OUT"
+[ "$RC" = 2 ] && jq -e --arg m "$T/broken.conf:1: key 'mode': expected \"enforce\" or \"dev\", got \"strict\"" \
+    '.exit == 2 and .status == "error" and .errors == [$m]' "$T/out" >/dev/null &&
+    ok "check --json on a named config with an error: exit 2, the error document" ||
+    bad "check --json, bad config: rc $RC: $OUT"
 
 # --- 3. as a user who cannot read qemu.conf ----------------------------------
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
@@ -128,6 +130,20 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         bad "doctor as a user: rc $RC: $OUT $ERR"
     fi
     chmod 0644 "$T/qemu.conf"
+    # profile as a user who cannot read a qcow2 header: not the helper's rules
+    sed "s/type='raw'/type='qcow2'/" "$T/dom.xml" >"$T/domq.xml"
+    if command -v qemu-img >/dev/null && qemu-img create -q -f qcow2 "$T/share/démo.img" 1M; then
+        chmod 0600 "$T/share/démo.img"
+        run asuser "$VG" profile --config "$T/vg.conf" "$T/domq.xml"
+        if [ "$RC" = 2 ] && has "$ERR" "virtguard: profile runs as uid 65534 and could not read 1 image header(s) (above): the helper runs as root and would write rules for their backing files too, so these rules are not the helper's. Run 'virtguard profile' as root (sudo) for them."; then
+            ok "profile as a user with an unreadable qcow2: exit 2, the reason"
+        else
+            bad "profile as a user, unreadable qcow2: rc $RC: $ERR"
+        fi
+        rm -f "$T/share/démo.img"
+    else
+        skip "profile as a user (needs qemu-img)"
+    fi
 else
     skip "check/doctor as another user (needs root and setpriv)"
 fi
@@ -205,6 +221,81 @@ fi
 run "$VG" check --config "$T/vg.conf" --qemu-conf "$T/nonexistent.conf" "$T/dom.xml"
 [ "$RC" = 2 ] && has "$ERR" "--qemu-conf '$T/nonexistent.conf': No such file or directory" &&
     ok "check --qemu-conf of a missing file: exit 2" || bad "check --qemu-conf missing: rc $RC: $ERR"
+
+# --- 6. a named config that cannot be read (issue 21) ------------------------
+for c in "paths" "check" "rewrite" "profile" "doctor" "explain" "audit"; do
+    arg=$T/dom.xml
+    case $c in doctor | audit) arg= ;; esac
+    # shellcheck disable=SC2086
+    run "$VG" $c --config /typo.conf $arg </dev/null
+    if [ "$RC" = 2 ] && [ -z "$OUT" ] &&
+        [ "$ERR" = "virtguard: cannot read the config file '/typo.conf' (--config): No such file or directory" ]; then
+        ok "$c --config /typo.conf: the file and errno named, exit 2"
+    else
+        bad "$c --config /typo.conf: rc $RC: $OUT / $ERR"
+    fi
+done
+run "$VG" check -c /typo.conf "$T/dom.xml"
+[ "$RC" = 2 ] && has "$ERR" "'/typo.conf' (--config)" && ok "-c is --config" || bad "check -c: rc $RC: $ERR"
+
+# --- 7. --json: exactly one JSON document, errors included --------------------
+command -v jq >/dev/null || { echo "ERROR: jq is missing (.ci/deps installs it)"; exit 99; }
+# jqdoc FILTER: stdout is one JSON document and FILTER holds on it
+jqdoc() { [ "$(jq -s length <"$T/out" 2>/dev/null)" = 1 ] && jq -e "$1" <"$T/out" >/dev/null; }
+errdoc() { # errdoc COMMAND EXIT MESSAGE
+    jqdoc --arg c "$1" --argjson e "$2" --arg m "$3" \
+        '.command == $c and .status == "error" and .exit == $e and (.exit | type) == "number" and .errors == [$m]' 2>/dev/null ||
+    jq -e --arg c "$1" --argjson e "$2" --arg m "$3" \
+        '.command == $c and .status == "error" and .exit == $e and .errors == [$m]' <"$T/out" >/dev/null 2>&1 &&
+    [ "$(jq -s length <"$T/out")" = 1 ]
+}
+run "$VG" check --json "$T/missing.xml"
+[ "$RC" = 2 ] && errdoc check 2 "cannot read '$T/missing.xml': No such file or directory" &&
+    ok "check --json missing.xml: one error document" || bad "check --json missing.xml: rc $RC: $OUT"
+run "$VG" audit --json --connect "test:///nonexistent-$$"
+[ "$RC" = 2 ] && jq -e '.command == "audit" and .status == "error" and .exit == 2 and (.errors|length) == 1' "$T/out" >/dev/null &&
+    [ "$(jq -s length <"$T/out")" = 1 ] &&
+    ok "audit --json without libvirtd: one error document" || bad "audit --json no libvirtd: rc $RC: $OUT"
+run "$VG" paths --json "$T/missing.xml"
+[ "$RC" = 2 ] && errdoc paths 2 "cannot read '$T/missing.xml': No such file or directory" &&
+    ok "paths --json missing.xml: one error document" || bad "paths --json missing: rc $RC: $OUT"
+run "$VG" paths --json --config "$T/vg.conf" "$T/dom.xml"
+[ "$RC" = 0 ] && [ "$(jq -s length <"$T/out")" = 1 ] && ok "paths --json: one document" ||
+    bad "paths --json: rc $RC: $OUT"
+run "$VG" doctor --json --config /typo.conf
+[ "$RC" = 2 ] && errdoc doctor 2 "cannot read the config file '/typo.conf' (--config): No such file or directory" &&
+    ok "doctor --json --config /typo.conf: one error document" || bad "doctor --json typo: rc $RC: $OUT"
+run "$VG" doctor --json --config "$T/vg.conf" --no-probe
+[ "$RC" != 2 ] && jqdoc '.command == "doctor" and (.exit|type) == "number" and (.checks|type) == "array"' &&
+    ok "doctor --json: one report" || bad "doctor --json: rc $RC: $OUT"
+run "$VG" explain --json --config "$T/vg.conf" "$T/missing.log"
+[ "$RC" = 2 ] && errdoc explain 2 "cannot read '$T/missing.log': No such file or directory" &&
+    ok "explain --json missing.log: one error document" || bad "explain --json missing: rc $RC: $OUT"
+run "$VG" explain --json --config "$T/vg.conf" --connect test:///nonexistent \
+    --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu" <<<"$denied"
+[ "$RC" != 2 ] && jqdoc '.command == "explain" and (.checks|type) == "array"' &&
+    ok "explain --json: one report" || bad "explain --json: rc $RC: $OUT"
+run "$VG" check --json --config "$T/vg.conf" --bogus "$T/dom.xml"
+[ "$RC" = 2 ] && errdoc check 2 "check: unknown option '--bogus'; 'virtguard help check' lists its options." &&
+    ok "check --json --bogus: the usage error as a document" || bad "check --json --bogus: rc $RC: $OUT"
+run "$VG" profile --json "$T/dom.xml"
+[ "$RC" = 2 ] && errdoc profile 2 "profile does not take '--json'; 'virtguard help profile' lists its options." &&
+    ok "profile --json: refused, as a document" || bad "profile --json: rc $RC: $OUT"
+run "$VG" frobnicate --json
+[ "$RC" = 2 ] && errdoc frobnicate 2 "unknown command 'frobnicate'; 'virtguard help' lists the commands." &&
+    ok "an unknown command with --json: a document" || bad "frobnicate --json: rc $RC: $OUT"
+
+# --- 8. help for help and version, -c in the help ------------------------------
+for c in help version; do
+    run "$VG" help $c
+    [ "$RC" = 0 ] && has "$OUT" "Usage: virtguard $c" && [ -z "$ERR" ] &&
+        ok "'virtguard help $c' explains $c" || bad "help $c: rc $RC: $OUT $ERR"
+done
+run "$VG" help check
+has "$OUT" "-c, --config FILE" && has "$OUT" "-j, --json" && ok "check's help names -c and -j" ||
+    bad "check's help: $OUT"
+run "$VG" help
+has "$OUT" "-c, --config FILE" && ok "the command list names -c" || bad "help: $OUT"
 
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "PASS"

@@ -31,7 +31,7 @@ virtiofsd=${E2E_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
 guests=${E2E_GUESTS:-deb12 deb13}
 want() { case " $guests " in *" $1 "*) return 0 ;; esac; return 1; }
 # What every cell must report (a missing line is a FAIL): GUEST/CELL IDS.
-scen_ids="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1 10"
+scen_ids="1 2 3 4a 4b 5a 5b 6 7 8 9 9h h1 10 ca st"
 expected_cells() { # GUEST
     echo "$1/9p-none $scen_ids"
     echo "$1/9p-xattr $scen_ids"

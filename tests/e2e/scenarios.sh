@@ -606,6 +606,60 @@ scenario_h1_hostile_names() {
 }
 scenario_h1_hostile_names
 
+# ca. A config change takes effect with the one command the package's
+# virtguard-apply.path runs when virtguard.conf changes (`virtguard apply`).
+# PID 1 in this guest is the test's init, not systemd: the path unit's
+# trigger itself is NOT exercised here, only exactly what it runs.  A root
+# is added to virtguard.conf by hand (the sandboxes share): before apply the
+# start is refused (the helper's own profile does not cover the new root),
+# after it the same start works, confined.
+# st. `virtguard status` on the installed package: the hooks, the helper's
+# profile and roots include, and while the domain runs its rules file.
+UCA=e2e000ca-0000-4000-8000-0000000000ca
+sca() {
+    local ap aprc lab st before
+    write_conf enforce                  # the images share only, helper profile reloaded
+    as_owner mkdir -p "$SBX/ca" && as_owner cp "$SBX/a/cidata.iso" "$SBX/ca/cidata.iso" &&
+        (cd "$SBX/ca" && as_owner qemu-img create -q -f qcow2 ca.qcow2 16M) ||
+        { fail ca config-apply "cannot create $SBX/ca/ca.qcow2"; return; }
+    define sca "$UCA" "$SBX/ca/ca.qcow2" "$FIX_LABEL"
+    sed -i "s|^shared_mounts = \[ \"$IMG\" \]|shared_mounts = [ \"$IMG\", \"$SBX\" ]|" "$CONF"
+    grep -qF "\"$SBX\"" "$CONF" || { fail ca config-apply "could not add $SBX to $CONF"; gone sca; return; }
+    start sca
+    before=$OUT
+    [ "$(state sca)" = running ] && timeout 60 virsh -q destroy sca >/dev/null 2>&1
+    ap=$(virtguard apply 2>&1); aprc=$?
+    note "virtguard apply -> $aprc: $(ev "$ap")"
+    if [ "$aprc" = 0 ] && grep -qF "\"$SBX/**\" r," /etc/apparmor.d/virtguard/helper-roots &&
+       start sca && [ "$(state sca)" = running ]; then
+        lab=$(qemu_label "$(qemu_pid sca)")
+        if [ "$lab" = "libvirt-$UCA (enforce)" ]; then
+            pass ca config-apply "root '$SBX' added to virtguard.conf; before apply: $(grep -q 'virtguard apply' <<<"$before" && echo "refused naming 'virtguard apply'" || ev "$before"); virtguard apply: $(grep -c ': PASS' <<<"$ap") step(s) passed; then QEMU '$lab' (the path unit's trigger is not exercised: no systemd here)"
+        else
+            fail ca config-apply "started after apply, but QEMU label '$lab'"
+        fi
+        st=$(virtguard status 2>&1)
+        note "virtguard status: $(ev "$st")"
+        if grep -qF "hook: hook '/etc/libvirt/hooks/qemu.d/virtguard'" <<<"$st" &&
+           grep -qF "hook: hook '/etc/libvirt/hooks/daemon.d/virtguard'" <<<"$st" &&
+           grep -qF "helper-profile: the helper's AppArmor profile '/etc/apparmor.d/usr.sbin.virtguard-helper'" <<<"$st" &&
+           grep -qF "helper-roots: the helper's roots include '/etc/apparmor.d/virtguard/helper-roots'" <<<"$st" &&
+           grep -qF "rules: rules file '$AADIR/libvirt-$UCA.virtguard'" <<<"$st" &&
+           grep -qF "include: virtguard's include line in '$AADIR/libvirt-$UCA'" <<<"$st"; then
+            pass st status "lists the hooks, the helper's profile and roots, and the running domain's rules file and include line ($(grep -c ': INFO' <<<"$st") change(s))"
+        else
+            fail st status "$st"
+        fi
+    else
+        fail ca config-apply "apply -> $aprc: $ap; start: $OUT"
+        fail st status "not reached: the config-apply domain did not start"
+    fi
+    gone sca
+    as_owner rm -rf "$SBX/ca"
+    write_conf enforce "$SBX"           # phase B's config again
+}
+sca
+
 # ===========================================================================
 # Phase C: dev mode
 write_conf dev "$SBX"

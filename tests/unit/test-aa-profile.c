@@ -303,9 +303,10 @@ static void test_helper_roots(void **state)
     autofree char *inc = vg_xasprintf("%s/" VG_HELPER_ROOTS_INCLUDE, dir);
     autofree char *msg = vg_xasprintf("the helper's own AppArmor profile does not match the "
                                       "directories in virtguard.conf ('%s' is missing), so AppArmor "
-                                      "would deny the helper reading the images; run 'virtguard-helper "
-                                      "roots && apparmor_parser -r %s/usr.sbin.virtguard-helper' after "
-                                      "every change of shared_mounts or apparmor_extra_roots", inc, dir);
+                                      "would deny the helper reading the images; run 'virtguard apply' "
+                                      "(virtguard-helper roots, then apparmor_parser -r "
+                                      "%s/usr.sbin.virtguard-helper) after every change of "
+                                      "shared_mounts or apparmor_extra_roots", inc, dir);
     assert_string_equal(err->msg, msg);
     /* present and current */
     autofree char *sub = vg_xasprintf("%s/virtguard", dir);

@@ -14,6 +14,7 @@
 #include <utime.h>
 
 #include "doctor.h"
+#include "helper-profile.h"
 
 typedef struct fake {
     char root[64];
@@ -56,6 +57,21 @@ static long long daemon_start(void)
     return 1700000000LL + 5000 / sysconf(_SC_CLK_TCK);
 }
 
+/* The helper's roots include, as 'virtguard apply' writes it from the
+ * fake root's config. */
+static void put_roots(const fake *f)
+{
+    char *conf = vg_xasprintf("%s" SYSCONFDIR "/virtguard/virtguard.conf", f->root);
+    vg_config *cfg = NULL;
+    char *text = NULL;
+    assert_int_equal(vg_config_load(conf, &cfg, NULL), 0);
+    assert_int_equal(vg_helper_roots_render(cfg, &text, NULL), 0);
+    put(f, "/etc/apparmor.d/" VG_HELPER_ROOTS_INCLUDE, text, 0644);
+    vg_config_free(cfg);
+    free(text);
+    free(conf);
+}
+
 static int setup(void **state)
 {
     fake *f = vg_xcalloc(1, sizeof(*f));
@@ -87,6 +103,7 @@ static int setup(void **state)
         "virtguard-helper (enforce)\nlibvirtd (enforce)\n", 0644);
     put(f, "/usr/sbin/virtguard-helper", "#!/bin/true\n", 0755);
     put(f, "/etc/apparmor.d/usr.sbin.virtguard-helper", "profile x {}\n", 0644);
+    put_roots(f);
     *state = f;
     return 0;
 }
@@ -101,9 +118,14 @@ static int teardown(void **state)
     return 0;
 }
 
+/* NULL: as detected (a source build; systemd when the fake root has
+ * /run/systemd/system). */
+static const vg_install *install_kind;
+
 static vg_checklist *run(const fake *f, bool probe)
 {
     vg_doctor_env env = {
+        .install = install_kind,
         .root = f->root,
         .hooks_dir = "/etc/libvirt/hooks",
         .apparmor_dir = "/etc/apparmor.d",
@@ -153,6 +175,87 @@ static void test_hook_newer_than_daemon(void **state)
     assert_non_null(strstr(c->fix, "kill -HUP 812"));
     assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_PROBLEMS);
     vg_checklist_free(l);
+}
+
+/* A root added to virtguard.conf and not applied: doctor names the stale
+ * include (the helper's own check) and the one command; applied: PASS. */
+static void test_roots_stale(void **state)
+{
+    fake *f = *state;
+    vg_checklist *l = run(f, false);
+    assert_null(vg_checklist_find(l, "apparmor", VG_CHECK_FAIL));
+    vg_checklist_free(l);
+
+    put(f, SYSCONFDIR "/virtguard/virtguard.conf",
+        "shared_mounts = [ \"/var/lib/libvirt/images\", \"/srv/vm\" ]\n"
+        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
+    l = run(f, false);
+    const vg_check *c = vg_checklist_find(l, "apparmor", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_string_equal(c->title, "the helper's roots include is stale");
+    assert_string_equal(c->fix, "virtguard apply");
+    char *inc = vg_xasprintf("%s/etc/apparmor.d/virtguard/helper-roots' is out of date", f->root);
+    assert_non_null(strstr(c->detail, inc));
+    free(inc);
+    vg_checklist_free(l);
+
+    put_roots(f);
+    l = run(f, false);
+    assert_null(vg_checklist_find(l, "apparmor", VG_CHECK_FAIL));
+    vg_checklist_free(l);
+}
+
+/* The fixes fit the install: a package (dpkg's file list) under systemd is
+ * told to reinstall the package and 'systemctl reload'; a source install
+ * without systemd 'make install' and the daemon's pidfile. */
+static void test_fixes_fit_install(void **state)
+{
+    fake *f = *state;
+    char *hook = vg_xasprintf("%s/etc/libvirt/hooks/qemu.d/virtguard", f->root);
+    assert_int_equal(chmod(hook, 0644), 0);
+    vg_checklist *l = run(f, false);
+    const vg_check *c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_string_equal(c->fix, "chmod 0755 '/etc/libvirt/hooks/qemu.d/virtguard', then "
+                                "kill -HUP \"$(cat /run/libvirtd.pid)\".");
+    vg_checklist_free(l);
+    assert_int_equal(unlink(hook), 0);
+    l = run(f, false);
+    c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
+    assert_string_equal(c->fix, "'make install' from the source tree (or install -m 0755 "
+                                "hooks/virtguard-hook '/etc/libvirt/hooks/qemu.d/virtguard'), "
+                                "then make libvirtd see it: kill -HUP \"$(cat /run/libvirtd.pid)\".");
+    vg_checklist_free(l);
+
+    static const vg_install package = { .package = true, .systemd = true };
+    install_kind = &package;
+    l = run(f, false);
+    c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
+    assert_string_equal(c->fix, "apt-get install --reinstall virtguard (its postinst puts the "
+                                "hook in place and makes libvirtd see it).");
+    vg_checklist_free(l);
+    put(f, "/etc/libvirt/hooks/qemu.d/virtguard", "#!/bin/true\n", 0755);
+    set_mtime(f, "/etc/libvirt/hooks/qemu.d/virtguard", daemon_start() + 60);
+    l = run(f, false);
+    c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
+    assert_string_equal(c->fix, "systemctl reload libvirtd (a restart also does it).");
+    vg_checklist_free(l);
+    put(f, "/etc/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
+    l = run(f, false);
+    c = vg_checklist_find(l, "qemu.conf", VG_CHECK_FAIL);
+    assert_non_null(c);
+    assert_non_null(strstr(c->fix, "(" DOCDIR "/migrating-off-security-driver-none.md)"));
+    vg_checklist_free(l);
+    install_kind = NULL;
+    /* systemd as PID 1 is read from the (fake) root */
+    char *sd = vg_xasprintf("%s/run/systemd/system", f->root);
+    put(f, "/run/systemd/x", "", 0644);
+    assert_int_equal(mkdir(sd, 0755), 0);
+    vg_install in = vg_install_detect(f->root);
+    assert_true(in.systemd);
+    assert_int_equal(in.package, VG_INSTALL_PACKAGE);
+    free(sd);
+    free(hook);
 }
 
 static void test_hook_symlink_and_mode(void **state)
@@ -652,6 +755,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_healthy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_newer_than_daemon, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_symlink_and_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roots_stale, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fixes_fit_install, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_missing_lima, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_missing_old_lima_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mount_missing_lima_cidata, setup, teardown),

@@ -165,10 +165,27 @@ static void test_purge_apparmor(void **state)
     put(root, "libvirt/libvirt-not-a-uuid.virtguard", other, 0644);
     put(root, "usr.sbin.libvirtd", other, 0644);
 
+    /* The listing (virtguard status) is the same walk, changing nothing. */
+    vg_purge_result list = { 0 };
+    assert_int_equal(vg_purge_list_apparmor(root, &list, NULL), 0);
+    autofree char *unchanged = get(root, "libvirt/libvirt-" UUID);
+    assert_string_equal(unchanged, mine);
+    assert_true(exists(root, "libvirt/libvirt-" UUID ".virtguard"));
+    assert_true(exists(root, "libvirt/libvirt-" UUID ".vgtmp.123"));
+    assert_int_equal(vg_strv_len(list.complain), 1);       /* dev mode's flag was ours */
+
     vg_purge_result res = { 0 };
     autoerror vg_error *err = NULL;
     assert_int_equal(vg_purge_apparmor(root, &res, &err), 0);
     assert_null(err);
+    /* ...and lists exactly what purge then did */
+    assert_int_equal(vg_strv_len(list.restored), vg_strv_len(res.restored));
+    assert_int_equal(vg_strv_len(list.removed), vg_strv_len(res.removed));
+    for (size_t i = 0; res.removed[i]; i++)
+        assert_string_equal(list.removed[i], res.removed[i]);
+    assert_string_equal(list.restored[0], res.restored[0]);
+    assert_string_equal(list.complain[0], res.restored[0]);
+    vg_purge_result_clear(&list);
 
     autofree char *back = get(root, "libvirt/libvirt-" UUID);
     assert_string_equal(back, orig);
@@ -237,9 +254,17 @@ static void test_purge_state_dir(void **state)
     put(outside, "keep", "x", 0644);
     assert_int_equal(symlink(outside, link), 0);
 
+    vg_purge_result list = { 0 };
+    assert_int_equal(vg_purge_list_state_dir(cache, &list, NULL), 0);
+    assert_true(exists(root, "cache/validated/abc"));
+    assert_int_equal(vg_strv_len(list.removed), 5);
+
     vg_purge_result res = { 0 };
     assert_int_equal(vg_purge_state_dir(cache, &res, NULL), 0);
     assert_false(exists(root, "cache"));
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(list.removed[i], res.removed[i]);
+    vg_purge_result_clear(&list);
     assert_true(exists(outside, "keep"));                    /* the link, not its target */
     assert_int_equal(vg_strv_len(res.removed), 5);
     assert_string_equal(res.removed[4], cache);
