@@ -25,6 +25,7 @@ typedef struct vg_doctor_env {
     const char *apparmor_dir;   /* NULL: APPARMORDIR */
     const char *helper_path;    /* NULL: SBINDIR "/virtguard-helper" */
     bool probe_mounts;          /* stat/statfs(/chown as root) the shared mounts in a child */
+    const char *machine;        /* NULL: uname(2)'s machine ("x86_64", "aarch64") */
 } vg_doctor_env;
 
 typedef struct vg_daemon_fact {
@@ -83,7 +84,17 @@ typedef struct vg_doctor_facts {
     vg_fstab *fstab;            /* never NULL */
     vg_mount_fact *mf;          /* one per configured shared mount */
     size_t n_mf;
+    /* the host's architecture, where libvirt's defaults differ (aarch64) */
+    char *machine;              /* "x86_64", "aarch64"; NULL unknown */
+    bool aavmf;                 /* VG_AAVMF_CODE exists (qemu-efi-aarch64) */
+    bool kvm;                   /* /dev/kvm exists */
 } vg_doctor_facts;
+
+/* aarch64 domains (machine 'virt') boot UEFI: Debian's qemu-efi-aarch64
+ * firmware, and the NVRAM directory libvirt keeps each domain's copy in. */
+#define VG_AAVMF_CODE "/usr/share/AAVMF/AAVMF_CODE.fd"
+#define VG_NVRAM_DIR "/var/lib/libvirt/qemu/nvram"
+
 
 /* Gather everything; never fails (what could not be read is a fact). */
 void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *out);
