@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 
 #include "doctor.h"
 #include "helper-profile.h"
@@ -153,6 +154,21 @@ static void probe_mount(const vg_doctor_env *env, vg_doctor_facts *f, vg_mount_f
     m->chown = n == 4 ? res[3] : (vg_probe_res){ 0 };
 }
 
+/* The architecture, and what aarch64 domains need from the host. */
+static void gather_arch(const vg_doctor_env *env, vg_doctor_facts *f)
+{
+    struct utsname u;
+
+    if (env->machine)
+        f->machine = vg_xstrdup(env->machine);
+    else if (uname(&u) == 0)
+        f->machine = vg_xstrdup(u.machine);
+    autofree char *fw = under_root(env, VG_AAVMF_CODE);
+    autofree char *kvm = under_root(env, "/dev/kvm");
+    f->aavmf = access(fw, F_OK) == 0;
+    f->kvm = access(kvm, F_OK) == 0;
+}
+
 /* virtguard.conf, qemu.conf and QEMU's ids; a file that cannot be read is
  * noted, and its defaults stand in for it. */
 static void gather_configs(const vg_doctor_env *env, vg_doctor_facts *f)
@@ -277,6 +293,7 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
     gather_daemons(env, f);
     gather_apparmor(env, f);
     gather_mounts(env, f);
+    gather_arch(env, f);
 }
 
 void vg_doctor_facts_clear(vg_doctor_facts *f)
@@ -306,6 +323,7 @@ void vg_doctor_facts_clear(vg_doctor_facts *f)
     for (size_t i = 0; i < f->n_mf; i++)
         free(f->mf[i].mount_point);
     free(f->mf);
+    free(f->machine);
     memset(f, 0, sizeof(*f));
 }
 
@@ -890,6 +908,38 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
     judge_share_dac(f, m, e, lima, l);
 }
 
+/* Where an aarch64 host differs (docs/lima.md, "Apple Silicon"): its
+ * domains use machine 'virt' and boot UEFI, so the AAVMF firmware must be
+ * there; without /dev/kvm (a Mac without nested virtualisation) they run
+ * under TCG.  Nothing on other architectures. */
+static void judge_arch(const vg_doctor_facts *f, vg_checklist *l)
+{
+    if (!f->machine || strcmp(f->machine, "aarch64") != 0)
+        return;
+    vg_check *c;
+    if (f->aavmf) {
+        c = vg_checklist_add(l, VG_CHECK_PASS, "firmware",
+                             "aarch64 host: the UEFI firmware of 'virt' domains is installed "
+                             "('%s'); libvirt keeps each domain's NVRAM in '%s'",
+                             VG_AAVMF_CODE, VG_NVRAM_DIR);
+    } else {
+        c = vg_checklist_add(l, VG_CHECK_WARN, "firmware",
+                             "aarch64 host: '%s' is missing, so a 'virt' domain with "
+                             "<os firmware='efi'> cannot start",
+                             VG_AAVMF_CODE);
+        vg_check_fix(c, "apt-get install qemu-efi-aarch64");
+    }
+    vg_check_attr_set(c, "machine", "%s", f->machine);
+    if (!f->kvm) {
+        c = vg_checklist_add(l, VG_CHECK_INFO, "kvm",
+                             "aarch64 host without '/dev/kvm': domains run under TCG "
+                             "(<domain type='qemu'>), slower, checked the same; on a Mac, "
+                             "Lima's vmType 'vz' with nestedVirtualization: true gives KVM "
+                             "(Apple M3 or later, macOS 15)");
+        vg_check_attr_set(c, "machine", "%s", f->machine);
+    }
+}
+
 vg_checklist *vg_doctor_judge(const vg_doctor_facts *f)
 {
     vg_checklist *l = vg_checklist_new("doctor");
@@ -899,6 +949,7 @@ vg_checklist *vg_doctor_judge(const vg_doctor_facts *f)
     judge_qemu_conf(f, l);
     for (size_t i = 0; i < f->n_mf; i++)
         judge_mount(f, &f->mf[i], l);
+    judge_arch(f, l);
     const char *sign = vg_lima_detect_sign(f->mounts, f->fstab);
     if (sign)
         vg_checklist_add(l, VG_CHECK_INFO, "host", "this is a Lima guest (%s)", sign);

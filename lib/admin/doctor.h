@@ -28,6 +28,7 @@ typedef struct vg_doctor_env {
     const char *helper_path;    /* NULL: SBINDIR "/virtguard-helper" */
     bool probe_mounts;          /* stat/statfs(/chown as root) the shared mounts in a child */
     const vg_install *install;  /* NULL: vg_install_detect(root) (tests: either kind) */
+    const char *machine;        /* NULL: uname(2)'s machine ("x86_64", "aarch64") */
 } vg_doctor_env;
 
 typedef struct vg_daemon_fact {
@@ -89,7 +90,17 @@ typedef struct vg_doctor_facts {
     vg_install install;         /* package or source, systemd or not: the fixes' words */
     char *roots_stale;          /* NULL, or why the helper's roots include does not match
                                    the config (vg_helper_roots_check) */
+    /* the host's architecture, where libvirt's defaults differ (aarch64) */
+    char *machine;              /* "x86_64", "aarch64"; NULL unknown */
+    bool aavmf;                 /* VG_AAVMF_CODE exists (qemu-efi-aarch64) */
+    bool kvm;                   /* /dev/kvm exists */
 } vg_doctor_facts;
+
+/* aarch64 domains (machine 'virt') boot UEFI: Debian's qemu-efi-aarch64
+ * firmware, and the NVRAM directory libvirt keeps each domain's copy in. */
+#define VG_AAVMF_CODE "/usr/share/AAVMF/AAVMF_CODE.fd"
+#define VG_NVRAM_DIR "/var/lib/libvirt/qemu/nvram"
+
 
 /* Gather everything; never fails (what could not be read is a fact). */
 void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *out);

@@ -122,10 +122,11 @@ static int teardown(void **state)
  * /run/systemd/system). */
 static const vg_install *install_kind;
 
-static vg_checklist *run(const fake *f, bool probe)
+static vg_checklist *run_on(const fake *f, bool probe, const char *machine)
 {
     vg_doctor_env env = {
         .install = install_kind,
+        .machine = machine,
         .root = f->root,
         .hooks_dir = "/etc/libvirt/hooks",
         .apparmor_dir = "/etc/apparmor.d",
@@ -137,6 +138,12 @@ static vg_checklist *run(const fake *f, bool probe)
     vg_checklist *l = vg_doctor_judge(&facts);
     vg_doctor_facts_clear(&facts);
     return l;
+}
+
+/* The fixtures are an x86_64 host whatever runs the test (make check-arm64). */
+static vg_checklist *run(const fake *f, bool probe)
+{
+    return run_on(f, probe, "x86_64");
 }
 
 static void dump(const vg_checklist *l)
@@ -729,6 +736,47 @@ static void test_chown_works_owner_lost(void **state)
     vg_doctor_facts_clear(&f);
 }
 
+/* aarch64: the firmware line (WARN with the package to install when AAVMF
+ * is missing), the TCG note without /dev/kvm; x86_64 gets neither. */
+static void test_aarch64_host(void **state)
+{
+    fake *f = *state;
+    vg_checklist *l = run(f, false);
+    assert_null(vg_checklist_find(l, "firmware", VG_CHECK_WARN));
+    assert_null(vg_checklist_find(l, "firmware", VG_CHECK_PASS));
+    assert_null(vg_checklist_find(l, "kvm", VG_CHECK_INFO));
+    vg_checklist_free(l);
+
+    l = run_on(f, false, "aarch64");
+    const vg_check *c = vg_checklist_find(l, "firmware", VG_CHECK_WARN);
+    assert_non_null(c);
+    assert_string_equal(c->title, "aarch64 host: '/usr/share/AAVMF/AAVMF_CODE.fd' is missing, "
+                                "so a 'virt' domain with <os firmware='efi'> cannot start");
+    assert_string_equal(c->fix, "apt-get install qemu-efi-aarch64");
+    assert_string_equal(vg_check_attr_get(c, "machine"), "aarch64");
+    c = vg_checklist_find(l, "kvm", VG_CHECK_INFO);
+    assert_non_null(c);
+    assert_string_equal(c->title, "aarch64 host without '/dev/kvm': domains run under TCG "
+                                "(<domain type='qemu'>), slower, checked the same; on a Mac, "
+                                "Lima's vmType 'vz' with nestedVirtualization: true gives KVM "
+                                "(Apple M3 or later, macOS 15)");
+    /* a WARN: the doctor's verdict is unchanged */
+    assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_OK);
+    vg_checklist_free(l);
+
+    put(f, "/usr/share/AAVMF/AAVMF_CODE.fd", "firmware\n", 0644);
+    put(f, "/dev/kvm", "", 0600);
+    l = run_on(f, false, "aarch64");
+    c = vg_checklist_find(l, "firmware", VG_CHECK_PASS);
+    assert_non_null(c);
+    assert_string_equal(c->title, "aarch64 host: the UEFI firmware of 'virt' domains is installed "
+                                "('/usr/share/AAVMF/AAVMF_CODE.fd'); libvirt keeps each domain's "
+                                "NVRAM in '/var/lib/libvirt/qemu/nvram'");
+    assert_null(vg_checklist_find(l, "firmware", VG_CHECK_WARN));
+    assert_null(vg_checklist_find(l, "kvm", VG_CHECK_INFO));
+    vg_checklist_free(l);
+}
+
 static void test_pure_helpers(void **state)
 {
     char *m = vg_aa_profile_mode("a (enforce)\nlibvirt-x (complain)\n", "libvirt-x");
@@ -768,6 +816,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_apparmor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_helper_profile_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unconfined_daemon, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aarch64_host, setup, teardown),
         cmocka_unit_test(test_chown_ignored),
         cmocka_unit_test(test_chown_works_owner_lost),
         cmocka_unit_test(test_pure_helpers),
