@@ -427,10 +427,11 @@ static void chardev(vg_domain *d, const char *where, const char *device, xmlNode
     }
 }
 
-static void parse_chardev_el(vg_domain *d, xmlNode *el, const char *kind, size_t idx)
+/* <serial>, <parallel>, <console> or <channel>: device NAME0, NAME1... */
+static void parse_chardev_el(vg_domain *d, xmlNode *el, size_t idx)
 {
     autofree char *type = vg_xml_attr(el, "type");
-    autofree char *device = vg_xasprintf("%s%zu", kind, idx);
+    autofree char *device = vg_xasprintf("%s%zu", (const char *)el->name, idx);
     chardev(d, device, device, el, type, VG_ROLE_CHARDEV);
 }
 
@@ -564,7 +565,8 @@ static void parse_memory(vg_domain *d, xmlNode *mem, size_t idx)
     add_text_path(d, &s, child(child(mem, "source"), "path"));
 }
 
-static void parse_shmem(vg_domain *d, xmlNode *sh)
+/* A shmem is named by its name= (idx unused). */
+static void parse_shmem(vg_domain *d, xmlNode *sh, size_t idx)
 {
     autofree char *name = vg_xml_attr(sh, "name");
     autofree char *where = vg_xasprintf("shmem '%s'", name ? name : "?");
@@ -700,52 +702,55 @@ static void parse_rom(vg_domain *d, xmlNode *dev, size_t idx)
     add_attr_path(d, &s, rom, "file", where);
 }
 
+/* ---- <devices>: one parser per element name ---------------------------- */
+
+/* A device element that may name host paths and its parser.  `idx` counts
+ * the elements of that name before it (serial0, serial1...); `seen` is that
+ * count during one walk, kept in the walk's own copy of the table. */
+typedef struct {
+    const char *element;
+    void (*parse)(vg_domain *d, xmlNode *el, size_t idx);
+    size_t seen;
+} device_kind;
+
+static const device_kind device_kinds[] = {
+    { "disk", parse_disk, 0 },
+    { "filesystem", parse_filesystem, 0 },
+    { "serial", parse_chardev_el, 0 },
+    { "parallel", parse_chardev_el, 0 },
+    { "console", parse_chardev_el, 0 },
+    { "channel", parse_chardev_el, 0 },
+    { "input", parse_input, 0 },
+    { "hostdev", parse_hostdev, 0 },
+    { "tpm", parse_tpm, 0 },
+    { "memory", parse_memory, 0 },
+    { "shmem", parse_shmem, 0 },
+    { "interface", parse_interface, 0 },
+    { "graphics", parse_graphics, 0 },
+    { "video", parse_video, 0 },
+    { "rng", parse_rng, 0 },
+    { "smartcard", parse_smartcard, 0 },
+    { "redirdev", parse_redirdev, 0 },
+    { "audio", parse_audio, 0 },
+};
+
+/* Each un-namespaced child of <devices> goes to its kind's parser; every
+ * one, of a kind in the table or not, may carry a <rom file=...>. */
 static void parse_devices(vg_domain *d, xmlNode *devices)
 {
-    size_t n_disk = 0, n_fs = 0, n_serial = 0, n_parallel = 0, n_console = 0, n_channel = 0,
-           n_input = 0, n_hostdev = 0, n_tpm = 0, n_mem = 0, n_net = 0, n_graphics = 0,
-           n_video = 0, n_rng = 0, n_sc = 0, n_redir = 0, n_audio = 0, n_any = 0;
+    device_kind kinds[VG_N_ELEMENTS(device_kinds)];
+    size_t n_any = 0;
 
+    memcpy(kinds, device_kinds, sizeof(kinds));
     for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE || n->ns)
             continue;
-        const char *el = (const char *)n->name;
-        if (vg_streq(el, "disk"))
-            parse_disk(d, n, n_disk++);
-        else if (vg_streq(el, "filesystem"))
-            parse_filesystem(d, n, n_fs++);
-        else if (vg_streq(el, "serial"))
-            parse_chardev_el(d, n, "serial", n_serial++);
-        else if (vg_streq(el, "parallel"))
-            parse_chardev_el(d, n, "parallel", n_parallel++);
-        else if (vg_streq(el, "console"))
-            parse_chardev_el(d, n, "console", n_console++);
-        else if (vg_streq(el, "channel"))
-            parse_chardev_el(d, n, "channel", n_channel++);
-        else if (vg_streq(el, "input"))
-            parse_input(d, n, n_input++);
-        else if (vg_streq(el, "hostdev"))
-            parse_hostdev(d, n, n_hostdev++);
-        else if (vg_streq(el, "tpm"))
-            parse_tpm(d, n, n_tpm++);
-        else if (vg_streq(el, "memory"))
-            parse_memory(d, n, n_mem++);
-        else if (vg_streq(el, "shmem"))
-            parse_shmem(d, n);
-        else if (vg_streq(el, "interface"))
-            parse_interface(d, n, n_net++);
-        else if (vg_streq(el, "graphics"))
-            parse_graphics(d, n, n_graphics++);
-        else if (vg_streq(el, "video"))
-            parse_video(d, n, n_video++);
-        else if (vg_streq(el, "rng"))
-            parse_rng(d, n, n_rng++);
-        else if (vg_streq(el, "smartcard"))
-            parse_smartcard(d, n, n_sc++);
-        else if (vg_streq(el, "redirdev"))
-            parse_redirdev(d, n, n_redir++);
-        else if (vg_streq(el, "audio"))
-            parse_audio(d, n, n_audio++);
+        for (size_t i = 0; i < VG_N_ELEMENTS(kinds); i++) {
+            if (xmlStrEqual(n->name, BAD_CAST kinds[i].element)) {
+                kinds[i].parse(d, n, kinds[i].seen++);
+                break;
+            }
+        }
         parse_rom(d, n, n_any++);
     }
 }
