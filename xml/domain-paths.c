@@ -1,4 +1,4 @@
-/* virtguard: the domain path model.
+/* virtguard: libvirt domain XML -> the path model (domain-model.h).
  *
  * Which elements name host paths follows libvirt 9.0.0's domain_conf.c and
  * virt-aa-helper.c get_files() (the minimum covered).  Paths are kept exactly
@@ -22,9 +22,7 @@
 
 #include "domain-paths.h"
 #include "qemu-cmdline.h"
-#include "json.h"
 #include "xmlsafe.h"
-
 
 /* ---- small DOM helpers ------------------------------------------------ */
 
@@ -79,65 +77,19 @@ static bool no(const char *v)
 
 /* ---- building the model ------------------------------------------------ */
 
-typedef struct {
-    vg_role role;
-    vg_access access;
-    vg_path_kind kind;
-    const char *device;
-    const char *format;
-    bool readonly;
-    bool shareable;
-    bool relabel;
-    int depth;
-} pspec;
+/* The parsers describe an entry with a template: a vg_domain_path without
+ * its path, whose strings are borrowed (the model copies them). */
+typedef vg_domain_path pspec;
 
-static void add_unresolved(vg_domain *d, const char *where, const char *fmt, ...) VG_FORMAT(3, 4);
-
-static void add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
-{
-    va_list ap;
-    vg_unresolved *u = VG_APPEND(d->unresolved, d->n_unresolved);
-    u->where = vg_xstrdup(where);
-    va_start(ap, fmt);
-    u->reason = vg_xvasprintf(fmt, ap);
-    va_end(ap);
-}
-
+/* An entry like template `s` for `path`, found in `node`'s attribute `attr`
+ * (NULL: its text; node NULL: a default nothing in the XML names). */
 static void add_path(vg_domain *d, const pspec *s, const char *path, xmlNode *node,
                      const char *attr)
 {
-    vg_domain_path *p = VG_APPEND(d->paths, d->n_paths);
-    p->role = s->role;
-    p->access = s->access;
-    p->kind = s->kind;
-    p->path = vg_xstrdup(path);
-    p->device = s->device ? vg_xstrdup(s->device) : NULL;
-    p->format = s->format ? vg_xstrdup(s->format) : NULL;
-    p->readonly = s->readonly;
-    p->shareable = s->shareable;
-    p->relabel = s->relabel;
-    p->depth = s->depth;
-    p->xml_node = node;
-    p->xml_attr = attr;
-}
-
-void vg_domain_add_path(vg_domain *d, const vg_domain_path *tmpl, const char *path)
-{
-    vg_domain_path *p = VG_APPEND(d->paths, d->n_paths);
-    *p = *tmpl;
-    p->path = vg_xstrdup(path);
-    p->device = tmpl->device ? vg_xstrdup(tmpl->device) : NULL;
-    p->format = tmpl->format ? vg_xstrdup(tmpl->format) : NULL;
-}
-
-void vg_domain_add_unresolved(vg_domain *d, const char *where, const char *fmt, ...)
-{
-    va_list ap;
-    vg_unresolved *u = VG_APPEND(d->unresolved, d->n_unresolved);
-    u->where = vg_xstrdup(where);
-    va_start(ap, fmt);
-    u->reason = vg_xvasprintf(fmt, ap);
-    va_end(ap);
+    pspec t = *s;
+    t.xml_node = node;
+    t.xml_attr = attr;
+    vg_domain_add_path(d, &t, path);
 }
 
 /* The path in attribute `attr` (a string literal: it is kept in the model).
@@ -149,7 +101,8 @@ static void add_attr_path(vg_domain *d, const pspec *s, xmlNode *node, const cha
     if (!v)
         return;
     if (!*v) {
-        add_unresolved(d, where, "<%s %s=''> names no path", (const char *)node->name, attr);
+        vg_domain_add_unresolved(d, where, "<%s %s=''> names no path", (const char *)node->name,
+                                 attr);
         return;
     }
     add_path(d, s, v, node, attr);
@@ -258,27 +211,21 @@ static void storage_source(vg_domain *d, const char *where, const char *type, xm
         if (!src)
             return;
         network_reason(&b, src);
-        add_unresolved(d, where, "%s", b.s);
+        vg_domain_add_unresolved(d, where, "%s", b.s);
     } else if (vg_streq(type, "volume")) {
         autofree char *pool = vg_xml_attr(src, "pool");
         autofree char *volume = vg_xml_attr(src, "volume");
         if (!src)
             return;
-        add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
-                       "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
+        vg_domain_add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved "
+                                 "by libvirt's storage driver", pool ? pool : "?",
+                                 volume ? volume : "?");
         if (pool && volume) {
             /* kept for vg_domain_resolve_volumes(): the file disk it becomes */
             vg_unresolved *u = &d->unresolved[d->n_unresolved - 1];
             vg_domain_path *spec = vg_xcalloc(1, sizeof(*spec));
-            spec->role = sp.role;
-            spec->access = sp.access;
+            vg_domain_path_copy(spec, &sp, NULL);
             spec->kind = VG_KIND_FILE;
-            spec->device = sp.device ? vg_xstrdup(sp.device) : NULL;
-            spec->format = sp.format ? vg_xstrdup(sp.format) : NULL;
-            spec->readonly = sp.readonly;
-            spec->shareable = sp.shareable;
-            spec->relabel = sp.relabel;
-            spec->depth = sp.depth;
             u->pool = steal_pointer(&pool);
             u->volume = steal_pointer(&volume);
             u->volume_spec = spec;
@@ -287,10 +234,10 @@ static void storage_source(vg_domain *d, const char *where, const char *type, xm
     } else if (vg_streq(type, "nvme")) {
         if (!src)
             return;
-        add_unresolved(d, where, "type='nvme' is a host NVMe controller passed to QEMU "
-                       "through VFIO, not a path");
+        vg_domain_add_unresolved(d, where, "type='nvme' is a host NVMe controller passed to "
+                                 "QEMU through VFIO, not a path");
     } else {
-        add_unresolved(d, where, "unknown storage source type '%s'", type);
+        vg_domain_add_unresolved(d, where, "unknown storage source type '%s'", type);
         return;
     }
 
@@ -400,17 +347,18 @@ static void parse_os(vg_domain *d, xmlNode *os)
     }
     if (nvram) {
         pspec t = { .role = VG_ROLE_NVRAM, .access = VG_ACCESS_R, .kind = VG_KIND_FILE,
-                    .device = "template", .readonly = true, .relabel = true };
+                    .device = (char *)"template", .readonly = true, .relabel = true };
         add_attr_path(d, &t, nvram, "template", "os nvram template");
 
         autofree char *ntype = vg_xml_attr(nvram, "type");
         pspec s = { .role = VG_ROLE_NVRAM, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
-                    .format = "raw", .relabel = true };
+                    .format = (char *)"raw", .relabel = true };
         if (ntype) {
             xmlNode *src = child(nvram, "source");
             s.relabel = source_dac_relabel(src) != 0;
             if (!src)
-                add_unresolved(d, "os nvram", "<nvram type='%s'> has no <source>", ntype);
+                vg_domain_add_unresolved(d, "os nvram", "<nvram type='%s'> has no <source>",
+                                         ntype);
             else
                 storage_source(d, "os nvram", ntype, src, &s);
         } else {
@@ -443,7 +391,7 @@ static void chardev(vg_domain *d, const char *where, const char *device, xmlNode
 {
     xmlNode *src = child(el, "source");
     int relabel = source_dac_relabel(src);
-    pspec s = { .role = role, .access = VG_ACCESS_RW, .device = device,
+    pspec s = { .role = role, .access = VG_ACCESS_RW, .device = (char *)device,
                 .relabel = relabel != 0 };
 
     static const source_attr chardev_attrs[] = {
@@ -467,22 +415,23 @@ static void chardev(vg_domain *d, const char *where, const char *device, xmlNode
                vg_streq(type, "dbus")) {
         /* no host path in the configuration */
     } else {
-        add_unresolved(d, where, "unknown character device type '%s'", type);
+        vg_domain_add_unresolved(d, where, "unknown character device type '%s'", type);
     }
 
     xmlNode *log = child(el, "log");
     if (log) {
         pspec l = { .role = VG_ROLE_CHARDEV_LOG, .access = VG_ACCESS_RW, .kind = VG_KIND_FILE,
-                    .device = device, .relabel = true };
+                    .device = (char *)device, .relabel = true };
         autofree char *lw = vg_xasprintf("%s log", where);
         add_attr_path(d, &l, log, "file", lw);
     }
 }
 
-static void parse_chardev_el(vg_domain *d, xmlNode *el, const char *kind, size_t idx)
+/* <serial>, <parallel>, <console> or <channel>: device NAME0, NAME1... */
+static void parse_chardev_el(vg_domain *d, xmlNode *el, size_t idx)
 {
     autofree char *type = vg_xml_attr(el, "type");
-    autofree char *device = vg_xasprintf("%s%zu", kind, idx);
+    autofree char *device = vg_xasprintf("%s%zu", (const char *)el->name, idx);
     chardev(d, device, device, el, type, VG_ROLE_CHARDEV);
 }
 
@@ -514,12 +463,13 @@ static void parse_filesystem(vg_domain *d, xmlNode *fs, size_t idx)
     } else if (vg_streq(type, "volume")) {
         autofree char *pool = vg_xml_attr(src, "pool");
         autofree char *volume = vg_xml_attr(src, "volume");
-        add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved by "
-                       "libvirt's storage driver", pool ? pool : "?", volume ? volume : "?");
+        vg_domain_add_unresolved(d, where, "type='volume' (pool '%s', volume '%s') is resolved "
+                                 "by libvirt's storage driver", pool ? pool : "?",
+                                 volume ? volume : "?");
     } else if (vg_streq(type, "template") || vg_streq(type, "ram")) {
         /* LXC template name / RAM filesystem: no host path */
     } else {
-        add_unresolved(d, where, "unknown filesystem type '%s'", type);
+        vg_domain_add_unresolved(d, where, "unknown filesystem type '%s'", type);
     }
     /* an externally started virtiofsd */
     pspec sock = s;
@@ -565,7 +515,8 @@ static void parse_hostdev(vg_domain *d, xmlNode *hd, size_t idx)
     } else if (vg_streq(type, "net")) {
         /* a network interface name */
     } else {
-        add_unresolved(d, where, "unknown capabilities hostdev type '%s'", type ? type : "");
+        vg_domain_add_unresolved(d, where, "unknown capabilities hostdev type '%s'",
+                                 type ? type : "");
     }
 }
 
@@ -596,9 +547,9 @@ static void parse_tpm(vg_domain *d, xmlNode *tpm, size_t idx)
         s.kind = VG_KIND_SOCKET;
         add_attr_path(d, &s, child(backend, "source"), "path", where);
     } else if (!backend) {
-        add_unresolved(d, where, "<tpm> has no <backend>");
+        vg_domain_add_unresolved(d, where, "<tpm> has no <backend>");
     } else {
-        add_unresolved(d, where, "unknown TPM backend type '%s'", type ? type : "");
+        vg_domain_add_unresolved(d, where, "unknown TPM backend type '%s'", type ? type : "");
     }
 }
 
@@ -614,7 +565,8 @@ static void parse_memory(vg_domain *d, xmlNode *mem, size_t idx)
     add_text_path(d, &s, child(child(mem, "source"), "path"));
 }
 
-static void parse_shmem(vg_domain *d, xmlNode *sh)
+/* A shmem is named by its name= (idx unused). */
+static void parse_shmem(vg_domain *d, xmlNode *sh, size_t idx)
 {
     autofree char *name = vg_xml_attr(sh, "name");
     autofree char *where = vg_xasprintf("shmem '%s'", name ? name : "?");
@@ -635,7 +587,8 @@ static void parse_interface(vg_domain *d, xmlNode *nif, size_t idx)
         xmlNode *src = child(nif, "source");
         autofree char *stype = vg_xml_attr(src, "type");
         if (stype && !vg_streq(stype, "unix"))
-            add_unresolved(d, where, "vhost-user source type '%s' is not a unix socket", stype);
+            vg_domain_add_unresolved(d, where, "vhost-user source type '%s' is not a unix "
+                                     "socket", stype);
         else
             add_attr_path(d, &s, src, "path", where);
     }
@@ -749,52 +702,55 @@ static void parse_rom(vg_domain *d, xmlNode *dev, size_t idx)
     add_attr_path(d, &s, rom, "file", where);
 }
 
+/* ---- <devices>: one parser per element name ---------------------------- */
+
+/* A device element that may name host paths and its parser.  `idx` counts
+ * the elements of that name before it (serial0, serial1...); `seen` is that
+ * count during one walk, kept in the walk's own copy of the table. */
+typedef struct {
+    const char *element;
+    void (*parse)(vg_domain *d, xmlNode *el, size_t idx);
+    size_t seen;
+} device_kind;
+
+static const device_kind device_kinds[] = {
+    { "disk", parse_disk, 0 },
+    { "filesystem", parse_filesystem, 0 },
+    { "serial", parse_chardev_el, 0 },
+    { "parallel", parse_chardev_el, 0 },
+    { "console", parse_chardev_el, 0 },
+    { "channel", parse_chardev_el, 0 },
+    { "input", parse_input, 0 },
+    { "hostdev", parse_hostdev, 0 },
+    { "tpm", parse_tpm, 0 },
+    { "memory", parse_memory, 0 },
+    { "shmem", parse_shmem, 0 },
+    { "interface", parse_interface, 0 },
+    { "graphics", parse_graphics, 0 },
+    { "video", parse_video, 0 },
+    { "rng", parse_rng, 0 },
+    { "smartcard", parse_smartcard, 0 },
+    { "redirdev", parse_redirdev, 0 },
+    { "audio", parse_audio, 0 },
+};
+
+/* Each un-namespaced child of <devices> goes to its kind's parser; every
+ * one, of a kind in the table or not, may carry a <rom file=...>. */
 static void parse_devices(vg_domain *d, xmlNode *devices)
 {
-    size_t n_disk = 0, n_fs = 0, n_serial = 0, n_parallel = 0, n_console = 0, n_channel = 0,
-           n_input = 0, n_hostdev = 0, n_tpm = 0, n_mem = 0, n_net = 0, n_graphics = 0,
-           n_video = 0, n_rng = 0, n_sc = 0, n_redir = 0, n_audio = 0, n_any = 0;
+    device_kind kinds[VG_N_ELEMENTS(device_kinds)];
+    size_t n_any = 0;
 
+    memcpy(kinds, device_kinds, sizeof(kinds));
     for (xmlNode *n = devices ? devices->children : NULL; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE || n->ns)
             continue;
-        const char *el = (const char *)n->name;
-        if (vg_streq(el, "disk"))
-            parse_disk(d, n, n_disk++);
-        else if (vg_streq(el, "filesystem"))
-            parse_filesystem(d, n, n_fs++);
-        else if (vg_streq(el, "serial"))
-            parse_chardev_el(d, n, "serial", n_serial++);
-        else if (vg_streq(el, "parallel"))
-            parse_chardev_el(d, n, "parallel", n_parallel++);
-        else if (vg_streq(el, "console"))
-            parse_chardev_el(d, n, "console", n_console++);
-        else if (vg_streq(el, "channel"))
-            parse_chardev_el(d, n, "channel", n_channel++);
-        else if (vg_streq(el, "input"))
-            parse_input(d, n, n_input++);
-        else if (vg_streq(el, "hostdev"))
-            parse_hostdev(d, n, n_hostdev++);
-        else if (vg_streq(el, "tpm"))
-            parse_tpm(d, n, n_tpm++);
-        else if (vg_streq(el, "memory"))
-            parse_memory(d, n, n_mem++);
-        else if (vg_streq(el, "shmem"))
-            parse_shmem(d, n);
-        else if (vg_streq(el, "interface"))
-            parse_interface(d, n, n_net++);
-        else if (vg_streq(el, "graphics"))
-            parse_graphics(d, n, n_graphics++);
-        else if (vg_streq(el, "video"))
-            parse_video(d, n, n_video++);
-        else if (vg_streq(el, "rng"))
-            parse_rng(d, n, n_rng++);
-        else if (vg_streq(el, "smartcard"))
-            parse_smartcard(d, n, n_sc++);
-        else if (vg_streq(el, "redirdev"))
-            parse_redirdev(d, n, n_redir++);
-        else if (vg_streq(el, "audio"))
-            parse_audio(d, n, n_audio++);
+        for (size_t i = 0; i < VG_N_ELEMENTS(kinds); i++) {
+            if (xmlStrEqual(n->name, BAD_CAST kinds[i].element)) {
+                kinds[i].parse(d, n, kinds[i].seen++);
+                break;
+            }
+        }
         parse_rom(d, n, n_any++);
     }
 }
@@ -908,209 +864,6 @@ int vg_domain_parse(const char *text, size_t len, const char *name, vg_domain **
         (*out)->paths[i].xml_attr = NULL;
     }
     return 0;
-}
-
-const vg_seclabel *vg_domain_seclabel(const vg_domain *d, const char *model)
-{
-    for (size_t i = 0; d && i < d->n_seclabels; i++)
-        if (vg_streq(d->seclabels[i].model, model))
-            return &d->seclabels[i];
-    return NULL;
-}
-
-const char *vg_role_name(vg_role r)
-{
-    switch (r) {
-    case VG_ROLE_DISK: return "disk";
-    case VG_ROLE_CDROM: return "cdrom";
-    case VG_ROLE_FLOPPY: return "floppy";
-    case VG_ROLE_BACKING: return "backing";
-    case VG_ROLE_DISK_AUX: return "disk_aux";
-    case VG_ROLE_LOADER: return "loader";
-    case VG_ROLE_NVRAM: return "nvram";
-    case VG_ROLE_KERNEL: return "kernel";
-    case VG_ROLE_INITRD: return "initrd";
-    case VG_ROLE_DTB: return "dtb";
-    case VG_ROLE_ACPI: return "acpi";
-    case VG_ROLE_FILESYSTEM: return "filesystem";
-    case VG_ROLE_CHARDEV: return "chardev";
-    case VG_ROLE_CHARDEV_LOG: return "chardev_log";
-    case VG_ROLE_TPM: return "tpm";
-    case VG_ROLE_NVDIMM: return "nvdimm";
-    case VG_ROLE_MEMORY_BACKING: return "memory_backing";
-    case VG_ROLE_EVDEV: return "evdev";
-    case VG_ROLE_HOSTDEV: return "hostdev";
-    case VG_ROLE_SHMEM: return "shmem";
-    case VG_ROLE_OTHER: return "other";
-    case VG_ROLE__COUNT: break;
-    }
-    return "?";
-}
-
-const char *vg_access_name(vg_access a)
-{
-    switch (a) {
-    case VG_ACCESS_R: return "r";
-    case VG_ACCESS_RW: return "rw";
-    }
-    return "?";
-}
-
-const char *vg_kind_name(vg_path_kind k)
-{
-    switch (k) {
-    case VG_KIND_FILE: return "file";
-    case VG_KIND_BLOCK: return "block";
-    case VG_KIND_DIR: return "dir";
-    case VG_KIND_SOCKET: return "socket";
-    case VG_KIND_PIPE: return "pipe";
-    case VG_KIND_DEVICE: return "device";
-    }
-    return "?";
-}
-
-void vg_domain_path_clear(vg_domain_path *p)
-{
-    if (!p)
-        return;
-    free(p->path);
-    free(p->device);
-    free(p->format);
-    memset(p, 0, sizeof(*p));
-}
-
-void vg_unresolved_clear(vg_unresolved *u)
-{
-    free(u->where);
-    free(u->reason);
-    free(u->pool);
-    free(u->volume);
-    vg_domain_path_clear(u->volume_spec);
-    free(u->volume_spec);
-    memset(u, 0, sizeof(*u));
-}
-
-void vg_domain_free(vg_domain *d)
-{
-    if (!d)
-        return;
-    free(d->name);
-    free(d->uuid);
-    free(d->virt_type);
-    for (size_t i = 0; i < d->n_seclabels; i++) {
-        free(d->seclabels[i].model);
-        free(d->seclabels[i].type);
-        free(d->seclabels[i].label);
-        free(d->seclabels[i].imagelabel);
-    }
-    free(d->seclabels);
-    for (size_t i = 0; i < d->n_paths; i++)
-        vg_domain_path_clear(&d->paths[i]);
-    free(d->paths);
-    for (size_t i = 0; i < d->n_unresolved; i++)
-        vg_unresolved_clear(&d->unresolved[i]);
-    free(d->unresolved);
-    free(d);
-}
-
-/* ---- formatting ------------------------------------------------------- */
-
-/* Text lines stay one line per path: control characters and backslash are
- * written as \ooo octal escapes (like /proc/self/mountinfo). */
-static void text_escaped(vg_buf *b, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f || *p == '\\')
-            vg_buf_printf(b, "\\%03o", *p);
-        else
-            vg_buf_addc(b, (char)*p);
-    }
-}
-
-char *vg_domain_paths_format(const vg_domain *d, bool json)
-{
-    vg_buf b = { 0 };
-
-    if (!json) {
-        for (size_t i = 0; i < d->n_paths; i++) {
-            const vg_domain_path *p = &d->paths[i];
-            vg_buf_printf(&b, "%s\t%s\t", vg_access_name(p->access), vg_role_name(p->role));
-            text_escaped(&b, p->path);
-            vg_buf_addc(&b, '\n');
-        }
-        return vg_buf_steal(&b);
-    }
-
-    vg_buf_addc(&b, '{');
-    vg_json_key(&b, "domain", true);
-    vg_json_string(&b, d->name);
-    vg_json_key(&b, "uuid", false);
-    vg_json_string(&b, d->uuid);
-    vg_json_key(&b, "type", false);
-    vg_json_string(&b, d->virt_type);
-    vg_json_key(&b, "seclabels", false);
-    vg_buf_addc(&b, '[');
-    for (size_t i = 0; i < d->n_seclabels; i++) {
-        const vg_seclabel *s = &d->seclabels[i];
-        vg_buf_add(&b, i ? ",\n {" : "\n {");
-        vg_json_key(&b, "model", true);
-        vg_json_string(&b, s->model);
-        vg_json_key(&b, "type", false);
-        vg_json_string(&b, s->type);
-        vg_json_member_bool(&b, "relabel", s->relabel);
-        vg_json_key(&b, "label", false);
-        vg_json_string(&b, s->label);
-        vg_json_key(&b, "imagelabel", false);
-        vg_json_string(&b, s->imagelabel);
-        vg_buf_addc(&b, '}');
-    }
-    vg_buf_add(&b, d->n_seclabels ? "\n]," : "],");
-    vg_json_key(&b, "paths", true);
-    vg_buf_addc(&b, '[');
-    for (size_t i = 0; i < d->n_paths; i++) {
-        const vg_domain_path *p = &d->paths[i];
-        vg_buf_add(&b, i ? ",\n {" : "\n {");
-        vg_json_key(&b, "access", true);
-        vg_json_string(&b, vg_access_name(p->access));
-        vg_json_key(&b, "role", false);
-        vg_json_string(&b, vg_role_name(p->role));
-        vg_json_key(&b, "kind", false);
-        vg_json_string(&b, vg_kind_name(p->kind));
-        vg_json_key(&b, "path", false);
-        vg_json_string(&b, p->path);
-        vg_json_key(&b, "device", false);
-        vg_json_string(&b, p->device);
-        vg_json_key(&b, "format", false);
-        vg_json_string(&b, p->format);
-        vg_json_member_bool(&b, "readonly", p->readonly);
-        vg_json_member_bool(&b, "shareable", p->shareable);
-        vg_json_member_bool(&b, "relabel", p->relabel);
-        vg_json_member_number(&b, "depth", p->depth);
-        vg_buf_addc(&b, '}');
-    }
-    vg_buf_add(&b, d->n_paths ? "\n]," : "],");
-    vg_json_key(&b, "unresolved", true);
-    vg_buf_addc(&b, '[');
-    for (size_t i = 0; i < d->n_unresolved; i++) {
-        vg_buf_add(&b, i ? ",\n {" : "\n {");
-        vg_json_key(&b, "where", true);
-        vg_json_string(&b, d->unresolved[i].where);
-        vg_json_key(&b, "reason", false);
-        vg_json_string(&b, d->unresolved[i].reason);
-        vg_buf_addc(&b, '}');
-    }
-    vg_buf_add(&b, d->n_unresolved ? "\n]}\n" : "]}\n");
-    return vg_buf_steal(&b);
-}
-
-char *vg_domain_unresolved_format(const vg_domain *d)
-{
-    vg_buf b = { 0 };
-    for (size_t i = 0; i < d->n_unresolved; i++)
-        vg_buf_printf(&b, "virtguard: domain '%s': %s: not checked: %s\n",
-                      d->name ? d->name : "?", d->unresolved[i].where,
-                      d->unresolved[i].reason);
-    return vg_buf_steal(&b);
 }
 
 int vg_domain_parse_stored(const char *text, size_t len, const char *name, vg_domain **out,

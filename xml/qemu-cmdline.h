@@ -17,7 +17,7 @@
 
 #include <libxml/tree.h>
 
-#include "domain-paths.h"
+#include "domain-model.h"
 
 #define VG_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
 

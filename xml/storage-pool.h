@@ -13,7 +13,7 @@
  */
 #pragma once
 
-#include "domain-paths.h"
+#include "domain-model.h"
 
 typedef struct vg_pool {
     char *name;

@@ -1,7 +1,7 @@
-/* libFuzzer target: the domain path model (xml/xmlsafe.c, xml/domain-paths.c)
- * and what the helper does with it before any I/O that matters: name/UUID
- * checks, resolve against an allowed root that does not exist (so nothing
- * is ever opened), and the rendered rules.
+/* libFuzzer target: the domain path model (xml/xmlsafe.c, xml/domain-paths.c,
+ * xml/domain-model.c) and what the helper does with it before any I/O that
+ * matters: name/UUID checks, resolve against an allowed root that does not
+ * exist (so nothing is ever opened), and the rendered rules.
  *
  * Oracles beyond "no crash, no leak, no UB" (ASan/UBSan/LeakSanitizer):
  *  - a parsed model formats as text and JSON;

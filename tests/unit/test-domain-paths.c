@@ -1,4 +1,5 @@
-/* Unit tests for xml/xmlsafe.c and xml/domain-paths.c.
+/* Unit tests for xml/xmlsafe.c, xml/domain-paths.c and the model's text and
+ * JSON forms (xml/domain-model.c).
  *
  * Golden files: every tests/data/domains/X.xml must parse, and its model
  * must equal X.paths (text form) and X.json; every

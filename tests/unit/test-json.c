@@ -1,5 +1,5 @@
 /* Unit tests for lib/base/json.c, the one JSON writer, and for the JSON of the
- * admin reports (checklist.c) and of `virtguard paths` (domain-paths.c),
+ * admin reports (checklist.c) and of `virtguard paths` (domain-model.c),
  * which both go through it. */
 #include <config.h>
 

@@ -103,7 +103,7 @@ static vg_domain *mkdom(const char *name, const char *uuid, const fx_path *fx, s
 }
 
 /* Hand-built domains are freed here: the model's own free function lives
- * in xml/domain-paths.c, which these tests do not need. */
+ * in xml/domain-model.c, which these tests do not need. */
 static void freedom(vg_domain *d)
 {
     if (!d)
