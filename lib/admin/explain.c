@@ -4,6 +4,7 @@
 #include <ctype.h>
 
 #include "aa-escape.h"
+#include "explain-input.h"
 #include "explain.h"
 #include "lima.h"
 
@@ -328,19 +329,13 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
     vg_explain_log *l = vg_xcalloc(1, sizeof(*l));
     autofree char *context = NULL;     /* domain of "Failed to start domain" */
     ssize_t hook = -1;                 /* event taking continuation lines */
-    size_t pos = 0;
-    unsigned lineno = 0;
+    vg_input in;
 
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-        autofree char *line = vg_xstrndup(text + pos, n);     /* stops at a NUL */
-        pos += n + 1;
-        lineno++;
-        l->n_lines++;
-        size_t ll = strlen(line);
-        if (ll && line[ll - 1] == '\r')
-            line[--ll] = '\0';
+    vg_input_split(text, len, &in);
+    l->n_lines = in.n_physical;
+    for (size_t i = 0; i < in.n; i++) {
+        const char *line = in.v[i].text;
+        unsigned lineno = in.v[i].line;
 
         if (blank(line)) {
             l->n_blank++;
@@ -352,7 +347,9 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             hook = -1;
             continue;
         }
-        if (strstr(line, "apparmor=")) {
+        /* a kernel record is one physical line as the kernel wrote it:
+         * never text joined or unwrapped from a message */
+        if (!in.v[i].from_message && strstr(line, "apparmor=")) {
             vg_explain_event *e = new_event(l, VG_EV_APPARMOR, lineno, NULL);
             e->aa_result = vg_audit_field(line, "apparmor");
             e->operation = vg_audit_field(line, "operation");
@@ -450,6 +447,7 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             continue;
         l->n_unknown++;
     }
+    vg_input_clear(&in);
     return l;
 }
 

@@ -379,6 +379,54 @@ static void test_one_path_one_mount_state(void **state)
     vg_explain_log_free(log);
 }
 
+/* Issue 21: errors as pasted.  The API's JSON error body cut by a
+ * 52-column terminal, and QEMU's error cut by an 80-column one, are
+ * explained (exit 1), not passed; an AppArmor record quoted inside a
+ * message is never read as a kernel record. */
+static void test_pasted_errors(void **state)
+{
+    golden_facts *g = *state;
+    const char *json =
+        "{\"error\":\"sandbox start sbx-7f3a failed: exit status\n"
+        " 1: error: Failed to start domain 'sbx-7f3a'\\nerror:\n"
+        " Cannot access storage file '/var/lib/libvirt/images\n"
+        "/jobs/sbx-7f3a/cloud-init.iso': No such file or dire\n"
+        "ctory\",\"code\":500}\n";
+    const char *wrapped =
+        "error: Could not open '/var/lib/libvirt/images/jobs/sbx-1/disk-overlay.qcow2': P\n"
+        "ermission denied\n";
+    const char *quoted = "{\"error\":\"audit: type=1400 audit(1.2:3): apparmor=\\\"DENIED\\\" "
+                         "operation=\\\"open\\\" profile=\\\"libvirt-" U "\\\" "
+                         "name=\\\"/etc/shadow\\\" requested_mask=\\\"r\\\"\"}\n";
+    vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids };
+
+    vg_explain_log *log = vg_explain_parse(json, strlen(json));
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    assert_int_equal(log->n_lines, 5);
+    assert_int_equal(log->n_unknown, 0);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "missing-mount");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "domain"), "sbx-7f3a");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "path"),
+                        "/var/lib/libvirt/images/jobs/sbx-7f3a/cloud-init.iso");
+    assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_PROBLEMS);
+    vg_checklist_free(l);
+    vg_explain_log_free(log);
+
+    log = vg_explain_parse(wrapped, strlen(wrapped));
+    l = vg_explain_judge(log, &facts);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "dac");
+    assert_string_equal(log->v[0].error, "Permission denied");
+    vg_checklist_free(l);
+    vg_explain_log_free(log);
+
+    log = vg_explain_parse(quoted, strlen(quoted));
+    assert_int_equal(log->n, 0);
+    assert_int_equal(log->n_unknown, 1);
+    vg_explain_log_free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_one_path_one_mount_state, golden_setup,
                                         golden_teardown),
+        cmocka_unit_test_setup_teardown(test_pasted_errors, golden_setup, golden_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
