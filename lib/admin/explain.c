@@ -831,6 +831,71 @@ static void judge_dac(judge *j, const vg_explain_event *e, const char *whom, con
         vg_check_attr_set(c, "domain", "%s", e->domain);
 }
 
+/* A network or shared filesystem type (the mount table's). */
+static bool share_fstype(const char *t)
+{
+    return t && (strcmp(t, "9p") == 0 || strcmp(t, "virtiofs") == 0 ||
+                 vg_str_has_prefix(t, "fuse") || vg_str_has_prefix(t, "nfs") ||
+                 strcmp(t, "cifs") == 0 || strcmp(t, "smb3") == 0);
+}
+
+/* `s` as one word for a shell command line: as it is when it holds only
+ * safe bytes, else in single quotes. */
+static char *sh_word(const char *s)
+{
+    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@,") ==
+                  strlen(s))
+        return vg_xstrdup(s);
+    vg_buf b = { 0 };
+    vg_buf_addc(&b, '\'');
+    for (; *s; s++)
+        vg_buf_add(&b, *s == '\'' ? "'\\''" : (char[]){ *s, '\0' });
+    vg_buf_addc(&b, '\'');
+    return vg_buf_steal(&b);
+}
+
+/* A missing file under no configured root: nothing checked its mount
+ * before the start, so the directory may be a share that is not mounted. */
+static void missing_unguarded(judge *j, vg_check *c, const vg_explain_event *e)
+{
+    static const char images[] = "/var/lib/libvirt/images";
+    const vg_explain_facts *f = j->f;
+    autofree char *norm = vg_path_normalize(e->path);
+    autofree char *dir = norm && vg_path_is_under(norm, images) ? vg_xstrdup(images)
+                                                                : dir_of(e->path);
+    const vg_mount *m = f->mounts && norm ? vg_mounts_find(f->mounts, norm) : NULL;
+    const char *dom = e->domain ? e->domain : "DOMAIN";
+
+    if (m && share_fstype(m->fstype) && strcmp(m->mount_point, "/") != 0) {
+        vg_check_detail(c, "It is on the %s mount '%s', which is mounted but not in "
+                           "shared_mounts, so virtguard does not guard it.", m->fstype,
+                        m->mount_point);
+        vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool that "
+                        "writes it must finish first), or correct the path with 'virsh edit "
+                        "%s'; and add '%s' to shared_mounts in '%s' so that virtguard checks "
+                        "the share at every start.", dom, m->mount_point, conf_name(f));
+        return;
+    }
+    vg_check_detail(c, "'%s' is under no shared mount in '%s' (shared_mounts names none over "
+                       "it), so nothing checked its mount before the start.", e->path,
+                    conf_name(f));
+    if (m)
+        vg_check_detail(c, "The mount table has it on the %s filesystem mounted at '%s'.",
+                        m->fstype, m->mount_point);
+    vg_check_detail(c, "'%s' may be a share (a Lima mount, 9p, virtiofs, NFS) that is not "
+                       "mounted: its files are on the other side and this is the empty "
+                       "directory left behind.", dir);
+    autofree char *w = sh_word(dir);
+    vg_check_fix(c, "check with 'findmnt %s': it prints nothing when '%s' is no mount point "
+                    "('findmnt -T %s' names the filesystem that holds it). If it should be a "
+                    "share, mount it, and tell virtguard: add it to shared_mounts in '%s' "
+                    "(shared_mounts = [ \"%s\" ]) so that a start is refused, with the reason, "
+                    "while it is not mounted. If it is no share, create the file before the "
+                    "start (for a cloud-init ISO: the tool that writes it must finish first), "
+                    "or correct the path with 'virsh edit %s'.", w, dir, w, conf_name(f),
+                 dir, dom);
+}
+
 static void judge_missing(judge *j, const vg_explain_event *e, const char *whom, const char *what)
 {
     const vg_explain_facts *f = j->f;
@@ -868,9 +933,12 @@ static void judge_missing(judge *j, const vg_explain_event *e, const char *whom,
         if (ff && ff->answered && ff->err == 0)
             vg_check_detail(c, "It exists now: it was created, or its mount came back, after "
                                "the error.");
-        vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool that "
-                        "writes it must finish first), or correct the path with 'virsh edit "
-                        "%s'.", e->domain ? e->domain : "DOMAIN");
+        if (!root)
+            missing_unguarded(j, c, e);
+        else
+            vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool "
+                            "that writes it must finish first), or correct the path with "
+                            "'virsh edit %s'.", e->domain ? e->domain : "DOMAIN");
     }
     vg_check_attr_set(c, "path", "%s", e->path);
     if (e->domain)

@@ -411,6 +411,25 @@ static void test_pasted_errors(void **state)
                         "/var/lib/libvirt/images/jobs/sbx-7f3a/cloud-init.iso");
     assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_PROBLEMS);
     vg_checklist_free(l);
+
+    /* the shipped config guards nothing: the directory may be a share
+     * that is not mounted (issue 21) */
+    vg_config *shipped = vg_config_new_default();
+    vg_explain_facts plain = { .cfg = shipped, .mounts = g->mounts, .qemu = &g->ids,
+                               .config_path = "/etc/virtguard/virtguard.conf" };
+    l = vg_explain_judge(log, &plain);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "missing-file");
+    assert_non_null(strstr(l->v[0].detail, "'/var/lib/libvirt/images' may be a share (a Lima "
+                                           "mount, 9p, virtiofs, NFS) that is not mounted"));
+    assert_non_null(strstr(l->v[0].fix, "check with 'findmnt /var/lib/libvirt/images': it "
+                                        "prints nothing when"));
+    assert_non_null(strstr(l->v[0].fix, "add it to shared_mounts in "
+                                        "'/etc/virtguard/virtguard.conf' (shared_mounts = [ "
+                                        "\"/var/lib/libvirt/images\" ])"));
+    assert_null(strstr(l->v[0].title, "writer"));
+    vg_checklist_free(l);
+    vg_config_free(shipped);
     vg_explain_log_free(log);
 
     log = vg_explain_parse(wrapped, strlen(wrapped));
