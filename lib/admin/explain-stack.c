@@ -18,6 +18,7 @@ void vg_stack_log_clear(vg_stack_log *s)
         free(s->sb[i].rest);
     }
     free(s->sb);
+    free(s->unconfined_file);
     memset(s, 0, sizeof(*s));
 }
 
@@ -84,8 +85,68 @@ static bool vz_code1(const char *line)
     return c && !isdigit((unsigned char)c[6]);
 }
 
+/* "[FILE:]lxc.apparmor.profile SEP unconfined", SEP ':' or '=', blanks
+ * around it: the separator, 0 when the line is not that. */
+static char lxc_unconfined(const char *line, char **file)
+{
+    static const char key[] = "lxc.apparmor.profile";
+    const char *p = line + strspn(line, " \t");
+    const char *k = strstr(p, key);
+    if (!k)
+        return 0;
+    if (k != p) {                       /* grep's "FILE:" */
+        if (*p != '/' || k[-1] != ':' || memchr(p, ' ', (size_t)(k - p)))
+            return 0;
+    }
+    const char *q = k + strlen(key);
+    q += strspn(q, " \t");
+    char sep = *q;
+    if (sep != ':' && sep != '=')
+        return 0;
+    q++;
+    q += strspn(q, " \t");
+    if (strncmp(q, "unconfined", 10) != 0 || q[10 + strspn(q + 10, " \t")] != '\0')
+        return 0;
+    if (k != p && !*file)
+        *file = vg_xstrndup(p, (size_t)(k - 1 - p));
+    return sep;
+}
+
+/* aa-status: "N processes are unconfined but have a profile defined." */
+static bool aa_unconfined(const char *line, long *n)
+{
+    char *end;
+    const char *p = line + strspn(line, " \t");
+    if (!isdigit((unsigned char)*p))
+        return false;
+    long v = strtol(p, &end, 10);
+    if (!vg_str_has_prefix(end, " processes are unconfined") &&
+        !vg_str_has_prefix(end, " process is unconfined"))
+        return false;
+    *n = v;
+    return true;
+}
+
 bool vg_stack_parse_line(vg_stack_log *s, const char *line, unsigned lineno)
 {
+    char sep;
+    long n;
+    if ((sep = lxc_unconfined(line, &s->unconfined_file))) {
+        if (!s->unconfined_line) {
+            s->unconfined_line = lineno;
+            s->unconfined_sep = sep;
+        }
+        s->n_lines++;
+        return true;
+    }
+    if (aa_unconfined(line, &n)) {
+        if (n > 0 && !s->aa_unconfined_line) {
+            s->aa_unconfined_line = lineno;
+            s->aa_unconfined_n = n;
+        }
+        s->n_lines++;
+        return true;
+    }
     if (parse_seatbelt(s, line, lineno)) {
         s->n_lines++;
         return true;
@@ -365,6 +426,64 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
     }
 }
 
+/* The fix for a container that runs unconfined, in the syntax of its
+ * config line. */
+static void unconfined_fix(vg_check *c, char sep, const char *file)
+{
+    const char *eq = sep == '=' ? " = " : ": ";
+    vg_check_fix(c, "give the container a named AppArmor profile instead, in %s:\n"
+                    "  lxc.apparmor.profile%sgenerated\n"
+                    "(LXC's profile generated for the container; add 'lxc.apparmor.allow_nesting%s1' "
+                    "or, on Proxmox, 'features: nesting=1' when it runs libvirt or containers), "
+                    "or a profile of your own, e.g. 'lxc.apparmor.profile%slxc-container-default-"
+                    "with-nesting' or one you wrote in /etc/apparmor.d/. Check a profile of your "
+                    "own before loading it: 'apparmor_parser -Q /etc/apparmor.d/FILE' (parses and "
+                    "compiles, loads nothing), then 'apparmor_parser -r /etc/apparmor.d/FILE'. "
+                    "Restart the container ('pct reboot ID' on Proxmox, 'lxc-stop -n NAME && "
+                    "lxc-start -n NAME' otherwise).",
+                 file ? file : sep == '=' ? "the container's config (/var/lib/lxc/NAME/config)"
+                                          : "the container's config (/etc/pve/lxc/ID.conf)",
+                 eq, eq, eq);
+}
+
+static void judge_unconfined(const vg_stack_log *s, vg_checklist *out)
+{
+    if (s->unconfined_line) {
+        vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: LXC container "
+                                       "configured 'lxc.apparmor.profile%sunconfined': it runs "
+                                       "without AppArmor confinement", s->unconfined_line,
+                                       s->unconfined_sep == '=' ? " = " : ": ");
+        vg_check_detail(c, "Every process of the container, libvirtd and QEMU included, runs "
+                           "unconfined on the host: no profile limits what its root may do to "
+                           "the host's files and kernel interfaces, and a compromised guest "
+                           "process escapes with the container's rights.");
+        unconfined_fix(c, s->unconfined_sep, s->unconfined_file);
+        vg_check_attr_set(c, "line", "%u", s->unconfined_line);
+        vg_check_attr_set(c, "cause", "lxc-unconfined");
+        if (s->unconfined_file)
+            vg_check_attr_set(c, "file", "%s", s->unconfined_file);
+    }
+    if (s->aa_unconfined_line) {
+        vg_check *c = vg_checklist_add(out, VG_CHECK_WARN, "explain", "line %u: aa-status: %ld "
+                                       "process(es) run unconfined although a loaded profile "
+                                       "matches their program", s->aa_unconfined_line,
+                                       s->aa_unconfined_n);
+        vg_check_detail(c, "A profile attaches to a process when it executes its program. These "
+                           "were started before their profile was loaded (or replaced), or were "
+                           "started unconfined on purpose: by a container configured "
+                           "'lxc.apparmor.profile: unconfined', or by a parent whose profile "
+                           "runs them with 'ux'. aa-status lists them under that line.");
+        vg_check_fix(c, "restart each listed process (e.g. 'systemctl restart libvirtd') so that "
+                        "its profile applies; in an LXC/Proxmox container that is configured "
+                        "'lxc.apparmor.profile: unconfined', give the container a named profile "
+                        "instead ('lxc.apparmor.profile: generated', or a profile of your own "
+                        "checked with 'apparmor_parser -Q FILE' before 'apparmor_parser -r "
+                        "FILE') and restart it.");
+        vg_check_attr_set(c, "line", "%u", s->aa_unconfined_line);
+        vg_check_attr_set(c, "cause", "aa-unconfined");
+    }
+}
+
 void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
 {
     bool vz_denial = false;
@@ -426,4 +545,5 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
         vg_check_attr_set(c, "line", "%u", s->lxc_line);
         vg_check_attr_set(c, "cause", "lxc-nesting");
     }
+    judge_unconfined(s, out);
 }

@@ -94,12 +94,52 @@ static void test_other_lines(void **state)
     vg_stack_log_clear(&s);
 }
 
+/* Issue 21: an unconfined LXC/Proxmox container and aa-status's count. */
+static void test_unconfined(void **state)
+{
+    vg_stack_log s = { 0 };
+    (void)state;
+    assert_true(vg_stack_parse_line(&s, "lxc.apparmor.profile: unconfined", 3));
+    assert_int_equal(s.unconfined_line, 3);
+    assert_int_equal(s.unconfined_sep, ':');
+    assert_null(s.unconfined_file);
+    assert_true(vg_stack_parse_line(&s, "2 processes are unconfined but have a profile defined.",
+                                    7));
+    assert_int_equal(s.aa_unconfined_n, 2);
+    assert_true(vg_stack_parse_line(&s, "0 processes are unconfined but have a profile defined.",
+                                    8));
+    assert_int_equal(s.aa_unconfined_line, 7);
+    vg_stack_log_clear(&s);
+
+    assert_true(vg_stack_parse_line(&s, "/var/lib/lxc/c1/config:lxc.apparmor.profile = unconfined",
+                                    1));
+    assert_int_equal(s.unconfined_sep, '=');
+    assert_string_equal(s.unconfined_file, "/var/lib/lxc/c1/config");
+    vg_checklist *l = vg_checklist_new("explain");
+    vg_stack_judge(&s, l);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "lxc-unconfined");
+    assert_non_null(strstr(l->v[0].fix, "in /var/lib/lxc/c1/config:\n  lxc.apparmor.profile = "
+                                        "generated\n"));
+    assert_non_null(strstr(l->v[0].fix, "'apparmor_parser -Q /etc/apparmor.d/FILE'"));
+    vg_checklist_free(l);
+    vg_stack_log_clear(&s);
+
+    /* not those lines */
+    assert_false(vg_stack_parse_line(&s, "lxc.apparmor.profile: generated", 1));
+    assert_false(vg_stack_parse_line(&s, "# lxc.apparmor.profile: unconfined", 1));
+    assert_false(vg_stack_parse_line(&s, "lxc.apparmor.profile: unconfined-ish", 1));
+    assert_false(vg_stack_parse_line(&s, "some processes are unconfined", 1));
+    vg_stack_log_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_process_name),
         cmocka_unit_test(test_other_lines),
+        cmocka_unit_test(test_unconfined),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

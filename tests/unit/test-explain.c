@@ -298,6 +298,7 @@ static void test_golden_owner_lost(void **state) { golden_one("owner-lost", *sta
 static void test_golden_seatbelt(void **state) { golden_one("seatbelt", *state); }
 static void test_golden_vz_error(void **state) { golden_one("vz-error", *state); }
 static void test_golden_lxc(void **state) { golden_one("lxc-nesting", *state); }
+static void test_golden_lxc_unconfined(void **state) { golden_one("lxc-unconfined", *state); }
 
 /* Spot checks that do not depend on the golden text. */
 static void test_judgement(void **state)
@@ -464,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_golden_seatbelt, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_vz_error, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_lxc, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_lxc_unconfined, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_one_path_one_mount_state, golden_setup,
                                         golden_teardown),
