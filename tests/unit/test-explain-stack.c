@@ -30,18 +30,37 @@ static void test_rules(void **state)
         { "kernel: (Sandbox) Sandbox: limactl(42303) deny(1) mach-lookup "
           "com.apple.Virtualization.VirtualMachine (xpc)",
           "(allow mach-lookup (global-name \"com.apple.Virtualization.VirtualMachine\"))" },
-        { "Sandbox: limactl(1) deny(1) file-read-data /etc/hosts",
-          "(allow file-read* (literal \"/private/etc/hosts\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/.lima/_config/user",
+          "(allow file-read* (literal \"/Users/dev/.lima/_config/user\"))" },
+        /* one object: a directory listing is the directory's literal, never
+         * a subpath (issue 19: "/Users/dev/" granted the whole home) */
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/",
+          "(allow file-read* (literal \"/Users/dev\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/Library/my dir/ (sandbox)",
+          "(allow file-read* (literal \"/Users/dev/Library/my dir\"))" },
+        /* restricted prefixes (vg_aa_restricted_root), /private/... included */
+        { "Sandbox: limactl(1) deny(1) file-read-data /", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /etc/hosts", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /private/etc/passwd", "-" },
+        { "Sandbox: limactl(1) deny(1) file-write-data /dev/disk0", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /var/run/resolv.conf", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /usr/", "-" },
+        /* not the one canonical name of the object */
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/./x", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users//dev", "-" },
         { "Sandbox: limactl(1) deny(1) file-read-metadata /var",
           "(allow file-read* (literal \"/private/var\"))" },
         { "Sandbox: limactl(1) deny(1) file-read-data /etcetera/x",
           "(allow file-read* (literal \"/etcetera/x\"))" },
         { "Sandbox: limactl(1) deny(1) file-write-create /tmp/a b.sock",
           "(allow file-write* (literal \"/private/tmp/a b.sock\"))" },
-        { "Sandbox: x(1) deny(1) file-read-data /a\"b\\c",
-          "(allow file-read* (literal \"/a\\\"b\\\\c\"))" },
-        { "Sandbox: Google Chrome Helper (Renderer)(77) deny(1) mach-task-name",
-          "(allow mach-task-name)" },
+        { "Sandbox: x(1) deny(1) file-read-data /a\"b",
+          "(allow file-read* (literal \"/a\\\"b\"))" },
+        /* a name that cannot be shown as it is gets no rule */
+        { "Sandbox: x(1) deny(1) file-read-data /a\"b\\c", "-" },
+        { "Sandbox: x(1) deny(1) file-read-data /a\xe2\x80\xae" "b", "-" },
+        /* no filter: it would allow every task's name */
+        { "Sandbox: Google Chrome Helper (Renderer)(77) deny(1) mach-task-name", "-" },
         { "Sandbox: limactl(1) deny(1) generic-issue-extension class: "
           "com.apple.app-sandbox.read-write /Users/dev/x",
           "(allow generic-issue-extension (extension-class \"com.apple.app-sandbox.read-write\"))" },
