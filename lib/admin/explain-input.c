@@ -328,6 +328,9 @@ static bool continuation_start(const char *s)
     for (size_t i = 0; i < VG_N_ELEMENTS(tags); i++)
         if (vg_str_has_prefix(s, tags[i]))
             return false;
+    /* a Seatbelt denial without its "Sandbox: " (explain-stack.c) */
+    if (strstr(s, " deny("))
+        return false;
     return true;
 }
 

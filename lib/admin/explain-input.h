@@ -17,7 +17,7 @@
  *    byte that starts no line of its own (not blank, not an upper-case
  *    letter, '[', '{', '<', '(' or '#', no timestamp, no "PROGRAM: " or
  *    "error: " tag, no "type=", "audit", "time=", "level=", "msg=",
- *    "starting ", "lxc.": continuation_start()).
+ *    "starting ", "lxc.", no Seatbelt " deny(": continuation_start()).
  *
  * A logical line built by any of these is `from_message`: its text came
  * from a message (an error body, a wrapped paste), so a parser of kernel

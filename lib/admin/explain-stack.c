@@ -23,25 +23,109 @@ void vg_stack_log_clear(vg_stack_log *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* "Sandbox: PROCESS(PID) deny(N) OPERATION ARGS" anywhere in the line. */
+/* ---- Seatbelt lines -------------------------------------------------------
+ *
+ *   line = [ head ] [ "(Sandbox) " ] [ N " duplicate report" [ "s" ] " for " ]
+ *          [ "Sandbox: " ] PROC [ "(" PID ")" ] [ " System Policy:" ]
+ *          " deny(" N ") " OP [ " " DETAIL ]
+ *
+ * head: whatever a log style puts before the message — compact's
+ * "2026-05-02 10:14:03.130 E  kernel[0:2c1c] ", log show's "... kernel: ",
+ * syslog's "May  2 10:14:03 mac kernel[0] <Notice>: ".  Where the message
+ * starts: after the last "Sandbox: ", else after "(Sandbox) ", else after
+ * compact's head, else after the last ": " before " deny(". */
+
+/* The " deny(N) " of the line (its first), or NULL. */
+static const char *find_deny(const char *line)
+{
+    for (const char *p = strstr(line, " deny("); p; p = strstr(p + 1, " deny(")) {
+        size_t n = strspn(p + 6, "0123456789");
+        if (n && p[6 + n] == ')' && p[7 + n] == ' ')
+            return p;
+    }
+    return NULL;
+}
+
+/* Just past the last `needle` that ends at or before `until`, or NULL. */
+static const char *after_last(const char *line, const char *until, const char *needle)
+{
+    const char *found = NULL;
+    size_t n = strlen(needle);
+    for (const char *p = strstr(line, needle); p && p + n <= until; p = strstr(p + 1, needle))
+        found = p + n;
+    return found;
+}
+
+/* Just past compact's "YYYY-MM-DD HH:MM:SS.fff TY PROCESS[PID:TID] ", or NULL. */
+static const char *compact_head(const char *p)
+{
+    if (!(isdigit((unsigned char)p[0]) && p[4] == '-' && p[7] == '-' && p[10] == ' '))
+        return NULL;
+    p += 11;
+    for (int field = 0; field < 3; field++) {       /* time, type, process[...] */
+        size_t n = strcspn(p, " ");
+        if (!n || !p[n])
+            return NULL;
+        if (field == 2 && p[n - 1] != ']')
+            return NULL;
+        p += n;
+        p += strspn(p, " ");
+    }
+    return p;
+}
+
+/* "N duplicate report(s) for " at `p`: just past it, else `p`. */
+static const char *skip_duplicates(const char *p)
+{
+    size_t n = strspn(p, "0123456789");
+    if (!n)
+        return p;
+    if (vg_str_has_prefix(p + n, " duplicate reports for "))
+        return p + n + strlen(" duplicate reports for ");
+    if (vg_str_has_prefix(p + n, " duplicate report for "))
+        return p + n + strlen(" duplicate report for ");
+    return p;
+}
+
+/* One Seatbelt denial line (the grammar above). */
 static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 {
-    const char *p = strstr(line, "Sandbox: ");
-    if (!p)
-        return false;
-    p += strlen("Sandbox: ");
-    const char *deny = strstr(p, ") deny(");
+    const char *deny = find_deny(line);
     if (!deny)
         return false;
-    const char *open = deny;
-    while (open > p && open[-1] != '(')
-        open--;
-    if (open <= p + 1 || open == deny)
+    const char *p, *t;
+    if ((t = after_last(line, deny, "Sandbox: ")))
+        p = t;
+    else if ((t = after_last(line, deny, "(Sandbox) ")))
+        p = t;
+    else if ((t = compact_head(line)) && t <= deny)
+        p = t;
+    else
+        p = (t = after_last(line, deny, ": ")) ? t : line;
+    p = skip_duplicates(p);
+    if (vg_str_has_prefix(p, "Sandbox: "))
+        p += strlen("Sandbox: ");
+    const char *proc_end = deny;
+    if ((size_t)(proc_end - p) > 15 && strncmp(proc_end - 15, " System Policy:", 15) == 0)
+        proc_end -= 15;
+    long pid = -1;
+    if (proc_end > p && proc_end[-1] == ')') {
+        const char *open = proc_end - 1;
+        while (open > p && open[-1] != '(')
+            open--;
+        if (open > p && isdigit((unsigned char)*open)) {
+            char *end;
+            pid = strtol(open, &end, 10);
+            if (end != proc_end - 1 || pid < 0)
+                return false;               /* "x(12a)": no pid, no name */
+            proc_end = open - 1;
+        }
+    }
+    if (proc_end <= p || *p == ' ' || proc_end - p > 128)
         return false;
-    char *end;
-    long pid = strtol(open, &end, 10);
-    if (end != deny || pid < 0)
-        return false;
+    for (const char *q = p; q + 1 < proc_end; q++)
+        if (q[0] == ':' && q[1] == ' ')
+            return false;                   /* a head this grammar does not know */
     const char *op = strchr(deny + 7, ')');
     if (!op || op[1] != ' ')
         return false;
@@ -52,7 +136,7 @@ static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 
     vg_seatbelt_denial *d = VG_APPEND(s->sb, s->n_sb);
     d->line = lineno;
-    d->process = vg_xstrndup(p, (size_t)(open - 1 - p));
+    d->process = vg_xstrndup(p, (size_t)(proc_end - p));
     d->pid = pid;
     d->operation = vg_xstrndup(op, oplen);
     const char *rest = op + oplen;
@@ -283,13 +367,19 @@ char *vg_seatbelt_rule(const vg_seatbelt_denial *d)
         vg_buf_add(&b, "))");
     } else if (strcmp(d->operation, "generic-issue-extension") == 0 ||
                strcmp(d->operation, "file-issue-extension") == 0) {
-        /* "class: com.apple.app-sandbox.read-write ..." or the class first */
-        const char *cls = strstr(d->rest, "class: ");
+        /* "class: com.apple.app-sandbox.read-write ...", macOS's
+         * "extension-class:com.apple...", "class:com.apple..." or the class
+         * alone: the class without its label, which Seatbelt would not
+         * match */
+        const char *cls = strstr(d->rest, "class:");
         autofree char *c = NULL;
-        if (cls)
-            c = vg_xstrndup(cls + 7, strcspn(cls + 7, " \t)"));
-        else if (arg && strchr(arg, '.'))
+        if (cls) {
+            cls += strlen("class:");
+            cls += strspn(cls, " ");
+            c = vg_xstrndup(cls, strcspn(cls, " \t)"));
+        } else if (arg && strchr(arg, '.')) {
             c = vg_xstrdup(arg);
+        }
         if (!printable(d, c))
             return NULL;
         vg_buf_printf(&b, "(allow %s (extension-class ", d->operation);
@@ -370,18 +460,22 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
     autostrv char **read_file = NULL, **allow_file = NULL;
     autostrv char **seatbelt = NULL;
     size_t n = 0;
-    bool vz = false;
+    bool vz = false, task_name = false;
 
     for (size_t i = first; i < s->n_sb; i++) {
         const vg_seatbelt_denial *d = &s->sb[i];
         if (strcmp(d->process, proc) != 0)
             continue;
         n++;
-        autofree char *pid = vg_xasprintf("%ld", d->pid);
-        if (!vg_strv_contains(pids, pid))
+        autofree char *pid = d->pid >= 0 ? vg_xasprintf("%ld", d->pid) : NULL;
+        if (pid && !vg_strv_contains(pids, pid))
             vg_strv_push(&pids, steal_pointer(&pid));
         vz |= strcmp(d->operation, "mach-lookup") == 0 && vg_streq(d->argument, VZ_SERVICE);
         char *rule = vg_seatbelt_rule(d);
+        if (!rule && strcmp(d->operation, "mach-task-name") == 0 && !d->unshown) {
+            task_name = true;
+            continue;
+        }
         if (!rule) {
             /* a file object: refused (restricted, not canonical, escaped) */
             char ***list = kind_of(d) == GRANT_OTHER ? &unknown : &refused;
@@ -413,6 +507,8 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
     autobuf vg_buf pidtext = { 0 };
     for (size_t i = 0; pids && pids[i]; i++)
         vg_buf_printf(&pidtext, "%s%s", i ? ", " : "", pids[i]);
+    if (!pids)
+        vg_buf_add(&pidtext, "not logged");
     vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: macOS Seatbelt "
                                    "denied '%s' (pid %s) %zu time(s)", s->sb[first].line, p,
                                    pidtext.s, n);
@@ -446,11 +542,30 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
          * they are every denial of the process */
         vg_check_fix(c, "allow %s in the profile '%s' runs under (Seatbelt, SBPL):\n"
                         "  %s\nor, with nono, in its profile JSON:\n  %s",
-                     unknown || refused ? "these (each only the object denied; the denials "
-                                          "named above get none)" : "exactly these",
+                     unknown || refused || task_name ? "these (each only the object denied; "
+                                                       "the denials named above get none)"
+                                                     : "exactly these",
                      p, rind.s, indented.s);
         vg_check_attr_set(c, "seatbelt_rules", "%s", r.s);
         vg_check_attr_set(c, "nono_profile", "%s", nono);
+    }
+    if (task_name) {
+        vg_check_detail(c, "'mach-task-name' was denied: the process asked for another "
+                           "process's task name port (to watch it, as the Virtualization "
+                           "framework's clients do with the VM's process). The one rule that "
+                           "allows it is broad: Seatbelt's filters for it select the target "
+                           "only by its relation to this sandbox (the process itself, or a "
+                           "process in the same sandbox), and the process asked about runs "
+                           "outside the sandbox, where no filter names it by path or pid, so "
+                           "the rule lets the process get the task name port of every process "
+                           "(names and pids, not control: a name port gives no memory or "
+                           "thread access).");
+        /* after the exact rules' fix, when there is one */
+        autofree char *before = steal_pointer(&c->fix);
+        vg_check_fix(c, "%s%sonly if the process must have it, %sallow, knowing it is broad:\n"
+                        "  (allow mach-task-name)", before ? before : "", before ? "\n" : "",
+                     before ? "also " : "");
+        vg_check_attr_set(c, "broad_seatbelt_rules", "(allow mach-task-name)");
     }
     if (unknown) {
         autobuf vg_buf u = { 0 };

@@ -322,6 +322,8 @@ static void test_golden_virsh(void **state) { golden_one("virsh-errors", *state)
 static void test_golden_owner_lost(void **state) { golden_one("owner-lost", *state); }
 /* the rest of the stack (lib/admin/explain-stack.c) */
 static void test_golden_seatbelt(void **state) { golden_one("seatbelt", *state); }
+/* the forms `log stream --style compact` and `log show` print (issue 21) */
+static void test_golden_seatbelt_compact(void **state) { golden_one("seatbelt-compact", *state); }
 static void test_golden_vz_error(void **state) { golden_one("vz-error", *state); }
 static void test_golden_lxc(void **state) { golden_one("lxc-nesting", *state); }
 static void test_golden_lxc_unconfined(void **state) { golden_one("lxc-unconfined", *state); }
@@ -730,6 +732,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_golden_virsh, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_owner_lost, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_seatbelt, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_seatbelt_compact, golden_setup,
+                                        golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_vz_error, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_lxc, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_lxc_unconfined, golden_setup, golden_teardown),
