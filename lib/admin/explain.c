@@ -720,13 +720,21 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
     return l;
 }
 
+/* An AppArmor record of a file owned by another uid than the process's:
+ * file permissions (DAC) may refuse it once AppArmor allows it. */
+static bool other_owner(const vg_explain_event *e)
+{
+    return e->kind == VG_EV_APPARMOR && e->path && e->path[0] == '/' && e->fsuid > 0 &&
+           e->ouid >= 0 && e->ouid != e->fsuid;
+}
+
 char **vg_explain_paths(const vg_explain_log *log)
 {
     char **v = vg_xcalloc(1, sizeof(*v));     /* never NULL */
     for (size_t i = 0; i < log->n; i++) {
         const vg_explain_event *e = &log->v[i];
         if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN || e->kind == VG_EV_XATTR ||
-             e->kind == VG_EV_WRITER_DENIED) && e->path &&
+             e->kind == VG_EV_WRITER_DENIED || other_owner(e)) && e->path &&
             e->path[0] == '/' && !vg_strv_contains(v, e->path))
             vg_strv_push(&v, vg_xstrdup(e->path));
     }
@@ -927,6 +935,49 @@ static char *proposed_rule(const vg_explain_event *e, const char *perms, char **
     return NULL;
 }
 
+static char *sh_word(const char *s);
+
+/* After an AppArmor denial of a file another uid owns: do file
+ * permissions refuse the access next?  Decided from the file's stat (taken
+ * by the caller in a bounded child, vg_explain_paths) and QEMU's ids; when
+ * either is missing, what to check. */
+static void dac_next(judge *j, vg_check *c, const vg_explain_event *e, const char *perms)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_file_fact *ff = file_of(f, e->path);
+    int want = (strchr(perms, 'r') ? R_OK : 0) | (strpbrk(perms, "wa") ? W_OK : 0);
+    bool ids_known = f->qemu && (long long)f->qemu->uid == e->fsuid;
+
+    if (!want)
+        return;
+    if (ff && ff->answered && !ff->err && ids_known) {
+        if (vg_dac_allows(f->qemu, ff->uid, ff->gid, ff->mode, want))
+            return;
+        vg_check_detail(c, "File permissions refuse it next: '%s' is owned by %u:%u with mode "
+                           "%04o, and QEMU runs as uid %u, gid %u, so once AppArmor allows it "
+                           "the open still fails with 'Permission denied' (and no DENIED "
+                           "record).", e->path, (unsigned)ff->uid, (unsigned)ff->gid,
+                        ff->mode & 07777, (unsigned)f->qemu->uid, (unsigned)f->qemu->gid);
+        vg_check_fix(c, "%s%sand for file permissions run the domain's QEMU as the file's owner, "
+                        "keeping QEMU's group ('virsh edit DOMAIN', before </domain>):\n"
+                        "  <seclabel type='static' model='dac' relabel='no'><label>+%u:+%u"
+                        "</label></seclabel>", c->fix ? c->fix : "", c->fix ? "\n" : "",
+                     (unsigned)ff->uid, (unsigned)f->qemu->gid);
+        vg_check_attr_set(c, "dac", "refused");
+        return;
+    }
+    autofree char *w = sh_word(e->path);
+    vg_check_detail(c, "Another uid owns it, so file permissions may refuse it next, once "
+                       "AppArmor allows it. %sCheck with \"stat -c '%%U:%%G %%a' %s\" against "
+                       "QEMU's user ('user' and 'group' in qemu.conf, libvirt-qemu by default): "
+                       "if that user may not %s it, the open fails with 'Permission denied' and "
+                       "no DENIED record.", ff && !ff->answered ? "virtguard could not look at "
+                                                                  "the file in time (its mount "
+                                                                  "may hang). " : "",
+                    w, want == R_OK ? "read" : want == W_OK ? "write" : "read and write");
+    vg_check_attr_set(c, "dac", "unknown");
+}
+
 static void judge_apparmor(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
@@ -1054,6 +1105,9 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     if (e->fsuid >= 0 || e->ouid >= 0)
         vg_check_detail(c, "The process ran as fsuid %lld; the file is owned by uid %lld.",
                         e->fsuid, e->ouid);
+    if (is_file && other_owner(e) &&
+        !vg_streq(vg_check_attr_get(c, "cause"), "apparmor-intended"))
+        dac_next(j, c, e, perms);
 }
 
 /* A DENIED record for this very path in the same input. */

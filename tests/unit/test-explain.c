@@ -716,6 +716,54 @@ static void test_seatbelt_exact(void **state)
     free(out);
 }
 
+/* Issue 21: an AppArmor denial of a file another uid owns says whether
+ * file permissions refuse it next (the stat taken in a bounded child by
+ * the caller), or what to check when that is not known. */
+static void test_dac_after_apparmor(void **state)
+{
+    golden_facts *g = *state;
+    const char *text =
+        "[ 80.1] audit: type=1400 audit(1.2:26): apparmor=\"DENIED\" operation=\"open\" "
+        "profile=\"libvirt-" U "\" name=\"/var/lib/libvirt/images/a/disk.qcow2\" pid=1331 "
+        "comm=\"qemu-system-x86\" requested_mask=\"wr\" denied_mask=\"wr\" fsuid=64055 "
+        "ouid=1000\n";
+    vg_explain_log *log = vg_explain_parse(text, strlen(text));
+    char **paths = vg_explain_paths(log);
+    assert_string_equal(paths[0], "/var/lib/libvirt/images/a/disk.qcow2");
+    assert_null(paths[1]);
+    vg_file_fact ff = { .path = paths[0], .answered = true, .uid = 1000, .gid = 1000,
+                        .mode = 0100644 };
+    vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids,
+                               .files = &ff, .n_files = 1 };
+
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "dac"), "refused");
+    assert_non_null(strstr(l->v[0].detail, "File permissions refuse it next: "
+                                           "'/var/lib/libvirt/images/a/disk.qcow2' is owned by "
+                                           "1000:1000 with mode 0644, and QEMU runs as uid "
+                                           "64055, gid 64055"));
+    assert_non_null(strstr(l->v[0].fix, "<label>+1000:+64055</label>"));
+    vg_checklist_free(l);
+
+    /* the permissions allow it: nothing about DAC */
+    ff.mode = 0100666;
+    l = vg_explain_judge(log, &facts);
+    assert_null(vg_check_attr_get(&l->v[0], "dac"));
+    vg_checklist_free(l);
+
+    /* the stat did not answer in time: what to check */
+    ff.answered = false;
+    l = vg_explain_judge(log, &facts);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "dac"), "unknown");
+    assert_non_null(strstr(l->v[0].detail, "virtguard could not look at the file in time (its "
+                                           "mount may hang). Check with \"stat -c '%U:%G %a' "
+                                           "/var/lib/libvirt/images/a/disk.qcow2\" against "
+                                           "QEMU's user"));
+    vg_checklist_free(l);
+    vg_strv_free(paths);
+    vg_explain_log_free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +795,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_path_one_mount_state, golden_setup,
                                         golden_teardown),
         cmocka_unit_test_setup_teardown(test_pasted_errors, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_dac_after_apparmor, golden_setup, golden_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
