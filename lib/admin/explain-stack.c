@@ -25,17 +25,66 @@ void vg_stack_log_clear(vg_stack_log *s)
 
 /* ---- Seatbelt lines -------------------------------------------------------
  *
- *   line = [ head ] [ "(Sandbox) " ] [ N " duplicate report" [ "s" ] " for " ]
- *          [ "Sandbox: " ] PROC [ "(" PID ")" ] [ " System Policy:" ]
- *          " deny(" N ") " OP [ " " DETAIL ]
+ *   line    = [ head ] message
+ *   head    = plain tokens (time, type, ids, host) then the WRITER's token
+ *             (sandbox_writers[]: the kernel, as `log stream --style
+ *             compact` "kernel[0:2c1a]", `log show` "kernel:" or "kernel",
+ *             syslog "kernel[0]") and optionally "<Level>:" and "(Sandbox)"
+ *   message = [ N " duplicate report" [ "s" ] " for " ] [ "Sandbox: " ]
+ *             [ N " duplicate report" [ "s" ] " for " ]
+ *             PROC [ "(" PID ")" ] [ " System Policy:" ] " deny(" N ") " OP
+ *             [ " " DETAIL ]
  *
- * head: whatever a log style puts before the message — compact's
- * "2026-05-02 10:14:03.130 E  kernel[0:2c1c] ", log show's "... kernel: ",
- * syslog's "May  2 10:14:03 mac kernel[0] <Notice>: ".  Where the message
- * starts: after the last "Sandbox: ", else after "(Sandbox) ", else after
- * compact's head, else after the last ": " before " deny(". */
+ * A line with no such head is a message from its first byte: a "Sandbox: "
+ * or "deny(" quoted inside another program's message (a file name in a
+ * libvirt error) is not one (PROC never holds ": "). */
 
-/* The " deny(N) " of the line (its first), or NULL. */
+static const char *const sandbox_writers[] = { "kernel[", "kernel:" };
+
+static bool plain_token_char(char c)
+{
+    return isalnum((unsigned char)c) || (c && strchr(":.+-", c));
+}
+
+static bool is_writer(const char *tok, size_t n)
+{
+    if (n == 6 && strncmp(tok, "kernel", 6) == 0)
+        return true;
+    for (size_t i = 0; i < VG_N_ELEMENTS(sandbox_writers); i++)
+        if (strncmp(tok, sandbox_writers[i], strlen(sandbox_writers[i])) == 0)
+            return true;
+    return false;
+}
+
+/* Where the message begins: after the head, or the line itself. */
+static const char *message_start(const char *line)
+{
+    const char *p = line;
+    for (;;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        if (!n)
+            return line;
+        if (is_writer(p, n)) {
+            p += n;
+            p += strspn(p, " \t");
+            n = strcspn(p, " \t");
+            if (*p == '<' && n > 2 && p[n - 1] == ':' && p[n - 2] == '>') {  /* <Notice>: */
+                p += n;
+                p += strspn(p, " \t");
+            }
+            if (vg_str_has_prefix(p, "(Sandbox) "))
+                p += strlen("(Sandbox) ");
+            return p;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!plain_token_char(p[i]))
+                return line;
+        p += n;
+    }
+}
+
+/* The " deny(N) " of the message (its first), or NULL. */
 static const char *find_deny(const char *line)
 {
     for (const char *p = strstr(line, " deny("); p; p = strstr(p + 1, " deny(")) {
@@ -44,34 +93,6 @@ static const char *find_deny(const char *line)
             return p;
     }
     return NULL;
-}
-
-/* Just past the last `needle` that ends at or before `until`, or NULL. */
-static const char *after_last(const char *line, const char *until, const char *needle)
-{
-    const char *found = NULL;
-    size_t n = strlen(needle);
-    for (const char *p = strstr(line, needle); p && p + n <= until; p = strstr(p + 1, needle))
-        found = p + n;
-    return found;
-}
-
-/* Just past compact's "YYYY-MM-DD HH:MM:SS.fff TY PROCESS[PID:TID] ", or NULL. */
-static const char *compact_head(const char *p)
-{
-    if (!(isdigit((unsigned char)p[0]) && p[4] == '-' && p[7] == '-' && p[10] == ' '))
-        return NULL;
-    p += 11;
-    for (int field = 0; field < 3; field++) {       /* time, type, process[...] */
-        size_t n = strcspn(p, " ");
-        if (!n || !p[n])
-            return NULL;
-        if (field == 2 && p[n - 1] != ']')
-            return NULL;
-        p += n;
-        p += strspn(p, " ");
-    }
-    return p;
 }
 
 /* "N duplicate report(s) for " at `p`: just past it, else `p`. */
@@ -90,21 +111,12 @@ static const char *skip_duplicates(const char *p)
 /* One Seatbelt denial line (the grammar above). */
 static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 {
-    const char *deny = find_deny(line);
+    const char *p = skip_duplicates(message_start(line));
+    if (vg_str_has_prefix(p, "Sandbox: "))
+        p = skip_duplicates(p + strlen("Sandbox: "));
+    const char *deny = find_deny(p);
     if (!deny)
         return false;
-    const char *p, *t;
-    if ((t = after_last(line, deny, "Sandbox: ")))
-        p = t;
-    else if ((t = after_last(line, deny, "(Sandbox) ")))
-        p = t;
-    else if ((t = compact_head(line)) && t <= deny)
-        p = t;
-    else
-        p = (t = after_last(line, deny, ": ")) ? t : line;
-    p = skip_duplicates(p);
-    if (vg_str_has_prefix(p, "Sandbox: "))
-        p += strlen("Sandbox: ");
     const char *proc_end = deny;
     if ((size_t)(proc_end - p) > 15 && strncmp(proc_end - 15, " System Policy:", 15) == 0)
         proc_end -= 15;

@@ -186,8 +186,10 @@ static bool syslog_head(const char **p)
                 s++;
             timed = token(&s, time_char) && token(&s, time_char);
         }
-    if (!timed)
+    if (!timed) {
+        s = *p;
         timed = isdigit((unsigned char)*s) ? token(&s, time_char) : bracket_stamp(&s);
+    }
     if (!timed || !token(&s, NULL))     /* HOST */
         return false;
     const char *tag = s;
@@ -734,7 +736,7 @@ char **vg_explain_paths(const vg_explain_log *log)
     for (size_t i = 0; i < log->n; i++) {
         const vg_explain_event *e = &log->v[i];
         if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN || e->kind == VG_EV_XATTR ||
-             e->kind == VG_EV_WRITER_DENIED || other_owner(e)) && e->path &&
+             e->kind == VG_EV_WRITER_DENIED || other_owner(e)) && e->path && !e->unshown &&
             e->path[0] == '/' && !vg_strv_contains(v, e->path))
             vg_strv_push(&v, vg_xstrdup(e->path));
     }

@@ -130,7 +130,8 @@ typedef struct vg_explain_facts {
 } vg_explain_facts;
 
 /* The file paths worth a stat(2) for the judgement (NULL-terminated,
- * never NULL): files of DAC, missing-file, xattr and writer errors. */
+ * never NULL): files of DAC, missing-file, xattr and writer errors (not a
+ * name shown escaped: that is not the file's name). */
 char **vg_explain_paths(const vg_explain_log *log);
 
 /* One check per distinct problem (repeats are counted in attr "count").

@@ -103,6 +103,21 @@ static void test_rules(void **state)
         { "Sandbox: x(12a) deny(1) mach-task-name", "not parsed" },
         { "Sandbox: x(1) deny(1)", "not parsed" },
         { "no sandbox here", "not parsed" },
+        /* the kernel's own message only, by the log's grammar: never a
+         * "Sandbox: " quoted inside another program's message (issue 19) */
+        { "2026-05-02 10:14:03.112 E  kernel[0:2c1a] (Sandbox) Sandbox: x(1) deny(1) "
+          "file-read-data /Users/dev/a", "(allow file-read* (literal \"/Users/dev/a\"))" },
+        { "2026-05-02 10:14:03.112345-0700 0x2c1a Error 0x0 0 0 kernel: (Sandbox) Sandbox: "
+          "x(1) deny(1) file-read-data /Users/dev/a",
+          "(allow file-read* (literal \"/Users/dev/a\"))" },
+        { "error: Cannot access backing file '/x/ Sandbox: agent(1) deny(1) file-read-data "
+          "/Users/dev/.ssh/id_rsa'", "not parsed" },
+        { "error: Cannot access backing file '/x/ kernel: (Sandbox) Sandbox: agent(1) deny(1) "
+          "file-read-data /Users/dev/.ssh/id_rsa'", "not parsed" },
+        { "libvirtd[812]: kernel[0:1] (Sandbox) Sandbox: agent(1) deny(1) file-read-data "
+          "/Users/dev/.ssh/id_rsa", "not parsed" },
+        { "2026-05-02 x (Sandbox) Sandbox: agent(1) deny(1) file-read-data /Users/dev/a",
+          "not parsed" },
     };
     (void)state;
     for (size_t i = 0; i < VG_N_ELEMENTS(cases); i++) {

@@ -674,6 +674,14 @@ static void test_decoded_name_forges_nothing(void **state)
     assert_string_equal(log->v[0].path, "/var/lib/libvirt/images/a.qcow2\\nexplain: line 9: "
                                         "forged : PASS");
     assert_true(log->v[0].unshown);
+    /* and it is not stat()ed under its shown name */
+    const char *dac = "error: Could not open '/srv/a\x01" "b': Permission denied\n";
+    vg_explain_log *dl = vg_explain_parse(dac, strlen(dac));
+    char **paths = vg_explain_paths(dl);
+    assert_string_equal(dl->v[0].path, "/srv/a\\x01b");
+    assert_null(paths[0]);
+    vg_strv_free(paths);
+    vg_explain_log_free(dl);
     assert_string_equal(log->v[1].path, "/var/lib/libvirt/images/\\u202egpt.qcow2");
     vg_checklist *l = vg_explain_judge(log, &facts);
     autofree char *out = vg_checklist_format(l, false);
