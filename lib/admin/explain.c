@@ -906,6 +906,44 @@ static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const c
     return c;
 }
 
+/* A denial of libvirt's virt-aa-helper (its own profile, not a domain's):
+ * what it means and where virtguard takes over; never a rule.  The new
+ * check, or NULL for a repeat. */
+static vg_check *judge_aa_helper(judge *j, const vg_explain_event *e, const char *key,
+                                 vg_check_status st, const char *verb, const char *perms)
+{
+    const vg_explain_facts *f = j->f;
+    vg_check *c;
+    autofree char *title = vg_xasprintf("AppArmor %s libvirt's virt-aa-helper '%s' access to "
+                                        "'%s'", verb, e->requested_mask ? e->requested_mask
+                                                                        : perms,
+                                        e->path ? e->path : "?");
+    if (!(c = add(j, key, st, "virt-aa-helper", e, title)))
+        return NULL;
+    vg_check_detail(c, "virt-aa-helper reads a domain's disk images to find their backing "
+                       "chain and writes the per-domain rules from what it finds. Its own "
+                       "profile lets it read images only in a few places or by file name "
+                       "(*.qcow2, *.img, *.iso, *.raw, disk*...), so an extensionless image "
+                       "such as a Lima 'diffdisk' or 'basedisk' is not read, its backing "
+                       "file gets no rule, and QEMU is later DENIED opening it.");
+    bool shared = false;
+    const char *root = managed_root(f->cfg, e->path, &shared);
+    if (root)
+        vg_check_fix(c, "'%s' is under '%s', which virtguard manages: with virtguard's hook "
+                        "and helper installed (see 'virtguard doctor') the backing files get "
+                        "their rules from virtguard at every start. Or give the disk an "
+                        "explicit <backingStore> in the domain XML (then virt-aa-helper "
+                        "need not read the image).", e->path ? e->path : "?", root);
+    else
+        vg_check_fix(c, "Let virtguard write the rules for the image's directory: add it "
+                        "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s', "
+                        "then run 'virtguard-helper roots' and reload the helper's profile "
+                        "as it says; or give the disk an explicit <backingStore> in the domain XML; or "
+                        "name the image with an extension virt-aa-helper reads (.qcow2). "
+                        "Do not disable AppArmor.", conf_name(f));
+    return c;
+}
+
 /* The one AppArmor rule explain may propose for a denial of file `e->path`
  * with `perms`, or NULL with *why_not saying why none: the name had to be
  * shown escaped, cannot be written in a rule, is not canonical, or lies
@@ -1005,34 +1043,9 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     vg_check *c;
 
     if (aa_helper) {
-        autofree char *title = vg_xasprintf("AppArmor %s libvirt's virt-aa-helper '%s' access to "
-                                            "'%s'", verb, e->requested_mask ? e->requested_mask
-                                                                            : perms,
-                                            e->path ? e->path : "?");
-        if (!(c = add(j, key, st, "virt-aa-helper", e, title)))
+        if (!(c = judge_aa_helper(j, e, key, st, verb, perms)))
             return;
         free(steal_pointer(&rule));     /* its profile is libvirt's, not a domain's */
-        vg_check_detail(c, "virt-aa-helper reads a domain's disk images to find their backing "
-                           "chain and writes the per-domain rules from what it finds. Its own "
-                           "profile lets it read images only in a few places or by file name "
-                           "(*.qcow2, *.img, *.iso, *.raw, disk*...), so an extensionless image "
-                           "such as a Lima 'diffdisk' or 'basedisk' is not read, its backing "
-                           "file gets no rule, and QEMU is later DENIED opening it.");
-        bool shared = false;
-        const char *root = managed_root(f->cfg, e->path, &shared);
-        if (root)
-            vg_check_fix(c, "'%s' is under '%s', which virtguard manages: with virtguard's hook "
-                            "and helper installed (see 'virtguard doctor') the backing files get "
-                            "their rules from virtguard at every start. Or give the disk an "
-                            "explicit <backingStore> in the domain XML (then virt-aa-helper "
-                            "need not read the image).", e->path ? e->path : "?", root);
-        else
-            vg_check_fix(c, "Let virtguard write the rules for the image's directory: add it "
-                            "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s', "
-                            "then run 'virtguard-helper roots' and reload the helper's profile "
-                            "as it says; or give the disk an explicit <backingStore> in the domain XML; or "
-                            "name the image with an extension virt-aa-helper reads (.qcow2). "
-                            "Do not disable AppArmor.", conf_name(f));
     } else if (uuid && is_file &&
                !vg_domain_files_has(vg_domain_files_find(f->domains, f->n_domains, uuid),
                                     e->path)) {
