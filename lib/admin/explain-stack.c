@@ -465,6 +465,28 @@ static char *nono_profile(char **read_file, char **allow_file, char **seatbelt)
     return vg_buf_steal(&b);
 }
 
+/* mach-task-name: the one rule is broad; offered apart, after the exact
+ * rules' fix, only if the process must have it. */
+static void task_name_finding(vg_check *c)
+{
+    vg_check_detail(c, "'mach-task-name' was denied: the process asked for another "
+                       "process's task name port (to watch it, as the Virtualization "
+                       "framework's clients do with the VM's process). The one rule that "
+                       "allows it is broad: Seatbelt's filters for it select the target "
+                       "only by its relation to this sandbox (the process itself, or a "
+                       "process in the same sandbox), and the process asked about runs "
+                       "outside the sandbox, where no filter names it by path or pid, so "
+                       "the rule lets the process get the task name port of every process "
+                       "(names and pids, not control: a name port gives no memory or "
+                       "thread access).");
+    /* after the exact rules' fix, when there is one */
+    autofree char *before = steal_pointer(&c->fix);
+    vg_check_fix(c, "%s%sonly if the process must have it, %sallow, knowing it is broad:\n"
+                    "  (allow mach-task-name)", before ? before : "", before ? "\n" : "",
+                 before ? "also " : "");
+    vg_check_attr_set(c, "broad_seatbelt_rules", "(allow mach-task-name)");
+}
+
 static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out)
 {
     const char *proc = s->sb[first].process;
@@ -561,24 +583,8 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
         vg_check_attr_set(c, "seatbelt_rules", "%s", r.s);
         vg_check_attr_set(c, "nono_profile", "%s", nono);
     }
-    if (task_name) {
-        vg_check_detail(c, "'mach-task-name' was denied: the process asked for another "
-                           "process's task name port (to watch it, as the Virtualization "
-                           "framework's clients do with the VM's process). The one rule that "
-                           "allows it is broad: Seatbelt's filters for it select the target "
-                           "only by its relation to this sandbox (the process itself, or a "
-                           "process in the same sandbox), and the process asked about runs "
-                           "outside the sandbox, where no filter names it by path or pid, so "
-                           "the rule lets the process get the task name port of every process "
-                           "(names and pids, not control: a name port gives no memory or "
-                           "thread access).");
-        /* after the exact rules' fix, when there is one */
-        autofree char *before = steal_pointer(&c->fix);
-        vg_check_fix(c, "%s%sonly if the process must have it, %sallow, knowing it is broad:\n"
-                        "  (allow mach-task-name)", before ? before : "", before ? "\n" : "",
-                     before ? "also " : "");
-        vg_check_attr_set(c, "broad_seatbelt_rules", "(allow mach-task-name)");
-    }
+    if (task_name)
+        task_name_finding(c);
     if (unknown) {
         autobuf vg_buf u = { 0 };
         for (size_t i = 0; unknown[i]; i++)

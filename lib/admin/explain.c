@@ -977,8 +977,8 @@ static char *proposed_rule(const vg_explain_event *e, const char *perms, char **
 
 static char *sh_word(const char *s);
 
-/* After an AppArmor denial of a file another uid owns: do file
- * permissions refuse the access next?  Decided from the file's stat (taken
+/* After an AppArmor denial of a file another uid owns (other_owner; not
+ * an intended denial): do file permissions refuse the access next?  Decided from the file's stat (taken
  * by the caller in a bounded child, vg_explain_paths) and QEMU's ids; when
  * either is missing, what to check. */
 static void dac_next(judge *j, vg_check *c, const vg_explain_event *e, const char *perms)
@@ -988,7 +988,7 @@ static void dac_next(judge *j, vg_check *c, const vg_explain_event *e, const cha
     int want = (strchr(perms, 'r') ? R_OK : 0) | (strpbrk(perms, "wa") ? W_OK : 0);
     bool ids_known = f->qemu && (long long)f->qemu->uid == e->fsuid;
 
-    if (!want)
+    if (!want || !other_owner(e) || vg_streq(vg_check_attr_get(c, "cause"), "apparmor-intended"))
         return;
     if (ff && ff->answered && !ff->err && ids_known) {
         if (vg_dac_allows(f->qemu, ff->uid, ff->gid, ff->mode, want))
@@ -1120,8 +1120,7 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     if (e->fsuid >= 0 || e->ouid >= 0)
         vg_check_detail(c, "The process ran as fsuid %lld; the file is owned by uid %lld.",
                         e->fsuid, e->ouid);
-    if (is_file && other_owner(e) &&
-        !vg_streq(vg_check_attr_get(c, "cause"), "apparmor-intended"))
+    if (is_file)
         dac_next(j, c, e, perms);
 }
 
