@@ -19,11 +19,26 @@ void vg_stack_log_clear(vg_stack_log *s)
         free(s->sb[i].rest);
     }
     free(s->sb);
+    free(s->unconfined_file);
     memset(s, 0, sizeof(*s));
 }
 
-/* Who writes Seatbelt denials: the kernel, as `log stream --style compact`
- * ("kernel[0:2c1a]") and `log show` ("kernel:") name it. */
+/* ---- Seatbelt lines -------------------------------------------------------
+ *
+ *   line    = [ head ] message
+ *   head    = plain tokens (time, type, ids, host) then the WRITER's token
+ *             (sandbox_writers[]: the kernel, as `log stream --style
+ *             compact` "kernel[0:2c1a]", `log show` "kernel:" or "kernel",
+ *             syslog "kernel[0]") and optionally "<Level>:" and "(Sandbox)"
+ *   message = [ N " duplicate report" [ "s" ] " for " ] [ "Sandbox: " ]
+ *             [ N " duplicate report" [ "s" ] " for " ]
+ *             PROC [ "(" PID ")" ] [ " System Policy:" ] " deny(" N ") " OP
+ *             [ " " DETAIL ]
+ *
+ * A line with no such head is a message from its first byte: a "Sandbox: "
+ * or "deny(" quoted inside another program's message (a file name in a
+ * libvirt error) is not one (PROC never holds ": "). */
+
 static const char *const sandbox_writers[] = { "kernel[", "kernel:" };
 
 static bool plain_token_char(char c)
@@ -31,54 +46,98 @@ static bool plain_token_char(char c)
     return isalnum((unsigned char)c) || (c && strchr(":.+-", c));
 }
 
-/* The line's own "Sandbox: " message, by the log's grammar: at the line's
- * start, or after "WRITER (Sandbox) " preceded only by plain tokens (the
- * time, the type, ids).  A "Sandbox: " quoted inside another program's
- * message (a file name in a libvirt error) is not one.  NULL when none. */
-static const char *sandbox_message(const char *line)
+static bool is_writer(const char *tok, size_t n)
 {
-    static const char tag[] = "(Sandbox) Sandbox: ";
-    if (vg_str_has_prefix(line, "Sandbox: "))
-        return line;
-    const char *t = strstr(line, tag);
-    if (!t)
-        return NULL;
-    const char *w = t;                      /* the writer's token before it */
-    while (w > line && w[-1] == ' ')
-        w--;
-    const char *end = w;
-    while (w > line && w[-1] != ' ')
-        w--;
-    bool writer = false;
+    if (n == 6 && strncmp(tok, "kernel", 6) == 0)
+        return true;
     for (size_t i = 0; i < VG_N_ELEMENTS(sandbox_writers); i++)
-        writer |= vg_str_has_prefix(w, sandbox_writers[i]) && end > w;
-    if (!writer || end == t)
-        return NULL;
-    for (const char *q = line; q < w; q++)
-        if (*q != ' ' && !plain_token_char(*q))
-            return NULL;
-    return t + strlen("(Sandbox) ");
+        if (strncmp(tok, sandbox_writers[i], strlen(sandbox_writers[i])) == 0)
+            return true;
+    return false;
 }
 
-/* "Sandbox: PROCESS(PID) deny(N) OPERATION ARGS" as the line's message. */
+/* Where the message begins: after the head, or the line itself. */
+static const char *message_start(const char *line)
+{
+    const char *p = line;
+    for (;;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, " \t");
+        if (!n)
+            return line;
+        if (is_writer(p, n)) {
+            p += n;
+            p += strspn(p, " \t");
+            n = strcspn(p, " \t");
+            if (*p == '<' && n > 2 && p[n - 1] == ':' && p[n - 2] == '>') {  /* <Notice>: */
+                p += n;
+                p += strspn(p, " \t");
+            }
+            if (vg_str_has_prefix(p, "(Sandbox) "))
+                p += strlen("(Sandbox) ");
+            return p;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (!plain_token_char(p[i]))
+                return line;
+        p += n;
+    }
+}
+
+/* The " deny(N) " of the message (its first), or NULL. */
+static const char *find_deny(const char *line)
+{
+    for (const char *p = strstr(line, " deny("); p; p = strstr(p + 1, " deny(")) {
+        size_t n = strspn(p + 6, "0123456789");
+        if (n && p[6 + n] == ')' && p[7 + n] == ' ')
+            return p;
+    }
+    return NULL;
+}
+
+/* "N duplicate report(s) for " at `p`: just past it, else `p`. */
+static const char *skip_duplicates(const char *p)
+{
+    size_t n = strspn(p, "0123456789");
+    if (!n)
+        return p;
+    if (vg_str_has_prefix(p + n, " duplicate reports for "))
+        return p + n + strlen(" duplicate reports for ");
+    if (vg_str_has_prefix(p + n, " duplicate report for "))
+        return p + n + strlen(" duplicate report for ");
+    return p;
+}
+
+/* One Seatbelt denial line (the grammar above). */
 static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 {
-    const char *p = sandbox_message(line);
-    if (!p)
-        return false;
-    p += strlen("Sandbox: ");
-    const char *deny = strstr(p, ") deny(");
+    const char *p = skip_duplicates(message_start(line));
+    if (vg_str_has_prefix(p, "Sandbox: "))
+        p = skip_duplicates(p + strlen("Sandbox: "));
+    const char *deny = find_deny(p);
     if (!deny)
         return false;
-    const char *open = deny;
-    while (open > p && open[-1] != '(')
-        open--;
-    if (open <= p + 1 || open == deny)
+    const char *proc_end = deny;
+    if ((size_t)(proc_end - p) > 15 && strncmp(proc_end - 15, " System Policy:", 15) == 0)
+        proc_end -= 15;
+    long pid = -1;
+    if (proc_end > p && proc_end[-1] == ')') {
+        const char *open = proc_end - 1;
+        while (open > p && open[-1] != '(')
+            open--;
+        if (open > p && isdigit((unsigned char)*open)) {
+            char *end;
+            pid = strtol(open, &end, 10);
+            if (end != proc_end - 1 || pid < 0)
+                return false;               /* "x(12a)": no pid, no name */
+            proc_end = open - 1;
+        }
+    }
+    if (proc_end <= p || *p == ' ' || proc_end - p > 128)
         return false;
-    char *end;
-    long pid = strtol(open, &end, 10);
-    if (end != deny || pid < 0)
-        return false;
+    for (const char *q = p; q + 1 < proc_end; q++)
+        if (q[0] == ':' && q[1] == ' ')
+            return false;                   /* a head this grammar does not know */
     const char *op = strchr(deny + 7, ')');
     if (!op || op[1] != ' ')
         return false;
@@ -89,7 +148,7 @@ static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 
     vg_seatbelt_denial *d = VG_APPEND(s->sb, s->n_sb);
     d->line = lineno;
-    d->process = vg_xstrndup(p, (size_t)(open - 1 - p));
+    d->process = vg_xstrndup(p, (size_t)(proc_end - p));
     d->pid = pid;
     d->operation = vg_xstrndup(op, oplen);
     const char *rest = op + oplen;
@@ -123,8 +182,68 @@ static bool vz_code1(const char *line)
     return c && !isdigit((unsigned char)c[6]);
 }
 
+/* "[FILE:]lxc.apparmor.profile SEP unconfined", SEP ':' or '=', blanks
+ * around it: the separator, 0 when the line is not that. */
+static char lxc_unconfined(const char *line, char **file)
+{
+    static const char key[] = "lxc.apparmor.profile";
+    const char *p = line + strspn(line, " \t");
+    const char *k = strstr(p, key);
+    if (!k)
+        return 0;
+    if (k != p) {                       /* grep's "FILE:" */
+        if (*p != '/' || k[-1] != ':' || memchr(p, ' ', (size_t)(k - p)))
+            return 0;
+    }
+    const char *q = k + strlen(key);
+    q += strspn(q, " \t");
+    char sep = *q;
+    if (sep != ':' && sep != '=')
+        return 0;
+    q++;
+    q += strspn(q, " \t");
+    if (strncmp(q, "unconfined", 10) != 0 || q[10 + strspn(q + 10, " \t")] != '\0')
+        return 0;
+    if (k != p && !*file)
+        *file = vg_xstrndup(p, (size_t)(k - 1 - p));
+    return sep;
+}
+
+/* aa-status: "N processes are unconfined but have a profile defined." */
+static bool aa_unconfined(const char *line, long *n)
+{
+    char *end;
+    const char *p = line + strspn(line, " \t");
+    if (!isdigit((unsigned char)*p))
+        return false;
+    long v = strtol(p, &end, 10);
+    if (!vg_str_has_prefix(end, " processes are unconfined") &&
+        !vg_str_has_prefix(end, " process is unconfined"))
+        return false;
+    *n = v;
+    return true;
+}
+
 bool vg_stack_parse_line(vg_stack_log *s, const char *line, unsigned lineno)
 {
+    char sep;
+    long n;
+    if ((sep = lxc_unconfined(line, &s->unconfined_file))) {
+        if (!s->unconfined_line) {
+            s->unconfined_line = lineno;
+            s->unconfined_sep = sep;
+        }
+        s->n_lines++;
+        return true;
+    }
+    if (aa_unconfined(line, &n)) {
+        if (n > 0 && !s->aa_unconfined_line) {
+            s->aa_unconfined_line = lineno;
+            s->aa_unconfined_n = n;
+        }
+        s->n_lines++;
+        return true;
+    }
     if (parse_seatbelt(s, line, lineno)) {
         s->n_lines++;
         return true;
@@ -260,13 +379,19 @@ char *vg_seatbelt_rule(const vg_seatbelt_denial *d)
         vg_buf_add(&b, "))");
     } else if (strcmp(d->operation, "generic-issue-extension") == 0 ||
                strcmp(d->operation, "file-issue-extension") == 0) {
-        /* "class: com.apple.app-sandbox.read-write ..." or the class first */
-        const char *cls = strstr(d->rest, "class: ");
+        /* "class: com.apple.app-sandbox.read-write ...", macOS's
+         * "extension-class:com.apple...", "class:com.apple..." or the class
+         * alone: the class without its label, which Seatbelt would not
+         * match */
+        const char *cls = strstr(d->rest, "class:");
         autofree char *c = NULL;
-        if (cls)
-            c = vg_xstrndup(cls + 7, strcspn(cls + 7, " \t)"));
-        else if (arg && strchr(arg, '.'))
+        if (cls) {
+            cls += strlen("class:");
+            cls += strspn(cls, " ");
+            c = vg_xstrndup(cls, strcspn(cls, " \t)"));
+        } else if (arg && strchr(arg, '.')) {
             c = vg_xstrdup(arg);
+        }
         if (!printable(d, c))
             return NULL;
         vg_buf_printf(&b, "(allow %s (extension-class ", d->operation);
@@ -340,6 +465,28 @@ static char *nono_profile(char **read_file, char **allow_file, char **seatbelt)
     return vg_buf_steal(&b);
 }
 
+/* mach-task-name: the one rule is broad; offered apart, after the exact
+ * rules' fix, only if the process must have it. */
+static void task_name_finding(vg_check *c)
+{
+    vg_check_detail(c, "'mach-task-name' was denied: the process asked for another "
+                       "process's task name port (to watch it, as the Virtualization "
+                       "framework's clients do with the VM's process). The one rule that "
+                       "allows it is broad: Seatbelt's filters for it select the target "
+                       "only by its relation to this sandbox (the process itself, or a "
+                       "process in the same sandbox), and the process asked about runs "
+                       "outside the sandbox, where no filter names it by path or pid, so "
+                       "the rule lets the process get the task name port of every process "
+                       "(names and pids, not control: a name port gives no memory or "
+                       "thread access).");
+    /* after the exact rules' fix, when there is one */
+    autofree char *before = steal_pointer(&c->fix);
+    vg_check_fix(c, "%s%sonly if the process must have it, %sallow, knowing it is broad:\n"
+                    "  (allow mach-task-name)", before ? before : "", before ? "\n" : "",
+                 before ? "also " : "");
+    vg_check_attr_set(c, "broad_seatbelt_rules", "(allow mach-task-name)");
+}
+
 static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out)
 {
     const char *proc = s->sb[first].process;
@@ -347,18 +494,22 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
     autostrv char **read_file = NULL, **allow_file = NULL;
     autostrv char **seatbelt = NULL;
     size_t n = 0;
-    bool vz = false;
+    bool vz = false, task_name = false;
 
     for (size_t i = first; i < s->n_sb; i++) {
         const vg_seatbelt_denial *d = &s->sb[i];
         if (strcmp(d->process, proc) != 0)
             continue;
         n++;
-        autofree char *pid = vg_xasprintf("%ld", d->pid);
-        if (!vg_strv_contains(pids, pid))
+        autofree char *pid = d->pid >= 0 ? vg_xasprintf("%ld", d->pid) : NULL;
+        if (pid && !vg_strv_contains(pids, pid))
             vg_strv_push(&pids, steal_pointer(&pid));
         vz |= strcmp(d->operation, "mach-lookup") == 0 && vg_streq(d->argument, VZ_SERVICE);
         char *rule = vg_seatbelt_rule(d);
+        if (!rule && strcmp(d->operation, "mach-task-name") == 0 && !d->unshown) {
+            task_name = true;
+            continue;
+        }
         if (!rule) {
             /* a file object: refused (restricted, not canonical, escaped) */
             char ***list = kind_of(d) == GRANT_OTHER ? &unknown : &refused;
@@ -390,6 +541,8 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
     autobuf vg_buf pidtext = { 0 };
     for (size_t i = 0; pids && pids[i]; i++)
         vg_buf_printf(&pidtext, "%s%s", i ? ", " : "", pids[i]);
+    if (!pids)
+        vg_buf_add(&pidtext, "not logged");
     vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: macOS Seatbelt "
                                    "denied '%s' (pid %s) %zu time(s)", s->sb[first].line, p,
                                    pidtext.s, n);
@@ -423,12 +576,15 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
          * they are every denial of the process */
         vg_check_fix(c, "allow %s in the profile '%s' runs under (Seatbelt, SBPL):\n"
                         "  %s\nor, with nono, in its profile JSON:\n  %s",
-                     unknown || refused ? "these (each only the object denied; the denials "
-                                          "named above get none)" : "exactly these",
+                     unknown || refused || task_name ? "these (each only the object denied; "
+                                                       "the denials named above get none)"
+                                                     : "exactly these",
                      p, rind.s, indented.s);
         vg_check_attr_set(c, "seatbelt_rules", "%s", r.s);
         vg_check_attr_set(c, "nono_profile", "%s", nono);
     }
+    if (task_name)
+        task_name_finding(c);
     if (unknown) {
         autobuf vg_buf u = { 0 };
         for (size_t i = 0; unknown[i]; i++)
@@ -446,6 +602,64 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
                            "holding characters it shows escaped (docs/SECURITY.md, \"What "
                            "explain trusts\"); allow such a path yourself only if the process "
                            "should have it.", u.s);
+    }
+}
+
+/* The fix for a container that runs unconfined, in the syntax of its
+ * config line. */
+static void unconfined_fix(vg_check *c, char sep, const char *file)
+{
+    const char *eq = sep == '=' ? " = " : ": ";
+    vg_check_fix(c, "give the container a named AppArmor profile instead, in %s:\n"
+                    "  lxc.apparmor.profile%sgenerated\n"
+                    "(LXC's profile generated for the container; add 'lxc.apparmor.allow_nesting%s1' "
+                    "or, on Proxmox, 'features: nesting=1' when it runs libvirt or containers), "
+                    "or a profile of your own, e.g. 'lxc.apparmor.profile%slxc-container-default-"
+                    "with-nesting' or one you wrote in /etc/apparmor.d/. Check a profile of your "
+                    "own before loading it: 'apparmor_parser -Q /etc/apparmor.d/FILE' (parses and "
+                    "compiles, loads nothing), then 'apparmor_parser -r /etc/apparmor.d/FILE'. "
+                    "Restart the container ('pct reboot ID' on Proxmox, 'lxc-stop -n NAME && "
+                    "lxc-start -n NAME' otherwise).",
+                 file ? file : sep == '=' ? "the container's config (/var/lib/lxc/NAME/config)"
+                                          : "the container's config (/etc/pve/lxc/ID.conf)",
+                 eq, eq, eq);
+}
+
+static void judge_unconfined(const vg_stack_log *s, vg_checklist *out)
+{
+    if (s->unconfined_line) {
+        vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: LXC container "
+                                       "configured 'lxc.apparmor.profile%sunconfined': it runs "
+                                       "without AppArmor confinement", s->unconfined_line,
+                                       s->unconfined_sep == '=' ? " = " : ": ");
+        vg_check_detail(c, "Every process of the container, libvirtd and QEMU included, runs "
+                           "unconfined on the host: no profile limits what its root may do to "
+                           "the host's files and kernel interfaces, and a compromised guest "
+                           "process escapes with the container's rights.");
+        unconfined_fix(c, s->unconfined_sep, s->unconfined_file);
+        vg_check_attr_set(c, "line", "%u", s->unconfined_line);
+        vg_check_attr_set(c, "cause", "lxc-unconfined");
+        if (s->unconfined_file)
+            vg_check_attr_set(c, "file", "%s", s->unconfined_file);
+    }
+    if (s->aa_unconfined_line) {
+        vg_check *c = vg_checklist_add(out, VG_CHECK_WARN, "explain", "line %u: aa-status: %ld "
+                                       "process(es) run unconfined although a loaded profile "
+                                       "matches their program", s->aa_unconfined_line,
+                                       s->aa_unconfined_n);
+        vg_check_detail(c, "A profile attaches to a process when it executes its program. These "
+                           "were started before their profile was loaded (or replaced), or were "
+                           "started unconfined on purpose: by a container configured "
+                           "'lxc.apparmor.profile: unconfined', or by a parent whose profile "
+                           "runs them with 'ux'. aa-status lists them under that line.");
+        vg_check_fix(c, "restart each listed process (e.g. 'systemctl restart libvirtd') so that "
+                        "its profile applies; in an LXC/Proxmox container that is configured "
+                        "'lxc.apparmor.profile: unconfined', give the container a named profile "
+                        "instead ('lxc.apparmor.profile: generated', or a profile of your own "
+                        "checked with 'apparmor_parser -Q FILE' before 'apparmor_parser -r "
+                        "FILE') and restart it.");
+        vg_check_attr_set(c, "line", "%u", s->aa_unconfined_line);
+        vg_check_attr_set(c, "cause", "aa-unconfined");
     }
 }
 
@@ -510,4 +724,5 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
         vg_check_attr_set(c, "line", "%u", s->lxc_line);
         vg_check_attr_set(c, "cause", "lxc-nesting");
     }
+    judge_unconfined(s, out);
 }

@@ -11,7 +11,11 @@
  *  - Virtualization.framework's `VZErrorDomain Code=1` (limactl's "Internal
  *    Virtualization error"), whose usual cause is a Seatbelt denial;
  *  - LXC's "explicitly configured lxc.apparmor.profile overrides the
- *    following settings: features:nesting".
+ *    following settings: features:nesting";
+ *  - a container config line "lxc.apparmor.profile: unconfined" (Proxmox)
+ *    or "lxc.apparmor.profile = unconfined" (LXC), alone or after grep's
+ *    "FILE:", and aa-status's "N processes are unconfined but have a
+ *    profile defined." (N > 0).
  */
 #pragma once
 
@@ -33,6 +37,11 @@ typedef struct vg_stack_log {
     size_t n_sb;
     unsigned vz_line;       /* first VZErrorDomain Code=1 line; 0: none */
     unsigned lxc_line;      /* first LXC nesting override line; 0: none */
+    unsigned unconfined_line;   /* first "lxc.apparmor.profile: unconfined"; 0: none */
+    char unconfined_sep;        /* ':' (Proxmox ID.conf) or '=' (LXC config) */
+    char *unconfined_file;      /* "FILE:" before it (grep output), or NULL */
+    unsigned aa_unconfined_line;    /* aa-status "N processes are unconfined"; 0: none */
+    long aa_unconfined_n;
     size_t n_lines;         /* lines recognised */
 } vg_stack_log;
 
@@ -58,7 +67,9 @@ char *vg_seatbelt_rule(const vg_seatbelt_denial *d);
 /* Add the findings: one per process with Seatbelt denials (attrs "cause"
  * seatbelt, "process", "pids", "seatbelt_rules", "nono_profile"), one for
  * VZErrorDomain (cause "vz-error"), one for the LXC line (cause
- * "lxc-nesting"). */
+ * "lxc-nesting"), one for an unconfined container (cause
+ * "lxc-unconfined") and one for aa-status's count (cause
+ * "aa-unconfined"). */
 void vg_stack_judge(const vg_stack_log *s, vg_checklist *out);
 
 void vg_stack_log_clear(vg_stack_log *s);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 
 #include "aa-escape.h"
+#include "explain-input.h"
 #include "explain.h"
 #include "lima.h"
 
@@ -607,19 +608,13 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
     vg_explain_log *l = vg_xcalloc(1, sizeof(*l));
     autofree char *context = NULL;     /* domain of "Failed to start domain" */
     ssize_t hook = -1;                 /* event taking continuation lines */
-    size_t pos = 0;
-    unsigned lineno = 0;
+    vg_input in;
 
-    while (pos < len) {
-        const char *nl = memchr(text + pos, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-        autofree char *line = vg_xstrndup(text + pos, n);     /* stops at a NUL */
-        pos += n + 1;
-        lineno++;
-        l->n_lines++;
-        size_t ll = strlen(line);
-        if (ll && line[ll - 1] == '\r')
-            line[--ll] = '\0';
+    vg_input_split(text, len, &in);
+    l->n_lines = in.n_physical;
+    for (size_t i = 0; i < in.n; i++) {
+        const char *line = in.v[i].text;
+        unsigned lineno = in.v[i].line;
 
         if (blank(line)) {
             l->n_blank++;
@@ -631,7 +626,9 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             hook = -1;
             continue;
         }
-        if (parse_apparmor(l, line, lineno)) {
+        /* a kernel record is one physical line as the kernel wrote it:
+         * never text joined or unwrapped from a message */
+        if (!in.v[i].from_message && parse_apparmor(l, line, lineno)) {
             hook = -1;
             continue;
         }
@@ -718,10 +715,19 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             continue;
         l->n_unknown++;
     }
+    vg_input_clear(&in);
     for (size_t i = 0; i < l->n; i++)
         show_event(&l->v[i]);
     vg_stack_show(&l->stack);
     return l;
+}
+
+/* An AppArmor record of a file owned by another uid than the process's:
+ * file permissions (DAC) may refuse it once AppArmor allows it. */
+static bool other_owner(const vg_explain_event *e)
+{
+    return e->kind == VG_EV_APPARMOR && e->path && e->path[0] == '/' && e->fsuid > 0 &&
+           e->ouid >= 0 && e->ouid != e->fsuid;
 }
 
 char **vg_explain_paths(const vg_explain_log *log)
@@ -730,7 +736,7 @@ char **vg_explain_paths(const vg_explain_log *log)
     for (size_t i = 0; i < log->n; i++) {
         const vg_explain_event *e = &log->v[i];
         if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN || e->kind == VG_EV_XATTR ||
-             e->kind == VG_EV_WRITER_DENIED) && e->path && !e->unshown &&
+             e->kind == VG_EV_WRITER_DENIED || other_owner(e)) && e->path && !e->unshown &&
             e->path[0] == '/' && !vg_strv_contains(v, e->path))
             vg_strv_push(&v, vg_xstrdup(e->path));
     }
@@ -969,6 +975,49 @@ static char *proposed_rule(const vg_explain_event *e, const char *perms, char **
     return NULL;
 }
 
+static char *sh_word(const char *s);
+
+/* After an AppArmor denial of a file another uid owns (other_owner; not
+ * an intended denial): do file permissions refuse the access next?  Decided from the file's stat (taken
+ * by the caller in a bounded child, vg_explain_paths) and QEMU's ids; when
+ * either is missing, what to check. */
+static void dac_next(judge *j, vg_check *c, const vg_explain_event *e, const char *perms)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_file_fact *ff = file_of(f, e->path);
+    int want = (strchr(perms, 'r') ? R_OK : 0) | (strpbrk(perms, "wa") ? W_OK : 0);
+    bool ids_known = f->qemu && (long long)f->qemu->uid == e->fsuid;
+
+    if (!want || !other_owner(e) || vg_streq(vg_check_attr_get(c, "cause"), "apparmor-intended"))
+        return;
+    if (ff && ff->answered && !ff->err && ids_known) {
+        if (vg_dac_allows(f->qemu, ff->uid, ff->gid, ff->mode, want))
+            return;
+        vg_check_detail(c, "File permissions refuse it next: '%s' is owned by %u:%u with mode "
+                           "%04o, and QEMU runs as uid %u, gid %u, so once AppArmor allows it "
+                           "the open still fails with 'Permission denied' (and no DENIED "
+                           "record).", e->path, (unsigned)ff->uid, (unsigned)ff->gid,
+                        ff->mode & 07777, (unsigned)f->qemu->uid, (unsigned)f->qemu->gid);
+        vg_check_fix(c, "%s%sand for file permissions run the domain's QEMU as the file's owner, "
+                        "keeping QEMU's group ('virsh edit DOMAIN', before </domain>):\n"
+                        "  <seclabel type='static' model='dac' relabel='no'><label>+%u:+%u"
+                        "</label></seclabel>", c->fix ? c->fix : "", c->fix ? "\n" : "",
+                     (unsigned)ff->uid, (unsigned)f->qemu->gid);
+        vg_check_attr_set(c, "dac", "refused");
+        return;
+    }
+    autofree char *w = sh_word(e->path);
+    vg_check_detail(c, "Another uid owns it, so file permissions may refuse it next, once "
+                       "AppArmor allows it. %sCheck with \"stat -c '%%U:%%G %%a' %s\" against "
+                       "QEMU's user ('user' and 'group' in qemu.conf, libvirt-qemu by default): "
+                       "if that user may not %s it, the open fails with 'Permission denied' and "
+                       "no DENIED record.", ff && !ff->answered ? "virtguard could not look at "
+                                                                  "the file in time (its mount "
+                                                                  "may hang). " : "",
+                    w, want == R_OK ? "read" : want == W_OK ? "write" : "read and write");
+    vg_check_attr_set(c, "dac", "unknown");
+}
+
 static void judge_apparmor(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
@@ -1071,6 +1120,8 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     if (e->fsuid >= 0 || e->ouid >= 0)
         vg_check_detail(c, "The process ran as fsuid %lld; the file is owned by uid %lld.",
                         e->fsuid, e->ouid);
+    if (is_file)
+        dac_next(j, c, e, perms);
 }
 
 /* A DENIED record for this very path in the same input. */
@@ -1139,6 +1190,71 @@ static void judge_dac(judge *j, const vg_explain_event *e, const char *whom, con
         vg_check_attr_set(c, "domain", "%s", e->domain);
 }
 
+/* A network or shared filesystem type (the mount table's). */
+static bool share_fstype(const char *t)
+{
+    return t && (strcmp(t, "9p") == 0 || strcmp(t, "virtiofs") == 0 ||
+                 vg_str_has_prefix(t, "fuse") || vg_str_has_prefix(t, "nfs") ||
+                 strcmp(t, "cifs") == 0 || strcmp(t, "smb3") == 0);
+}
+
+/* `s` as one word for a shell command line: as it is when it holds only
+ * safe bytes, else in single quotes. */
+static char *sh_word(const char *s)
+{
+    if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@,") ==
+                  strlen(s))
+        return vg_xstrdup(s);
+    vg_buf b = { 0 };
+    vg_buf_addc(&b, '\'');
+    for (; *s; s++)
+        vg_buf_add(&b, *s == '\'' ? "'\\''" : (char[]){ *s, '\0' });
+    vg_buf_addc(&b, '\'');
+    return vg_buf_steal(&b);
+}
+
+/* A missing file under no configured root: nothing checked its mount
+ * before the start, so the directory may be a share that is not mounted. */
+static void missing_unguarded(judge *j, vg_check *c, const vg_explain_event *e)
+{
+    static const char images[] = "/var/lib/libvirt/images";
+    const vg_explain_facts *f = j->f;
+    autofree char *norm = vg_path_normalize(e->path);
+    autofree char *dir = norm && vg_path_is_under(norm, images) ? vg_xstrdup(images)
+                                                                : dir_of(e->path);
+    const vg_mount *m = f->mounts && norm ? vg_mounts_find(f->mounts, norm) : NULL;
+    const char *dom = e->domain ? e->domain : "DOMAIN";
+
+    if (m && share_fstype(m->fstype) && strcmp(m->mount_point, "/") != 0) {
+        vg_check_detail(c, "It is on the %s mount '%s', which is mounted but not in "
+                           "shared_mounts, so virtguard does not guard it.", m->fstype,
+                        m->mount_point);
+        vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool that "
+                        "writes it must finish first), or correct the path with 'virsh edit "
+                        "%s'; and add '%s' to shared_mounts in '%s' so that virtguard checks "
+                        "the share at every start.", dom, m->mount_point, conf_name(f));
+        return;
+    }
+    vg_check_detail(c, "'%s' is under no shared mount in '%s' (shared_mounts names none over "
+                       "it), so nothing checked its mount before the start.", e->path,
+                    conf_name(f));
+    if (m)
+        vg_check_detail(c, "The mount table has it on the %s filesystem mounted at '%s'.",
+                        m->fstype, m->mount_point);
+    vg_check_detail(c, "'%s' may be a share (a Lima mount, 9p, virtiofs, NFS) that is not "
+                       "mounted: its files are on the other side and this is the empty "
+                       "directory left behind.", dir);
+    autofree char *w = sh_word(dir);
+    vg_check_fix(c, "check with 'findmnt %s': it prints nothing when '%s' is no mount point "
+                    "('findmnt -T %s' names the filesystem that holds it). If it should be a "
+                    "share, mount it, and tell virtguard: add it to shared_mounts in '%s' "
+                    "(shared_mounts = [ \"%s\" ]) so that a start is refused, with the reason, "
+                    "while it is not mounted. If it is no share, create the file before the "
+                    "start (for a cloud-init ISO: the tool that writes it must finish first), "
+                    "or correct the path with 'virsh edit %s'.", w, dir, w, conf_name(f),
+                 dir, dom);
+}
+
 static void judge_missing(judge *j, const vg_explain_event *e, const char *whom, const char *what)
 {
     const vg_explain_facts *f = j->f;
@@ -1176,9 +1292,12 @@ static void judge_missing(judge *j, const vg_explain_event *e, const char *whom,
         if (ff && ff->answered && ff->err == 0)
             vg_check_detail(c, "It exists now: it was created, or its mount came back, after "
                                "the error.");
-        vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool that "
-                        "writes it must finish first), or correct the path with 'virsh edit "
-                        "%s'.", e->domain ? e->domain : "DOMAIN");
+        if (!root)
+            missing_unguarded(j, c, e);
+        else
+            vg_check_fix(c, "create the file before the start (for a cloud-init ISO: the tool "
+                            "that writes it must finish first), or correct the path with "
+                            "'virsh edit %s'.", e->domain ? e->domain : "DOMAIN");
     }
     vg_check_attr_set(c, "path", "%s", e->path);
     if (e->domain)

@@ -72,7 +72,32 @@ static void test_rules(void **state)
         { "Sandbox: x(1) deny(1) file-read-data /a/../etc/shadow", "-" },
         { "Sandbox: x(1) deny(1) file-read-data /a\x01" "b", "-" },
         { "Sandbox: x(1) deny(1) mach-lookup", "-" },
+        /* as macOS prints them (issue 21): the class without its label, the
+         * forms without "Sandbox: " and without a pid, "System Policy:",
+         * duplicate reports, each log style's head */
+        { "2026-05-02 10:20:11.405 E  kernel[0:3a41] (Sandbox) limactl deny(1) "
+          "generic-issue-extension extension-class:com.apple.virtualization.extension.fuse",
+          "(allow generic-issue-extension (extension-class "
+          "\"com.apple.virtualization.extension.fuse\"))" },
+        { "limactl deny(1) file-issue-extension target:/Users/dev/x "
+          "class:com.apple.app-sandbox.read-write",
+          "(allow file-issue-extension (extension-class \"com.apple.app-sandbox.read-write\"))" },
+        { "limactl deny(1) generic-issue-extension extension-class: com.apple.x.y",
+          "(allow generic-issue-extension (extension-class \"com.apple.x.y\"))" },
+        { "Apr  1 22:14:08 mac kernel[0] <Notice>: Sandbox: limactl(12748) System Policy: "
+          "deny(1) mach-lookup com.apple.a",
+          "(allow mach-lookup (global-name \"com.apple.a\"))" },
+        { "2026-05-02 10:20:12.001 E  kernel[0:3a43] (Sandbox) Sandbox: 4 duplicate reports for "
+          "limactl deny(1) file-read-data /Users/dev/.lima/_config/user",
+          "(allow file-read* (literal \"/Users/dev/.lima/_config/user\"))" },
+        { "2026-05-02 10:20:14.000001+0200 0x3a44     Error       0x0                  0      0"
+          "    kernel: limactl deny(1) sysctl-read kern.hv_support",
+          "(allow sysctl-read (sysctl-name \"kern.hv_support\"))" },
+        /* broad: proposed apart, by the judgement (test_task_name) */
+        { "2026-05-02 10:20:11.402 E  kernel[0:3a41] (Sandbox) limactl deny(1) mach-task-name",
+          "-" },
         /* not Seatbelt denials */
+        { "limactl deny(x) mach-task-name", "not parsed" },
         { "Sandbox: x(1) allow file-read-data /a", "not parsed" },
         { "Sandbox: (1) deny(1) mach-task-name", "not parsed" },
         { "Sandbox: x(12a) deny(1) mach-task-name", "not parsed" },
@@ -128,12 +153,107 @@ static void test_other_lines(void **state)
     vg_stack_log_clear(&s);
 }
 
+/* Issue 21: an unconfined LXC/Proxmox container and aa-status's count. */
+static void test_unconfined(void **state)
+{
+    vg_stack_log s = { 0 };
+    (void)state;
+    assert_true(vg_stack_parse_line(&s, "lxc.apparmor.profile: unconfined", 3));
+    assert_int_equal(s.unconfined_line, 3);
+    assert_int_equal(s.unconfined_sep, ':');
+    assert_null(s.unconfined_file);
+    assert_true(vg_stack_parse_line(&s, "2 processes are unconfined but have a profile defined.",
+                                    7));
+    assert_int_equal(s.aa_unconfined_n, 2);
+    assert_true(vg_stack_parse_line(&s, "0 processes are unconfined but have a profile defined.",
+                                    8));
+    assert_int_equal(s.aa_unconfined_line, 7);
+    vg_stack_log_clear(&s);
+
+    assert_true(vg_stack_parse_line(&s, "/var/lib/lxc/c1/config:lxc.apparmor.profile = unconfined",
+                                    1));
+    assert_int_equal(s.unconfined_sep, '=');
+    assert_string_equal(s.unconfined_file, "/var/lib/lxc/c1/config");
+    vg_checklist *l = vg_checklist_new("explain");
+    vg_stack_judge(&s, l);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "lxc-unconfined");
+    assert_non_null(strstr(l->v[0].fix, "in /var/lib/lxc/c1/config:\n  lxc.apparmor.profile = "
+                                        "generated\n"));
+    assert_non_null(strstr(l->v[0].fix, "'apparmor_parser -Q /etc/apparmor.d/FILE'"));
+    vg_checklist_free(l);
+    vg_stack_log_clear(&s);
+
+    /* not those lines */
+    assert_false(vg_stack_parse_line(&s, "lxc.apparmor.profile: generated", 1));
+    assert_false(vg_stack_parse_line(&s, "# lxc.apparmor.profile: unconfined", 1));
+    assert_false(vg_stack_parse_line(&s, "lxc.apparmor.profile: unconfined-ish", 1));
+    assert_false(vg_stack_parse_line(&s, "some processes are unconfined", 1));
+    vg_stack_log_clear(&s);
+}
+
+/* The process and pid of each form. */
+static void test_forms(void **state)
+{
+    static const struct { const char *line, *process; long pid; } cases[] = {
+        { "limactl deny(1) mach-task-name", "limactl", -1 },
+        { "2026-05-02 10:20:11.402 E  kernel[0:3a41] limactl deny(1) mach-task-name",
+          "limactl", -1 },
+        { "2026-05-02 10:20:11.402 E  kernel[0:3a41] (Sandbox) Google Chrome Helper (Renderer) "
+          "deny(1) mach-task-name", "Google Chrome Helper (Renderer)", -1 },
+        { "Sandbox: 1 duplicate report for com.apple.WebKit deny(1) file-read-data /x",
+          "com.apple.WebKit", -1 },
+        { "kernel: (Sandbox) 1 duplicate report for Sandbox: ollama-sandbox(4615) deny(1) "
+          "mach-lookup com.apple.diagnosticd", "ollama-sandbox", 4615 },
+        { "error\t09:38:33.527394+0100\tkernel\tSandbox: mds(169) System Policy: deny(1) "
+          "file-read-metadata /Users/a", "mds", 169 },
+    };
+    (void)state;
+    for (size_t i = 0; i < VG_N_ELEMENTS(cases); i++) {
+        vg_stack_log s = { 0 };
+        if (!vg_stack_parse_line(&s, cases[i].line, 1))
+            fail_msg("not parsed: '%s'", cases[i].line);
+        assert_string_equal(s.sb[0].process, cases[i].process);
+        assert_int_equal(s.sb[0].pid, cases[i].pid);
+        vg_stack_log_clear(&s);
+    }
+}
+
+/* mach-task-name: the broad rule, apart from the exact ones, and why. */
+static void test_task_name(void **state)
+{
+    vg_stack_log s = { 0 };
+    (void)state;
+    assert_true(vg_stack_parse_line(&s, "limactl deny(1) mach-task-name", 1));
+    assert_true(vg_stack_parse_line(&s, "limactl deny(1) mach-lookup com.apple.a", 2));
+    vg_checklist *l = vg_checklist_new("explain");
+    vg_stack_judge(&s, l);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "broad_seatbelt_rules"),
+                        "(allow mach-task-name)");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "seatbelt_rules"),
+                        "(allow mach-lookup (global-name \"com.apple.a\"))");
+    assert_non_null(strstr(l->v[0].fix, "\n  (allow mach-lookup (global-name \"com.apple.a\"))\n"));
+    assert_non_null(strstr(l->v[0].fix, "}\nonly if the process must have it, also allow, "
+                                        "knowing it is broad:\n  (allow mach-task-name)"));
+    assert_null(strstr(l->v[0].fix, "exactly these"));
+    assert_non_null(strstr(l->v[0].detail, "The one rule that allows it is broad"));
+    assert_non_null(strstr(l->v[0].detail, "runs outside the sandbox, where no filter names "
+                                           "it by path or pid"));
+    assert_non_null(strstr(l->v[0].title, "(pid not logged)"));
+    vg_checklist_free(l);
+    vg_stack_log_clear(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_process_name),
         cmocka_unit_test(test_other_lines),
+        cmocka_unit_test(test_unconfined),
+        cmocka_unit_test(test_forms),
+        cmocka_unit_test(test_task_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -322,8 +322,11 @@ static void test_golden_virsh(void **state) { golden_one("virsh-errors", *state)
 static void test_golden_owner_lost(void **state) { golden_one("owner-lost", *state); }
 /* the rest of the stack (lib/admin/explain-stack.c) */
 static void test_golden_seatbelt(void **state) { golden_one("seatbelt", *state); }
+/* the forms `log stream --style compact` and `log show` print (issue 21) */
+static void test_golden_seatbelt_compact(void **state) { golden_one("seatbelt-compact", *state); }
 static void test_golden_vz_error(void **state) { golden_one("vz-error", *state); }
 static void test_golden_lxc(void **state) { golden_one("lxc-nesting", *state); }
+static void test_golden_lxc_unconfined(void **state) { golden_one("lxc-unconfined", *state); }
 
 /* Spot checks that do not depend on the golden text. */
 static void test_judgement(void **state)
@@ -403,6 +406,73 @@ static void test_one_path_one_mount_state(void **state)
     assert_non_null(strstr(l->v[1].detail, "is mounted; the file itself is missing"));
     vg_checklist_free(l);
     vg_mounts_free(m9p);
+    vg_explain_log_free(log);
+}
+
+/* Issue 21: errors as pasted.  The API's JSON error body cut by a
+ * 52-column terminal, and QEMU's error cut by an 80-column one, are
+ * explained (exit 1), not passed; an AppArmor record quoted inside a
+ * message is never read as a kernel record. */
+static void test_pasted_errors(void **state)
+{
+    golden_facts *g = *state;
+    const char *json =
+        "{\"error\":\"sandbox start sbx-7f3a failed: exit status\n"
+        " 1: error: Failed to start domain 'sbx-7f3a'\\nerror:\n"
+        " Cannot access storage file '/var/lib/libvirt/images\n"
+        "/jobs/sbx-7f3a/cloud-init.iso': No such file or dire\n"
+        "ctory\",\"code\":500}\n";
+    const char *wrapped =
+        "error: Could not open '/var/lib/libvirt/images/jobs/sbx-1/disk-overlay.qcow2': P\n"
+        "ermission denied\n";
+    const char *quoted = "{\"error\":\"audit: type=1400 audit(1.2:3): apparmor=\\\"DENIED\\\" "
+                         "operation=\\\"open\\\" profile=\\\"libvirt-" U "\\\" "
+                         "name=\\\"/etc/shadow\\\" requested_mask=\\\"r\\\"\"}\n";
+    vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids };
+
+    vg_explain_log *log = vg_explain_parse(json, strlen(json));
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    assert_int_equal(log->n_lines, 5);
+    assert_int_equal(log->n_unknown, 0);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "missing-mount");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "domain"), "sbx-7f3a");
+    assert_string_equal(vg_check_attr_get(&l->v[0], "path"),
+                        "/var/lib/libvirt/images/jobs/sbx-7f3a/cloud-init.iso");
+    assert_int_equal(vg_checklist_exit_status(l), VG_EXIT_PROBLEMS);
+    vg_checklist_free(l);
+
+    /* the shipped config guards nothing: the directory may be a share
+     * that is not mounted (issue 21) */
+    vg_config *shipped = vg_config_new_default();
+    vg_explain_facts plain = { .cfg = shipped, .mounts = g->mounts, .qemu = &g->ids,
+                               .config_path = "/etc/virtguard/virtguard.conf" };
+    l = vg_explain_judge(log, &plain);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "missing-file");
+    assert_non_null(strstr(l->v[0].detail, "'/var/lib/libvirt/images' may be a share (a Lima "
+                                           "mount, 9p, virtiofs, NFS) that is not mounted"));
+    assert_non_null(strstr(l->v[0].fix, "check with 'findmnt /var/lib/libvirt/images': it "
+                                        "prints nothing when"));
+    assert_non_null(strstr(l->v[0].fix, "add it to shared_mounts in "
+                                        "'/etc/virtguard/virtguard.conf' (shared_mounts = [ "
+                                        "\"/var/lib/libvirt/images\" ])"));
+    assert_null(strstr(l->v[0].title, "writer"));
+    vg_checklist_free(l);
+    vg_config_free(shipped);
+    vg_explain_log_free(log);
+
+    log = vg_explain_parse(wrapped, strlen(wrapped));
+    l = vg_explain_judge(log, &facts);
+    assert_int_equal(l->n, 1);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "dac");
+    assert_string_equal(log->v[0].error, "Permission denied");
+    vg_checklist_free(l);
+    vg_explain_log_free(log);
+
+    log = vg_explain_parse(quoted, strlen(quoted));
+    assert_int_equal(log->n, 0);
+    assert_int_equal(log->n_unknown, 1);
     vg_explain_log_free(log);
 }
 
@@ -654,6 +724,54 @@ static void test_seatbelt_exact(void **state)
     free(out);
 }
 
+/* Issue 21: an AppArmor denial of a file another uid owns says whether
+ * file permissions refuse it next (the stat taken in a bounded child by
+ * the caller), or what to check when that is not known. */
+static void test_dac_after_apparmor(void **state)
+{
+    golden_facts *g = *state;
+    const char *text =
+        "[ 80.1] audit: type=1400 audit(1.2:26): apparmor=\"DENIED\" operation=\"open\" "
+        "profile=\"libvirt-" U "\" name=\"/var/lib/libvirt/images/a/disk.qcow2\" pid=1331 "
+        "comm=\"qemu-system-x86\" requested_mask=\"wr\" denied_mask=\"wr\" fsuid=64055 "
+        "ouid=1000\n";
+    vg_explain_log *log = vg_explain_parse(text, strlen(text));
+    char **paths = vg_explain_paths(log);
+    assert_string_equal(paths[0], "/var/lib/libvirt/images/a/disk.qcow2");
+    assert_null(paths[1]);
+    vg_file_fact ff = { .path = paths[0], .answered = true, .uid = 1000, .gid = 1000,
+                        .mode = 0100644 };
+    vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids,
+                               .files = &ff, .n_files = 1 };
+
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "dac"), "refused");
+    assert_non_null(strstr(l->v[0].detail, "File permissions refuse it next: "
+                                           "'/var/lib/libvirt/images/a/disk.qcow2' is owned by "
+                                           "1000:1000 with mode 0644, and QEMU runs as uid "
+                                           "64055, gid 64055"));
+    assert_non_null(strstr(l->v[0].fix, "<label>+1000:+64055</label>"));
+    vg_checklist_free(l);
+
+    /* the permissions allow it: nothing about DAC */
+    ff.mode = 0100666;
+    l = vg_explain_judge(log, &facts);
+    assert_null(vg_check_attr_get(&l->v[0], "dac"));
+    vg_checklist_free(l);
+
+    /* the stat did not answer in time: what to check */
+    ff.answered = false;
+    l = vg_explain_judge(log, &facts);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "dac"), "unknown");
+    assert_non_null(strstr(l->v[0].detail, "virtguard could not look at the file in time (its "
+                                           "mount may hang). Check with \"stat -c '%U:%G %a' "
+                                           "/var/lib/libvirt/images/a/disk.qcow2\" against "
+                                           "QEMU's user"));
+    vg_checklist_free(l);
+    vg_strv_free(paths);
+    vg_explain_log_free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,8 +788,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_golden_virsh, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_owner_lost, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_seatbelt, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_seatbelt_compact, golden_setup,
+                                        golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_vz_error, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_lxc, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_golden_lxc_unconfined, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
         cmocka_unit_test(test_record_forms),
         cmocka_unit_test(test_record_not_quoted_text),
@@ -681,6 +802,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_seatbelt_exact, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_one_path_one_mount_state, golden_setup,
                                         golden_teardown),
+        cmocka_unit_test_setup_teardown(test_pasted_errors, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_dac_after_apparmor, golden_setup, golden_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
