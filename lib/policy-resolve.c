@@ -409,10 +409,13 @@ static int trust_checks(resolver *r, const trust_req *q, const char *shown, cons
     int rc;
     if (w->link) {
         autofree char *target = vg_str_escape(w->link_target, true);
-        autofree char *lead = vg_xasprintf("%s: '%s' goes through '%s', a symbolic link on the "
-                                           "shared mount that leads to '%s' (it holds '%s'); "
-                                           "virtguard follows no symbolic link below a shared root",
-                                           q->what, shown, w->link, w->canon, target);
+        bool itself = strcmp(shown, w->link) == 0;
+        autofree char *through = itself ? vg_xstrdup("is") : vg_xasprintf("goes through '%s',",
+                                                                          w->link);
+        autofree char *lead = vg_xasprintf("%s: '%s' %s a symbolic link on the shared mount that "
+                                           "leads to '%s' (it holds '%s'); virtguard follows no "
+                                           "symbolic link below a shared root",
+                                           q->what, shown, through, w->canon, target);
         if (kind == VG_POLICY_DIR)
             return vg_error_set(err, EPERM, "%s, and never grants a directory through one, in "
                                 "any mode. Name the directory itself in the domain XML", lead);
