@@ -470,7 +470,15 @@ static int trust_path(resolver *r, const trust_req *q, walked *walk_out, bool *g
     bool lex_in = lex && (under_any(lex, r->roots_lex) || under_any(lex, r->roots_canon));
 
     if (!canon_in && !lex_in && !q->reached) {
-        /* Not ours; refuse only what libvirt's helper refuses. */
+        /* Not ours: libvirt's own helper writes its rules.  A tree over a
+         * root would give every domain's files, whoever writes the rule. */
+        if (kind == VG_POLICY_DIR && (bad = root_inside(r, canon)))
+            return vg_error_set(err, EPERM,
+                                "%s: '%s' holds the shared root '%s': a tree rule for it would "
+                                "give this domain every other domain's files; virtguard refuses "
+                                "it in every mode. Share a directory below the root that holds "
+                                "only this domain's files", q->what, shown, bad);
+        /* Otherwise refuse only what libvirt's helper refuses. */
         if (q->role != VG_ROLE_OTHER && (bad = vg_policy_restricted(canon, readonly, false)))
             return vg_error_set(err, EPERM,
                                 "%s: path '%s' is under the restricted prefix '%s', which libvirt's "

@@ -919,6 +919,12 @@ static void test_trust_trees(void **state)
     const fx_path holds[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/t-vm1", "all", NULL } };
     const char *const why_holds[] = { "'@T@/root/t-vm1' holds the shared root '@T@/root/t-vm1/sub'", NULL };
     refused_both(nested, nested, holds, 1, why_holds);
+    /* above the roots: not ours, but a tree over a root is refused all the same */
+    const fx_path above[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@", "up", NULL } };
+    const char *const why_above[] = {
+        "filesystem 'up': '@T@' holds the shared root '@T@/root': a tree rule for it would give "
+        "this domain every other domain's files; virtguard refuses it in every mode", NULL };
+    refused_both(enforce, dev, above, 1, why_above);
     const fx_path other[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-vm2", "share", NULL } };
     const char *const why_other[] = {
         "filesystem 'share': '@T@/root/t-vm2' holds '@T@/root/t-vm2/disk.img', a file of domain "
