@@ -57,7 +57,7 @@ typedef struct helper {
     const char *libvirt_run_dir;    /* VG_LIBVIRT_QEMU_RUN_DIR: running domains */
 } helper;
 
-/* Test-only (tests/crash-safety.sh, docs/RELIABILITY.md): with
+/* Test-only (tests/helper/crash-safety.sh, docs/RELIABILITY.md): with
  * --test-kill-at=STEP the helper raises SIGKILL on itself at that step of
  * `load`, to show that a helper killed anywhere leaves no half-written file
  * and no stuck lock.  It gives the caller nothing it could not do already
@@ -342,7 +342,7 @@ static int cmd_load(const helper *h, vg_error **err)
 
 /* unload (release) and reconcile (a start virtguard does not manage): the
  * rules file goes, and the complain flag if virtguard put it there; the
- * inert include line stays (lib/aa-lifecycle.h). */
+ * inert include line stays (lib/apparmor/aa-lifecycle.h). */
 static int cmd_unload(const helper *h, const char *why, vg_error **err)
 {
     autoclose int lock = -1;
@@ -362,7 +362,7 @@ static int cmd_unload(const helper *h, const char *why, vg_error **err)
 }
 
 /* roots: write the generated include of the helper's own profile from the
- * config (lib/helper-profile.h); the admin reloads the profile. */
+ * config (lib/apparmor/helper-profile.h); the admin reloads the profile. */
 static int cmd_roots(const helper *h, vg_error **err)
 {
     autoconfig vg_config *cfg = NULL;
@@ -504,7 +504,7 @@ static int cmd_gc(const helper *h, vg_error **err)
 }
 
 /* Package removal (debian/virtguard.prerm): every file virtguard wrote goes,
- * and libvirt's profile files lose virtguard's include (lib/purge.h). */
+ * and libvirt's profile files lose virtguard's include (lib/apparmor/purge.h). */
 static int cmd_purge(const helper *h, vg_error **err)
 {
     vg_purge_result res = { 0 }, run = { 0 };

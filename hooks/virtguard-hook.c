@@ -41,7 +41,7 @@ static int read_stdin(char **xml, size_t *len)
 /* Run the helper with `input` on stdin, bounded in time: at most
  * `timeout_ms` plus HELPER_GRACE_MS, whatever the helper does - a helper
  * stuck in an uninterruptible sleep on a hung share is left to init (see
- * lib/subprocess.h) and libvirtd's start goes on.  Its output is collected into
+ * lib/base/subprocess.h) and libvirtd's start goes on.  Its output is collected into
  * *out.  Returns its exit status, or -1. */
 static int run_helper(const char *cmd, const char *uuid, const char *input, size_t len,
                       unsigned timeout_ms, char **out)

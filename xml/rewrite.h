@@ -1,5 +1,5 @@
 /* virtguard: path_map rewriting of a domain XML.  The map is plain data
- * owned here; lib/vgconfig.c fills one from virtguard.conf's path_map. */
+ * owned here; lib/config/vgconfig.c fills one from virtguard.conf's path_map. */
 #pragma once
 
 #include "error.h"

@@ -1,6 +1,6 @@
-/* libFuzzer target: the conf syntax reader (lib/confparse.c) and both
- * semantic layers on top of it, virtguard.conf (lib/vgconfig.c) and
- * qemu.conf (lib/qemuconf.c).  Oracle: every refusal carries a message;
+/* libFuzzer target: the conf syntax reader (lib/config/confparse.c) and both
+ * semantic layers on top of it, virtguard.conf (lib/config/vgconfig.c) and
+ * qemu.conf (lib/config/qemuconf.c).  Oracle: every refusal carries a message;
  * an accepted virtguard.conf has only absolute, normalised roots. */
 #include <config.h>
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the /proc/self/mountinfo parser (lib/mountinfo.c) and
+/* libFuzzer target: the /proc/self/mountinfo parser (lib/guard/mountinfo.c) and
  * the lookups the guard does on its result. */
 #include <config.h>
 

@@ -1,5 +1,5 @@
-/* libFuzzer target: the rule escaper (lib/aa-escape.c) and renderer
- * (lib/policy.c), plus the name and UUID checks that guard path building.
+/* libFuzzer target: the rule escaper (lib/base/aa-escape.c) and renderer
+ * (lib/apparmor/policy.c), plus the name and UUID checks that guard path building.
  *
  * Input: records of one flag byte (role, access, kind) and a path ended by
  * a NUL byte.  Oracles:

@@ -16,7 +16,7 @@
  * VG_FUZZ_RULES_MAX (default 3000) distinct rendered files are written as
  * DIR/HASH.rules with their manifest DIR/HASH.expect; tests/fuzz/run.sh
  * then compiles them whole with the real apparmor_parser
- * (tests/aa-rules-check.py) and fails on any compiled rule or DFA that is
+ * (tests/apparmor/aa-rules-check.py) and fails on any compiled rule or DFA that is
  * not exactly the rendered literals. */
 #include <config.h>
 

@@ -59,12 +59,12 @@ run_one() {
     local rc=$?
     if [ "$t" = fuzz-rulesfile ] && [ "$rc" = 0 ]; then
         # Every rendered file, compiled whole in batches: its rules and DFA
-        # must be exactly its literals (tests/aa-rules-check.py).
+        # must be exactly its literals (tests/apparmor/aa-rules-check.py).
         local n
         n=$(find "$work.out" -name '*.rules' | wc -l)
         echo "whole-file check of $n rendered rules files" >>"tests/fuzz/$t.log"
         if ! find "$work.out" -name '*.rules' -print0 | xargs -0 -r python3 \
-                "$srcdir/tests/aa-rules-check.py" --parser "${APPARMOR_PARSER:-/sbin/apparmor_parser}" \
+                "$srcdir/tests/apparmor/aa-rules-check.py" --parser "${APPARMOR_PARSER:-/sbin/apparmor_parser}" \
                 >>"tests/fuzz/$t.log" 2>&1; then
             echo "rules" >"tests/fuzz/$t.rc"
             return

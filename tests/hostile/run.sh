@@ -11,11 +11,11 @@
 #                 DIR for a directory tree) and nothing else.
 # For every rule written, apparmor_parser compiles the rule alone and the
 # DFA must be one chain of single bytes spelling a granted path (the
-# technique of tests/policy-compile.sh): no glob, class, alternation or
+# technique of tests/apparmor/policy-compile.sh): no glob, class, alternation or
 # variable can widen it.  The complete profile must compile as well, and
 # the whole rules file as written -- comments, adjacent entries, the
 # include line -- must compile to exactly the granted paths
-# (tests/aa-rules-check.py): the bugs live between lines.
+# (tests/apparmor/aa-rules-check.py): the bugs live between lines.
 set -uo pipefail
 : "${top_builddir:?}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -120,7 +120,7 @@ plain() { domain hostile $UUID "$(disk "$(xa "$1")" "${2:-raw}")"; }
 
 # ---- the DFA check ----------------------------------------------------------
 # Bytes (hex, one a line) accepted by a one-rule profile, or failure when it
-# accepts anything but one fixed string (from tests/policy-compile.sh).
+# accepts anything but one fixed string (from tests/apparmor/policy-compile.sh).
 dfa_literal() {
     "$PARSER" -Q -K -D dfa-graph "$1" 2>&1 >/dev/null | LC_ALL=C awk '
         /^\t"\{[0-9]+\}" -> "\{[0-9]+\}" \[$/ {
@@ -176,7 +176,7 @@ expected_paths() {
         esac
     done | sort -u
 }
-# The whole-file checker's manifest (tests/aa-rules-check.py).
+# The whole-file checker's manifest (tests/apparmor/aa-rules-check.py).
 expect_manifest() {
     local p
     for p in "$@"; do
@@ -247,7 +247,7 @@ run() {
             cp "$RULES" "$T/whole/$id.rules"
             expect_manifest "${want[@]}" > "$T/whole/$id.expect"
             if grep -q NOT-LITERAL "$T/got"; then why="a rule is not literal: $(grep NOT-LITERAL "$T/got")"
-            elif ! python3 "$top_srcdir/tests/aa-rules-check.py" --parser "$PARSER" "$T/whole/$id.rules" > "$T/whole.out" 2>&1; then
+            elif ! python3 "$top_srcdir/tests/apparmor/aa-rules-check.py" --parser "$PARSER" "$T/whole/$id.rules" > "$T/whole.out" 2>&1; then
                 why="the whole rules file is not exactly its entries: $(grep FAIL "$T/whole.out" | head -c 400)"
             elif ! cmp -s "$T/got" "$T/want"; then
                 why=grant "ed paths differ (< granted, > expected): $(diff"$T/got" "$T/want" | grep '^[<>]' | tr '\n' ' ')"
@@ -321,7 +321,7 @@ domain h $UUID "$(disk "$R/a&#27;[31m.img")" | run escape-charref refuse "contro
 s='a*b?c[1]{x,y}^q,z.img'; touch "$R/$s"
 plain "$R/$s" | run every-special grant "$R/$s"
 s='@{HOME}.img'; plain "$R/$s" | run at-variable grant "$R/$s"
-# Backslashes and double quotes never reach a rule (lib/aa-escape.c).
+# Backslashes and double quotes never reach a rule (lib/base/aa-escape.c).
 s='\@{PROC}x.img'; plain "$R/$s" | run escaped-at-variable refuse "contains a backslash at byte"
 s='q"uote.img'; plain "$R/$s" | run double-quote refuse "contains a double quote at byte"
 s='d\'; plain "$R/$s" | run trailing-backslash refuse "contains a backslash at byte"

@@ -41,7 +41,7 @@ VG_NAME=$(basename "$VG_SCRIPT" .sh)
 : "${VIRSH:=virsh}"
 : "${LIBVIRTD:=libvirtd}"
 : "${VG_HOOK:=$top_builddir/hooks/virtguard-hook}"
-: "${VG_HANGFS:=$top_builddir/tests/hangfs}"
+: "${VG_HANGFS:=$top_builddir/tests/integration/hangfs}"
 : "${VG_TEST_TIMEOUT:=240}"
 export top_srcdir top_builddir sysconfdir VIRSH LIBVIRTD VG_HOOK VG_HANGFS
 

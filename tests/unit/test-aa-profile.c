@@ -1,5 +1,5 @@
-/* Unit tests for lib/aa-profile.c (profile file transforms) and
- * lib/sha256.c (FIPS 180-4 test vectors). */
+/* Unit tests for lib/apparmor/aa-profile.c (profile file transforms) and
+ * lib/base/sha256.c (FIPS 180-4 test vectors). */
 #include <config.h>
 
 #include <setjmp.h>

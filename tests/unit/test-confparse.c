@@ -1,4 +1,4 @@
-/* Unit tests for lib/confparse.c: libvirt's conf syntax (virconf.c). */
+/* Unit tests for lib/config/confparse.c: libvirt's conf syntax (virconf.c). */
 #include <config.h>
 
 #include <setjmp.h>

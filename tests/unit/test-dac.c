@@ -1,4 +1,4 @@
-/* Unit tests for lib/dac.c: identity resolution as libvirt does it, and
+/* Unit tests for lib/guard/dac.c: identity resolution as libvirt does it, and
  * POSIX DAC decisions. */
 #include <config.h>
 

@@ -1,4 +1,4 @@
-/* Tests for lib/guard.c.  The judge (vg_guard_judge) is pure: most tests
+/* Tests for lib/guard/guard.c.  The judge (vg_guard_judge) is pure: most tests
  * plan a made-up domain, answer the plan's probe requests with made-up facts
  * (a mount table, stat/statfs/chown answers) and check the findings word for
  * word; they need no root.  One test runs the real probe on a real tmpfs in a

@@ -1,4 +1,4 @@
-/* Unit tests for lib/json.c, the one JSON writer, and for the JSON of the
+/* Unit tests for lib/base/json.c, the one JSON writer, and for the JSON of the
  * admin reports (checklist.c) and of `virtguard paths` (domain-paths.c),
  * which both go through it. */
 #include <config.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/mountinfo.c: /proc/self/mountinfo parsing and lookups. */
+/* Unit tests for lib/guard/mountinfo.c: /proc/self/mountinfo parsing and lookups. */
 #include <config.h>
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/aa-escape.c, lib/policy.c and lib/policy-resolve.c.
+/* Unit tests for lib/base/aa-escape.c, lib/apparmor/policy.c and lib/apparmor/policy-resolve.c.
  *
  * The resolver runs against a mkdtemp tree of real files and real qcow2
  * images (qemu-img): relative backing names, a chain of 3, loops, a chain

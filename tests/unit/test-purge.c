@@ -1,4 +1,4 @@
-/* Unit tests for lib/purge.c and vg_aa_profile_restore (lib/aa-profile.c):
+/* Unit tests for lib/apparmor/purge.c and vg_aa_profile_restore (lib/apparmor/aa-profile.c):
  * undoing what virtguard wrote, on a fake root made with mkdtemp. */
 #include <config.h>
 

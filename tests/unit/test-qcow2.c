@@ -1,4 +1,4 @@
-/* Unit tests for lib/qcow2.c: real images made by qemu-img, and
+/* Unit tests for lib/apparmor/qcow2.c: real images made by qemu-img, and
  * hand-made corrupt headers. */
 #include <config.h>
 

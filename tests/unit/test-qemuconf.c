@@ -1,4 +1,4 @@
-/* Unit tests for lib/qemuconf.c: who QEMU runs as, per libvirt's qemu.conf. */
+/* Unit tests for lib/config/qemuconf.c: who QEMU runs as, per libvirt's qemu.conf. */
 #include <config.h>
 
 #include <setjmp.h>

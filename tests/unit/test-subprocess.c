@@ -1,4 +1,4 @@
-/* Unit tests for lib/subprocess.c: a child run with a deadline nothing can
+/* Unit tests for lib/base/subprocess.c: a child run with a deadline nothing can
  * stretch (the D-state case, a child SIGKILL cannot end, is integration
  * scenario 09 with hangfs). */
 #include <config.h>

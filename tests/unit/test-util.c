@@ -1,4 +1,4 @@
-/* Unit tests for lib/util.c and lib/error.c. */
+/* Unit tests for lib/base/util.c and lib/base/error.c. */
 #include <config.h>
 
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Unit tests for lib/vgconfig.c: the meaning of virtguard.conf. */
+/* Unit tests for lib/config/vgconfig.c: the meaning of virtguard.conf. */
 #include <config.h>
 
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* virtguard: undoing virtguard's changes to libvirt's per-domain profile
- * files (lib/aa-lifecycle.h). */
+ * files (lib/apparmor/aa-lifecycle.h). */
 #include <config.h>
 
 #include "aa-lifecycle.h"

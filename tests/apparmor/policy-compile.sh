@@ -108,9 +108,9 @@ if ! dfa_literal "$out/pos" >"$out/got" || ! cmp -s "$out/got" "$out/pos.expect"
 fi
 
 # The whole rules files, as the parser reads them: comments, adjacent
-# entries and the include line (tests/aa-rules-check.py).  Each file's
+# entries and the include line (tests/apparmor/aa-rules-check.py).  Each file's
 # compiled rules and DFA must be exactly what it is meant to grant.
-checker="python3 ${top_srcdir:-.}/tests/aa-rules-check.py --parser $parser"
+checker="python3 ${top_srcdir:-.}/tests/apparmor/aa-rules-check.py --parser $parser"
 n_whole=$(ls "$out"/*.whole.rules 2>/dev/null | wc -l)
 if ! $checker "$out"/*.whole.rules >"$out/whole.log" 2>&1; then
     cat "$out/whole.log"

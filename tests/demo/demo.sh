@@ -1,6 +1,6 @@
 #!/bin/bash
 # virtguard demo (README): run as root after `make install` (configured with
-# --sysconfdir=/etc), e.g. `sudo make demo` or `sudo tests/demo.sh`.
+# --sysconfdir=/etc), e.g. `sudo make demo` or `sudo tests/demo/demo.sh`.
 #
 # A domain whose qcow2 overlay, backing image and cloud-init ISO live on a
 # "shared mount" starts once; then the mount disappears (what Lima's nofail

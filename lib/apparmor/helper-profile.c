@@ -1,5 +1,5 @@
 /* virtguard: the generated part of the helper's own profile
- * (lib/helper-profile.h). */
+ * (lib/apparmor/helper-profile.h). */
 #include <config.h>
 
 #include "aa-escape.h"

@@ -90,7 +90,7 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
 int vg_policy_verify_rules(const vg_policy *p, const char *text, vg_error **err);
 
 /* What the rendered rules are meant to grant, for the whole-file verifier
- * (tests/aa-rules-check.py): one line per rule group, "file HEX" for a
+ * (tests/apparmor/aa-rules-check.py): one line per rule group, "file HEX" for a
  * literal path or "tree HEX" for a directory (DIR/ and everything below it), the
  * path as hex bytes.  Pure. */
 char *vg_policy_manifest(const vg_policy *p);

@@ -22,7 +22,7 @@
 /* The include's text: a fixed comment, then for every shared mount and
  * extra root (and its canonical path, when a symlink leads elsewhere) two
  * read rules: the directory itself ("DIR/") and everything below it (DIR
- * followed by the AppArmor "/" "**" glob), with DIR written literally (lib/aa-escape.h).  Returns 0, or -EINVAL when
+ * followed by the AppArmor "/" "**" glob), with DIR written literally (lib/base/aa-escape.h).  Returns 0, or -EINVAL when
  * a directory cannot be written literally. */
 int vg_helper_roots_render(const vg_config *cfg, char **out, vg_error **err);
 

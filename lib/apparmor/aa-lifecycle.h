@@ -1,6 +1,6 @@
 /* virtguard: undoing virtguard's changes to libvirt's per-domain AppArmor
  * files on disk (APPARMORDIR/libvirt/libvirt-UUID and its ".virtguard"
- * rules file).  The text transforms are lib/aa-profile.c; this is the edge
+ * rules file).  The text transforms are lib/apparmor/aa-profile.c; this is the edge
  * that reads, deletes and atomically rewrites the files.
  *
  * What virtguard changes, and who takes it back (docs/SECURITY.md,

@@ -1,4 +1,4 @@
-/* virtguard: run a program with a bounded wait (lib/subprocess.h). */
+/* virtguard: run a program with a bounded wait (lib/base/subprocess.h). */
 #include <config.h>
 
 #include <fcntl.h>

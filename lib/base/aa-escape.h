@@ -4,7 +4,7 @@
  * AppArmor treats even a quoted path as a pattern (globs, alternations,
  * character classes, @{variables}), so quoting alone is not enough.  The
  * findings behind these functions, checked with apparmor_parser 3.0.8, are
- * in aa-escape.c; tests/policy-compile.sh re-checks them on every run.
+ * in aa-escape.c; tests/apparmor/policy-compile.sh re-checks them on every run.
  */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* virtguard: undo what virtguard wrote on a host (lib/purge.h). */
+/* virtguard: undo what virtguard wrote on a host (lib/apparmor/purge.h). */
 #include <config.h>
 
 #include <dirent.h>
