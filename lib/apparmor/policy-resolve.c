@@ -154,6 +154,9 @@ static int follow_link(const resolver *r, const char *path, const char *link, ch
     if (n < 0)
         return vg_error_set_errno(err, errno, "cannot resolve path '%s': cannot read the "
                                   "symbolic link '%s'", path, link);
+    if ((size_t)n >= sizeof(target) - 1)
+        return vg_error_set(err, ENAMETOOLONG, "cannot resolve path '%s': the symbolic link '%s' "
+                            "holds a name of PATH_MAX bytes or more", path, link);
     target[n] = '\0';
     if (stat(link, &st) < 0 && errno == ENOENT)
         return vg_error_set(err, ENOENT, "cannot resolve path '%s': '%s' is a dangling symbolic "
