@@ -87,16 +87,46 @@ static void kill_hook(const char *path, bool renamed)
     kill_point(step);
 }
 
+static int cmd_load(const helper *h, vg_error **err);
+static int cmd_unload(const helper *h, vg_error **err);
+static int cmd_reconcile(const helper *h, vg_error **err);
+static int cmd_gc(const helper *h, vg_error **err);
+static int cmd_roots(const helper *h, vg_error **err);
+static int cmd_purge(const helper *h, vg_error **err);
+
+/* The commands, in the order the usage lists them. */
+typedef struct command {
+    const char *name;
+    const char *synopsis;       /* after "virtguard-helper NAME" in the usage */
+    bool needs_uuid;            /* --uuid UUID, validated before any path is built */
+    bool private_tmp;           /* runs apparmor_parser: TMPDIR is RUN_DIR/tmp */
+    int (*run)(const helper *h, vg_error **err);
+} command;
+
+static const command commands[] = {
+    { "load", " --uuid UUID < DOMAIN.xml", true, true, cmd_load },
+    { "unload", " --uuid UUID", true, false, cmd_unload },
+    { "reconcile", " --uuid UUID", true, false, cmd_reconcile },
+    { "gc", "", false, false, cmd_gc },
+    { "roots", "    (the include of its own AppArmor profile)", false, false, cmd_roots },
+    { "purge", "", false, false, cmd_purge },
+};
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < VG_N_ELEMENTS(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
 static void usage_exit(FILE *f, int status) VG_NORETURN;
 static void usage_exit(FILE *f, int status)
 {
+    for (size_t i = 0; i < VG_N_ELEMENTS(commands); i++)
+        fprintf(f, "%s virtguard-helper %s%s\n", i ? "      " : "Usage:", commands[i].name,
+                commands[i].synopsis);
     fprintf(f,
-            "Usage: virtguard-helper load --uuid UUID < DOMAIN.xml\n"
-            "       virtguard-helper unload --uuid UUID\n"
-            "       virtguard-helper reconcile --uuid UUID\n"
-            "       virtguard-helper gc\n"
-            "       virtguard-helper roots    (the include of its own AppArmor profile)\n"
-            "       virtguard-helper purge\n"
             "Options: --config FILE  --apparmor-dir DIR  --cache-dir DIR  --run-dir DIR\n"
             "         --libvirt-config-dir DIR  --libvirt-run-dir DIR   (gc: where domains are)\n");
     exit(status);
@@ -343,7 +373,7 @@ static int cmd_load(const helper *h, vg_error **err)
 /* unload (release) and reconcile (a start virtguard does not manage): the
  * rules file goes, and the complain flag if virtguard put it there; the
  * inert include line stays (lib/apparmor/aa-lifecycle.h). */
-static int cmd_unload(const helper *h, const char *why, vg_error **err)
+static int unload_rules(const helper *h, const char *why, vg_error **err)
 {
     autoclose int lock = -1;
     vg_aa_undone done;
@@ -359,6 +389,16 @@ static int cmd_unload(const helper *h, const char *why, vg_error **err)
     printf("virtguard-helper: %s\n", what);
     vg_log(LOG_INFO, "%s %s: %s", why, h->uuid, what);
     return 0;
+}
+
+static int cmd_unload(const helper *h, vg_error **err)
+{
+    return unload_rules(h, "unload", err);
+}
+
+static int cmd_reconcile(const helper *h, vg_error **err)
+{
+    return unload_rules(h, "reconcile", err);
 }
 
 /* roots: write the generated include of the helper's own profile from the
@@ -401,15 +441,8 @@ static void add_uuid(const vg_domain *dom, const char *path, void *opaque)
 /* "libvirt-UUID" or "libvirt-UUID.virtguard" → UUID (validated), else NULL. */
 static char *uuid_of_file(const char *n)
 {
-    size_t l = strlen(n), sl = strlen(VG_AA_RULES_SUFFIX);
-    if (!vg_str_has_prefix(n, "libvirt-"))
-        return NULL;
-    if (l > sl && strcmp(n + l - sl, VG_AA_RULES_SUFFIX) == 0)
-        l -= sl;
-    autofree char *uuid = vg_xstrndup(n + 8, l - 8);
-    if (vg_policy_check_uuid(uuid, NULL) < 0)
-        return NULL;
-    return steal_pointer(&uuid);
+    char *uuid = vg_aa_profile_uuid(n, "");
+    return uuid ? uuid : vg_aa_profile_uuid(n, VG_AA_RULES_SUFFIX);
 }
 
 static void gc_temporaries(const char *dir, size_t *removed)
@@ -538,7 +571,8 @@ static int cmd_purge(const helper *h, vg_error **err)
     return first;
 }
 
-int main(int argc, char **argv)
+/* The options after the command, into *h; a wrong one exits with the usage. */
+static void parse_options(int argc, char **argv, helper *h)
 {
     static const struct option longopts[] = {
         { "uuid", required_argument, NULL, 'u' },
@@ -551,43 +585,18 @@ int main(int argc, char **argv)
         { "test-kill-at", required_argument, NULL, 'K' },
         { NULL, 0, NULL, 0 },
     };
-    helper h = {
-        .aa_dir = APPARMORDIR,
-        .cache_dir = LOCALSTATEDIR "/cache/virtguard",
-        .run_dir = RUNSTATEDIR "/virtguard",
-        .parser = VG_APPARMOR_PARSER,
-        .libvirt_conf_dir = VG_LIBVIRT_QEMU_CONF_DIR,
-        .libvirt_run_dir = VG_LIBVIRT_QEMU_RUN_DIR,
-    };
-    autoerror vg_error *err = NULL;
-    const char *cmd;
-    int c, r;
+    int c;
 
-    /* Trust nothing from the caller's environment. */
-    if (clearenv() != 0 || setenv("PATH", SAFE_PATH, 1) < 0 || setenv("LC_ALL", "C", 1) < 0)
-        return VG_EXIT_PROBLEMS;
-    umask(022);
-    vg_log_open("virtguard-helper");
-
-    if (argc < 2)
-        die_usage();
-    cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
-        usage_exit(stdout, VG_EXIT_OK);
-    if (strcmp(cmd, "--version") == 0) {
-        printf("virtguard-helper %s\n", PACKAGE_VERSION);
-        return VG_EXIT_OK;
-    }
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "+", longopts, NULL)) != -1) {
         switch (c) {
-        case 'u': h.uuid = optarg; break;
-        case 'c': h.config_path = optarg; break;
-        case 'A': h.aa_dir = optarg; break;
-        case 'C': h.cache_dir = optarg; break;
-        case 'R': h.run_dir = optarg; break;
-        case 'L': h.libvirt_conf_dir = optarg; break;
-        case 'S': h.libvirt_run_dir = optarg; break;
+        case 'u': h->uuid = optarg; break;
+        case 'c': h->config_path = optarg; break;
+        case 'A': h->aa_dir = optarg; break;
+        case 'C': h->cache_dir = optarg; break;
+        case 'R': h->run_dir = optarg; break;
+        case 'L': h->libvirt_conf_dir = optarg; break;
+        case 'S': h->libvirt_run_dir = optarg; break;
         case 'K':
             if (!vg_strv_contains((char *const *)kill_steps, optarg))
                 die_usage();
@@ -599,14 +608,47 @@ int main(int argc, char **argv)
     }
     if (optind != argc - 1)
         die_usage();
-    if (strcmp(cmd, "load") == 0) {
-        /* apparmor_parser (run by load only) gets a private temporary
-         * directory, not /tmp (its profile allows only this one). */
+}
+
+int main(int argc, char **argv)
+{
+    helper h = {
+        .aa_dir = APPARMORDIR,
+        .cache_dir = LOCALSTATEDIR "/cache/virtguard",
+        .run_dir = RUNSTATEDIR "/virtguard",
+        .parser = VG_APPARMOR_PARSER,
+        .libvirt_conf_dir = VG_LIBVIRT_QEMU_CONF_DIR,
+        .libvirt_run_dir = VG_LIBVIRT_QEMU_RUN_DIR,
+    };
+    autoerror vg_error *err = NULL;
+    const command *cmd;
+    int r;
+
+    /* Trust nothing from the caller's environment. */
+    if (clearenv() != 0 || setenv("PATH", SAFE_PATH, 1) < 0 || setenv("LC_ALL", "C", 1) < 0)
+        return VG_EXIT_PROBLEMS;
+    umask(022);
+    vg_log_open("virtguard-helper");
+
+    if (argc < 2)
+        die_usage();
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        usage_exit(stdout, VG_EXIT_OK);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("virtguard-helper %s\n", PACKAGE_VERSION);
+        return VG_EXIT_OK;
+    }
+    parse_options(argc, argv, &h);
+    if (!(cmd = find_command(argv[1])))
+        die_usage();
+    if (cmd->private_tmp) {
+        /* apparmor_parser gets a private temporary directory, not /tmp
+         * (its profile allows only this one). */
         autofree char *tmp = vg_xasprintf("%s/tmp", h.run_dir);
         if (mkdir_p(tmp, 0700) == 0)
             (void)setenv("TMPDIR", tmp, 1);
     }
-    if (strcmp(cmd, "gc") != 0 && strcmp(cmd, "roots") != 0 && strcmp(cmd, "purge") != 0) {
+    if (cmd->needs_uuid) {
         if (!h.uuid)
             die_usage();
         /* Validated before it becomes part of any path. */
@@ -615,23 +657,9 @@ int main(int argc, char **argv)
             return VG_EXIT_CANNOT_RUN;
         }
     }
-    if (strcmp(cmd, "load") == 0)
-        r = cmd_load(&h, &err);
-    else if (strcmp(cmd, "unload") == 0)
-        r = cmd_unload(&h, "unload", &err);
-    else if (strcmp(cmd, "reconcile") == 0)
-        r = cmd_unload(&h, "reconcile", &err);
-    else if (strcmp(cmd, "gc") == 0)
-        r = cmd_gc(&h, &err);
-    else if (strcmp(cmd, "roots") == 0)
-        r = cmd_roots(&h, &err);
-    else if (strcmp(cmd, "purge") == 0)
-        r = cmd_purge(&h, &err);
-    else
-        die_usage();
-    if (r < 0) {
+    if ((r = cmd->run(&h, &err)) < 0) {
         fprintf(stderr, "virtguard-helper: %s\n", err ? err->msg : strerror(-r));
-        vg_log(LOG_WARNING, "%s %s: failed: %s", cmd, h.uuid ? h.uuid : "",
+        vg_log(LOG_WARNING, "%s %s: failed: %s", cmd->name, h.uuid ? h.uuid : "",
                err ? err->msg : strerror(-r));
         return VG_EXIT_PROBLEMS;
     }

@@ -12,6 +12,7 @@
 #include "aa-lifecycle.h"
 #include "aa-profile.h"
 #include "domain-paths.h"
+#include "hook-op.h"
 #include "log.h"
 #include "policy.h"
 #include "rewrite.h"
@@ -72,7 +73,7 @@ static int run_helper(const char *cmd, const char *uuid, const char *input, size
  * its rules file, a complain flag from dev mode - so that libvirt loads its
  * own profile, as it would without virtguard.  A cheap check first: nothing
  * of ours, no helper.  Returns the hook exit status. */
-static int reconcile(const vg_verdict *v, const char *op)
+static int reconcile(const vg_verdict *v, vg_hook_op op)
 {
     autofree char *out = NULL;
 
@@ -82,7 +83,7 @@ static int reconcile(const vg_verdict *v, const char *op)
     if (run_helper("reconcile", v->uuid, "", 0, HELPER_UNLOAD_MS, &out) == 0) {
         if (*out)
             vg_log(LOG_INFO, "domain '%s' %s: virtguard's earlier changes taken back: %s",
-                   v->domain, op, out);
+                   v->domain, vg_hook_op_name(op), out);
         return VG_EXIT_OK;
     }
     int st = vg_verdict_failure_status(v);
@@ -91,16 +92,15 @@ static int reconcile(const vg_verdict *v, const char *op)
                     "removed, so the domain would not run under libvirt's own profile:\n%s",
             st == VG_EXIT_OK ? VG_DEV_PREFIX : "", v->domain, out);
     vg_log(LOG_WARNING, "domain '%s' %s: %s: cannot take back virtguard's earlier changes: %s",
-           v->domain, op, vg_failure_word(st), out);
+           v->domain, vg_hook_op_name(op), vg_failure_word(st), out);
     return st;
 }
 
 /* After the guard let the start go on: put the AppArmor rules in place
- * before libvirt creates/reloads the domain's profile.  Returns the hook
- * exit status. */
-static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
+ * before libvirt creates/reloads the domain's profile, for the UUID the
+ * verdict read from the XML.  Returns the hook exit status. */
+static int rules(vg_verdict *v, const char *xml, size_t len, vg_hook_op op)
 {
-    autodomain vg_domain *dom = NULL;
     autofree char *out = NULL;
     int st;
 
@@ -109,9 +109,9 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
                         "written: the shared mount did not answer.\n", v->domain);
         return vg_verdict_hook_status(v);
     }
-    if (vg_domain_parse(xml, len, "-", &dom, NULL) < 0 || !dom->uuid)
+    if (!v->uuid)
         return vg_verdict_failure_status(v);
-    st = run_helper("load", dom->uuid, xml, len,
+    st = run_helper("load", v->uuid, xml, len,
                     v->config->probe_timeout_ms + HELPER_EXTRA_MS, &out);
     if (st == 0)
         return VG_EXIT_OK;
@@ -120,12 +120,12 @@ static int rules(vg_verdict *v, const char *xml, size_t len, const char *op)
     fprintf(stderr, "virtguard: %sdomain '%s': the AppArmor rules for its shared-mount files "
                     "could not be put in place, so QEMU would be denied them:\n%s",
             st == VG_EXIT_OK ? VG_DEV_PREFIX : "", v->domain, shown);
-    vg_log(LOG_WARNING, "domain '%s' %s: %s: AppArmor rules failed: %s", v->domain, op,
-           vg_failure_word(st), out);
+    vg_log(LOG_WARNING, "domain '%s' %s: %s: AppArmor rules failed: %s", v->domain,
+           vg_hook_op_name(op), vg_failure_word(st), out);
     return st;
 }
 
-static int guard(const char *name, const char *op)
+static int guard(const char *name, vg_hook_op op)
 {
     autofree char *xml = NULL;
     autofree char *shown = vg_str_escape(name, true);
@@ -154,13 +154,15 @@ static int guard(const char *name, const char *op)
 }
 
 /* release: drop the domain's rules (libvirt has unloaded its profile). */
-static int release(void)
+static int release(const char *name, vg_hook_op op)
 {
     autofree char *xml = NULL;
     autofree char *out = NULL;
     autodomain vg_domain *dom = NULL;
     size_t len = 0;
 
+    (void)name;
+    (void)op;
     if (read_stdin(&xml, &len) < 0 || vg_domain_parse(xml, len, "-", &dom, NULL) < 0 ||
         !dom->uuid || vg_policy_check_uuid(dom->uuid, NULL) < 0)
         return VG_EXIT_OK;
@@ -173,17 +175,19 @@ static int release(void)
 }
 
 /* migrate/restore: print the XML with path_map applied, or nothing. */
-static int rewrite(const char *op)
+static int rewrite(const char *name, vg_hook_op op)
 {
     autoconfig vg_config *cfg = NULL;
     autoerror vg_error *err = NULL;
     autofree char *xml = NULL;
     autofree char *out = NULL;
+    const char *opname = vg_hook_op_name(op);
     size_t len = 0, changed = 0;
 
+    (void)name;
     if (vg_config_load(NULL, &cfg, &err) < 0) {
-        fprintf(stderr, "virtguard: %s: %s\n", op, err->msg);
-        vg_log(LOG_WARNING, "%s: refused: %s", op, err->msg);
+        fprintf(stderr, "virtguard: %s: %s\n", opname, err->msg);
+        vg_log(LOG_WARNING, "%s: refused: %s", opname, err->msg);
         return VG_EXIT_PROBLEMS;
     }
     if (cfg->n_path_map == 0)
@@ -192,41 +196,50 @@ static int rewrite(const char *op)
         return VG_EXIT_PROBLEMS;
     if (vg_rewrite_xml(cfg->path_map, cfg->n_path_map, xml, len, "-", &out, &changed, &err) < 0) {
         int st = vg_config_failure_status(cfg);
-        fprintf(stderr, "virtguard: %s: cannot rewrite the domain XML: %s\n", op, err->msg);
-        vg_log(LOG_WARNING, "%s: %s: cannot rewrite the domain XML: %s", op, vg_failure_word(st),
-               err->msg);
+        fprintf(stderr, "virtguard: %s: cannot rewrite the domain XML: %s\n", opname, err->msg);
+        vg_log(LOG_WARNING, "%s: %s: cannot rewrite the domain XML: %s", opname,
+               vg_failure_word(st), err->msg);
         return st;
     }
     if (changed == 0)
         return VG_EXIT_OK;
-    vg_log(LOG_INFO, "%s: rewrote %zu path(s) with path_map", op, changed);
+    vg_log(LOG_INFO, "%s: rewrote %zu path(s) with path_map", opname, changed);
     if (vg_write_all(STDOUT_FILENO, out, strlen(out)) < 0)
         return VG_EXIT_PROBLEMS;
     return VG_EXIT_OK;
 }
 
+/* What the hook does, by operation: every pair not listed is none of its
+ * business (exit 0), as is an operation libvirt may add later. */
+static const struct {
+    vg_hook_op op;
+    vg_hook_subop subop;
+    int (*run)(const char *name, vg_hook_op op);
+} actions[] = {
+    { VG_HOOK_OP_PREPARE, VG_HOOK_SUBOP_BEGIN, guard },
+    { VG_HOOK_OP_START, VG_HOOK_SUBOP_BEGIN, guard },
+    { VG_HOOK_OP_RELEASE, VG_HOOK_SUBOP_END, release },
+    { VG_HOOK_OP_MIGRATE, VG_HOOK_SUBOP_BEGIN, rewrite },
+    { VG_HOOK_OP_RESTORE, VG_HOOK_SUBOP_BEGIN, rewrite },
+};
+
 int main(int argc, char **argv)
 {
-    const char *op, *sub;
-
     if (argc < 4) {
         fprintf(stderr, "usage: %s NAME OP SUBOP EXTRA < domain.xml\n"
                         "(a libvirt qemu hook: installed in %s/qemu.d/, run by libvirtd)\n",
                 argv[0], LIBVIRT_HOOKS_DIR);
         return VG_EXIT_CANNOT_RUN;
     }
-    op = argv[2];
-    sub = argv[3];
+    /* Strings become values here, at the door. */
+    int op = vg_hook_op_from_name(argv[2]);
+    int subop = vg_hook_subop_from_name(argv[3]);
+
     /* No vg_log_open() here: the operations that need nothing (started,
      * stopped, reconnect...) exit without a syslog connection; vg_log()
      * opens it at the first message. */
-
-    if (strcmp(sub, "begin") == 0 && (strcmp(op, "prepare") == 0 || strcmp(op, "start") == 0))
-        return guard(argv[1], op);
-    if (strcmp(op, "release") == 0 && strcmp(sub, "end") == 0)
-        return release();
-    if (strcmp(sub, "begin") == 0 && (strcmp(op, "migrate") == 0 || strcmp(op, "restore") == 0))
-        return rewrite(op);
-    /* Every other operation is none of our business. */
+    for (size_t i = 0; i < VG_N_ELEMENTS(actions); i++)
+        if ((int)actions[i].op == op && (int)actions[i].subop == subop)
+            return actions[i].run(argv[1], actions[i].op);
     return VG_EXIT_OK;
 }

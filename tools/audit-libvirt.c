@@ -23,108 +23,121 @@ static int open_ro(const char *uri, virConnectPtr *conn, vg_error **err)
     return 0;
 }
 
-static int list_domains(virConnectPtr conn, unsigned flags, virDomainPtr **doms, vg_error **err)
+/* Connect read-only, list the domains `flags` selects and call
+ * visit(domain, opaque) on each; everything is freed and closed before it
+ * returns.  0, or -errno with nothing visited. */
+static int for_each_domain(const char *uri, unsigned flags,
+                           void (*visit)(virDomainPtr dom, void *opaque), void *opaque,
+                           vg_error **err)
 {
-    int n = virConnectListAllDomains(conn, doms, flags);
-    if (n < 0) {
+    virConnectPtr conn = NULL;
+    virDomainPtr *doms = NULL;
+    int n, r;
+
+    if ((r = open_ro(uri, &conn, err)) < 0)
+        return r;
+    if ((n = virConnectListAllDomains(conn, &doms, flags)) < 0) {
         virErrorPtr e = virGetLastError();
-        return vg_error_set(err, EIO, "cannot list libvirt's domains: %s",
-                            e && e->message ? e->message : "unknown error");
+        r = vg_error_set(err, EIO, "cannot list libvirt's domains: %s",
+                         e && e->message ? e->message : "unknown error");
+        virConnectClose(conn);
+        return r;
     }
-    return n;
+    for (int i = 0; i < n; i++) {
+        visit(doms[i], opaque);
+        virDomainFree(doms[i]);
+    }
+    free(doms);
+    virConnectClose(conn);
+    return 0;
 }
 
-/* Connect read-only and list the domains `flags` selects: the count, with
- * the connection and the list to free, or -errno with nothing open. */
-static int open_and_list(const char *uri, unsigned flags, virConnectPtr *conn,
-                         virDomainPtr **doms, vg_error **err)
+typedef struct running_list {
+    vg_audit_domain *v;
+    size_t n;
+} running_list;
+
+/* The list gives labels only (primary driver first, then DAC): tell the
+ * models apart by the label's form. */
+static const char *label_model(const char *label)
 {
-    int r = open_ro(uri, conn, err);
-    if (r < 0)
-        return r;
-    if ((r = list_domains(*conn, flags, doms, err)) < 0) {
-        virConnectClose(*conn);
-        *conn = NULL;
+    if (strncmp(label, "libvirt-", 8) == 0 || strcmp(label, "unconfined") == 0)
+        return "apparmor";
+    if (label[0] == '+' || strchr(label, ':'))
+        return "dac";
+    return "unknown";
+}
+
+static void add_running(virDomainPtr dom, void *opaque)
+{
+    running_list *l = opaque;
+    vg_audit_domain *d = VG_APPEND(l->v, l->n);
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    const char *name = virDomainGetName(dom);
+    virSecurityLabelPtr labels = NULL;
+
+    d->name = vg_xstrdup(name ? name : "?");
+    if (virDomainGetUUIDString(dom, uuid) == 0)
+        d->uuid = vg_xstrdup(uuid);
+    d->id = (int)virDomainGetID(dom);
+    char *xml = virDomainGetXMLDesc(dom, 0);
+    if (xml) {
+        d->xml = vg_xstrdup(xml);
+        free(xml);
     }
-    return r;
+    int nl = virDomainGetSecurityLabelList(dom, &labels);
+    for (int k = 0; k < nl; k++) {
+        vg_audit_seclabel *s = VG_APPEND(d->labels, d->n_labels);
+        s->label = vg_xstrdup(labels[k].label);
+        s->enforcing = labels[k].enforcing == 1;
+        s->model = vg_xstrdup(label_model(labels[k].label));
+    }
+    free(labels);
 }
 
 int vg_libvirt_running(const char *uri, vg_audit_domain **out, size_t *n_out, vg_error **err)
 {
-    virConnectPtr conn = NULL;
-    virDomainPtr *doms = NULL;
-    vg_audit_domain *v = NULL;
-    size_t nv = 0;
-    int n;
+    running_list l = { 0 };
+    int r;
 
     *out = NULL;
     *n_out = 0;
-    if ((n = open_and_list(uri, VIR_CONNECT_LIST_DOMAINS_ACTIVE, &conn, &doms, err)) < 0)
-        return n;
-    for (int i = 0; i < n; i++) {
-        vg_audit_domain *d = VG_APPEND(v, nv);
-        char uuid[VIR_UUID_STRING_BUFLEN];
-        const char *name = virDomainGetName(doms[i]);
-        d->name = vg_xstrdup(name ? name : "?");
-        if (virDomainGetUUIDString(doms[i], uuid) == 0)
-            d->uuid = vg_xstrdup(uuid);
-        d->id = (int)virDomainGetID(doms[i]);
-        char *xml = virDomainGetXMLDesc(doms[i], 0);
-        if (xml) {
-            d->xml = vg_xstrdup(xml);
-            free(xml);
-        }
-        virSecurityLabelPtr labels = NULL;
-        int nl = virDomainGetSecurityLabelList(doms[i], &labels);
-        /* The list gives labels only (primary driver first, then DAC): tell
-         * the models apart by the label's form. */
-        for (int k = 0; k < nl; k++) {
-            vg_audit_seclabel *s = VG_APPEND(d->labels, d->n_labels);
-            s->label = vg_xstrdup(labels[k].label);
-            s->enforcing = labels[k].enforcing == 1;
-            if (strncmp(labels[k].label, "libvirt-", 8) == 0 || strcmp(labels[k].label, "unconfined") == 0)
-                s->model = vg_xstrdup("apparmor");
-            else if (labels[k].label[0] == '+' || strchr(labels[k].label, ':'))
-                s->model = vg_xstrdup("dac");
-            else
-                s->model = vg_xstrdup("unknown");
-        }
-        free(labels);
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    virConnectClose(conn);
-    *out = v;
-    *n_out = nv;
+    if ((r = for_each_domain(uri, VIR_CONNECT_LIST_DOMAINS_ACTIVE, add_running, &l, err)) < 0)
+        return r;
+    *out = l.v;
+    *n_out = l.n;
     return 0;
+}
+
+typedef struct name_list {
+    vg_name_entry *v;
+    size_t n;
+} name_list;
+
+static void add_name(virDomainPtr dom, void *opaque)
+{
+    name_list *l = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    const char *name = virDomainGetName(dom);
+
+    if (name && virDomainGetUUIDString(dom, uuid) == 0) {
+        vg_name_entry *e = VG_APPEND(l->v, l->n);
+        e->uuid = vg_xstrdup(uuid);
+        e->name = vg_xstrdup(name);
+    }
 }
 
 int vg_libvirt_names(const char *uri, vg_name_entry **out, size_t *n_out, vg_error **err)
 {
-    virConnectPtr conn = NULL;
-    virDomainPtr *doms = NULL;
-    vg_name_entry *v = NULL;
-    size_t nv = 0;
-    int n;
+    name_list l = { 0 };
+    int r;
 
     *out = NULL;
     *n_out = 0;
-    if ((n = open_and_list(uri, 0, &conn, &doms, err)) < 0)
-        return n;
-    for (int i = 0; i < n; i++) {
-        char uuid[VIR_UUID_STRING_BUFLEN];
-        const char *name = virDomainGetName(doms[i]);
-        if (name && virDomainGetUUIDString(doms[i], uuid) == 0) {
-            vg_name_entry *e = VG_APPEND(v, nv);
-            e->uuid = vg_xstrdup(uuid);
-            e->name = vg_xstrdup(name);
-        }
-        virDomainFree(doms[i]);
-    }
-    free(doms);
-    virConnectClose(conn);
-    *out = v;
-    *n_out = nv;
+    if ((r = for_each_domain(uri, 0, add_name, &l, err)) < 0)
+        return r;
+    *out = l.v;
+    *n_out = l.n;
     return 0;
 }
 

@@ -418,7 +418,7 @@ static int cmd_check(const opts *o)
     }
     if (read_input(o->input, &xml, &len) < 0)
         return VG_EXIT_CANNOT_RUN;
-    vg_verdict_make(o->config, xml, len, o->input, "check", &env, &v);
+    vg_verdict_make(o->config, xml, len, o->input, VG_HOOK_OP_CHECK, &env, &v);
     if (geteuid() != 0 && v.report) {
         /* The probe's chown test (does libvirt's relabelling take effect on
          * the share?) needs root; as another user it would report a refusal

@@ -247,12 +247,13 @@ static const char *unconfined_why(const vg_audit_input *in)
            "every guest) and the domain's <seclabel type='none'>.";
 }
 
-static void judge_domain(const vg_audit_input *in, const vg_audit_domain *d, vg_checklist *l)
+/* The domain's QEMU process: found, confined by its own profile, enforcing. */
+static void judge_process(const vg_audit_input *in, const vg_audit_domain *d, const char *expect,
+                          vg_checklist *l)
 {
     const vg_audit_proc *p = proc_of(in, d);
     const vg_audit_seclabel *aa = api_label(d, "apparmor");
     const vg_audit_seclabel *dac = api_label(d, "dac");
-    autofree char *expect = d->uuid ? vg_aa_profile_name(d->uuid) : NULL;
     const char *label = p && p->label ? p->label : aa ? aa->label : NULL;
     const char *mode = p ? p->mode : NULL;
     vg_check_status bad = enforce(in) ? VG_CHECK_FAIL : VG_CHECK_WARN;
@@ -307,8 +308,16 @@ static void judge_domain(const vg_audit_input *in, const vg_audit_domain *d, vg_
         vg_check_attr_set(c, "dac_label", "%s", dac->label ? dac->label : "");
     if (aa && aa->label)
         vg_check_attr_set(c, "libvirt_label", "%s", aa->label);
+}
 
-    /* virtguard's rules */
+/* virtguard's rules for the domain: computable, in place, matching its
+ * current XML, and loaded. */
+static void judge_rules(const vg_audit_input *in, const vg_audit_domain *d, const char *expect,
+                        vg_checklist *l)
+{
+    vg_check_status bad = enforce(in) ? VG_CHECK_FAIL : VG_CHECK_WARN;
+    vg_check *c;
+
     bool active = vg_apparmor_active(in->cfg, in->aa_enabled);
     if (!d->needs_rules && !d->rules_error)
         return;
@@ -357,6 +366,14 @@ static void judge_domain(const vg_audit_input *in, const vg_audit_domain *d, vg_
                              "place and match its XML", d->name);
     }
     vg_check_attr_set(c, "domain", "%s", d->name);
+}
+
+static void judge_domain(const vg_audit_input *in, const vg_audit_domain *d, vg_checklist *l)
+{
+    autofree char *expect = d->uuid ? vg_aa_profile_name(d->uuid) : NULL;
+
+    judge_process(in, d, expect, l);
+    judge_rules(in, d, expect, l);
 }
 
 vg_checklist *vg_audit_judge(const vg_audit_input *in)

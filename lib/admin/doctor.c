@@ -153,14 +153,12 @@ static void probe_mount(const vg_doctor_env *env, vg_doctor_facts *f, vg_mount_f
     m->chown = n == 4 ? res[3] : (vg_probe_res){ 0 };
 }
 
-void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
+/* virtguard.conf, qemu.conf and QEMU's ids; a file that cannot be read is
+ * noted, and its defaults stand in for it. */
+static void gather_configs(const vg_doctor_env *env, vg_doctor_facts *f)
 {
     autoerror vg_error *err = NULL;
-    struct stat st;
 
-    memset(f, 0, sizeof(*f));
-
-    /* virtguard.conf */
     f->config_path = vg_xstrdup(env->config_path ? env->config_path : vg_config_default_path());
     {
         autofree char *p = under_root(env, f->config_path);
@@ -173,8 +171,6 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
             f->cfg = vg_config_new_default();
         }
     }
-
-    /* qemu.conf and QEMU's ids */
     f->qemu_conf_path = vg_xstrdup(f->cfg->qemu_conf);
     {
         autofree char *p = under_root(env, f->qemu_conf_path);
@@ -193,69 +189,86 @@ void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
             vg_error_free(steal_pointer(&err));
         }
     }
+}
 
-    /* the hook */
-    {
-        const char *hooks = env->hooks_dir ? env->hooks_dir : LIBVIRT_HOOKS_DIR;
-        f->hook_path = vg_xasprintf("%s/qemu.d/virtguard", hooks);
-        autofree char *p = under_root(env, f->hook_path);
-        if (lstat(p, &st) < 0) {
-            f->hook_errno = errno;
-        } else {
-            f->hook_mode = st.st_mode;
-            f->hook_mtime = (long long)st.st_mtime;
-            if (S_ISLNK(st.st_mode)) {
-                char buf[4096];
-                ssize_t n = readlink(p, buf, sizeof(buf) - 1);
-                if (n >= 0)
-                    f->hook_target = vg_xstrndup(buf, (size_t)n);
-            }
+/* The hook file (mode, mtime, link target) and a legacy qemu hook beside it. */
+static void gather_hook(const vg_doctor_env *env, vg_doctor_facts *f)
+{
+    struct stat st;
+
+    const char *hooks = env->hooks_dir ? env->hooks_dir : LIBVIRT_HOOKS_DIR;
+    f->hook_path = vg_xasprintf("%s/qemu.d/virtguard", hooks);
+    autofree char *p = under_root(env, f->hook_path);
+    if (lstat(p, &st) < 0) {
+        f->hook_errno = errno;
+    } else {
+        f->hook_mode = st.st_mode;
+        f->hook_mtime = (long long)st.st_mtime;
+        if (S_ISLNK(st.st_mode)) {
+            char buf[4096];
+            ssize_t n = readlink(p, buf, sizeof(buf) - 1);
+            if (n >= 0)
+                f->hook_target = vg_xstrndup(buf, (size_t)n);
         }
-        autofree char *legacy = vg_xasprintf("%s/qemu", hooks);
-        autofree char *lp = under_root(env, legacy);
-        f->legacy_hook = access(lp, F_OK) == 0;
     }
+    autofree char *legacy = vg_xasprintf("%s/qemu", hooks);
+    autofree char *lp = under_root(env, legacy);
+    f->legacy_hook = access(lp, F_OK) == 0;
+}
 
+/* AppArmor: enabled, the loaded profiles, the helper and its profile. */
+static void gather_apparmor(const vg_doctor_env *env, vg_doctor_facts *f)
+{
+    struct stat st;
+
+    autofree char *en = strip_nl(read_small(env, "/sys/module/apparmor/parameters/enabled"));
+    f->aa_enabled = en && (en[0] == 'Y' || en[0] == 'y' || en[0] == '1');
+    f->aa_profiles = read_small(env, "/sys/kernel/security/apparmor/profiles");
+    f->helper_path = vg_xstrdup(env->helper_path ? env->helper_path
+                                                 : SBINDIR "/virtguard-helper");
+    autofree char *hp = under_root(env, f->helper_path);
+    if (stat(hp, &st) < 0)
+        f->helper_errno = errno;
+    else
+        f->helper_mode = st.st_mode;
+    const char *aadir = env->apparmor_dir ? env->apparmor_dir : APPARMORDIR;
+    f->helper_profile_path = vg_xasprintf("%s/usr.sbin.virtguard-helper", aadir);
+    autofree char *pp = under_root(env, f->helper_profile_path);
+    f->helper_profile_errno = access(pp, F_OK) < 0 ? errno : 0;
+}
+
+/* The mount table, fstab, and each shared mount (probed when asked). */
+static void gather_mounts(const vg_doctor_env *env, vg_doctor_facts *f)
+{
+    autoerror vg_error *err = NULL;
+
+    autofree char *mi = under_root(env, "/proc/self/mountinfo");
+    if (vg_mountinfo_read(mi, &f->mounts, &err) < 0) {
+        f->mounts_error = vg_xstrdup(err->msg);
+        vg_error_free(steal_pointer(&err));
+    }
+    autofree char *fstab = read_small(env, "/etc/fstab");
+    f->fstab = vg_fstab_parse(fstab ? fstab : "");
+    for (size_t i = 0; f->cfg->shared_mounts[i]; i++) {
+        vg_mount_fact *m = VG_APPEND(f->mf, f->n_mf);
+        m->mount_point = vg_xstrdup(f->cfg->shared_mounts[i]);
+        if (env->probe_mounts && f->mounts) {
+            const vg_mount *e = vg_mounts_at(f->mounts, m->mount_point);
+            /* never touch a mount of a type we would not trust */
+            if (e && vg_strv_contains(f->cfg->shared_fs_types, e->fstype))
+                probe_mount(env, f, m);
+        }
+    }
+}
+
+void vg_doctor_gather(const vg_doctor_env *env, vg_doctor_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    gather_configs(env, f);
+    gather_hook(env, f);
     gather_daemons(env, f);
-
-    /* AppArmor */
-    {
-        autofree char *en = strip_nl(read_small(env, "/sys/module/apparmor/parameters/enabled"));
-        f->aa_enabled = en && (en[0] == 'Y' || en[0] == 'y' || en[0] == '1');
-        f->aa_profiles = read_small(env, "/sys/kernel/security/apparmor/profiles");
-        f->helper_path = vg_xstrdup(env->helper_path ? env->helper_path
-                                                     : SBINDIR "/virtguard-helper");
-        autofree char *hp = under_root(env, f->helper_path);
-        if (stat(hp, &st) < 0)
-            f->helper_errno = errno;
-        else
-            f->helper_mode = st.st_mode;
-        const char *aadir = env->apparmor_dir ? env->apparmor_dir : APPARMORDIR;
-        f->helper_profile_path = vg_xasprintf("%s/usr.sbin.virtguard-helper", aadir);
-        autofree char *pp = under_root(env, f->helper_profile_path);
-        f->helper_profile_errno = access(pp, F_OK) < 0 ? errno : 0;
-    }
-
-    /* mounts */
-    {
-        autofree char *mi = under_root(env, "/proc/self/mountinfo");
-        if (vg_mountinfo_read(mi, &f->mounts, &err) < 0) {
-            f->mounts_error = vg_xstrdup(err->msg);
-            vg_error_free(steal_pointer(&err));
-        }
-        autofree char *fstab = read_small(env, "/etc/fstab");
-        f->fstab = vg_fstab_parse(fstab ? fstab : "");
-        for (size_t i = 0; f->cfg->shared_mounts[i]; i++) {
-            vg_mount_fact *m = VG_APPEND(f->mf, f->n_mf);
-            m->mount_point = vg_xstrdup(f->cfg->shared_mounts[i]);
-            if (env->probe_mounts && f->mounts) {
-                const vg_mount *e = vg_mounts_at(f->mounts, m->mount_point);
-                /* never touch a mount of a type we would not trust */
-                if (e && vg_strv_contains(f->cfg->shared_fs_types, e->fstype))
-                    probe_mount(env, f, m);
-            }
-        }
-    }
+    gather_apparmor(env, f);
+    gather_mounts(env, f);
 }
 
 void vg_doctor_facts_clear(vg_doctor_facts *f)
@@ -695,19 +708,15 @@ static void judge_remember(const vg_doctor_facts *f, const vg_mount_fact *m, con
     vg_check_attr_set(c, "mount", "%s", m->mount_point);
 }
 
-static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_checklist *l)
+/* The mount itself: mounted there, of an allowed type, answering.  Returns
+ * its mount table entry when it is fine and was probed, else NULL (a check
+ * says why, or that it was not probed). */
+static const vg_mount *judge_mount_state(const vg_doctor_facts *f, const vg_mount_fact *m,
+                                         const vg_fstab_entry *fe, bool lima, vg_checklist *l)
 {
     const char *mp = m->mount_point;
-    const vg_fstab_entry *fe = vg_fstab_find(f->fstab, mp);
-    bool lima = vg_lima_detect(f->mounts, f->fstab);
     vg_check *c;
 
-    if (!f->mounts) {
-        c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s': the mount table cannot be read",
-                             mp);
-        vg_check_detail(c, "%s.", f->mounts_error ? f->mounts_error : "unknown error");
-        return;
-    }
     vg_mount_probe probe = { &m->statfs, &m->self, &m->parent };
     vg_mount_class mc = vg_mount_classify(f->mounts, mp, f->cfg->shared_fs_types,
                                           m->probed ? &probe : NULL);
@@ -731,7 +740,7 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
             autofree char *fix = vg_mount_fix(f->cfg, mp, fe);
             vg_check_fix(c, "%s", fix);
         }
-        return;
+        return NULL;
     case VG_MOUNT_WRONG_FSTYPE:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is mounted as '%s', not an allowed "
                              "type", mp, e->fstype);
@@ -740,12 +749,12 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
                            "incomplete.", e->source, e->fstype);
         vg_check_fix(c, "mount the share there, or add \"%s\" to shared_fs_types in '%s'.",
                      e->fstype, f->config_path);
-        return;
+        return NULL;
     case VG_MOUNT_NOT_PROBED:
         c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s' is mounted (%s, source '%s'; not "
                              "probed)", mp, e->fstype, e->source);
         vg_check_attr_set(c, "mount", "%s", mp);
-        return;
+        return NULL;
     case VG_MOUNT_TIMEOUT:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' (%s) did not answer within %u ms",
                              mp, e->fstype, f->cfg->probe_timeout_ms);
@@ -753,11 +762,11 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
         vg_check_fix(c, "check the host side of the share (on Lima: is the instance's host "
                         "process alive? 'limactl list'), or raise probe_timeout_ms in '%s'.",
                      f->config_path);
-        return;
+        return NULL;
     case VG_MOUNT_UNEXAMINABLE:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' (%s) cannot be examined: %s", mp,
                              e->fstype, strerror(mc.err));
-        return;
+        return NULL;
     case VG_MOUNT_SHADOW:
         c = vg_checklist_add(l, VG_CHECK_FAIL, "mount", "'%s' is a shadow directory", mp);
         vg_check_detail(c, "The mount table lists a %s mount there, but the directory is on the "
@@ -769,19 +778,25 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
         } else {
             vg_check_fix(c, "unmount and mount the share again: umount '%s'; mount '%s'.", mp, mp);
         }
-        return;
+        return NULL;
     case VG_MOUNT_FINE:
         break;
     }
     c = vg_checklist_add(l, VG_CHECK_PASS, "mount", "'%s' is mounted (%s, source '%s') and "
                          "answered in %lld ms", mp, e->fstype, e->source, m->probe_ms);
     vg_check_attr_set(c, "mount", "%s", mp);
+    return e;
+}
 
-    /* DAC on the share: does chown stick, and who owns the files? */
-    if (!m->chown.answered || f->qemu_ids_error)
-        return;
-    judge_remember(f, m, e, l);
+/* DAC on the share `e`: a chown that does not stick, and the per-domain
+ * label that works with the files' owner. */
+static void judge_share_dac(const vg_doctor_facts *f, const vg_mount_fact *m, const vg_mount *e,
+                            bool lima, vg_checklist *l)
+{
+    const char *mp = m->mount_point;
     vg_chown_result cr = m->chown.chown;
+    vg_check *c;
+
     if (cr != VG_CHOWN_IGNORED && cr != VG_CHOWN_REFUSED && cr != VG_CHOWN_NO_CREATE)
         return;
     uid_t owner = m->self.uid;
@@ -819,6 +834,28 @@ static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_che
                          ? "\nor for the whole share, serve it with a virtiofsd running as "
                            "root (there chown works)" : "");
     vg_check_attr_set(c, "mount", "%s", mp);
+}
+
+static void judge_mount(const vg_doctor_facts *f, const vg_mount_fact *m, vg_checklist *l)
+{
+    const char *mp = m->mount_point;
+    const vg_fstab_entry *fe = vg_fstab_find(f->fstab, mp);
+    bool lima = vg_lima_detect(f->mounts, f->fstab);
+    const vg_mount *e;
+
+    if (!f->mounts) {
+        vg_check *c = vg_checklist_add(l, VG_CHECK_FAIL, "mount",
+                                       "'%s': the mount table cannot be read", mp);
+        vg_check_detail(c, "%s.", f->mounts_error ? f->mounts_error : "unknown error");
+        return;
+    }
+    if (!(e = judge_mount_state(f, m, fe, lima, l)))
+        return;
+    /* DAC on the share: does chown stick, and who owns the files? */
+    if (!m->chown.answered || f->qemu_ids_error)
+        return;
+    judge_remember(f, m, e, l);
+    judge_share_dac(f, m, e, lima, l);
 }
 
 vg_checklist *vg_doctor_judge(const vg_doctor_facts *f)

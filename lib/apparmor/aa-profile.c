@@ -3,11 +3,26 @@
 
 #include "aa-profile.h"
 
+#include "policy.h"
+
 #define TEMPLATE_NAME "\nprofile LIBVIRT_TEMPLATE"
 
 char *vg_aa_profile_name(const char *uuid)
 {
     return vg_xasprintf("libvirt-%s", uuid);
+}
+
+char *vg_aa_profile_uuid(const char *name, const char *suffix)
+{
+    static const char prefix[] = "libvirt-";
+    size_t pl = sizeof(prefix) - 1, l = strlen(name), sl = strlen(suffix);
+
+    if (!vg_str_has_prefix(name, prefix) || l <= pl + sl || strcmp(name + l - sl, suffix) != 0)
+        return NULL;
+    autofree char *uuid = vg_xstrndup(name + pl, l - pl - sl);
+    if (vg_policy_check_uuid(uuid, NULL) < 0)
+        return NULL;
+    return steal_pointer(&uuid);
 }
 
 char *vg_aa_profile_path(const char *aa_dir, const char *uuid)

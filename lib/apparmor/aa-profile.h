@@ -15,6 +15,11 @@
 
 /* "libvirt-<uuid>" */
 char *vg_aa_profile_name(const char *uuid);
+/* The way back: `name` is "libvirt-<uuid>" followed by exactly `suffix`
+ * ("" for the profile file or the profile's name, VG_AA_RULES_SUFFIX for
+ * the rules file).  Returns the UUID, validated (vg_policy_check_uuid), or
+ * NULL for any other name. */
+char *vg_aa_profile_uuid(const char *name, const char *suffix);
 /* "AA_DIR/libvirt/libvirt-<uuid>": libvirt's per-domain profile file. */
 char *vg_aa_profile_path(const char *aa_dir, const char *uuid);
 /* "AA_DIR/libvirt/libvirt-<uuid>.virtguard": virtguard's rules file. */

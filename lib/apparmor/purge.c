@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 
 #include "aa-profile.h"
-#include "policy.h"
 #include "purge.h"
 
 #define PROFILE_MAX_BYTES (1 << 20)
@@ -17,19 +16,6 @@ void vg_purge_result_clear(vg_purge_result *res)
     vg_strv_free(res->removed);
     vg_strv_free(res->restored);
     res->removed = res->restored = NULL;
-}
-
-/* "libvirt-UUID" + suffix: the UUID, or NULL. */
-static char *uuid_of(const char *name, const char *suffix)
-{
-    size_t l = strlen(name), sl = strlen(suffix);
-
-    if (!vg_str_has_prefix(name, "libvirt-") || l <= 8 + sl || strcmp(name + l - sl, suffix) != 0)
-        return NULL;
-    autofree char *uuid = vg_xstrndup(name + 8, l - 8 - sl);
-    if (vg_policy_check_uuid(uuid, NULL) < 0)
-        return NULL;
-    return steal_pointer(&uuid);
 }
 
 static int restore_profile(const char *path, const char *uuid, vg_purge_result *res,
@@ -77,7 +63,7 @@ int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
     /* Profiles first: once no profile includes a rules file, removing it
      * cannot change what a load of any profile means. */
     for (size_t i = 0; names && names[i]; i++) {
-        autofree char *uuid = strchr(names[i], '.') ? NULL : uuid_of(names[i], "");
+        autofree char *uuid = strchr(names[i], '.') ? NULL : vg_aa_profile_uuid(names[i], "");
         if (!uuid)
             continue;
         autofree char *path = vg_xasprintf("%s/%s", dir, names[i]);
@@ -86,7 +72,7 @@ int vg_purge_apparmor(const char *aa_dir, vg_purge_result *res, vg_error **err)
             first = r;
     }
     for (size_t i = 0; names && names[i]; i++) {
-        autofree char *uuid = uuid_of(names[i], VG_AA_RULES_SUFFIX);
+        autofree char *uuid = vg_aa_profile_uuid(names[i], VG_AA_RULES_SUFFIX);
         if (!uuid && !strstr(names[i], ".vgtmp."))
             continue;
         autofree char *path = vg_xasprintf("%s/%s", dir, names[i]);

@@ -329,6 +329,102 @@ static char *scratch_name(const char *dir, size_t i)
     return vg_xasprintf("%s/.virtguard-probe.%ld.%zu", dir, (long)getpid(), i);
 }
 
+/* What one run of the probe holds while its child may run: the shared
+ * answers area (the answers, then the count of them), the scratch names
+ * and the child's stack.  Released in one place, probe_mem_release(). */
+typedef struct probe_mem {
+    size_t n;
+    vg_probe_res *area;
+    size_t area_len;
+    size_t *done;               /* in the area, after the answers */
+    char **scratch;             /* per request; NULL unless VG_PROBE_CHOWN */
+    void *stack;                /* the clone child's; NULL for a forked child */
+} probe_mem;
+
+static int probe_mem_init(probe_mem *m, const vg_probe_req *req, size_t n, vg_error **err)
+{
+    memset(m, 0, sizeof(*m));
+    m->n = n;
+    m->area_len = n * sizeof(vg_probe_res) + sizeof(size_t);
+    /* MAP_SHARED: the fork fallback must see the answers too. */
+    m->area = mmap(NULL, m->area_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m->area == MAP_FAILED) {
+        m->area = NULL;
+        return vg_error_set_errno(err, errno, "cannot map the mount probe's results");
+    }
+    m->done = (size_t *)(void *)&m->area[n];
+    m->scratch = vg_xcalloc(n, sizeof(*m->scratch));
+    for (size_t i = 0; i < n; i++)
+        if (req[i].op == VG_PROBE_CHOWN)
+            m->scratch[i] = scratch_name(req[i].path, i);
+    return 0;
+}
+
+static void probe_mem_release(probe_mem *m)
+{
+    if (m->area)
+        munmap(m->area, m->area_len);
+    if (m->stack)
+        munmap(m->stack, CHILD_STACK);
+    for (size_t i = 0; m->scratch && i < m->n; i++)
+        free(m->scratch[i]);
+    free(m->scratch);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Sleep until the pipe's EOF (the child exited: every answer is in) or
+ * the deadline.  Returns true when the deadline came first.  The parent
+ * does not look at errno while the child may still run: with CLONE_VM
+ * they share it. */
+static bool wait_for_child(int fd, long long deadline)
+{
+    for (;;) {
+        char c;
+        long long left = deadline - vg_now_ms();
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        if (left <= 0)
+            return true;
+        int pr = poll(&pfd, 1, (int)left);
+        if (pr < 0)
+            continue;               /* EINTR: the deadline still bounds us */
+        if (pr == 0)
+            return true;
+        if (read(fd, &c, 1) == 0)
+            return false;           /* EOF: the child exited */
+    }
+}
+
+/* Start the child on the requests, wait for it until `deadline`, stop it
+ * if it is not done.  *got: the answers in m->area; *gone: false when a
+ * killed child is stuck in the kernel and still shares m's memory. */
+static int run_child(probe_mem *m, const vg_probe_req *req, long long deadline, size_t *got,
+                     bool *timed_out, bool *gone, vg_error **err)
+{
+    int fds[2];
+
+    *got = 0;
+    *timed_out = false;
+    *gone = true;
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return vg_error_set_errno(err, errno, "cannot create a pipe for the mount probe");
+    probe_job job = { .req = req, .scratch = m->scratch, .n = m->n, .res = m->area,
+                      .done = m->done, .wfd = fds[1] };
+    pid_t pid = start_child(&job, &m->stack);
+    close(fds[1]);
+    if (pid < 0) {
+        int e = errno;
+        close(fds[0]);
+        return vg_error_set_errno(err, e, "cannot start the mount probe");
+    }
+    *timed_out = wait_for_child(fds[0], deadline);
+    close(fds[0]);
+    *got = __atomic_load_n(m->done, __ATOMIC_ACQUIRE);
+    if (*got < m->n)
+        kill(pid, SIGKILL);
+    *gone = reap(pid, *got < m->n);
+    return 0;
+}
+
 /* Run the requests; *in_flight is the index of the first request not
  * answered (n when all were). */
 static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
@@ -336,92 +432,28 @@ static int run_requests(const vg_probe_req *req, size_t n, unsigned timeout_ms,
                         vg_error **err)
 {
     long long start = vg_now_ms();
-    long long deadline = start + timeout_ms;
-    /* the answers, then the count of them */
-    size_t area_len = n * sizeof(vg_probe_res) + sizeof(size_t);
-    vg_probe_res *area;
-    size_t *done;
-    char **scratch;
-    void *stack = NULL;
-    int fds[2];
-    size_t got = 0;
-    bool timed_out = false;
-    pid_t pid;
+    probe_mem m;
+    size_t got;
+    bool timed_out, gone;
+    int r;
 
     memset(res, 0, n * sizeof(*res));
     if (elapsed_ms)
         *elapsed_ms = 0;
     if (n == 0)
         return 0;
-    /* MAP_SHARED: the fork fallback must see the answers too. */
-    area = mmap(NULL, area_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (area == MAP_FAILED)
-        return vg_error_set_errno(err, errno, "cannot map the mount probe's results");
-    done = (size_t *)(void *)&area[n];
-    scratch = vg_xcalloc(n, sizeof(*scratch));
-    for (size_t i = 0; i < n; i++)
-        if (req[i].op == VG_PROBE_CHOWN)
-            scratch[i] = scratch_name(req[i].path, i);
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        int e = errno;
-        munmap(area, area_len);
-        for (size_t i = 0; i < n; i++)
-            free(scratch[i]);
-        free(scratch);
-        return vg_error_set_errno(err, e, "cannot create a pipe for the mount probe");
-    }
-    probe_job job = { .req = req, .scratch = scratch, .n = n, .res = area, .done = done,
-                      .wfd = fds[1] };
-    pid = start_child(&job, &stack);
-    close(fds[1]);
-    if (pid < 0) {
-        int e = errno;
-        close(fds[0]);
-        munmap(area, area_len);
-        for (size_t i = 0; i < n; i++)
-            free(scratch[i]);
-        free(scratch);
-        return vg_error_set_errno(err, e, "cannot start the mount probe");
-    }
-
-    /* The parent does not look at errno while the child may still run:
-     * with CLONE_VM they share it. */
-    for (;;) {
-        char c;
-        long long left = deadline - vg_now_ms();
-        struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        int pr = poll(&pfd, 1, (int)left);
-        if (pr < 0)
-            continue;               /* EINTR: the deadline still bounds us */
-        if (pr == 0) {
-            timed_out = true;
-            break;
-        }
-        if (read(fds[0], &c, 1) == 0)
-            break;                  /* EOF: the child exited */
-    }
-    close(fds[0]);
-    got = __atomic_load_n(done, __ATOMIC_ACQUIRE);
-    if (got < n)
-        kill(pid, SIGKILL);
-    bool gone = reap(pid, got < n);
+    if ((r = probe_mem_init(&m, req, n, err)) < 0)
+        return r;
+    r = run_child(&m, req, start + timeout_ms, &got, &timed_out, &gone, err);
     /* Copy what was answered, in order (answers arrive in request order). */
     for (size_t i = 0; i < got && i < n; i++)
-        res[i] = area[i];
-    if (gone) {
-        munmap(area, area_len);
-        if (stack)
-            munmap(stack, CHILD_STACK);
-        for (size_t i = 0; i < n; i++)
-            free(scratch[i]);
-        free(scratch);
-    }
+        res[i] = m.area[i];
+    if (gone)
+        probe_mem_release(&m);
     /* else: a child stuck in the kernel still shares this memory; it is
      * deliberately leaked (it is killed, and runs no more user code). */
+    if (r < 0)
+        return r;
     if (elapsed_ms)
         *elapsed_ms = vg_now_ms() - start;
     *in_flight = got;

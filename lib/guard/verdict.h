@@ -16,6 +16,7 @@
 
 #include "exitcode.h"
 #include "guard.h"
+#include "hook-op.h"
 
 typedef enum {
     VG_VERDICT_SKIP,        /* no file on a shared mount, a path_map FROM or an
@@ -58,10 +59,15 @@ bool vg_apparmor_active(const vg_config *cfg, bool aa_enabled);
  * rules. */
 bool vg_verdict_in_scope(const vg_config *cfg, const vg_domain *dom);
 
-/* `stage` is the hook operation ("prepare", "start") or "check".
- * `config_path` NULL means the default path. */
+/* The verdict for starting the domain in `xml` (`xml_name` names it in
+ * messages), decided first, then rendered once (text, log_line).  `op` is
+ * the hook operation it is made for (VG_HOOK_OP_PREPARE, VG_HOOK_OP_START:
+ * at prepare the owner warning is left to start) or VG_HOOK_OP_CHECK;
+ * its name starts the log line.  `config_path` NULL means the default
+ * path.  Never fails: every failure is a verdict (CONFIG, INPUT, or
+ * WARN/REFUSE with a reason).  Free with vg_verdict_clear(). */
 void vg_verdict_make(const char *config_path, const char *xml, size_t len, const char *xml_name,
-                     const char *stage, const vg_guard_env *env, vg_verdict *out);
+                     vg_hook_op op, const vg_guard_env *env, vg_verdict *out);
 /* Exit status for the hook: 1 for REFUSE, CONFIG (not dev) and INPUT (not dev), else 0. */
 int vg_verdict_hook_status(const vg_verdict *v);
 /* The hook's exit status when a step after an allowing verdict fails (the

@@ -338,6 +338,27 @@ static void test_paths(void **state)
                                ".virtguard");
     assert_string_equal(inc, "#include if exists "
                              "<libvirt/libvirt-0b7d3c6e-5f1a-4e2b-8c9d-112233445566.virtguard>");
+    /* and back, the one way for every caller (helper gc, purge) */
+    autofree char *name = vg_aa_profile_name(u);
+    autofree char *back = vg_aa_profile_uuid(name, "");
+    autofree char *back_rules = vg_aa_profile_uuid(strrchr(rules, '/') + 1, VG_AA_RULES_SUFFIX);
+    assert_string_equal(back, u);
+    assert_string_equal(back_rules, u);
+    static const char *const not_ours[] = {
+        "libvirt-0b7d3c6e-5f1a-4e2b-8c9d-112233445566.files",
+        "libvirt-0b7d3c6e-5f1a-4e2b-8c9d-11223344556",      /* one digit short */
+        "libvirt-0b7d3c6e-5f1a-4e2b-8c9d-11223344556g",     /* not hex */
+        "libvirt-", "libvirt-.virtguard", "TEMPLATE.qemu",
+        "xlibvirt-0b7d3c6e-5f1a-4e2b-8c9d-112233445566",
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(not_ours); i++) {
+        autofree char *none = vg_aa_profile_uuid(not_ours[i], "");
+        autofree char *none_rules = vg_aa_profile_uuid(not_ours[i], VG_AA_RULES_SUFFIX);
+        assert_null(none);
+        assert_null(none_rules);
+    }
+    autofree char *wrong_suffix = vg_aa_profile_uuid(strrchr(rules, '/') + 1, "");
+    assert_null(wrong_suffix);
 }
 
 int main(void)

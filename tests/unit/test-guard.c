@@ -426,11 +426,63 @@ static void test_unreadable_xml_names_domain(void **state)
                               "</domain>";
     vg_guard_env env = { .domain_name = "sbx\\r1" };
     vg_verdict v;
-    vg_verdict_make(TEST_DATA_DIR "/conf/lima.conf", xml, strlen(xml), "-", "prepare", &env, &v);
+    vg_verdict_make(TEST_DATA_DIR "/conf/lima.conf", xml, strlen(xml), "-", VG_HOOK_OP_PREPARE,
+                    &env, &v);
     assert_int_equal(v.kind, VG_VERDICT_INPUT);
     assert_non_null(strstr(v.text, "domain 'sbx\\r1': cannot read the domain XML: "));
     assert_non_null(strstr(v.text, "an attribute value holds a raw newline (LF)"));
+    /* lima.conf says dev mode */
+    assert_true(vg_str_has_prefix(v.log_line, "domain 'sbx\\r1': prepare: warned: cannot read "
+                                              "the domain XML: "));
     vg_verdict_clear(&v);
+}
+
+/* An unreadable virtguard.conf: a verdict, not an error, named after the
+ * operation it was made for. */
+static void test_broken_config_verdict(void **state)
+{
+    (void)state;
+    static const char xml[] = "<domain type='qemu'><name>x</name></domain>";
+    char conf[] = "/tmp/vg-test-conf-XXXXXX";
+    int fd = mkstemp(conf);
+    assert_true(fd >= 0);
+    assert_int_equal(vg_write_all(fd, "mode = enforce\n", 15), 0);     /* not a string */
+    close(fd);
+    vg_verdict v;
+    vg_verdict_make(conf, xml, strlen(xml), "-", VG_HOOK_OP_START, NULL, &v);
+    assert_int_equal(v.kind, VG_VERDICT_CONFIG);
+    assert_int_equal(vg_verdict_hook_status(&v), VG_EXIT_PROBLEMS);
+    assert_true(vg_str_has_prefix(v.text, "virtguard: "));
+    assert_non_null(strstr(v.text, ". Every start is refused until the file is fixed"));
+    assert_true(vg_str_has_prefix(v.log_line, "start: refused: "));
+    vg_verdict_clear(&v);
+    vg_verdict_make(conf, xml, strlen(xml), "-", VG_HOOK_OP_CHECK, NULL, &v);
+    assert_true(vg_str_has_prefix(v.log_line, "check: refused: "));
+    vg_verdict_clear(&v);
+    unlink(conf);
+}
+
+/* libvirt's operation names, one table: each name is its value and back;
+ * what libvirt does not send (or "check", the CLI's) is no value. */
+static void test_hook_op_names(void **state)
+{
+    (void)state;
+    static const char *const ops[] = { "start", "stopped", "prepare", "release", "migrate",
+                                       "started", "reconnect", "attach", "restore" };
+    for (size_t i = 0; i < VG_N_ELEMENTS(ops); i++) {
+        assert_int_equal(vg_hook_op_from_name(ops[i]), (int)i);
+        assert_string_equal(vg_hook_op_name((vg_hook_op)i), ops[i]);
+    }
+    assert_int_equal(vg_hook_op_from_name("prepare"), VG_HOOK_OP_PREPARE);
+    assert_int_equal(vg_hook_op_from_name("check"), -1);
+    assert_int_equal(vg_hook_op_from_name("Prepare"), -1);
+    assert_int_equal(vg_hook_op_from_name(""), -1);
+    assert_string_equal(vg_hook_op_name(VG_HOOK_OP_CHECK), "check");
+    assert_int_equal(vg_hook_subop_from_name("begin"), VG_HOOK_SUBOP_BEGIN);
+    assert_int_equal(vg_hook_subop_from_name("end"), VG_HOOK_SUBOP_END);
+    assert_int_equal(vg_hook_subop_from_name("-"), VG_HOOK_SUBOP_NONE);
+    assert_int_equal(vg_hook_subop_from_name("middle"), -1);
+    assert_string_equal(vg_hook_subop_name(VG_HOOK_SUBOP_END), "end");
 }
 
 static void add_static_label(fixture *f, const char *label)
@@ -758,14 +810,14 @@ static void test_owner_lost_verdict(void **state)
                          .mountinfo = mi, .probe_edit = answer_all, .probe_opaque = f };
 
     vg_verdict v;
-    vg_verdict_make(conf, xml, strlen(xml), "-", "prepare", &env, &v);
+    vg_verdict_make(conf, xml, strlen(xml), "-", VG_HOOK_OP_PREPARE, &env, &v);
     assert_int_equal(v.kind, VG_VERDICT_ALLOW);
     assert_false(v.warns);
     assert_string_equal(v.text, "");
     assert_non_null(strstr(v.log_line, "prepare: allowed: 1 shared path(s)"));
     vg_verdict_clear(&v);
 
-    vg_verdict_make(conf, xml, strlen(xml), "-", "start", &env, &v);
+    vg_verdict_make(conf, xml, strlen(xml), "-", VG_HOOK_OP_START, &env, &v);
     assert_int_equal(v.kind, VG_VERDICT_ALLOW);
     assert_int_equal(vg_verdict_hook_status(&v), 0);
     assert_true(v.warns);
@@ -908,6 +960,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_label_state_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_user, setup, teardown),
         cmocka_unit_test(test_scratch_name_valid),
+        cmocka_unit_test(test_broken_config_verdict),
+        cmocka_unit_test(test_hook_op_names),
         cmocka_unit_test_setup_teardown(test_owner_lost_no_xattrs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lost_xattr_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_owner_lost_remember_off, setup, teardown),
