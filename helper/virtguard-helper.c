@@ -44,6 +44,7 @@
 #define PARSER_GRACE_MS 1000     /* for a killed apparmor_parser to go away */
 #define PARSER_OUTPUT_MAX 8192   /* its messages, kept for the error */
 #define GC_MIN_AGE_S 600        /* gc keeps rules younger than this */
+#define FAILED_REMEMBER_S 600   /* a failed compile is not retried for this long */
 #define SAFE_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
 typedef struct helper {
@@ -68,6 +69,11 @@ static const char *const kill_steps[] = {
     "after-profile-tmp", "after-profile-rename", NULL,
 };
 static const char *kill_at;
+
+/* Test-only (tests/integration/13-concurrent-loads.sh): --test-parser-timeout-ms
+ * lowers apparmor_parser's bound so that a hostile compile times out in a
+ * test's time.  It can only shorten the bound (at most PARSER_TIMEOUT_MS). */
+static unsigned parser_timeout_ms = PARSER_TIMEOUT_MS;
 
 static void kill_point(const char *step)
 {
@@ -154,25 +160,66 @@ static int mkdir_p(const char *dir, mode_t mode)
     return 0;
 }
 
-/* One lock for all domains: the critical section is a few file writes. */
-static int take_lock(const helper *h, vg_error **err)
+/* Locks (docs/SECURITY.md, "Cost"), flocks released by the kernel when the
+ * process ends, taken in this order only:
+ *   - RUN_DIR/lock/UUID, exclusive: one domain's load, unload or reconcile
+ *     at a time, for the whole command (its compile included); other
+ *     domains never wait on it.  gc tries it without waiting.
+ *   - RUN_DIR/helper.lock: shared by load and unload around their writes
+ *     only (cache markers, the rules and profile files), exclusive for gc,
+ *     roots and purge, which remove or rewrite what loads write.  No one
+ *     compiles while holding it. */
+static int lock_path(const char *path, int op, vg_error **err)
 {
-    autofree char *path = vg_xasprintf("%s/helper.lock", h->run_dir);
-    int r, fd;
-
-    if ((r = mkdir_p(h->run_dir, 0700)) < 0)
-        return vg_error_set_errno(err, -r, "cannot create '%s'", h->run_dir);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
         return vg_error_set_errno(err, errno, "cannot open the lock '%s'", path);
-    while (flock(fd, LOCK_EX) < 0) {
+    while (flock(fd, op) < 0) {
         if (errno != EINTR) {
             int e = errno;
             close(fd);
+            if (e == EWOULDBLOCK)
+                return -EWOULDBLOCK;
             return vg_error_set_errno(err, e, "cannot lock '%s'", path);
         }
     }
-    return fd;                  /* released when the process exits */
+    return fd;
+}
+
+/* The global lock, LOCK_SH or LOCK_EX. */
+static int take_lock(const helper *h, int op, vg_error **err)
+{
+    autofree char *path = vg_xasprintf("%s/helper.lock", h->run_dir);
+    int r;
+
+    if ((r = mkdir_p(h->run_dir, 0700)) < 0)
+        return vg_error_set_errno(err, -r, "cannot create '%s'", h->run_dir);
+    return lock_path(path, op, err);
+}
+
+/* The lock of the domain `uuid` (validated: it is the file's name), with
+ * LOCK_EX, and LOCK_NB when `nowait` (then -EWOULDBLOCK, no message, when
+ * another process has it).  gc removes the files of domains that are gone,
+ * holding their lock: a lock taken on a file that is no longer there is
+ * taken again on the new one. */
+static int take_domain_lock(const helper *h, const char *uuid, bool nowait, vg_error **err)
+{
+    autofree char *dir = vg_xasprintf("%s/lock", h->run_dir);
+    autofree char *path = vg_xasprintf("%s/%s", dir, uuid);
+    int r;
+
+    if ((r = mkdir_p(dir, 0700)) < 0)
+        return vg_error_set_errno(err, -r, "cannot create '%s'", dir);
+    for (;;) {
+        struct stat fst, pst;
+        int fd = lock_path(path, LOCK_EX | (nowait ? LOCK_NB : 0), err);
+        if (fd < 0)
+            return fd;
+        if (fstat(fd, &fst) == 0 && lstat(path, &pst) == 0 && fst.st_dev == pst.st_dev &&
+            fst.st_ino == pst.st_ino)
+            return fd;
+        close(fd);
+    }
 }
 
 /* vg_spawn_started_hook: apparmor_parser is running. */
@@ -182,24 +229,28 @@ static void parser_spawned(pid_t pid)
     kill_point("after-parser-spawn");
 }
 
-/* Run apparmor_parser -Q -K on `text` (stdin), bounded in time. */
-static int parser_compile(const helper *h, const char *text, vg_error **err)
+/* Run apparmor_parser -Q -K on `text` (stdin), bounded in time.  On error,
+ * *its_verdict says that the parser ran and failed on this text (timed
+ * out, rejected it, was killed) rather than could not be run. */
+static int parser_compile(const helper *h, const char *text, bool *its_verdict, vg_error **err)
 {
     char *const argv[] = { (char *)h->parser, (char *)"-Q", (char *)"-K", (char *)"--base",
                            (char *)h->aa_dir, (char *)"-I", (char *)h->aa_dir, NULL };
     vg_spawn_result res;
     int r;
 
+    *its_verdict = false;
     vg_spawn_started_hook = parser_spawned;
-    r = vg_spawn_run(argv, text, strlen(text), PARSER_TIMEOUT_MS, PARSER_GRACE_MS,
+    r = vg_spawn_run(argv, text, strlen(text), parser_timeout_ms, PARSER_GRACE_MS,
                      PARSER_OUTPUT_MAX, &res, err);
     vg_spawn_started_hook = NULL;
     if (r < 0)
         return r;
+    *its_verdict = !(res.exited && vg_spawn_exit_status(&res) == 127);     /* 127: not run */
     if (res.timed_out) {
         vg_spawn_result_clear(&res);
-        return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %d ms",
-                            PARSER_TIMEOUT_MS);
+        return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %u ms "
+                            "(it was stopped)", parser_timeout_ms);
     }
     autofree char *msgs = steal_pointer(&res.output);
     int status = res.status;
@@ -217,25 +268,81 @@ static int parser_compile(const helper *h, const char *text, vg_error **err)
     return vg_error_set(err, EINVAL, "apparmor_parser rejected the profile (%s): %s", how, msgs);
 }
 
+/* "2026-12-03 15:40:12 UTC" */
+static char *utc_time(time_t t)
+{
+    struct tm tm;
+    char buf[64];
+    if (!gmtime_r(&t, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        return vg_xasprintf("%lld", (long long)t);
+    return vg_xstrdup(buf);
+}
+
+/* A failed compile remembered in `path` ("EPOCH ERRNO\nMESSAGE", written by
+ * remember_failure): 0 when there is none or it has expired (then the file
+ * goes), else the remembered error, with when it expires. */
+static int failure_remembered(const char *path, vg_error **err)
+{
+    autofree char *text = NULL;
+    long long when;
+    int code, n = 0;
+
+    if (vg_read_file(path, 1 << 16, &text, NULL) < 0)
+        return 0;
+    time_t now = time(NULL);
+    if (sscanf(text, "%lld %d\n%n", &when, &code, &n) != 2 || n == 0 || code <= 0 ||
+        now >= when + FAILED_REMEMBER_S || now < when) {
+        (void)unlink(path);
+        return 0;
+    }
+    autofree char *at = utc_time((time_t)when);
+    autofree char *until = utc_time((time_t)when + FAILED_REMEMBER_S);
+    return vg_error_set(err, code, "apparmor_parser failed on this same profile text at %s "
+                        "and virtguard does not run it again on it until %s (any change to the "
+                        "domain's rules is compiled at once; 'virtguard-helper gc' forgets the "
+                        "failure): %s", at, until, text + n);
+}
+
+static void remember_failure(const char *dir, const char *path, const vg_error *e)
+{
+    autofree char *text = vg_xasprintf("%lld %d\n%s", (long long)time(NULL), e->code, e->msg);
+    if (mkdir_p(dir, 0700) == 0)
+        (void)vg_write_file_atomic(path, text, strlen(text), 0600);
+}
+
 /* Compile once per distinct content: a marker named by the SHA-256 of the
- * complete validated text. */
-static int validate_cached(const helper *h, const char *text, bool *cached, vg_error **err)
+ * complete validated text in CACHE/validated/; a failure (the parser timed
+ * out or rejected the text) is remembered under the same name in
+ * CACHE/failed/ for FAILED_REMEMBER_S, so that retries cost nothing.  The
+ * compile runs under the domain's lock only; the markers are written under
+ * the global lock (shared), which is then handed to the caller in *glock
+ * for its own writes. */
+static int validate_cached(const helper *h, const char *text, bool *cached, int *glock,
+                           vg_error **err)
 {
     char hex[65];
     autofree char *dir = vg_xasprintf("%s/validated", h->cache_dir);
+    autofree char *fdir = vg_xasprintf("%s/failed", h->cache_dir);
     autofree char *marker = NULL;
+    autofree char *failed = NULL;
+    bool its_verdict;
     int r;
 
     vg_sha256_hex(text, strlen(text), hex);
     marker = vg_xasprintf("%s/%s", dir, hex);
-    if (access(marker, F_OK) == 0) {
-        *cached = true;
-        return 0;
-    }
-    *cached = false;
-    if ((r = parser_compile(h, text, err)) < 0)
+    failed = vg_xasprintf("%s/%s", fdir, hex);
+    *cached = access(marker, F_OK) == 0;
+    if (!*cached && (r = failure_remembered(failed, err)) < 0)
         return r;
-    if (mkdir_p(dir, 0700) == 0)
+    r = *cached ? 0 : parser_compile(h, text, &its_verdict, err);
+    if (r < 0) {
+        if (its_verdict && (*glock = take_lock(h, LOCK_SH, NULL)) >= 0)
+            remember_failure(fdir, failed, *err);
+        return r;
+    }
+    if ((*glock = take_lock(h, LOCK_SH, err)) < 0)
+        return *glock;
+    if (!*cached && mkdir_p(dir, 0700) == 0)
         (void)vg_write_file_atomic(marker, "", 0, 0600);
     return 0;
 }
@@ -287,6 +394,7 @@ static int cmd_load(const helper *h, vg_error **err)
     autofree char *new_main = NULL;
     autofree char *check_text = NULL;
     autoclose int lock = -1;
+    autoclose int glock = -1;
     size_t len;
     bool changed_main = false, changed_rules = false, cached = false;
     int r;
@@ -330,7 +438,7 @@ static int cmd_load(const helper *h, vg_error **err)
     autofree char *main_path = vg_aa_profile_path(h->aa_dir, h->uuid);
     autofree char *rules_path = vg_aa_rules_path(h->aa_dir, h->uuid);
 
-    if ((lock = take_lock(h, err)) < 0)
+    if ((lock = take_domain_lock(h, h->uuid, false, err)) < 0)
         return lock;
     kill_point("after-lock");
     r = vg_read_file(main_path, 1 << 20, &main_text, NULL);
@@ -350,7 +458,7 @@ static int cmd_load(const helper *h, vg_error **err)
     if ((r = vg_aa_profile_for_validation(new_main, h->uuid, rules, &check_text, err)) < 0)
         return r;
     /* Nothing on disk changes unless the complete profile compiles. */
-    if ((r = validate_cached(h, check_text, &cached, err)) < 0)
+    if ((r = validate_cached(h, check_text, &cached, &glock, err)) < 0)
         return vg_error_wrap(err, "domain '%s': the rules were not installed", dom->name);
     kill_point("after-validate");
     if ((r = write_if_changed(rules_path, rules, &changed_rules, err)) < 0)
@@ -376,11 +484,14 @@ static int cmd_load(const helper *h, vg_error **err)
 static int unload_rules(const helper *h, const char *why, vg_error **err)
 {
     autoclose int lock = -1;
+    autoclose int glock = -1;
     vg_aa_undone done;
     int r;
 
-    if ((lock = take_lock(h, err)) < 0)
+    if ((lock = take_domain_lock(h, h->uuid, false, err)) < 0)
         return lock;
+    if ((glock = take_lock(h, LOCK_SH, err)) < 0)
+        return glock;
     if ((r = vg_aa_domain_undo(h->aa_dir, h->uuid, false, &done, err)) < 0)
         return r;
     autofree char *what = vg_aa_undone_describe(h->aa_dir, h->uuid, &done);
@@ -416,7 +527,7 @@ static int cmd_roots(const helper *h, vg_error **err)
     if ((r = vg_config_load(h->config_path, &cfg, err)) < 0 ||
         (r = vg_helper_roots_render(cfg, &text, err)) < 0)
         return r;
-    if ((lock = take_lock(h, err)) < 0)
+    if ((lock = take_lock(h, LOCK_EX, err)) < 0)
         return lock;
     if ((r = mkdir_p(dir, 0755)) < 0)
         return vg_error_set_errno(err, -r, "cannot create '%s'", dir);
@@ -464,6 +575,51 @@ static void gc_temporaries(const char *dir, size_t *removed)
     closedir(d);
 }
 
+/* Every remembered failed compile (and its temporaries) goes: gc is the
+ * admin's way to have the parser try again at once. */
+static void gc_failures(const helper *h, size_t *removed)
+{
+    autofree char *dir = vg_xasprintf("%s/failed", h->cache_dir);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        if (unlink(path) == 0) {
+            printf("virtguard-helper: gc: forgot the failed compile '%s'\n", path);
+            (*removed)++;
+        }
+    }
+    closedir(d);
+}
+
+/* Lock files of domains libvirt no longer knows go, each removed while
+ * held (a load that opened it before takes the new one: take_domain_lock). */
+static void gc_locks(const helper *h, char *const *known)
+{
+    autofree char *dir = vg_xasprintf("%s/lock", h->run_dir);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        if (vg_policy_check_uuid(de->d_name, NULL) < 0 || vg_strv_contains(known, de->d_name))
+            continue;
+        int fd = take_domain_lock(h, de->d_name, true, NULL);
+        if (fd < 0)
+            continue;           /* in use: a start in progress */
+        autofree char *path = vg_xasprintf("%s/%s", dir, de->d_name);
+        (void)unlink(path);
+        close(fd);
+    }
+    closedir(d);
+}
+
 /* When a start last wrote for the domain: its rules file's mtime, else
  * (rules already unloaded) its profile file's; 0 when neither exists. */
 static time_t last_written(const helper *h, const char *uuid)
@@ -488,11 +644,12 @@ static int cmd_gc(const helper *h, vg_error **err)
     struct dirent *de;
     size_t removed = 0, restored = 0;
 
-    if ((lock = take_lock(h, err)) < 0)
+    if ((lock = take_lock(h, LOCK_EX, err)) < 0)
         return lock;
     /* Temporary files left by an interrupted write are never in use. */
     gc_temporaries(libvirt_dir, &removed);
     gc_temporaries(vdir, &removed);
+    gc_failures(h, &removed);
 
     size_t bad = vg_domains_in_dir(h->libvirt_conf_dir, add_uuid, &known, &failures);
     bad += vg_domains_in_dir(h->libvirt_run_dir, add_uuid, &known, &failures);
@@ -520,6 +677,10 @@ static int cmd_gc(const helper *h, vg_error **err)
          * hook: files this young may belong to a start in progress. */
         if (time(NULL) - last_written(h, uuid) < GC_MIN_AGE_S)
             continue;
+        /* Nor while a load or unload of it runs (its lock is busy). */
+        autoclose int dlock = take_domain_lock(h, uuid, true, NULL);
+        if (dlock < 0)
+            continue;
         /* The domain is gone: its profile becomes libvirt's own again. */
         if (vg_aa_domain_undo(h->aa_dir, uuid, true, &done, &e) < 0) {
             fprintf(stderr, "virtguard-helper: gc: %s\n", e->msg);
@@ -532,6 +693,7 @@ static int cmd_gc(const helper *h, vg_error **err)
         removed += done.rules_removed;
         restored += done.complain_removed || done.include_removed;
     }
+    gc_locks(h, known);
     vg_log(LOG_INFO, "gc: %zu file(s) removed, %zu profile(s) restored", removed, restored);
     return 0;
 }
@@ -546,7 +708,7 @@ static int cmd_purge(const helper *h, vg_error **err)
     bool had_run_dir = lstat(h->run_dir, &st) == 0;
     int r, first;
 
-    if ((lock = take_lock(h, err)) < 0)
+    if ((lock = take_lock(h, LOCK_EX, err)) < 0)
         return lock;
     first = vg_purge_apparmor(h->aa_dir, &res, err);
     if ((r = vg_purge_state_dir(h->cache_dir, &res, err)) < 0 && !first)
@@ -583,6 +745,7 @@ static void parse_options(int argc, char **argv, helper *h)
         { "libvirt-config-dir", required_argument, NULL, 'L' },
         { "libvirt-run-dir", required_argument, NULL, 'S' },
         { "test-kill-at", required_argument, NULL, 'K' },
+        { "test-parser-timeout-ms", required_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -603,6 +766,14 @@ static void parse_options(int argc, char **argv, helper *h)
             kill_at = optarg;
             vg_write_file_atomic_hook = kill_hook;
             break;
+        case 'T': {
+            char *end;
+            unsigned long ms = strtoul(optarg, &end, 10);
+            if (*end || ms == 0 || ms > PARSER_TIMEOUT_MS)
+                die_usage();
+            parser_timeout_ms = (unsigned)ms;
+            break;
+        }
         default: die_usage();
         }
     }

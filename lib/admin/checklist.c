@@ -193,20 +193,27 @@ static const char *status_colour(vg_check_status st)
     return "";
 }
 
-/* Log text is untrusted: no terminal control sequences reach the screen.
- * Every control character but newline is shown as '?'; each new line is
- * indented by `indent`. */
+/* Log text is untrusted: every value is shown by the one escaper
+ * (vg_buf_add_shown), so no control or format character reaches the
+ * screen.  With `indent`, the text's own newlines (those virtguard's
+ * messages put there; the values in them never hold one) start lines
+ * indented by `indent`; without, the text is one line and a newline is
+ * shown as "\n". */
 static void add_safe(vg_buf *b, const char *s, const char *indent)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\n') {
-            vg_buf_addc(b, '\n');
-            vg_buf_add(b, indent);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            vg_buf_addc(b, '?');
-        } else {
-            vg_buf_addc(b, (char)*p);
-        }
+    if (!indent) {
+        vg_buf_add_shown(b, s, 0);
+        return;
+    }
+    for (const char *line = s;;) {
+        const char *nl = strchr(line, '\n');
+        autofree char *one = vg_xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
+        vg_buf_add_shown(b, one, 0);
+        if (!nl)
+            break;
+        vg_buf_addc(b, '\n');
+        vg_buf_add(b, indent);
+        line = nl + 1;
     }
 }
 
@@ -220,9 +227,9 @@ char *vg_checklist_format(const vg_checklist *l, bool colour)
     for (size_t i = 0; i < l->n; i++) {
         const vg_check *c = &l->v[i];
         size_t start = b.len;
-        add_safe(&b, c->topic, "");
+        add_safe(&b, c->topic, NULL);
         vg_buf_add(&b, ": ");
-        add_safe(&b, c->title, "");
+        add_safe(&b, c->title, NULL);
         /* Pad to the status column; long titles push it right. */
         size_t used = b.len - start;
         vg_buf_addc(&b, ' ');
@@ -256,9 +263,9 @@ char *vg_checklist_format(const vg_checklist *l, bool colour)
                   vg_checklist_count(l, VG_CHECK_FAIL));
     for (size_t i = 0; i < l->n_summary; i++) {
         vg_buf_add(&b, ", ");
-        add_safe(&b, l->summary[i].key, "");
+        add_safe(&b, l->summary[i].key, NULL);
         vg_buf_add(&b, " ");
-        add_safe(&b, l->summary[i].value, "");
+        add_safe(&b, l->summary[i].value, NULL);
     }
     vg_buf_addc(&b, '\n');
     return vg_buf_steal(&b);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 
+#include "aa-escape.h"
 #include "explain-stack.h"
 
 #define VZ_SERVICE "com.apple.Virtualization.VirtualMachine"
@@ -21,10 +22,48 @@ void vg_stack_log_clear(vg_stack_log *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* "Sandbox: PROCESS(PID) deny(N) OPERATION ARGS" anywhere in the line. */
+/* Who writes Seatbelt denials: the kernel, as `log stream --style compact`
+ * ("kernel[0:2c1a]") and `log show` ("kernel:") name it. */
+static const char *const sandbox_writers[] = { "kernel[", "kernel:" };
+
+static bool plain_token_char(char c)
+{
+    return isalnum((unsigned char)c) || (c && strchr(":.+-", c));
+}
+
+/* The line's own "Sandbox: " message, by the log's grammar: at the line's
+ * start, or after "WRITER (Sandbox) " preceded only by plain tokens (the
+ * time, the type, ids).  A "Sandbox: " quoted inside another program's
+ * message (a file name in a libvirt error) is not one.  NULL when none. */
+static const char *sandbox_message(const char *line)
+{
+    static const char tag[] = "(Sandbox) Sandbox: ";
+    if (vg_str_has_prefix(line, "Sandbox: "))
+        return line;
+    const char *t = strstr(line, tag);
+    if (!t)
+        return NULL;
+    const char *w = t;                      /* the writer's token before it */
+    while (w > line && w[-1] == ' ')
+        w--;
+    const char *end = w;
+    while (w > line && w[-1] != ' ')
+        w--;
+    bool writer = false;
+    for (size_t i = 0; i < VG_N_ELEMENTS(sandbox_writers); i++)
+        writer |= vg_str_has_prefix(w, sandbox_writers[i]) && end > w;
+    if (!writer || end == t)
+        return NULL;
+    for (const char *q = line; q < w; q++)
+        if (*q != ' ' && !plain_token_char(*q))
+            return NULL;
+    return t + strlen("(Sandbox) ");
+}
+
+/* "Sandbox: PROCESS(PID) deny(N) OPERATION ARGS" as the line's message. */
 static bool parse_seatbelt(vg_stack_log *s, const char *line, unsigned lineno)
 {
-    const char *p = strstr(line, "Sandbox: ");
+    const char *p = sandbox_message(line);
     if (!p)
         return false;
     p += strlen("Sandbox: ");
@@ -106,14 +145,34 @@ bool vg_stack_parse_line(vg_stack_log *s, const char *line, unsigned lineno)
     return false;
 }
 
+/* ---- shown forms --------------------------------------------------------- */
+
+static bool show_field(char **field)
+{
+    if (!*field || vg_str_is_shown_as_is(*field))
+        return false;
+    char *shown = vg_str_escape(*field, true);
+    free(*field);
+    *field = shown;
+    return true;
+}
+
+void vg_stack_show(vg_stack_log *s)
+{
+    for (size_t i = 0; i < s->n_sb; i++) {
+        vg_seatbelt_denial *d = &s->sb[i];
+        d->unshown |= show_field(&d->process);
+        d->unshown |= show_field(&d->argument);
+        d->unshown |= show_field(&d->operation);
+        show_field(&d->rest);
+    }
+}
+
 /* ---- rules ------------------------------------------------------------- */
 
-static bool printable(const char *s)
+static bool printable(const vg_seatbelt_denial *d, const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return false;
-    return *s != '\0';
+    return !d->unshown && s && *s && vg_str_is_shown_as_is(s);
 }
 
 /* An SBPL string literal: '"' and '\' escaped. */
@@ -151,17 +210,32 @@ static grant_kind kind_of(const vg_seatbelt_denial *d)
     return GRANT_OTHER;
 }
 
-/* For a file operation: the macOS path and whether it names a directory
- * (a trailing '/': then a subpath rule). */
-static char *file_target(const vg_seatbelt_denial *d, bool *dir)
+/* The path as a Linux-style path for the restricted-prefix check: macOS's
+ * /private/etc, /private/var, /private/tmp are /etc, /var, /tmp. */
+static const char *restricted_macos(const char *path)
 {
-    if (!d->argument || d->argument[0] != '/' || !printable(d->argument) ||
-        strstr(d->argument, "/../") || vg_str_has_prefix(d->argument, "../"))
+    const char *p = vg_str_has_prefix(path, "/private/") ? path + strlen("/private") : path;
+    return vg_aa_restricted_root(p);
+}
+
+/* For a file operation: the macOS path of the one object denied (a
+ * directory's trailing '/' dropped: its literal), or NULL when no rule is
+ * proposed for it. */
+static char *file_target(const vg_seatbelt_denial *d)
+{
+    if (!d->argument || d->argument[0] != '/' || !printable(d, d->argument))
         return NULL;
+    autofree char *norm = vg_path_normalize(d->argument);  /* NULL for ".." */
     size_t n = strlen(d->argument);
-    *dir = n > 1 && d->argument[n - 1] == '/';
-    autofree char *trim = vg_xstrndup(d->argument, *dir ? n - 1 : n);
-    return macos_path(trim);
+    size_t slash = n > 1 && d->argument[n - 1] == '/' ? 1 : 0;
+    if (!norm || strlen(norm) != n - slash || strncmp(norm, d->argument, n - slash) != 0)
+        return NULL;                        /* "/./", "//", "..": not the kernel's form */
+    char *path = macos_path(norm);
+    if (restricted_macos(norm) || restricted_macos(path)) {
+        free(path);
+        return NULL;
+    }
+    return path;
 }
 
 char *vg_seatbelt_rule(const vg_seatbelt_denial *d)
@@ -171,23 +245,19 @@ char *vg_seatbelt_rule(const vg_seatbelt_denial *d)
     grant_kind k = kind_of(d);
 
     if (k == GRANT_READ || k == GRANT_WRITE) {
-        bool dir = false;
-        autofree char *path = file_target(d, &dir);
+        autofree char *path = file_target(d);
         if (!path)
             return NULL;
-        vg_buf_printf(&b, "(allow %s (%s ", k == GRANT_READ ? "file-read*" : "file-write*",
-                      dir ? "subpath" : "literal");
+        vg_buf_printf(&b, "(allow %s (literal ", k == GRANT_READ ? "file-read*" : "file-write*");
         sbpl_string(&b, path);
         vg_buf_add(&b, "))");
     } else if (strcmp(d->operation, "mach-lookup") == 0 || strcmp(d->operation,
                                                                   "mach-register") == 0) {
-        if (!arg || !printable(arg))
+        if (!printable(d, arg))
             return NULL;
         vg_buf_printf(&b, "(allow %s (global-name ", d->operation);
         sbpl_string(&b, arg);
         vg_buf_add(&b, "))");
-    } else if (strcmp(d->operation, "mach-task-name") == 0) {
-        vg_buf_add(&b, "(allow mach-task-name)");
     } else if (strcmp(d->operation, "generic-issue-extension") == 0 ||
                strcmp(d->operation, "file-issue-extension") == 0) {
         /* "class: com.apple.app-sandbox.read-write ..." or the class first */
@@ -197,16 +267,16 @@ char *vg_seatbelt_rule(const vg_seatbelt_denial *d)
             c = vg_xstrndup(cls + 7, strcspn(cls + 7, " \t)"));
         else if (arg && strchr(arg, '.'))
             c = vg_xstrdup(arg);
-        if (!c || !printable(c))
+        if (!printable(d, c))
             return NULL;
         vg_buf_printf(&b, "(allow %s (extension-class ", d->operation);
         sbpl_string(&b, c);
         vg_buf_add(&b, "))");
-    } else if (strcmp(d->operation, "sysctl-read") == 0 && arg && printable(arg)) {
+    } else if (strcmp(d->operation, "sysctl-read") == 0 && printable(d, arg)) {
         vg_buf_add(&b, "(allow sysctl-read (sysctl-name ");
         sbpl_string(&b, arg);
         vg_buf_add(&b, "))");
-    } else if (strcmp(d->operation, "iokit-open") == 0 && arg && printable(arg)) {
+    } else if (strcmp(d->operation, "iokit-open") == 0 && printable(d, arg)) {
         vg_buf_add(&b, "(allow iokit-open (iokit-user-client-class ");
         sbpl_string(&b, arg);
         vg_buf_add(&b, "))");
@@ -218,14 +288,16 @@ char *vg_seatbelt_rule(const vg_seatbelt_denial *d)
 
 /* ---- judgement ----------------------------------------------------------- */
 
-/* A value for a title: printable ASCII, at most 120 bytes. */
+/* A value for a title (already in its shown form, vg_stack_show): at most
+ * 120 bytes, cut between two characters. */
 static char *shown(const char *s)
 {
-    vg_buf b = { 0 };
-    size_t i = 0;
-    for (const unsigned char *p = (const unsigned char *)(s ? s : "?"); *p && i < 120; p++, i++)
-        vg_buf_addc(&b, *p >= 0x20 && *p < 0x7f ? (char)*p : '?');
-    return vg_buf_steal(&b);
+    const char *p = s ? s : "?";
+    size_t n = 0;
+    unsigned cp;
+    for (size_t k; p[n] && (k = vg_utf8_seq(p + n, &cp)) && n + k <= 120;)
+        n += k;
+    return vg_xstrndup(p, n);
 }
 
 static void json_list(vg_buf *b, const char *key, char **v, bool *first)
@@ -244,23 +316,20 @@ static void json_list(vg_buf *b, const char *key, char **v, bool *first)
 }
 
 /* The grants of one process's denials as a nono profile fragment. */
-static char *nono_profile(char **read_file, char **allow_file, char **read_dir, char **allow_dir,
-                          char **seatbelt)
+static char *nono_profile(char **read_file, char **allow_file, char **seatbelt)
 {
     vg_buf b = { 0 };
     bool first = true;
     vg_buf_add(&b, "{");
-    if (read_file || allow_file || read_dir || allow_dir) {
+    if (read_file || allow_file) {
         vg_buf_add(&b, "\n  \"filesystem\": {");
-        json_list(&b, "read", read_dir, &first);
-        json_list(&b, "allow", allow_dir, &first);
         json_list(&b, "read_file", read_file, &first);
         json_list(&b, "allow_file", allow_file, &first);
         vg_buf_add(&b, "\n  }");
     }
     if (seatbelt) {
-        vg_buf_printf(&b, "%s\n  \"unsafe_macos_seatbelt_rules\": [", first && !read_file &&
-                      !allow_file && !read_dir && !allow_dir ? "" : ",");
+        vg_buf_printf(&b, "%s\n  \"unsafe_macos_seatbelt_rules\": [",
+                      !read_file && !allow_file ? "" : ",");
         for (size_t i = 0; seatbelt[i]; i++) {
             vg_buf_add(&b, i ? ",\n    " : "\n    ");
             vg_json_string(&b, seatbelt[i]);
@@ -274,8 +343,8 @@ static char *nono_profile(char **read_file, char **allow_file, char **read_dir, 
 static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out)
 {
     const char *proc = s->sb[first].process;
-    autostrv char **rules = NULL, **pids = NULL, **unknown = NULL;
-    autostrv char **read_file = NULL, **allow_file = NULL, **read_dir = NULL, **allow_dir = NULL;
+    autostrv char **rules = NULL, **pids = NULL, **unknown = NULL, **refused = NULL;
+    autostrv char **read_file = NULL, **allow_file = NULL;
     autostrv char **seatbelt = NULL;
     size_t n = 0;
     bool vz = false;
@@ -291,10 +360,12 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
         vz |= strcmp(d->operation, "mach-lookup") == 0 && vg_streq(d->argument, VZ_SERVICE);
         char *rule = vg_seatbelt_rule(d);
         if (!rule) {
+            /* a file object: refused (restricted, not canonical, escaped) */
+            char ***list = kind_of(d) == GRANT_OTHER ? &unknown : &refused;
             autofree char *what = vg_xasprintf("%s %s", d->operation, d->rest);
             autofree char *w = shown(what);
-            if (!vg_strv_contains(unknown, w))
-                vg_strv_push(&unknown, steal_pointer(&w));
+            if (!vg_strv_contains(*list, w))
+                vg_strv_push(list, steal_pointer(&w));
             continue;
         }
         if (vg_strv_contains(rules, rule)) {
@@ -304,10 +375,8 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
         vg_strv_push(&rules, rule);
         grant_kind k = kind_of(d);
         if (k == GRANT_READ || k == GRANT_WRITE) {
-            bool dir = false;
-            char *path = file_target(d, &dir);
-            char ***list = k == GRANT_READ ? (dir ? &read_dir : &read_file)
-                                           : (dir ? &allow_dir : &allow_file);
+            char *path = file_target(d);
+            char ***list = k == GRANT_READ ? &read_file : &allow_file;
             if (vg_strv_contains(*list, path))
                 free(path);
             else
@@ -337,7 +406,7 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
         autobuf vg_buf r = { 0 };
         for (size_t i = 0; rules[i]; i++)
             vg_buf_printf(&r, "%s%s", i ? "\n" : "", rules[i]);
-        autofree char *nono = nono_profile(read_file, allow_file, read_dir, allow_dir, seatbelt);
+        autofree char *nono = nono_profile(read_file, allow_file, seatbelt);
         autobuf vg_buf indented = { 0 };
         for (const char *q = nono; *q; q++) {
             vg_buf_addc(&indented, *q);
@@ -350,9 +419,13 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
             if (*q == '\n')
                 vg_buf_add(&rind, "  ");
         }
-        vg_check_fix(c, "allow exactly these in the profile '%s' runs under (Seatbelt, SBPL):\n"
-                        "  %s\nor, with nono, in its profile JSON:\n  %s", p, rind.s,
-                     indented.s);
+        /* "exactly": each rule allows the one object denied, and together
+         * they are every denial of the process */
+        vg_check_fix(c, "allow %s in the profile '%s' runs under (Seatbelt, SBPL):\n"
+                        "  %s\nor, with nono, in its profile JSON:\n  %s",
+                     unknown || refused ? "these (each only the object denied; the denials "
+                                          "named above get none)" : "exactly these",
+                     p, rind.s, indented.s);
         vg_check_attr_set(c, "seatbelt_rules", "%s", r.s);
         vg_check_attr_set(c, "nono_profile", "%s", nono);
     }
@@ -362,6 +435,17 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
             vg_buf_printf(&u, "%s'%s'", i ? ", " : "", unknown[i]);
         vg_check_detail(c, "No narrow rule is proposed for %s: virtguard knows no filter for "
                            "it that would not allow more.", u.s);
+    }
+    if (refused) {
+        autobuf vg_buf u = { 0 };
+        for (size_t i = 0; refused[i]; i++)
+            vg_buf_printf(&u, "%s'%s'", i ? ", " : "", refused[i]);
+        vg_check_detail(c, "No rule is proposed for %s: virtguard proposes none for a path "
+                           "under a restricted prefix (/, /etc, /usr, /var/run, /dev...: the "
+                           "list its AppArmor rules use), with '.' or '..' components, or "
+                           "holding characters it shows escaped (docs/SECURITY.md, \"What "
+                           "explain trusts\"); allow such a path yourself only if the process "
+                           "should have it.", u.s);
     }
 }
 

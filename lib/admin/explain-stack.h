@@ -5,8 +5,9 @@
  *  - macOS Seatbelt denials, as `log stream --style compact --predicate
  *    'eventMessage CONTAINS "Sandbox: "'` prints them:
  *      ... Sandbox: PROCESS(PID) deny(N) OPERATION ARGS
- *    → per process, deduplicated, the narrowest Seatbelt allow rules and
- *    the same grants as a nono profile (JSON);
+ *    → per process, deduplicated, Seatbelt allow rules each for only the
+ *    object denied (vg_seatbelt_rule) and the same grants as a nono
+ *    profile (JSON);
  *  - Virtualization.framework's `VZErrorDomain Code=1` (limactl's "Internal
  *    Virtualization error"), whose usual cause is a Seatbelt denial;
  *  - LXC's "explicitly configured lxc.apparmor.profile overrides the
@@ -23,6 +24,8 @@ typedef struct vg_seatbelt_denial {
     char *operation;        /* "mach-lookup", "file-read-data"... */
     char *argument;         /* first argument: a service name, a path...; may be NULL */
     char *rest;             /* everything after OPERATION, for messages */
+    bool unshown;           /* the process or the argument had to be shown
+                               escaped: no rule names it */
 } vg_seatbelt_denial;
 
 typedef struct vg_stack_log {
@@ -37,9 +40,19 @@ typedef struct vg_stack_log {
  * recorded in `s`). */
 bool vg_stack_parse_line(vg_stack_log *s, const char *line, unsigned lineno);
 
-/* The narrowest Seatbelt rule allowing one denial (newly allocated), or NULL
- * when virtguard knows none for that operation (then it proposes nothing).
- * /etc, /var and /tmp become /private/... as macOS resolves them. */
+/* After parsing: every text taken from the input becomes its shown form
+ * (vg_buf_add_shown), as explain.c does with its own events. */
+void vg_stack_show(vg_stack_log *s);
+
+/* The Seatbelt rule allowing exactly the object of one denial (newly
+ * allocated), or NULL when virtguard knows no such rule for that operation
+ * or will not propose one (then it proposes nothing).  A file operation
+ * gets a `literal` of the path denied, never a `subpath` (a directory
+ * listing of "/Users/dev/" is the literal "/Users/dev"); no rule for a
+ * path under a restricted prefix (vg_aa_restricted_root, /private/... read
+ * as macOS's /etc, /var, /tmp), for a path with '.' or '..' components or
+ * for a name shown escaped.  /etc, /var and /tmp become /private/... as
+ * macOS resolves them. */
 char *vg_seatbelt_rule(const vg_seatbelt_denial *d);
 
 /* Add the findings: one per process with Seatbelt denials (attrs "cause"

@@ -66,35 +66,256 @@ static char *try_hex(const char *s, size_t n)
     return vg_buf_steal(&b);
 }
 
-char *vg_audit_field(const char *record, const char *key)
+/* ---- the record's grammar -------------------------------------------
+ *
+ *   line   = [ time HOST TAG ] [ "[" STAMP "]" ] head fields
+ *   time   = MON DD HH:MM:SS[.frac] | ISO-8601 | "[" STAMP "]"
+ *   TAG    = one of line_tags[]: who wrote the line (the kernel, the audit
+ *            daemon's journal source); any other program's line is never
+ *            a record, whatever text it quotes
+ *   head   = one of record_heads[]
+ *   fields = key=value { SP+ key=value }, key [a-z0-9_]+, value a quoted
+ *            string (no '"' inside: the kernel hex-encodes such strings) or
+ *            a run of bytes other than space and '"'; a record ends at the
+ *            line's end or at auditd's 0x1d (its enriched part)
+ *
+ * New line forms are one entry in line_tags[] or record_heads[]. */
+
+/* Syslog and journal tags of the writers whose lines may be records. */
+static const char *const line_tags[] = {
+    "kernel:",          /* syslog, journalctl -k: "HOST kernel: audit: ..." */
+    "audit[#]:",        /* journald's audit source: "HOST audit[1331]: AVC ..." */
+    "audit:",           /* journald's audit source without a pid */
+};
+
+/* Record heads, as patterns: '#' a decimal number, '@' an audit stamp
+ * ("1700000000.123:45", ausearch -i's "11/14/2023 10:00:00.100:12"), 'W'
+ * a record type ("AVC", "1400"), every other byte itself. */
+static const char *const record_heads[] = {
+    "audit: type=# audit(@): ",     /* the kernel's printk (dmesg, journal) */
+    "type=W msg=audit(@): ",        /* auditd's audit.log */
+    "type=W msg=audit(@) : ",       /* ausearch -i */
+    "AVC ",                         /* journald's audit source */
+};
+
+/* Match `pat` at *p; on success advance *p past it. */
+static bool match_pattern(const char **p, const char *pat)
 {
-    size_t klen = strlen(key);
-    for (const char *p = record; (p = strstr(p, key)); p += klen) {
-        if (p != record && !isspace((unsigned char)p[-1]))
-            continue;
-        if (p[klen] != '=')
-            continue;
-        const char *v = p + klen + 1;
-        if (*v == '"') {
-            const char *end = strchr(v + 1, '"');
-            return end ? vg_xstrndup(v + 1, (size_t)(end - v - 1)) : vg_xstrdup(v + 1);
-        }
+    const char *s = *p;
+    for (; *pat; pat++) {
         size_t n = 0;
-        while (v[n] && !isspace((unsigned char)v[n]))
-            n++;
-        if (is_hex_key(key)) {
-            char *dec = try_hex(v, n);
-            if (dec)
-                return dec;
+        switch (*pat) {
+        case '#':
+            while (isdigit((unsigned char)s[n]))
+                n++;
+            break;
+        case 'W':
+            while (isupper((unsigned char)s[n]) || isdigit((unsigned char)s[n]) || s[n] == '_')
+                n++;
+            break;
+        case '@':
+            while (isdigit((unsigned char)s[n]) || (s[n] && strchr(".:/ ", s[n])))
+                n++;
+            break;
+        default:
+            n = *s == *pat ? 1 : 0;
         }
-        return vg_xstrndup(v, n);
+        if (!n)
+            return false;
+        s += n;
+    }
+    *p = s;
+    return true;
+}
+
+static bool match_any(const char **p, const char *const *pats, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (match_pattern(p, pats[i]))
+            return true;
+    return false;
+}
+
+static const char *const months[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+/* One space-free token of at least one byte, and the spaces after it. */
+static bool token(const char **p, bool (*ok)(char c))
+{
+    const char *s = *p;
+    while (*s && *s != ' ' && (!ok || ok(*s)))
+        s++;
+    if (s == *p || (*s && *s != ' '))
+        return false;
+    while (*s == ' ')
+        s++;
+    *p = s;
+    return true;
+}
+
+static bool time_char(char c) { return isdigit((unsigned char)c) || strchr(":.+-TZ", c); }
+
+/* "[" STAMP "]" and the spaces after it: dmesg's "[   12.345678]",
+ * dmesg -T's "[Sat May  2 10:14:03 2026]". */
+static bool bracket_stamp(const char **p)
+{
+    const char *s = *p;
+    if (*s++ != '[')
+        return false;
+    while (isalnum((unsigned char)*s) || (*s && strchr(" .:+-", *s)))
+        s++;
+    if (*s++ != ']' || *s != ' ')
+        return false;
+    while (*s == ' ')
+        s++;
+    *p = s;
+    return true;
+}
+
+/* time HOST TAG */
+static bool syslog_head(const char **p)
+{
+    const char *s = *p;
+    bool timed = false;
+    for (size_t i = 0; i < VG_N_ELEMENTS(months) && !timed; i++)
+        if (strncmp(s, months[i], 3) == 0 && s[3] == ' ') {
+            s += 4;
+            while (*s == ' ')
+                s++;
+            timed = token(&s, time_char) && token(&s, time_char);
+        }
+    if (!timed) {
+        s = *p;
+        timed = isdigit((unsigned char)*s) ? token(&s, time_char) : bracket_stamp(&s);
+    }
+    if (!timed || !token(&s, NULL))     /* HOST */
+        return false;
+    const char *tag = s;
+    if (!token(&s, NULL))
+        return false;
+    for (size_t i = 0; i < VG_N_ELEMENTS(line_tags); i++) {
+        const char *t = tag;
+        if (match_pattern(&t, line_tags[i]) && (*t == ' ' || !*t)) {
+            *p = s;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Where the fields of the audit record `line` begin, or NULL when the line
+ * is not one. */
+static const char *record_fields(const char *line)
+{
+    const char *starts[2] = { line, line };
+    bool ok = syslog_head(&starts[0]);
+    for (size_t i = ok ? 0 : 1; i < 2; i++) {
+        const char *p = starts[i];
+        (void)bracket_stamp(&p);
+        if (match_any(&p, record_heads, VG_N_ELEMENTS(record_heads)))
+            return p;
     }
     return NULL;
 }
 
-static long long audit_num(const char *record, const char *key)
+typedef struct audit_field {
+    const char *key, *value;    /* into the record's text */
+    size_t key_len, value_len;
+    bool quoted;
+} audit_field;
+
+#define MAX_FIELDS 64
+
+/* Split `p` into key=value fields.  Returns their number, or -1 when `p`
+ * is not a field list (a token that is not key=value, a value running into
+ * the next token, a key given twice, too many fields). */
+static ssize_t split_fields(const char *p, audit_field *f)
 {
-    autofree char *v = vg_audit_field(record, key);
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    while (*p && *p != '\x1d') {
+        audit_field a = { .key = p };
+        while (islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_')
+            p++;
+        a.key_len = (size_t)(p - a.key);
+        if (!a.key_len || *p++ != '=' || n == MAX_FIELDS)
+            return -1;
+        if (*p == '"') {
+            const char *end = strchr(p + 1, '"');
+            if (!end)
+                return -1;
+            a.quoted = true;
+            a.value = p + 1;
+            a.value_len = (size_t)(end - p - 1);
+            p = end + 1;
+        } else {
+            a.value = p;
+            while (*p && *p != ' ' && *p != '"' && *p != '\x1d')
+                p++;
+            a.value_len = (size_t)(p - a.value);
+        }
+        if (*p && *p != ' ' && *p != '\x1d')
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            if (f[i].key_len == a.key_len && memcmp(f[i].key, a.key, a.key_len) == 0)
+                return -1;
+        f[n++] = a;
+        while (*p == ' ')
+            p++;
+    }
+    return (ssize_t)n;
+}
+
+/* The decoded value of one field: quoted as written, unquoted hex decoded
+ * for the untrusted-string keys. */
+static char *field_value(const audit_field *a)
+{
+    if (!a->quoted) {
+        autofree char *key = vg_xstrndup(a->key, a->key_len);
+        char *dec = is_hex_key(key) ? try_hex(a->value, a->value_len) : NULL;
+        if (dec)
+            return dec;
+    }
+    return vg_xstrndup(a->value, a->value_len);
+}
+
+typedef struct audit_record {
+    audit_field f[MAX_FIELDS];
+    size_t n;
+} audit_record;
+
+/* Parse `text` as an audit record (a whole line, or a field list alone).
+ * False when it is neither. */
+static bool parse_record(const char *text, bool fields_alone, audit_record *r)
+{
+    const char *p = record_fields(text);
+    if (!p && fields_alone)
+        p = text;
+    ssize_t n = p ? split_fields(p, r->f) : -1;
+    r->n = n < 0 ? 0 : (size_t)n;
+    return n >= 0;
+}
+
+static char *record_get(const audit_record *r, const char *key)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].key_len == kl && memcmp(r->f[i].key, key, kl) == 0)
+            return field_value(&r->f[i]);
+    return NULL;
+}
+
+char *vg_audit_field(const char *record, const char *key)
+{
+    audit_record r;
+    return parse_record(record, true, &r) ? record_get(&r, key) : NULL;
+}
+
+static long long audit_num(const audit_record *r, const char *key)
+{
+    autofree char *v = record_get(r, key);
     char *end;
     if (!v || !*v)
         return -1;
@@ -323,6 +544,64 @@ static bool parse_writer_denied(vg_explain_log *l, const char *line, unsigned li
     return false;
 }
 
+/* Replace *field by its shown form (vg_buf_add_shown; '\\' doubled, LF
+ * kept only in `lines`); true when that changed it. */
+static bool show_field(char **field, bool lines)
+{
+    if (!*field || (vg_str_is_shown_as_is(*field) && !lines))
+        return false;
+    vg_buf b = { 0 };
+    vg_buf_add_shown(&b, *field, VG_SHOW_BACKSLASH | (lines ? VG_SHOW_LINES : 0));
+    bool changed = strcmp(b.s, *field) != 0;
+    free(*field);
+    *field = vg_buf_steal(&b);
+    return changed;
+}
+
+/* Every text an event took from the input becomes its shown form, so no
+ * message, rule or report can carry a control or format character, and no
+ * value can begin a line.  A file or profile name that had to change is
+ * not the name of anything a rule could grant: `unshown` is set. */
+static void show_event(vg_explain_event *e)
+{
+    e->unshown |= show_field(&e->path, false);
+    e->unshown |= show_field(&e->profile, false);
+    e->unshown |= show_field(&e->backing_of, false);
+    e->unshown |= show_field(&e->domain, false);
+    show_field(&e->error, false);
+    show_field(&e->aa_result, false);
+    show_field(&e->operation, false);
+    show_field(&e->comm, false);
+    show_field(&e->requested_mask, false);
+    show_field(&e->denied_mask, false);
+    show_field(&e->hook, false);
+    show_field(&e->hook_op, false);
+    show_field(&e->hook_message, true);
+    show_field(&e->xattr, false);
+}
+
+/* A kernel AppArmor record (an audit record with an "apparmor" field),
+ * read by its grammar only. */
+static bool parse_apparmor(vg_explain_log *l, const char *line, unsigned lineno)
+{
+    audit_record r;
+    autofree char *result = NULL;
+    if (!parse_record(line, false, &r) || !(result = record_get(&r, "apparmor")))
+        return false;
+    vg_explain_event *e = new_event(l, VG_EV_APPARMOR, lineno, NULL);
+    e->aa_result = steal_pointer(&result);
+    e->operation = record_get(&r, "operation");
+    e->profile = record_get(&r, "profile");
+    e->path = record_get(&r, "name");
+    e->comm = record_get(&r, "comm");
+    e->requested_mask = record_get(&r, "requested_mask");
+    e->denied_mask = record_get(&r, "denied_mask");
+    e->error = record_get(&r, "info");
+    e->fsuid = audit_num(&r, "fsuid");
+    e->ouid = audit_num(&r, "ouid");
+    return true;
+}
+
 vg_explain_log *vg_explain_parse(const char *text, size_t len)
 {
     vg_explain_log *l = vg_xcalloc(1, sizeof(*l));
@@ -352,18 +631,7 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             hook = -1;
             continue;
         }
-        if (strstr(line, "apparmor=")) {
-            vg_explain_event *e = new_event(l, VG_EV_APPARMOR, lineno, NULL);
-            e->aa_result = vg_audit_field(line, "apparmor");
-            e->operation = vg_audit_field(line, "operation");
-            e->profile = vg_audit_field(line, "profile");
-            e->path = vg_audit_field(line, "name");
-            e->comm = vg_audit_field(line, "comm");
-            e->requested_mask = vg_audit_field(line, "requested_mask");
-            e->denied_mask = vg_audit_field(line, "denied_mask");
-            e->error = vg_audit_field(line, "info");
-            e->fsuid = audit_num(line, "fsuid");
-            e->ouid = audit_num(line, "ouid");
+        if (parse_apparmor(l, line, lineno)) {
             hook = -1;
             continue;
         }
@@ -450,6 +718,9 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             continue;
         l->n_unknown++;
     }
+    for (size_t i = 0; i < l->n; i++)
+        show_event(&l->v[i]);
+    vg_stack_show(&l->stack);
     return l;
 }
 
@@ -459,7 +730,7 @@ char **vg_explain_paths(const vg_explain_log *log)
     for (size_t i = 0; i < log->n; i++) {
         const vg_explain_event *e = &log->v[i];
         if ((e->kind == VG_EV_STORAGE || e->kind == VG_EV_OPEN || e->kind == VG_EV_XATTR ||
-             e->kind == VG_EV_WRITER_DENIED) && e->path &&
+             e->kind == VG_EV_WRITER_DENIED) && e->path && !e->unshown &&
             e->path[0] == '/' && !vg_strv_contains(v, e->path))
             vg_strv_push(&v, vg_xstrdup(e->path));
     }
@@ -559,7 +830,7 @@ static vg_check *add(judge *j, const char *key, vg_check_status st, const char *
  * NULL for a repeat. */
 static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const char *key,
                                     const char *whom, const char *verb, const char *perms,
-                                    const char *uuid, const char *rule)
+                                    const char *uuid)
 {
     const vg_explain_facts *f = j->f;
     const vg_domain_files *own = vg_domain_files_find(f->domains, f->n_domains, uuid);
@@ -583,12 +854,12 @@ static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const c
         if (owner)
             vg_check_detail(c, "It is a file of domain '%s' ('%s').",
                             owner->name ? owner->name : "?", owner->source);
+        /* no rule text: the file is not one the definition names */
         vg_check_fix(c, "check with 'qemu-img info --backing-chain %s'. Only if '%s' is in that "
-                        "chain does the domain need it%s%s%s virtguard's hook and helper put "
+                        "chain does the domain need it; virtguard's hook and helper put "
                         "backing files' rules in place at every start ('virtguard doctor' checks "
                         "them). Otherwise the denial is confinement doing its job.",
-                     own->chainless_disk, e->path, rule ? ":\n  " : ";", rule ? rule : "",
-                     rule ? "\n" : "");
+                     own->chainless_disk, e->path);
         return c;
     }
     autofree char *title = own ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s': "
@@ -629,6 +900,75 @@ static vg_check *judge_not_its_file(judge *j, const vg_explain_event *e, const c
     return c;
 }
 
+/* A denial of libvirt's virt-aa-helper (its own profile, not a domain's):
+ * what it means and where virtguard takes over; never a rule.  The new
+ * check, or NULL for a repeat. */
+static vg_check *judge_aa_helper(judge *j, const vg_explain_event *e, const char *key,
+                                 vg_check_status st, const char *verb, const char *perms)
+{
+    const vg_explain_facts *f = j->f;
+    vg_check *c;
+    autofree char *title = vg_xasprintf("AppArmor %s libvirt's virt-aa-helper '%s' access to "
+                                        "'%s'", verb, e->requested_mask ? e->requested_mask
+                                                                        : perms,
+                                        e->path ? e->path : "?");
+    if (!(c = add(j, key, st, "virt-aa-helper", e, title)))
+        return NULL;
+    vg_check_detail(c, "virt-aa-helper reads a domain's disk images to find their backing "
+                       "chain and writes the per-domain rules from what it finds. Its own "
+                       "profile lets it read images only in a few places or by file name "
+                       "(*.qcow2, *.img, *.iso, *.raw, disk*...), so an extensionless image "
+                       "such as a Lima 'diffdisk' or 'basedisk' is not read, its backing "
+                       "file gets no rule, and QEMU is later DENIED opening it.");
+    bool shared = false;
+    const char *root = managed_root(f->cfg, e->path, &shared);
+    if (root)
+        vg_check_fix(c, "'%s' is under '%s', which virtguard manages: with virtguard's hook "
+                        "and helper installed (see 'virtguard doctor') the backing files get "
+                        "their rules from virtguard at every start. Or give the disk an "
+                        "explicit <backingStore> in the domain XML (then virt-aa-helper "
+                        "need not read the image).", e->path ? e->path : "?", root);
+    else
+        vg_check_fix(c, "Let virtguard write the rules for the image's directory: add it "
+                        "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s', "
+                        "then run 'virtguard-helper roots' and reload the helper's profile "
+                        "as it says; or give the disk an explicit <backingStore> in the domain XML; or "
+                        "name the image with an extension virt-aa-helper reads (.qcow2). "
+                        "Do not disable AppArmor.", conf_name(f));
+    return c;
+}
+
+/* The one AppArmor rule explain may propose for a denial of file `e->path`
+ * with `perms`, or NULL with *why_not saying why none: the name had to be
+ * shown escaped, cannot be written in a rule, is not canonical, or lies
+ * under a restricted prefix (vg_aa_restricted_root: virtguard grants
+ * nothing there, so it proposes nothing there).  Whose file it is, the
+ * caller decides. */
+static char *proposed_rule(const vg_explain_event *e, const char *perms, char **why_not)
+{
+    autofree char *norm = vg_path_normalize(e->path);
+    autofree char *q = NULL;
+    const char *restricted = norm ? vg_aa_restricted_root(norm) : NULL;
+
+    if (e->unshown)
+        *why_not = vg_xstrdup("is shown escaped here (it holds a control or invisible "
+                              "character, a backslash or bytes that are not UTF-8): virtguard "
+                              "proposes no rule for a name it cannot show as it is");
+    else if ((*why_not = vg_aa_path_problem(e->path)))
+        ;
+    else if (!vg_streq(norm, e->path))
+        *why_not = vg_xstrdup("is not in the canonical form the kernel writes (it holds '.', "
+                              "'..', '//' or a trailing '/')");
+    else if (restricted)
+        *why_not = vg_xasprintf("lies under '%s', where virtguard never grants anything, so it "
+                                "proposes no rule there either", restricted);
+    else if (vg_aa_quote_path(e->path, NULL, &q, NULL) == 0)
+        return vg_xasprintf("%s %s,", q, perms);
+    else
+        *why_not = vg_xstrdup("cannot be written into an AppArmor rule");
+    return NULL;
+}
+
 static void judge_apparmor(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
@@ -641,18 +981,11 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     autofree char *whom = who(dom, uuid);
     autofree char *perms = vg_aa_perms_from_mask(e->denied_mask ? e->denied_mask
                                                                 : e->requested_mask);
-    autofree char *rule = NULL;
     autofree char *key = vg_xasprintf("aa|%s|%s|%s|%s", e->aa_result, e->profile ? e->profile : "",
                                       e->path ? e->path : "", perms);
     bool is_file = e->path && e->path[0] == '/' && *perms;
-    autofree char *unwritable = NULL;   /* why no rule can name the file */
-    if (is_file) {
-        autofree char *q = NULL;
-        if (vg_aa_quote_path(e->path, NULL, &q, NULL) == 0)
-            rule = vg_xasprintf("%s %s,", q, perms);
-        else
-            unwritable = vg_aa_path_problem(e->path);
-    }
+    autofree char *unwritable = NULL;   /* why no rule may name the file */
+    autofree char *rule = is_file ? proposed_rule(e, perms, &unwritable) : NULL;
     const char *cause = denied ? "apparmor" : "apparmor-complain";
     vg_check_status st = denied ? VG_CHECK_FAIL : VG_CHECK_WARN;
     const char *verb = denied ? "denied" : "allowed in complain mode (would deny in enforce mode)";
@@ -661,38 +994,15 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     vg_check *c;
 
     if (aa_helper) {
-        autofree char *title = vg_xasprintf("AppArmor %s libvirt's virt-aa-helper '%s' access to "
-                                            "'%s'", verb, e->requested_mask ? e->requested_mask
-                                                                            : perms,
-                                            e->path ? e->path : "?");
-        if (!(c = add(j, key, st, "virt-aa-helper", e, title)))
+        if (!(c = judge_aa_helper(j, e, key, st, verb, perms)))
             return;
-        vg_check_detail(c, "virt-aa-helper reads a domain's disk images to find their backing "
-                           "chain and writes the per-domain rules from what it finds. Its own "
-                           "profile lets it read images only in a few places or by file name "
-                           "(*.qcow2, *.img, *.iso, *.raw, disk*...), so an extensionless image "
-                           "such as a Lima 'diffdisk' or 'basedisk' is not read, its backing "
-                           "file gets no rule, and QEMU is later DENIED opening it.");
-        bool shared = false;
-        const char *root = managed_root(f->cfg, e->path, &shared);
-        if (root)
-            vg_check_fix(c, "'%s' is under '%s', which virtguard manages: with virtguard's hook "
-                            "and helper installed (see 'virtguard doctor') the backing files get "
-                            "their rules from virtguard at every start. Or give the disk an "
-                            "explicit <backingStore> in the domain XML (then virt-aa-helper "
-                            "need not read the image).", e->path ? e->path : "?", root);
-        else
-            vg_check_fix(c, "Let virtguard write the rules for the image's directory: add it "
-                            "to shared_mounts (a shared mount) or apparmor_extra_roots in '%s', "
-                            "then run 'virtguard-helper roots' and reload the helper's profile "
-                            "as it says; or give the disk an explicit <backingStore> in the domain XML; or "
-                            "name the image with an extension virt-aa-helper reads (.qcow2). "
-                            "Do not disable AppArmor.", conf_name(f));
-    } else if (uuid && is_file && f->domains &&
+        free(steal_pointer(&rule));     /* its profile is libvirt's, not a domain's */
+    } else if (uuid && is_file &&
                !vg_domain_files_has(vg_domain_files_find(f->domains, f->n_domains, uuid),
                                     e->path)) {
-        /* Never widen a profile to a file the domain does not use. */
-        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid, rule)))
+        /* Never widen a profile to a file the domain does not use, nor to
+         * one whose domain's files are not known. */
+        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid)))
             return;
         free(steal_pointer(&rule));
     } else if (uuid) {
@@ -734,22 +1044,18 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
                                                       e->operation ? e->operation : "?");
         if (!(c = add(j, key, st, cause, e, title)))
             return;
-        if (rule && e->profile && e->profile[0] == '/') {
-            autofree char *local = vg_xstrdup(e->profile + 1);
-            for (char *p = local; *p; p++)
-                if (*p == '/')
-                    *p = '.';
-            vg_check_fix(c, "add the narrow rule\n  %s\nto the profile's local include "
-                            "'/etc/apparmor.d/local/%s' and reload it with "
-                            "'apparmor_parser -r /etc/apparmor.d/%s'.", rule, local, local);
-        } else if (rule) {
-            vg_check_fix(c, "add the narrow rule\n  %s\nto the local include of profile '%s' "
-                            "and reload that profile.", rule, e->profile ? e->profile : "?");
-        }
+        /* Not a domain: virtguard cannot tell what the program should
+         * reach, so it proposes nothing. */
+        if (rule)
+            vg_check_fix(c, "none proposed: virtguard proposes AppArmor rules only for a "
+                            "libvirt domain's own files. If profile '%s' should allow this, its "
+                            "owner adds the rule to the profile's local include (/etc/apparmor.d/"
+                            "local/) and reloads it.", e->profile ? e->profile : "?");
+        free(steal_pointer(&rule));
     }
     if (unwritable)
-        vg_check_fix(c, "no safe AppArmor rule can name this file: its name %s. Rename the "
-                        "file (virtguard refuses such names; docs/SECURITY.md).", unwritable);
+        vg_check_fix(c, "no AppArmor rule is proposed for this file: its name %s "
+                        "(docs/SECURITY.md, \"What explain trusts\").", unwritable);
     if (e->operation)
         vg_check_attr_set(c, "operation", "%s", e->operation);
     if (e->profile)

@@ -10,7 +10,9 @@
  *    "[  12.3] audit: type=1400 audit(...): apparmor=\"DENIED\" ...",
  *    journal "kernel: audit: ...", audit.log "type=AVC msg=audit(...): ..."),
  *    values quoted or hex-encoded (the kernel hex-encodes a value holding a
- *    space, a quote or a control character);
+ *    space, a quote or a control character) -- by the record's grammar
+ *    only (explain.c: line_tags[], record_heads[], key=value fields): a
+ *    record quoted inside another message is not one;
  *  - libvirt errors: "Cannot access storage file '...' (as uid:U, gid:G): E",
  *    "Cannot access backing file '...' of storage file '...'",
  *    QEMU's "Could not open '...': E", "Hook script execution failed: ...",
@@ -19,7 +21,9 @@
  *    writer: "PermissionError: [Errno 13] Permission denied: '/p'", "cp:
  *    cannot open '/p' for reading: Permission denied"), and "Failed to start domain
  *    'NAME'" (context for the lines that follow, until a blank line).
- * Anything else is counted as unknown, never guessed at. */
+ * Anything else is counted as unknown, never guessed at.  Every text taken
+ * from the input is kept in its shown form (vg_buf_add_shown).  Proposals:
+ * docs/SECURITY.md, "What explain trusts". */
 #pragma once
 
 #include "checklist.h"
@@ -46,6 +50,8 @@ typedef struct vg_explain_event {
     char *domain;           /* named on the line or by the context; may be NULL */
     char *path;             /* the file the line is about; may be NULL */
     char *error;            /* "Permission denied", "No such file or directory"... */
+    bool unshown;           /* a name (path, profile, domain) had to be shown
+                               escaped: it names nothing a rule may grant */
     /* VG_EV_APPARMOR */
     char *aa_result;        /* "DENIED", "ALLOWED", "STATUS", "AUDIT"... */
     char *operation;
@@ -83,8 +89,9 @@ void vg_explain_log_free(vg_explain_log *l);
 static inline void vg_explain_log_freep(vg_explain_log **l) { vg_explain_log_free(*l); }
 #define autoexplainlog _cleanup_(vg_explain_log_freep)
 
-/* Decode the value of key `key` in an audit record ("key=\"v\"", "key=HEX"
- * for the untrusted-string keys, "key=v").  NULL when absent. */
+/* Decode the value of field `key` of an audit record (a whole line, or its
+ * field list alone): "key=\"v\"", "key=HEX" for the untrusted-string keys,
+ * "key=v".  NULL when absent or when `record` does not parse as fields. */
 char *vg_audit_field(const char *record, const char *key);
 
 /* UUID of a "libvirt-<uuid>" profile name, or NULL. */
@@ -123,7 +130,8 @@ typedef struct vg_explain_facts {
 } vg_explain_facts;
 
 /* The file paths worth a stat(2) for the judgement (NULL-terminated,
- * never NULL): files of DAC, missing-file, xattr and writer errors. */
+ * never NULL): files of DAC, missing-file, xattr and writer errors (not a
+ * name shown escaped: that is not the file's name). */
 char **vg_explain_paths(const vg_explain_log *log);
 
 /* One check per distinct problem (repeats are counted in attr "count").

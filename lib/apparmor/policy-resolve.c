@@ -765,16 +765,9 @@ int vg_policy_resolve_with(const vg_config *cfg, const vg_domain *dom, const cha
             rc = resolve_path(&r, &dom->paths[i], err);
     if (rc < 0)
         return vg_error_wrap(err, "domain '%s'", dom->name ? dom->name : "?");
-    size_t bytes = 0;
-    for (size_t i = 0; i < p->n_entries; i++)
-        bytes += strlen(p->entries[i].path);
-    if (p->n_entries > VG_POLICY_MAX_ENTRIES || bytes > VG_POLICY_MAX_BYTES)
-        return vg_error_set(err, E2BIG,
-                            "domain '%s': %zu rules naming %zu bytes of paths are more than "
-                            "virtguard writes for one domain (at most %d rules, %d bytes); "
-                            "refusing rather than holding every start behind a slow compile",
-                            dom->name ? dom->name : "?", p->n_entries, bytes,
-                            VG_POLICY_MAX_ENTRIES, VG_POLICY_MAX_BYTES);
+    /* before anything compiles it (lib/apparmor/policy.h, "Caps") */
+    if ((rc = vg_policy_check_cost(p, dom->name, err)) < 0)
+        return rc;
     *out = steal_pointer(&p);
     return 0;
 }

@@ -215,6 +215,60 @@ int vg_policy_render(const vg_policy *p, const char *uuid, const char *name, cha
     return 0;
 }
 
+/* ---- cost --------------------------------------------------------------- */
+
+void vg_policy_cost_of(const vg_policy *p, vg_policy_cost *cost)
+{
+    size_t longest = 0;
+
+    memset(cost, 0, sizeof(*cost));
+    cost->entries = p->n_entries;
+    for (size_t i = 0; i < p->n_entries; i++) {
+        if (rule_seen_before(p, i))
+            continue;
+        size_t len = strlen(p->entries[i].path);
+        cost->bytes += len;
+        if (len > longest) {
+            longest = len;
+            cost->longest = i;
+        }
+    }
+    cost->weight = (unsigned long long)longest * cost->bytes;
+}
+
+int vg_policy_check_cost(const vg_policy *p, const char *name, vg_error **err)
+{
+    vg_policy_cost c;
+    autofree char *n = vg_aa_comment_text(name ? name : "?");
+
+    vg_policy_cost_of(p, &c);
+    if (c.entries > VG_POLICY_MAX_ENTRIES)
+        return vg_error_set(err, E2BIG, "domain '%s': %zu rule entries are more than virtguard "
+                            "writes for one domain (at most %d); refused before apparmor_parser "
+                            "runs", n, c.entries, VG_POLICY_MAX_ENTRIES);
+    if (c.bytes > VG_POLICY_MAX_BYTES)
+        return vg_error_set(err, E2BIG, "domain '%s': its rules name %zu bytes of paths, more "
+                            "than virtguard writes for one domain (at most %d; apparmor_parser "
+                            "builds about one state per byte and gives up past 65535); refused "
+                            "before apparmor_parser runs", n, c.bytes, VG_POLICY_MAX_BYTES);
+    if (c.weight > VG_POLICY_MAX_WEIGHT) {
+        const vg_policy_entry *e = &p->entries[c.longest];
+        size_t len = strlen(e->path);
+        autofree char *head = vg_xstrndup(e->path, len > 60 ? 60 : len);
+        autofree char *shown = vg_str_escape(head, true);
+        autofree char *why = vg_aa_comment_text(e->reason ? e->reason
+                                                          : vg_policy_role_label(e->role));
+        return vg_error_set(err, E2BIG, "domain '%s': its rules would take apparmor_parser too "
+                            "long to compile: their longest path (%zu bytes) times all their "
+                            "path bytes (%zu) is %llu, more than the %d allowed (e.g. 1 000 "
+                            "paths of 64 bytes, or one of 2 KiB); the longest path is '%s%s' "
+                            "(%s); refused before apparmor_parser runs: shorten the paths or "
+                            "use fewer", n, len, c.bytes, c.weight, VG_POLICY_MAX_WEIGHT, shown,
+                            len > 60 ? "..." : "", why);
+    }
+    return 0;
+}
+
 /* ---- self-check ---------------------------------------------------------- */
 
 /* One parsed rule line: the unescaped path, whether it ends in the tree

@@ -24,14 +24,22 @@
  * sane sandbox image needs it, and it bounds the I/O). */
 #define VG_POLICY_MAX_CHAIN 16
 
-/* Caps that keep a hostile domain from holding the helper's lock behind a
- * slow compile: a path must be shorter than PATH_MAX (QEMU opens it with
- * one open(2)), and one domain gets at most this many rule entries naming
- * at most this many bytes of paths (a 100-disk domain with 200-byte paths
- * uses a third of it). */
+/* Caps that keep a hostile domain from making apparmor_parser run for
+ * minutes (docs/SECURITY.md, "Cost"; measured in docs/RELIABILITY.md): a
+ * path must be shorter than PATH_MAX (QEMU opens it with one open(2)); one
+ * domain gets at most VG_POLICY_MAX_ENTRIES rule entries, naming at most
+ * VG_POLICY_MAX_BYTES bytes of distinct paths (the parser builds about one
+ * DFA state per byte and gives up past 65535), and the longest of those
+ * paths times their total bytes is at most VG_POLICY_MAX_WEIGHT.  Measured:
+ * the parser's time grows with that product, far more than with the number
+ * of rules (16 repetitive paths of 3.8 KB: 60-100 s; 14 of 1 KB beside 500
+ * short ones: 26 s of CPU; 1 000 paths of 49 bytes: 1.4 s).  A 100-disk
+ * domain with backing chains of 3 and 80-byte paths weighs 1.9 M; one path
+ * of 2 KiB alone, 4 M. */
 #define VG_POLICY_MAX_PATH 4096
 #define VG_POLICY_MAX_ENTRIES 1024
-#define VG_POLICY_MAX_BYTES 65536
+#define VG_POLICY_MAX_BYTES 49152
+#define VG_POLICY_MAX_WEIGHT (4 * 1024 * 1024)
 
 typedef enum {
     VG_POLICY_FILE,         /* one rule for the path itself */
@@ -66,6 +74,23 @@ int vg_policy_resolve(const vg_config *cfg, const vg_domain *dom, vg_policy **ou
  * cannot be read refuses the tree rule. */
 int vg_policy_resolve_with(const vg_config *cfg, const vg_domain *dom, const char *libvirt_conf_dir,
                            const char *libvirt_run_dir, vg_policy **out, vg_error **err);
+
+/* What the rules of `p` cost apparmor_parser (pure): rule entries, and
+ * over the distinct rule paths (same path and kind once) their bytes, the
+ * entry with the longest path, and the weight: that path's length times
+ * the bytes (VG_POLICY_MAX_WEIGHT). */
+typedef struct vg_policy_cost {
+    size_t entries;
+    size_t bytes;
+    unsigned long long weight;
+    size_t longest;             /* index into p->entries; 0 when there are none */
+} vg_policy_cost;
+void vg_policy_cost_of(const vg_policy *p, vg_policy_cost *cost);
+
+/* The check before any compile: 0 when `p` is within every cap above,
+ * else -E2BIG and a message naming the domain `name`, the figure and its
+ * limit (and, for the weight, the longest path and what it is).  Pure. */
+int vg_policy_check_cost(const vg_policy *p, const char *name, vg_error **err);
 
 /* `virtguard profile` in one call: parse the domain XML (`name` is used in
  * messages), check its name and UUID, resolve and render.  Warnings are

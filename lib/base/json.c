@@ -10,28 +10,7 @@ void vg_json_string(vg_buf *b, const char *s)
         return;
     }
     vg_buf_addc(b, '"');
-    for (const char *p = s; *p;) {
-        unsigned cp;
-        size_t n = vg_utf8_seq(p, &cp);
-        if (n == 0) {
-            vg_buf_add(b, "\\ufffd");   /* not UTF-8: the replacement character */
-            p++;
-            continue;
-        }
-        switch (cp) {
-        case '"': vg_buf_add(b, "\\\""); break;
-        case '\\': vg_buf_add(b, "\\\\"); break;
-        case '\n': vg_buf_add(b, "\\n"); break;
-        case '\t': vg_buf_add(b, "\\t"); break;
-        case '\r': vg_buf_add(b, "\\r"); break;
-        default:
-            if (vg_is_control_cp(cp))
-                vg_buf_printf(b, "\\u%04x", cp);
-            else
-                vg_buf_addn(b, p, n);
-        }
-        p += n;
-    }
+    vg_buf_add_shown(b, s, VG_SHOW_JSON);
     vg_buf_addc(b, '"');
 }
 

@@ -1,11 +1,12 @@
 /* virtguard: the one JSON writer every --json output goes through.
  *
  * Strings keep valid UTF-8 as it is ("démo.iso" stays "démo.iso"); the
- * quote, the backslash and every control character (C0, DEL and the C1
- * controls U+0080-U+009F, which a terminal may interpret) are written as
- * escapes; a byte that is not part of valid UTF-8 becomes U+FFFD, so the
- * output is always valid JSON whatever a log or a file name held.  The
- * human renderings show such bytes as \xNN (vg_str_escape). */
+ * quote, the backslash and every code point the one escaper shows escaped
+ * (vg_buf_add_shown: controls C0, DEL, C1, Unicode format characters such
+ * as bidi overrides and zero-width ones) are written as \uXXXX escapes; a
+ * byte that is not part of valid UTF-8 becomes U+FFFD, so the output is
+ * always valid JSON whatever a log or a file name held.  The human
+ * renderings show such bytes as \xNN (vg_str_escape). */
 #pragma once
 
 #include "util.h"

@@ -33,6 +33,47 @@ static bool reap_until(pid_t pid, long long until_ms, int *status)
     }
 }
 
+/* In the child: its own process group, so that a timeout reaches whatever
+ * it forks (apparmor_parser compiles in a worker child); the pipes as its
+ * standard streams; then the program. */
+static void child_exec(char *const argv[], int in, int out) VG_NORETURN;
+static void child_exec(char *const argv[], int in, int out)
+{
+    if (setpgid(0, 0) < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+        dup2(out, STDERR_FILENO) < 0)
+        _exit(127);
+    execv(argv[0], argv);
+    dprintf(STDERR_FILENO, "cannot run '%s': %s", argv[0], strerror(errno));
+    _exit(127);
+}
+
+/* The end of a run: wait for the child until `deadline`; past it (or when
+ * the caller already saw the deadline pass: res->timed_out), kill its whole
+ * process group and wait `grace_ms` more. */
+static void reap_or_kill(pid_t pid, long long deadline, unsigned grace_ms, vg_spawn_result *res)
+{
+    if (!res->timed_out) {
+        /* Output closed: the child is exiting, or a descendant kept the
+         * pipe open until now.  Either way the deadline still holds. */
+        res->exited = reap_until(pid, deadline, &res->status);
+        if (!res->exited)
+            res->timed_out = true;
+    }
+    if (!res->timed_out)
+        return;
+    /* The whole group, while the unreaped child still holds its id (so the
+     * id cannot name another group), then the child itself in case it left
+     * the group. */
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    /* A child in an uninterruptible sleep (a FUSE request that is never
+     * answered) does not die from SIGKILL: leave it to init.  So may a
+     * grandchild in one; the others are gone with the group. */
+    bool gone = reap_until(pid, vg_now_ms() + grace_ms, &res->status);
+    res->left_behind = !gone;
+    res->exited = false;
+}
+
 int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned timeout_ms,
                  unsigned grace_ms, size_t max_output, vg_spawn_result *res, vg_error **err)
 {
@@ -56,14 +97,12 @@ int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned tim
         close_pair(out);
         return vg_error_set_errno(err, e, "cannot fork to run '%s'", argv[0]);
     }
-    if (pid == 0) {
-        if (dup2(in[0], STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
-            dup2(out[1], STDERR_FILENO) < 0)
-            _exit(127);
-        execv(argv[0], argv);
-        dprintf(STDERR_FILENO, "cannot run '%s': %s", argv[0], strerror(errno));
-        _exit(127);
-    }
+    if (pid == 0)
+        child_exec(argv, in[0], out[1]);
+    /* The parent sets it too: whichever runs first, the group exists
+     * before either side goes on (EACCES once the child has exec'd, when
+     * the child's own call has already done it). */
+    (void)setpgid(pid, pid);
     close(in[0]);
     close(out[1]);
     if (vg_spawn_started_hook)
@@ -125,21 +164,7 @@ int vg_spawn_run(char *const argv[], const char *input, size_t len, unsigned tim
         close(rfd);
     sigaction(SIGPIPE, &old_pipe, NULL);
 
-    if (!res->timed_out) {
-        /* Output closed: the child is exiting, or a descendant kept the
-         * pipe open until now.  Either way the deadline still holds. */
-        res->exited = reap_until(pid, deadline, &res->status);
-        if (!res->exited)
-            res->timed_out = true;
-    }
-    if (res->timed_out) {
-        kill(pid, SIGKILL);
-        /* A child in an uninterruptible sleep (a FUSE request that is never
-         * answered) does not die from SIGKILL: leave it to init. */
-        bool gone = reap_until(pid, vg_now_ms() + grace_ms, &res->status);
-        res->left_behind = !gone;
-        res->exited = false;
-    }
+    reap_or_kill(pid, deadline, grace_ms, res);
     res->output = vg_buf_steal(&b);
     return 0;
 }

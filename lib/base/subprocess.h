@@ -5,7 +5,15 @@
  * that touches a hung shared mount may sit in an uninterruptible sleep where
  * even SIGKILL does not end it; then it is left behind, not waited for.  Once
  * the caller exits, the orphan is re-parented to init (or the nearest
- * subreaper), which reaps it when the mount is released and the kill lands. */
+ * subreaper), which reaps it when the mount is released and the kill lands.
+ *
+ * Every child runs in a process group of its own (setpgid in the child and
+ * in the parent, so neither side can race the other), and a timeout sends
+ * SIGKILL to the whole group: a worker the child forked (apparmor_parser
+ * compiles in one) goes with it instead of running on under init.  A
+ * descendant that left the group (setsid, setpgid) is out of reach, and one
+ * in an uninterruptible sleep outlives the kill until the kernel lets it
+ * go; only the direct child is reaped. */
 #pragma once
 
 #include "error.h"
@@ -14,7 +22,7 @@ typedef struct vg_spawn_result {
     char *output;           /* stdout and stderr together, at most `max_output` bytes; never NULL */
     int status;             /* waitpid status; valid when `exited` */
     bool exited;            /* the child ended and was reaped */
-    bool timed_out;         /* the deadline passed: the child was sent SIGKILL */
+    bool timed_out;         /* the deadline passed: the child's process group was sent SIGKILL */
     bool left_behind;       /* killed, but still not gone after the grace period: not reaped */
 } vg_spawn_result;
 

@@ -256,54 +256,116 @@ bool vg_is_control_cp(unsigned cp)
     return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
 }
 
-char *vg_str_escape(const char *s, bool backslash)
-{
-    vg_buf b = { 0 };
+/* Code points shown escaped besides the controls: Unicode's format
+ * characters (general category Cf, Unicode 15) and the two separators
+ * (Zl, Zp) that end a line in some viewers.  Ranges, inclusive, sorted. */
+static const struct { unsigned lo, hi; } invisible_cps[] = {
+    { 0x00ad, 0x00ad },     /* soft hyphen */
+    { 0x0600, 0x0605 },     /* Arabic number signs */
+    { 0x061c, 0x061c },     /* Arabic letter mark (bidi) */
+    { 0x06dd, 0x06dd },     /* Arabic end of ayah */
+    { 0x070f, 0x070f },     /* Syriac abbreviation mark */
+    { 0x0890, 0x0891 },     /* Arabic pound and piastre marks above */
+    { 0x08e2, 0x08e2 },     /* Arabic disputed end of ayah */
+    { 0x180e, 0x180e },     /* Mongolian vowel separator */
+    { 0x200b, 0x200f },     /* zero width space, non-joiner, joiner; LRM, RLM */
+    { 0x2028, 0x2029 },     /* line and paragraph separators (Zl, Zp) */
+    { 0x202a, 0x202e },     /* bidi embeddings and overrides */
+    { 0x2060, 0x2064 },     /* word joiner, invisible operators */
+    { 0x2066, 0x206f },     /* bidi isolates, deprecated format characters */
+    { 0xfeff, 0xfeff },     /* zero width no-break space (BOM) */
+    { 0xfff9, 0xfffb },     /* interlinear annotation */
+    { 0x110bd, 0x110bd },   /* Kaithi number sign */
+    { 0x110cd, 0x110cd },   /* Kaithi number sign above */
+    { 0x13430, 0x1343f },   /* Egyptian hieroglyph format controls */
+    { 0x1bca0, 0x1bca3 },   /* shorthand format controls */
+    { 0x1d173, 0x1d17a },   /* musical symbol format controls */
+    { 0xe0001, 0xe0001 },   /* language tag */
+    { 0xe0020, 0xe007f },   /* tag characters */
+};
 
-    vg_buf_add(&b, "");
+bool vg_is_shown_escaped_cp(unsigned cp)
+{
+    if (vg_is_control_cp(cp))
+        return true;
+    for (size_t i = 0; i < VG_N_ELEMENTS(invisible_cps) && cp >= invisible_cps[i].lo; i++)
+        if (cp <= invisible_cps[i].hi)
+            return true;
+    return false;
+}
+
+/* One code point (or, `cp` > 0x10ffff, one byte that is not UTF-8) in the
+ * shown form of `how`. */
+static void add_escape(vg_buf *b, unsigned cp, unsigned how)
+{
+    bool json = how & VG_SHOW_JSON;
+    if (cp > 0x10ffff && json)
+        vg_buf_add(b, "\\ufffd");      /* JSON holds no bytes: U+FFFD */
+    else if (cp > 0x10ffff)
+        vg_buf_printf(b, "\\x%02x", cp - 0x110000);
+    else if (cp == '\n')
+        vg_buf_add(b, "\\n");
+    else if (cp == '\r')
+        vg_buf_add(b, "\\r");
+    else if (cp == '\t')
+        vg_buf_add(b, "\\t");
+    else if (cp < 0x80 && !json)
+        vg_buf_printf(b, "\\x%02x", cp);
+    else if (cp > 0xffff && json)       /* a JSON escape is one UTF-16 unit */
+        vg_buf_printf(b, "\\u%04x\\u%04x", 0xd800 + ((cp - 0x10000) >> 10),
+                      0xdc00 + ((cp - 0x10000) & 0x3ff));
+    else
+        vg_buf_printf(b, cp > 0xffff ? "\\U%08x" : "\\u%04x", cp);
+}
+
+void vg_buf_add_shown(vg_buf *b, const char *s, unsigned how)
+{
+    vg_buf_add(b, "");
     for (const char *p = s ? s : ""; *p;) {
         unsigned cp;
         size_t n = vg_utf8_seq(p, &cp);
         if (n == 0) {
-            vg_buf_printf(&b, "\\x%02x", (unsigned char)*p);
+            add_escape(b, 0x110000u + (unsigned char)*p, how);
             p++;
             continue;
         }
-        if (cp == '\\' && backslash)
-            vg_buf_add(&b, "\\\\");
-        else if (cp == '\n')
-            vg_buf_add(&b, "\\n");
-        else if (cp == '\r')
-            vg_buf_add(&b, "\\r");
-        else if (cp == '\t')
-            vg_buf_add(&b, "\\t");
-        else if (cp < 0x80 && vg_is_control_cp(cp))
-            vg_buf_printf(&b, "\\x%02x", cp);
-        else if (vg_is_control_cp(cp))
-            vg_buf_printf(&b, "\\u%04x", cp);
+        if (cp == '\n' && (how & VG_SHOW_LINES))
+            vg_buf_addc(b, '\n');
+        else if (cp == '\\' && (how & (VG_SHOW_BACKSLASH | VG_SHOW_JSON)))
+            vg_buf_add(b, "\\\\");
+        else if (cp == '"' && (how & VG_SHOW_JSON))
+            vg_buf_add(b, "\\\"");
+        else if (vg_is_shown_escaped_cp(cp))
+            add_escape(b, cp, how);
         else
-            vg_buf_addn(&b, p, n);
+            vg_buf_addn(b, p, n);
         p += n;
     }
+}
+
+bool vg_str_is_shown_as_is(const char *s)
+{
+    for (const char *p = s ? s : ""; *p;) {
+        unsigned cp;
+        size_t n = vg_utf8_seq(p, &cp);
+        if (n == 0 || cp == '\\' || vg_is_shown_escaped_cp(cp))
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+char *vg_str_escape(const char *s, bool backslash)
+{
+    vg_buf b = { 0 };
+    vg_buf_add_shown(&b, s, backslash ? VG_SHOW_BACKSLASH : 0);
     return vg_buf_steal(&b);
 }
 
 char *vg_str_escape_lines(const char *s)
 {
     vg_buf b = { 0 };
-    const char *line = s ? s : "";
-
-    vg_buf_add(&b, "");
-    for (;;) {
-        const char *nl = strchr(line, '\n');
-        autofree char *one = vg_xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
-        autofree char *shown = vg_str_escape(one, false);
-        vg_buf_add(&b, shown);
-        if (!nl)
-            break;
-        vg_buf_addc(&b, '\n');
-        line = nl + 1;
-    }
+    vg_buf_add_shown(&b, s, VG_SHOW_LINES);
     return vg_buf_steal(&b);
 }
 

@@ -95,17 +95,43 @@ size_t vg_utf8_seq(const char *p, unsigned *cp);
  * interpret. */
 bool vg_is_control_cp(unsigned cp);
 
-/* A copy of `s` fit to be shown in one line of a message or a log: every
- * control character (C0, DEL, C1) and every byte that is not valid UTF-8
- * written as an escape (\n \r \t, \xNN for bytes, \u0085 for C1), valid
- * UTF-8 kept.  With `backslash`, a backslash itself is shown as "\\" so
- * the escapes are unambiguous (for quoted values); without it the result
- * is idempotent (for whole messages that may already hold shown values). */
+/* True for every code point a person or a log is never shown as is: the
+ * controls above and the invisible ones of one table in util.c -- Unicode's
+ * format characters (Cf: bidi embeddings, overrides and isolates U+202A-
+ * U+202E, U+2066-U+2069, marks U+200E, U+200F, U+061C; zero width U+200B-
+ * U+200D, U+2060, U+FEFF; soft hyphen, tags...) and the line and paragraph
+ * separators U+2028, U+2029. */
+bool vg_is_shown_escaped_cp(unsigned cp);
+
+/* How vg_buf_add_shown() writes. */
+enum {
+    VG_SHOW_BACKSLASH = 1 << 0, /* a backslash as "\\": escapes unambiguous */
+    VG_SHOW_LINES = 1 << 1,     /* keep LF (text whose lines virtguard made) */
+    VG_SHOW_JSON = 1 << 2,      /* JSON string syntax (no quotes around) */
+};
+
+/* THE escaper: append `s` as a person or a log may be shown it.  Every
+ * code point vg_is_shown_escaped_cp() names, and every byte that is not
+ * well-formed UTF-8, is written as an escape: LF, CR, TAB as "\n" "\r"
+ * "\t", other ASCII controls and stray bytes as "\xNN", others as
+ * "\uXXXX" ("\UXXXXXXXX" above U+FFFF).  VG_SHOW_JSON: '"' and '\\'
+ * escaped, every escape "\uXXXX" (a surrogate pair above U+FFFF), a stray
+ * byte U+FFFD.  Valid UTF-8 otherwise kept.  Without VG_SHOW_LINES the
+ * result never holds a line break of any kind.  docs/SECURITY.md, "What a
+ * person or a log is shown". */
+void vg_buf_add_shown(vg_buf *b, const char *s, unsigned how);
+
+/* True when vg_buf_add_shown(s, VG_SHOW_BACKSLASH) would copy `s`
+ * unchanged (no escape, no backslash). */
+bool vg_str_is_shown_as_is(const char *s);
+
+/* vg_buf_add_shown(s, backslash ? VG_SHOW_BACKSLASH : 0) as a new string,
+ * for one line of a message or a log.  Without `backslash` the result is
+ * idempotent (for whole messages that may already hold shown values). */
 char *vg_str_escape(const char *s, bool backslash);
 
-/* vg_str_escape(line, false) of every line of `s`, the newlines kept: for
- * multi-line text from another program (the helper's output) before it is
- * shown. */
+/* vg_buf_add_shown(s, VG_SHOW_LINES): multi-line text from another program
+ * (the helper's output) before it is shown, its newlines kept. */
 char *vg_str_escape_lines(const char *s);
 bool vg_streq(const char *a, const char *b); /* NULL-safe */
 

@@ -33,19 +33,22 @@ void vg_mounts_free(vg_mounts *m)
     free(m);
 }
 
-/* The line, quoted for a message: non-printable bytes as \xNN, cut at 160. */
+/* The line, quoted for a message: its first 160 bytes in their shown form
+ * (vg_buf_add_shown), "..." when cut. */
 static char *quote_line(const char *s, size_t n)
 {
     vg_buf b = { 0 };
-    size_t shown = n > 160 ? 160 : n;
-    for (size_t i = 0; i < shown; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isprint(c))
-            vg_buf_addc(&b, (char)c);
-        else
-            vg_buf_printf(&b, "\\x%02x", c);
+    size_t cut = n > 160 ? 160 : n;
+    for (size_t at = 0; at < cut;) {        /* a NUL byte is shown too */
+        autofree char *part = vg_xstrndup(s + at, cut - at);
+        vg_buf_add_shown(&b, part, 0);
+        at += strlen(part);
+        if (at < cut) {
+            vg_buf_add(&b, "\\x00");
+            at++;
+        }
     }
-    if (shown < n)
+    if (n > 160)
         vg_buf_add(&b, "...");
     return vg_buf_steal(&b);
 }

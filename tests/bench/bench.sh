@@ -21,7 +21,60 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p"; }
 
-vg_setup
+# Row 4 (below; alone with VG_BENCH_PAR_ONLY=1).
+hup() {       # libvirtd caches which hooks exist until SIGHUP
+    kill -HUP "$(vg_pidfile_pid /run/libvirt/libvirtd.pid)"; sleep 0.5
+    vg_wait_until 10 "libvirtd answering after SIGHUP" vg_virsh_quiet list >/dev/null ||
+        vg_fail "libvirtd did not come back after SIGHUP"
+}
+install_nop() { install -m 0755 "$NOP_HOOK" "$VG_HOOK_DEST"; }
+par_row() {
+    # 4. 20 distinct domains started at once through the real libvirtd, with a
+    # cold validation cache (every helper load compiles): virtguard's hook with
+    # apparmor = "on" (hook, helper, apparmor_parser per domain, under the
+    # per-domain locks) vs the do-nothing hook.  Wall time from the first
+    # `virsh start` to the last one returning; rounds interleaved.
+    N_PAR=${VG_BENCH_PAR_DOMAINS:-20}
+    N_PAR_ROUNDS=${VG_BENCH_PAR_ROUNDS:-5}
+    for i in $(seq "$N_PAR"); do
+        vg_make_images "$VG_SHARED/par$i" "$VG_IMAGE_OWNER"
+        vg_define "par$i" "$VG_SHARED/par$i"
+    done
+    par_round() {   # prints the wall time in us of starting all N_PAR at once
+        local s e i pids=() bad=0
+        s=$(date +%s%N)
+        for i in $(seq "$N_PAR"); do
+            timeout 180 "$VIRSH" -q -c "$VG_URI" start "par$i" >"$B/par$i.out" 2>&1 & pids+=($!)
+        done
+        for i in "${!pids[@]}"; do
+            wait "${pids[$i]}" || { bad=1; echo "par$((i + 1)): $(cat "$B/par$((i + 1)).out")" >&2; }
+        done
+        e=$(date +%s%N)
+        for i in $(seq "$N_PAR"); do vg_virsh_quiet destroy "par$i" >/dev/null 2>&1 || true; done
+        [ "$bad" = 0 ] || vg_fail "a parallel start failed"
+        echo $(( (e - s) / 1000 ))
+    }
+    vg_conf_set "$VG_CONF" apparmor '"on"'
+    pw=(); pn=()
+    for r in $(seq "$N_PAR_ROUNDS"); do
+        vg_install_hook; hup
+        rm -rf "$localstatedir/cache/virtguard/validated"
+        pw+=("$(par_round)")
+        [ "$(ls "$localstatedir/cache/virtguard/validated" | wc -l)" -ge "$N_PAR" ] ||
+            vg_fail "the parallel round did not compile every domain's profile"
+        install_nop; hup
+        pn+=("$(par_round)")
+    done
+    vg_conf_unset "$VG_CONF" apparmor
+    pwm=$(printf '%s\n' "${pw[@]}" | median); pnm=$(printf '%s\n' "${pn[@]}" | median)
+    printf '%d domains at once, virtguard (cold cache): median %d us over %d rounds (%s)\n' \
+        "$N_PAR" "$pwm" "$N_PAR_ROUNDS" "${pw[*]}"
+    printf '%d domains at once, do-nothing hook:         median %d us over %d rounds (%s)\n' \
+        "$N_PAR" "$pnm" "$N_PAR_ROUNDS" "${pn[*]}"
+    printf 'parallel virtguard / do-nothing hook: %s   (target <= 1.10)\n' "$(ratio "$pwm" "$pnm")"
+}
+
+vg_setup_with_helper       # the hook's helper installed, for row 4
 vg_mount_shared_tmpfs
 vg_make_images "$VG_SHARED" "$VG_IMAGE_OWNER"
 B=$(mktemp -d /tmp/vg-bench-XXXXXX)
@@ -30,6 +83,7 @@ vg_domain_xml bench "$VG_SHARED" > "$B/dom.xml"
 NOP_HOOK=$top_builddir/tests/bench/vg-nop-hook
 [ -x "$NOP_HOOK" ] || vg_hard_error "no '$NOP_HOOK' (make bench builds it)"
 echo "== virtguard bench ($(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)) =="
+if [ "${VG_BENCH_PAR_ONLY:-0}" = 1 ]; then par_row; rm -rf "$B"; exit 0; fi
 
 # 1. The hook alone, as libvirt runs it at prepare, vs spawning /bin/true and
 # a do-nothing hook linked like ours; then where the hook's time goes.
@@ -115,12 +169,6 @@ start_ms() {
     vg_virsh_quiet destroy bench >/dev/null
     echo $(( (e - s) / 1000 ))
 }
-hup() {       # libvirtd caches which hooks exist until SIGHUP
-    kill -HUP "$(vg_pidfile_pid /run/libvirt/libvirtd.pid)"; sleep 0.5
-    vg_wait_until 10 "libvirtd answering after SIGHUP" vg_virsh_quiet list >/dev/null ||
-        vg_fail "libvirtd did not come back after SIGHUP"
-}
-install_nop() { install -m 0755 "$NOP_HOOK" "$VG_HOOK_DEST"; }
 hook_runs() { vg_syslog_lines | grep -c "domain 'bench' prepare: allowed" || true; }
 # Once: count the calls of a hook in qemu.d over one start and destroy.
 printf '#!/bin/sh\necho "$2 $3" >> %s/calls\ncat >/dev/null\n' "$B" > "$VG_HOOK_DEST"
@@ -192,5 +240,7 @@ for D in 1 10 100; do
 done
 echo "(ratio target <= 0.10: virtguard's helper load, validation cached by content, vs libvirt's"
 echo " own AppArmor work per start = 2 x virt-aa-helper + 2 x apparmor_parser compile)"
+
+par_row
 rm -rf "$B"
 exit 0

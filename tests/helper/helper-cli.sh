@@ -138,6 +138,42 @@ touch -d '-1 hour' "$RULES"
 H gc >/dev/null
 check "gc removes them once the domain is undefined" test ! -e "$RULES"
 
+# Cost bounds (docs/SECURITY.md, "Cost").  A compile that times out is
+# remembered by its text: the retry costs nothing and says until when; gc
+# forgets it.  No apparmor_parser of ours outlives the bound.
+UUID2=7b3e2d4f-2e3c-4d6e-8f90-1b2c3d4e5f60
+sed "s/$UUID/$UUID2/; s/>sbx-1</>sbx-2</" "$T/dom.xml" > "$T/dom2.xml"
+RULES2=$T/aa/libvirt/libvirt-$UUID2.virtguard
+st=0; H load --uuid $UUID2 --test-parser-timeout-ms 1 < "$T/dom2.xml" >/dev/null 2>"$T/err" || st=$?
+check "a compile over the parser's bound refuses the load" test $st -eq 1
+check "...saying so" grep -qF "virtguard-helper: domain 'sbx-2': the rules were not installed: apparmor_parser did not finish within 1 ms (it was stopped)" "$T/err"
+check "...and no apparmor_parser of this test is left" test -z "$(pgrep -f -- "--base $T/aa" || true)"
+check "...and the failure is remembered" test "$(ls "$T/cache/failed" | wc -l)" -eq 1
+t0=$(date +%s%N)
+st=0; H load --uuid $UUID2 < "$T/dom2.xml" >/dev/null 2>"$T/err" || st=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a retry of the same text fails at once ($ms ms), without the parser" test $st -eq 1 -a $ms -lt 1000
+check "...with the remembered failure and its expiry" grep -qE "^virtguard-helper: domain 'sbx-2': the rules were not installed: apparmor_parser failed on this same profile text at [-0-9]{10} [:0-9]{8} UTC and virtguard does not run it again on it until [-0-9]{10} [:0-9]{8} UTC \\(any change to the domain's rules is compiled at once; 'virtguard-helper gc' forgets the failure\\): apparmor_parser did not finish within 1 ms \\(it was stopped\\)$" "$T/err"
+check "...and writes no rules" test ! -e "$RULES2"
+H gc >/dev/null
+check "gc forgets remembered failures" test "$(ls "$T/cache/failed" | wc -l)" -eq 0
+check "after gc the same text compiles" H load --uuid $UUID2 < "$T/dom2.xml" >/dev/null
+check "...and is installed" test -e "$RULES2"
+
+# One domain's load never waits for another's: with sbx-2's lock held, sbx-1 loads.
+H unload --uuid $UUID >/dev/null
+flock "$T/run/lock/$UUID2" sleep 5 &
+holder=$!
+sleep 0.2
+t0=$(date +%s%N)
+H load --uuid $UUID < "$T/dom.xml" >/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a load does not wait for another domain's lock ($ms ms)" test $ms -lt 4000 -a -e "$RULES"
+st=0; timeout 1 "$HELPER" load --uuid $UUID2 --config "$T/vg.conf" --apparmor-dir "$T/aa" \
+    --cache-dir "$T/cache" --run-dir "$T/run" < "$T/dom2.xml" >/dev/null 2>&1 || st=$?
+check "...while a load of the same domain waits for it" test $st -eq 124
+kill $holder 2>/dev/null; wait $holder 2>/dev/null || true
+
 total=$(grep -c '^check ' "$0" || true)
 echo "$((total - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

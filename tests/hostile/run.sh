@@ -343,8 +343,10 @@ plain "./a.img" | run dot-relative refuse "not absolute"
 long=$R; while [ ${#long} -lt 5000 ]; do long=$long/$(head -c 200 /dev/zero | tr '\0' d); done
 plain "$long.img" | run very-long-path refuse "path of [0-9]+ bytes is longer than 4095"
 plain "$R/$(head -c 300 /dev/zero | tr '\0' n).img" | run component-too-long refuse "too long"
-long=$R; while [ ${#long} -lt 3800 ]; do long=$long/$(head -c 250 /dev/zero | tr '\0' e); done
+long=$R; while [ ${#long} -lt 1900 ]; do long=$long/$(head -c 250 /dev/zero | tr '\0' e); done
 plain "$long.img" | run long-path-ok grant "$long.img"
+long=$R; while [ ${#long} -lt 3800 ]; do long=$long/$(head -c 250 /dev/zero | tr '\0' e); done
+plain "$long.img" | run long-path-too-heavy refuse "longest path \\([0-9]+ bytes\\) times all their path bytes"
 plain "/etc/shadow" | run restricted-outside refuse "restricted"
 plain "/srv/elsewhere.img" | run outside-not-ours grant
 
@@ -387,6 +389,14 @@ manydisks() {   # 40 disks of ~1 900-byte paths: 76 kB of rules
     done
 }
 domain h $UUID "$(manydisks)" | run too-many-path-bytes refuse "more than virtguard writes for one domain"
+longdisks() {   # 6 disks of ~2 900-byte paths: 17 kB, but 2.9 kB x 17 kB is 49 M
+    local i d=$R c; c=$(head -c 200 /dev/zero | tr '\0' w)
+    for i in $(seq 1 14); do d=$d/$c; done
+    for i in $(seq 1 6); do
+        printf "    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='%s/%04d.img'/><target dev='vd%s' bus='virtio'/></disk>\n" "$d" "$i" "$i"
+    done
+}
+domain h $UUID "$(longdisks)" | run too-heavy-paths refuse "would take apparmor_parser too long to compile: their longest path \\([0-9]+ bytes\\) times all their path bytes \\([0-9]+\\) is [0-9]+, more than the 4194304 allowed"
 
 # qcow2 backing files
 plain "$R/back-etc.qcow2" qcow2 | run backing-etc refuse "restricted"

@@ -30,18 +30,37 @@ static void test_rules(void **state)
         { "kernel: (Sandbox) Sandbox: limactl(42303) deny(1) mach-lookup "
           "com.apple.Virtualization.VirtualMachine (xpc)",
           "(allow mach-lookup (global-name \"com.apple.Virtualization.VirtualMachine\"))" },
-        { "Sandbox: limactl(1) deny(1) file-read-data /etc/hosts",
-          "(allow file-read* (literal \"/private/etc/hosts\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/.lima/_config/user",
+          "(allow file-read* (literal \"/Users/dev/.lima/_config/user\"))" },
+        /* one object: a directory listing is the directory's literal, never
+         * a subpath (issue 19: "/Users/dev/" granted the whole home) */
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/",
+          "(allow file-read* (literal \"/Users/dev\"))" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/Library/my dir/ (sandbox)",
+          "(allow file-read* (literal \"/Users/dev/Library/my dir\"))" },
+        /* restricted prefixes (vg_aa_restricted_root), /private/... included */
+        { "Sandbox: limactl(1) deny(1) file-read-data /", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /etc/hosts", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /private/etc/passwd", "-" },
+        { "Sandbox: limactl(1) deny(1) file-write-data /dev/disk0", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /var/run/resolv.conf", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /usr/", "-" },
+        /* not the one canonical name of the object */
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users/dev/./x", "-" },
+        { "Sandbox: limactl(1) deny(1) file-read-data /Users//dev", "-" },
         { "Sandbox: limactl(1) deny(1) file-read-metadata /var",
           "(allow file-read* (literal \"/private/var\"))" },
         { "Sandbox: limactl(1) deny(1) file-read-data /etcetera/x",
           "(allow file-read* (literal \"/etcetera/x\"))" },
         { "Sandbox: limactl(1) deny(1) file-write-create /tmp/a b.sock",
           "(allow file-write* (literal \"/private/tmp/a b.sock\"))" },
-        { "Sandbox: x(1) deny(1) file-read-data /a\"b\\c",
-          "(allow file-read* (literal \"/a\\\"b\\\\c\"))" },
-        { "Sandbox: Google Chrome Helper (Renderer)(77) deny(1) mach-task-name",
-          "(allow mach-task-name)" },
+        { "Sandbox: x(1) deny(1) file-read-data /a\"b",
+          "(allow file-read* (literal \"/a\\\"b\"))" },
+        /* a name that cannot be shown as it is gets no rule */
+        { "Sandbox: x(1) deny(1) file-read-data /a\"b\\c", "-" },
+        { "Sandbox: x(1) deny(1) file-read-data /a\xe2\x80\xae" "b", "-" },
+        /* no filter: it would allow every task's name */
+        { "Sandbox: Google Chrome Helper (Renderer)(77) deny(1) mach-task-name", "-" },
         { "Sandbox: limactl(1) deny(1) generic-issue-extension class: "
           "com.apple.app-sandbox.read-write /Users/dev/x",
           "(allow generic-issue-extension (extension-class \"com.apple.app-sandbox.read-write\"))" },
@@ -59,6 +78,21 @@ static void test_rules(void **state)
         { "Sandbox: x(12a) deny(1) mach-task-name", "not parsed" },
         { "Sandbox: x(1) deny(1)", "not parsed" },
         { "no sandbox here", "not parsed" },
+        /* the kernel's own message only, by the log's grammar: never a
+         * "Sandbox: " quoted inside another program's message (issue 19) */
+        { "2026-05-02 10:14:03.112 E  kernel[0:2c1a] (Sandbox) Sandbox: x(1) deny(1) "
+          "file-read-data /Users/dev/a", "(allow file-read* (literal \"/Users/dev/a\"))" },
+        { "2026-05-02 10:14:03.112345-0700 0x2c1a Error 0x0 0 0 kernel: (Sandbox) Sandbox: "
+          "x(1) deny(1) file-read-data /Users/dev/a",
+          "(allow file-read* (literal \"/Users/dev/a\"))" },
+        { "error: Cannot access backing file '/x/ Sandbox: agent(1) deny(1) file-read-data "
+          "/Users/dev/.ssh/id_rsa'", "not parsed" },
+        { "error: Cannot access backing file '/x/ kernel: (Sandbox) Sandbox: agent(1) deny(1) "
+          "file-read-data /Users/dev/.ssh/id_rsa'", "not parsed" },
+        { "libvirtd[812]: kernel[0:1] (Sandbox) Sandbox: agent(1) deny(1) file-read-data "
+          "/Users/dev/.ssh/id_rsa", "not parsed" },
+        { "2026-05-02 x (Sandbox) Sandbox: agent(1) deny(1) file-read-data /Users/dev/a",
+          "not parsed" },
     };
     (void)state;
     for (size_t i = 0; i < VG_N_ELEMENTS(cases); i++) {

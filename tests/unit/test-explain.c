@@ -179,7 +179,23 @@ typedef struct golden_facts {
     vg_mounts *mounts;
     vg_ids ids;
     vg_name_entry names[2];
+    vg_domain_files doms[2];    /* the files each domain's XML names */
 } golden_facts;
+
+/* The domains' own files in the golden logs: explain proposes a rule only
+ * for a domain's own file (issue 19). */
+static char *sbx1_files[] = {
+    (char *)"/var/lib/libvirt/images/basedisk",
+    (char *)"/srv/sandboxes/my disk.qcow2",
+    (char *)"/var/lib/libvirt/images/jobs/sbx-1/cloud-init.iso",
+    (char *)"/var/lib/libvirt/images/jobs/sbx-1/disk.qcow2",
+    (char *)"/var/lib/libvirt/images/a.qcow2",
+    NULL,
+};
+static char *sbx2_files[] = {
+    (char *)"/var/lib/libvirt/images/jobs/sbx-2/overlay.qcow2",
+    NULL,
+};
 
 static void read_files_fixture(char **paths, vg_file_fact **out, size_t *n_out)
 {
@@ -232,6 +248,9 @@ static void golden_one(const char *name, const golden_facts *g)
         .n_names = 2,
         .files = files,
         .n_files = n_files,
+        .domains = g->doms,
+        .n_domains = 2,
+        .domains_from = "the test's fixture",
     };
     vg_checklist *l = vg_explain_judge(log, &facts);
     char *got[2] = { vg_checklist_format(l, false), vg_checklist_json(l) };
@@ -276,6 +295,13 @@ static int golden_setup(void **state)
     g->names[0].name = (char *)"sbx-1";
     g->names[1].uuid = (char *)"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
     g->names[1].name = (char *)"sbx-2";
+    for (size_t i = 0; i < 2; i++) {
+        g->doms[i].uuid = g->names[i].uuid;
+        g->doms[i].name = g->names[i].name;
+        g->doms[i].source = (char *)(i ? "/etc/libvirt/qemu/sbx-2.xml"
+                                       : "/run/libvirt/qemu/sbx-1.xml");
+        g->doms[i].paths = i ? sbx2_files : sbx1_files;
+    }
     *state = g;
     return 0;
 }
@@ -313,7 +339,8 @@ static void test_judgement(void **state)
     vg_explain_log *log = vg_explain_parse(text, strlen(text));
     vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids,
                                .names = g->names, .n_names = 2,
-                               .lima = vg_lima_detect(g->mounts, NULL) };
+                               .lima = vg_lima_detect(g->mounts, NULL),
+                               .domains = g->doms, .n_domains = 2 };
     vg_checklist *l = vg_explain_judge(log, &facts);
     assert_int_equal(l->n, 5);
     assert_string_equal(vg_check_attr_get(&l->v[0], "cause"), "apparmor");
@@ -379,6 +406,254 @@ static void test_one_path_one_mount_state(void **state)
     vg_explain_log_free(log);
 }
 
+/* ------------------------------------------------------------------ */
+/* Issue 19: explain trusts only the record format */
+
+#define REC "audit: type=1400 audit(1700000000.123:45): apparmor=\"DENIED\" operation=\"open\" " \
+            "profile=\"libvirt-" U "\" name=\"/var/lib/libvirt/images/a.qcow2\" pid=1 " \
+            "comm=\"qemu-system-x86\" requested_mask=\"r\" denied_mask=\"r\" fsuid=64055 ouid=1000"
+
+/* Every line form of the grammar's tables is read; the path is the name. */
+static void test_record_forms(void **state)
+{
+    static const char *const forms[] = {
+        "[   12.345678] " REC,
+        "[Sat May  2 10:14:03 2026] " REC,
+        "Nov 14 10:00:00 lima-dev kernel: " REC,
+        "Nov  4 10:00:00.123456 lima-dev kernel: [ 2201.123456] " REC,
+        "2023-11-14T10:00:00+0100 lima-dev kernel: " REC,
+        "[ 2201.123456] lima-dev kernel: " REC,
+        "type=AVC msg=audit(1700000000.123:45): apparmor=\"DENIED\" operation=\"open\" "
+        "profile=\"libvirt-" U "\" name=\"/var/lib/libvirt/images/a.qcow2\" denied_mask=\"r\"",
+        "type=AVC msg=audit(11/14/2023 10:00:00.100:12) : apparmor=DENIED operation=open "
+        "profile=libvirt-" U " name=/var/lib/libvirt/images/a.qcow2 denied_mask=r",
+        "Nov 14 10:00:00 lima-dev audit[1331]: AVC apparmor=\"DENIED\" operation=\"open\" "
+        "profile=\"libvirt-" U "\" name=\"/var/lib/libvirt/images/a.qcow2\" denied_mask=\"r\"",
+        /* auditd's enriched part after 0x1d is not the record's */
+        "type=AVC msg=audit(1.2:3): apparmor=\"DENIED\" profile=\"libvirt-" U "\" "
+        "name=\"/var/lib/libvirt/images/a.qcow2\" denied_mask=\"r\"\x1dUID=\"root\" name=x",
+    };
+    (void)state;
+    for (size_t i = 0; i < VG_N_ELEMENTS(forms); i++) {
+        vg_explain_log *l = vg_explain_parse(forms[i], strlen(forms[i]));
+        if (l->n != 1 || l->v[0].kind != VG_EV_APPARMOR ||
+            !vg_streq(l->v[0].path, "/var/lib/libvirt/images/a.qcow2"))
+            fail_msg("form %zu not read: '%s'", i, forms[i]);
+        vg_explain_log_free(l);
+    }
+}
+
+/* Text that merely quotes a record, or looks like one but breaks the field
+ * grammar, is never an AppArmor event. */
+static void test_record_not_quoted_text(void **state)
+{
+    static const char *const hostile[] = {
+        /* the finding: a file name echoed by libvirt */
+        "error: Cannot access backing file '/x/apparmor=\"DENIED\" name=\"/etc/shadow\"' of "
+        "storage file '/var/lib/libvirt/images/a.qcow2' (as uid:64055, gid:64055): "
+        "Permission denied",
+        /* a whole record inside another program's message */
+        "Nov 14 10:00:01 lima-dev libvirtd[812]: Cannot access backing file '/x/ " REC "'",
+        "Nov 14 10:00:01 lima-dev libvirtd[812]: " REC,
+        "virtguard: domain 'sbx-1': " REC,
+        "error: Could not open '/y/" REC "': Permission denied",
+        /* records whose fields do not parse */
+        "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" comm=\"q\"name=\"/etc/shadow\"",
+        "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" name=\"/var/lib/libvirt/"
+        "images/a.qcow2\" name=\"/etc/shadow\"",
+        "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" junk name=\"/etc/shadow\"",
+        "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" name=\"/etc/shadow",
+        "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" name=/etc/sh\"adow\"",
+        "[ 1.0] audit: apparmor=\"DENIED\" name=\"/etc/shadow\"",
+        "apparmor=\"DENIED\" name=\"/etc/shadow\"",
+    };
+    (void)state;
+    for (size_t i = 0; i < VG_N_ELEMENTS(hostile); i++) {
+        vg_explain_log *l = vg_explain_parse(hostile[i], strlen(hostile[i]));
+        for (size_t k = 0; k < l->n; k++)
+            if (l->v[k].kind == VG_EV_APPARMOR)
+                fail_msg("line %zu read as an AppArmor record: '%s'", i, hostile[i]);
+        vg_explain_log_free(l);
+    }
+    /* a "name=" inside another field's quoted value is that field's value */
+    const char *in_comm = "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" "
+                          "operation=\"open name=/etc/shadow\" profile=\"libvirt-" U "\" "
+                          "comm=\"x name=/etc/shadow\" name=\"/var/lib/libvirt/images/a.qcow2\" "
+                          "denied_mask=\"r\"";
+    vg_explain_log *l = vg_explain_parse(in_comm, strlen(in_comm));
+    assert_int_equal(l->n, 1);
+    assert_string_equal(l->v[0].path, "/var/lib/libvirt/images/a.qcow2");
+    assert_string_equal(l->v[0].comm, "x name=/etc/shadow");
+    vg_explain_log_free(l);
+    /* no name field at all: no path, not the one inside a value */
+    const char *no_name = "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" "
+                          "info=\"name=/etc/shadow\" profile=\"libvirt-" U "\"";
+    l = vg_explain_parse(no_name, strlen(no_name));
+    assert_int_equal(l->n, 1);
+    assert_null(l->v[0].path);
+    vg_explain_log_free(l);
+}
+
+/* Judge `text` with `facts`; the text rendering out (caller frees). */
+static vg_checklist *judged(const char *text, const vg_explain_facts *facts, char **out)
+{
+    vg_explain_log *log = vg_explain_parse(text, strlen(text));
+    vg_checklist *l = vg_explain_judge(log, facts);
+    vg_explain_log_free(log);
+    *out = vg_checklist_format(l, false);
+    return l;
+}
+
+static size_t n_rules(const vg_checklist *l)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += vg_check_attr_get(&l->v[i], "rule") != NULL ||
+             vg_check_attr_get(&l->v[i], "seatbelt_rules") != NULL;
+    return n;
+}
+
+/* No proposal for a restricted path, for a file that is not the named
+ * domain's own, for an unknown domain or for another program's profile. */
+static void test_no_proposal_outside(void **state)
+{
+    golden_facts *g = *state;
+    static char *own[] = { (char *)"/etc/shadow", (char *)"/var/lib/libvirt/images/a.qcow2",
+                           (char *)"/dev/sda", NULL };
+    vg_domain_files d = { .name = (char *)"sbx-1", .uuid = (char *)U,
+                          .source = (char *)"sbx-1.xml", .paths = own };
+    vg_explain_facts facts = { .cfg = g->cfg, .names = g->names, .n_names = 2,
+                               .domains = &d, .n_domains = 1 };
+    char *out = NULL;
+
+    /* even a file the domain's XML names gets no rule under /etc or /dev */
+    vg_checklist *l = judged("[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" "
+                             "operation=\"open\" profile=\"libvirt-" U "\" name=\"/etc/shadow\" "
+                             "requested_mask=\"r\" denied_mask=\"r\"\n"
+                             "[ 1.0] audit: type=1400 audit(1.2:4): apparmor=\"DENIED\" "
+                             "operation=\"open\" profile=\"libvirt-" U "\" name=\"/dev/sda\" "
+                             "requested_mask=\"rw\" denied_mask=\"rw\"\n", &facts, &out);
+    assert_int_equal(l->n, 2);
+    assert_int_equal(n_rules(l), 0);
+    assert_non_null(strstr(out, "fix: no AppArmor rule is proposed for this file: its name lies "
+                                "under '/etc', where virtguard never grants anything, so it "
+                                "proposes no rule there either"));
+    assert_non_null(strstr(out, "its name lies under '/dev'"));
+    assert_null(strstr(out, "\"/etc/shadow\" r,"));
+    vg_checklist_free(l);
+    free(out);
+
+    /* the domain's own file: the rule; a file it does not use: none */
+    l = judged("[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" profile=\"libvirt-" U
+               "\" name=\"/var/lib/libvirt/images/a.qcow2\" denied_mask=\"r\"\n"
+               "[ 1.0] audit: type=1400 audit(1.2:4): apparmor=\"DENIED\" profile=\"libvirt-" U
+               "\" name=\"/var/lib/libvirt/images/b.qcow2\" denied_mask=\"r\"\n"
+               "[ 1.0] audit: type=1400 audit(1.2:5): apparmor=\"DENIED\" profile=\"libvirt-" U
+               "\" name=\"/var/lib/libvirt/images/./a.qcow2\" denied_mask=\"r\"\n", &facts, &out);
+    assert_int_equal(l->n, 3);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "rule"),
+                        "\"/var/lib/libvirt/images/a.qcow2\" r,");
+    assert_null(vg_check_attr_get(&l->v[1], "rule"));
+    assert_string_equal(vg_check_attr_get(&l->v[1], "cause"), "apparmor-intended");
+    assert_null(vg_check_attr_get(&l->v[2], "rule"));
+    vg_checklist_free(l);
+    free(out);
+
+    /* the domains' files not known: no rule, whatever the path */
+    facts.domains = NULL;
+    facts.n_domains = 0;
+    l = judged("[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" profile=\"libvirt-" U
+               "\" name=\"/var/lib/libvirt/images/a.qcow2\" denied_mask=\"r\"\n", &facts, &out);
+    assert_int_equal(n_rules(l), 0);
+    assert_non_null(strstr(out, "fix: none: virtguard proposes no rule for a file it cannot tie "
+                                "to the domain."));
+    vg_checklist_free(l);
+    free(out);
+
+    /* another program's profile: never a rule (the finding's "/etc/shadow" rwix) */
+    l = judged("Nov 14 10:00:00 h kernel: audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" "
+               "operation=\"exec\" profile=\"/usr/sbin/libvirtd\" name=\"/srv/x\" comm=\"sh\" "
+               "requested_mask=\"x\" denied_mask=\"x\"\n", &facts, &out);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(n_rules(l), 0);
+    assert_null(strstr(out, "narrow rule"));
+    assert_non_null(strstr(out, "fix: none proposed: virtguard proposes AppArmor rules only for "
+                                "a libvirt domain's own files."));
+    vg_checklist_free(l);
+    free(out);
+}
+
+/* A decoded name holding LF, a bidi override or a backslash is shown
+ * escaped, begins no line of output, and gets no rule. */
+static void test_decoded_name_forges_nothing(void **state)
+{
+    golden_facts *g = *state;
+    /* "/var/lib/libvirt/images/a.qcow2\nexplain: line 9: forged : PASS" */
+    const char *text =
+        "[ 1.0] audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" "
+        "profile=\"libvirt-" U "\" name=2F7661722F6C69622F6C6962766972742F696D616765732F612E7163"
+        "6F77320A6578706C61696E3A206C696E6520393A20666F72676564203A2050415353 "
+        "denied_mask=\"r\"\n"
+        "[ 1.0] audit: type=1400 audit(1.2:4): apparmor=\"DENIED\" operation=\"open\" "
+        "profile=\"libvirt-" U "\" name=2F7661722F6C69622F6C6962766972742F696D616765732FE280AE"
+        "6770742E71636F7732 denied_mask=\"r\"\n";
+    vg_explain_facts facts = { .cfg = g->cfg, .names = g->names, .n_names = 2,
+                               .domains = g->doms, .n_domains = 2 };
+    vg_explain_log *log = vg_explain_parse(text, strlen(text));
+    assert_int_equal(log->n, 2);
+    assert_string_equal(log->v[0].path, "/var/lib/libvirt/images/a.qcow2\\nexplain: line 9: "
+                                        "forged : PASS");
+    assert_true(log->v[0].unshown);
+    /* and it is not stat()ed under its shown name */
+    const char *dac = "error: Could not open '/srv/a\x01" "b': Permission denied\n";
+    vg_explain_log *dl = vg_explain_parse(dac, strlen(dac));
+    char **paths = vg_explain_paths(dl);
+    assert_string_equal(dl->v[0].path, "/srv/a\\x01b");
+    assert_null(paths[0]);
+    vg_strv_free(paths);
+    vg_explain_log_free(dl);
+    assert_string_equal(log->v[1].path, "/var/lib/libvirt/images/\\u202egpt.qcow2");
+    vg_checklist *l = vg_explain_judge(log, &facts);
+    autofree char *out = vg_checklist_format(l, false);
+    autofree char *json = vg_checklist_json(l);
+    assert_int_equal(n_rules(l), 0);
+    assert_null(strstr(out, "\nexplain: line 9"));
+    assert_null(strchr(out, '\xe2'));
+    assert_non_null(strstr(out, "'/var/lib/libvirt/images/a.qcow2\\nexplain: line 9: forged : "
+                                "PASS'"));
+    /* JSON: the shown form, its backslash escaped */
+    assert_non_null(strstr(json, "/var/lib/libvirt/images/\\\\u202egpt.qcow2"));
+    vg_checklist_free(l);
+    vg_explain_log_free(log);
+}
+
+/* Seatbelt: one object, one literal; "exactly" only when every denial got
+ * its rule. */
+static void test_seatbelt_exact(void **state)
+{
+    golden_facts *g = *state;
+    vg_explain_facts facts = { .cfg = g->cfg };
+    char *out = NULL;
+    vg_checklist *l = judged("Sandbox: agent(7) deny(1) file-read-data /\n"
+                             "Sandbox: agent(7) deny(1) file-read-data /Users/dev/\n", &facts,
+                             &out);
+    assert_null(strstr(out, "subpath"));
+    assert_string_equal(vg_check_attr_get(&l->v[0], "seatbelt_rules"),
+                        "(allow file-read* (literal \"/Users/dev\"))");
+    assert_null(strstr(out, "exactly"));
+    assert_non_null(strstr(out, "No rule is proposed for 'file-read-data /': virtguard proposes "
+                                "none for a path under a restricted prefix"));
+    assert_non_null(strstr(out, "fix: allow these (each only the object denied; the denials "
+                                "named above get none) in the profile 'agent' runs under"));
+    vg_checklist_free(l);
+    free(out);
+    l = judged("Sandbox: agent(7) deny(1) file-read-data /Users/dev/\n", &facts, &out);
+    assert_non_null(strstr(out, "fix: allow exactly these in the profile 'agent' runs under"));
+    assert_non_null(strstr(out, "\"read_file\": [\"/Users/dev\"]"));
+    vg_checklist_free(l);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +673,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_golden_vz_error, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_golden_lxc, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_judgement, golden_setup, golden_teardown),
+        cmocka_unit_test(test_record_forms),
+        cmocka_unit_test(test_record_not_quoted_text),
+        cmocka_unit_test_setup_teardown(test_no_proposal_outside, golden_setup, golden_teardown),
+        cmocka_unit_test_setup_teardown(test_decoded_name_forges_nothing, golden_setup,
+                                        golden_teardown),
+        cmocka_unit_test_setup_teardown(test_seatbelt_exact, golden_setup, golden_teardown),
         cmocka_unit_test_setup_teardown(test_one_path_one_mount_state, golden_setup,
                                         golden_teardown),
     };

@@ -400,7 +400,9 @@ static void test_unmapped(void **state)
 static void test_hostile_names_escaped(void **state)
 {
     fixture *f = *state;
-    const char *disk = IMAGES "/jobs/a\nvirtguard: ok \x1b[2J\\.qcow2";
+    /* ... and a bidi override, a C1 CSI and a zero-width space (issue 19) */
+    const char *disk = IMAGES "/jobs/a\nvirtguard: ok \x1b[2J\\\xe2\x80\xae\xc2\x9b"
+                              "\xe2\x80\x8b.qcow2";
     free(f->dom.name);
     f->dom.name = vg_xstrdup("sbx\r\nvirtguard: domain 'x': all fine");
     absent(f, VG_PROBE_STAT, disk, ENOENT);
@@ -413,7 +415,9 @@ static void test_hostile_names_escaped(void **state)
     assert_null(strchr(text, '\r'));
     assert_null(strchr(text, '\x1b'));
     assert_non_null(strstr(text, "domain 'sbx\\r\\nvirtguard: domain 'x': all fine'"));
-    assert_non_null(strstr(text, "/jobs/a\\nvirtguard: ok \\x1b[2J\\\\.qcow2' does not exist"));
+    assert_null(strstr(text, "\xe2\x80"));
+    assert_non_null(strstr(text, "/jobs/a\\nvirtguard: ok \\x1b[2J\\\\\\u202e\\u009b\\u200b.qcow2' "
+                                 "does not exist"));
 }
 
 /* XML the hook cannot read: the refusal still names the domain (from the
@@ -798,8 +802,9 @@ static void test_owner_lost_verdict(void **state)
                                             "shared_fs_types = [ \"9p\" ]\n"
                                             "qemu_conf = \"%s\"\n", IMAGES, qconf);
     static const char xml[] =
-        "<domain type='qemu'><name>evil&#10;name</name><memory>65536</memory><os><type>hvm"
-        "</type></os><devices><disk type='file' device='disk'><source file='" IMAGES "/a&#10;b/"
+        "<domain type='qemu'><name>evil&#10;&#x202E;name</name><memory>65536</memory><os>"
+        "<type>hvm</type></os><devices><disk type='file' device='disk'><source file='" IMAGES
+        "/a&#10;b/"
         "overlay.qcow2'/><target dev='vda'/></disk></devices></domain>";
     assert_int_equal(vg_write_file_atomic(conf, conf_text, strlen(conf_text), 0644), 0);
     assert_int_equal(vg_write_file_atomic(qconf, "", 0, 0644), 0);
@@ -823,8 +828,8 @@ static void test_owner_lost_verdict(void **state)
     assert_true(v.warns);
     assert_non_null(strstr(v.text, "WARNING: libvirt will chown a file on shared mount"));
     assert_null(strchr(v.log_line, '\n'));
-    assert_non_null(strstr(v.log_line, "domain 'evil\\nname' start: allowed with a warning: "
-                                       "1 shared path(s) checked in "));
+    assert_non_null(strstr(v.log_line, "domain 'evil\\n\\u202ename' start: allowed with a "
+                                       "warning: 1 shared path(s) checked in "));
     assert_non_null(strstr(v.log_line, "/a\\nb/overlay.qcow2' (now 1000:1000) will be owned "
                                        "by 0:0"));
     vg_verdict_clear(&v);

@@ -294,7 +294,7 @@ static void test_malformed_inline(void **state)
               "\"1 0 8:1 / / rw -  /dev/sda1 rw\"");
     t = "1 0 8:1 / / rw\t- ext4 /dev/sda1 rw\n";
     parse_err(t, strlen(t), "mountinfo line 1: " SHAPE "; the line is "
-              "\"1 0 8:1 / / rw\\x09- ext4 /dev/sda1 rw\"");
+              "\"1 0 8:1 / / rw\\t- ext4 /dev/sda1 rw\"");
     /* a long line is cut in the message */
     vg_buf b = { 0 };
     vg_buf_add(&b, "1 0 8:1 / /");

@@ -1139,11 +1139,86 @@ static void test_libvirt_verdicts(void **state)
     }
 }
 
+/* The cost check before any compile (lib/policy.h, "Caps"): a 100-disk
+ * domain with backing chains of 3 passes; too many bytes, too long paths
+ * and too many entries are each refused with the figure and its limit. */
+static vg_policy *costly(size_t n, size_t len, vg_role role, const char *why)
+{
+    vg_policy *p = vg_policy_new();
+    for (size_t i = 0; i < n; i++) {
+        autofree char *path = vg_xasprintf("/var/lib/libvirt/images/%04zu/", i);
+        vg_buf b = { 0 };
+        vg_buf_add(&b, path);
+        while (b.len < len)
+            vg_buf_add(&b, b.len + 2 <= len ? "x/" : "x");
+        autofree char *full = vg_buf_steal(&b);
+        vg_policy_add(p, full, VG_ACCESS_R, VG_POLICY_FILE, role, why);
+    }
+    return p;
+}
+
+static void test_cost(void **state)
+{
+    (void)state;
+    autoerror vg_error *err = NULL;
+    vg_policy_cost c;
+
+    /* 100 disks, each an overlay on two layers of its own: 300 paths of 80 bytes */
+    autopolicy vg_policy *real = costly(300, 80, VG_ROLE_BACKING, "backing layer 1 of disk 'vda'");
+    vg_policy_cost_of(real, &c);
+    assert_int_equal(c.entries, 300);
+    assert_int_equal(c.bytes, 300 * 80);
+    assert_int_equal(c.weight, 80 * 300 * 80);  /* longest x bytes: 1.9 M of 4 M */
+    assert_int_equal(vg_policy_check_cost(real, "sbx-1", &err), 0);
+
+    /* the same path twice is one rule: counted once */
+    vg_policy_add(real, real->entries[0].path, VG_ACCESS_RW, VG_POLICY_FILE, VG_ROLE_DISK, "disk 'vdb'");
+    vg_policy_cost_of(real, &c);
+    assert_int_equal(c.entries, 301);
+    assert_int_equal(c.bytes, 300 * 80);
+    assert_int_equal(c.weight, 80 * 300 * 80);
+
+    /* 5 paths of 1 KiB: 1024 x 5120 */
+    autopolicy vg_policy *deep = costly(5, 1024, VG_ROLE_BACKING, "backing layer 3 of disk 'vda'");
+    assert_int_equal(vg_policy_check_cost(deep, "sbx-1", &err), -E2BIG);
+    assert_string_equal(err->msg,
+        "domain 'sbx-1': its rules would take apparmor_parser too long to compile: their "
+        "longest path (1024 bytes) times all their path bytes (5120) is 5242880, more than the "
+        "4194304 allowed (e.g. 1 000 paths of 64 bytes, or one of 2 KiB); the longest path is "
+        "'/var/lib/libvirt/images/0000/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x/x...' (backing layer 3 of "
+        "disk 'vda'); refused before apparmor_parser runs: shorten the paths or use fewer");
+    vg_error_free(err);
+    err = NULL;
+    /* 4 of them pass, and so does one path of 2 KiB */
+    autopolicy vg_policy *four = costly(4, 1024, VG_ROLE_BACKING, "b");
+    assert_int_equal(vg_policy_check_cost(four, "sbx-1", &err), 0);
+    autopolicy vg_policy *one = costly(1, 2048, VG_ROLE_DISK, "d");
+    assert_int_equal(vg_policy_check_cost(one, "sbx-1", &err), 0);
+
+    /* 49 KiB of short paths: the bytes */
+    autopolicy vg_policy *wide = costly(800, 64, VG_ROLE_DISK, "disk");
+    assert_int_equal(vg_policy_check_cost(wide, "sbx-1", &err), -E2BIG);
+    assert_string_equal(err->msg,
+        "domain 'sbx-1': its rules name 51200 bytes of paths, more than virtguard writes for "
+        "one domain (at most 49152; apparmor_parser builds about one state per byte and gives "
+        "up past 65535); refused before apparmor_parser runs");
+    vg_error_free(err);
+    err = NULL;
+
+    /* 1025 entries */
+    autopolicy vg_policy *many = costly(1025, 30, VG_ROLE_DISK, "disk");
+    assert_int_equal(vg_policy_check_cost(many, "sbx-1", &err), -E2BIG);
+    assert_string_equal(err->msg,
+        "domain 'sbx-1': 1025 rule entries are more than virtguard writes for one domain (at "
+        "most 1024); refused before apparmor_parser runs");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_render_golden),
+        cmocka_unit_test(test_cost),
         cmocka_unit_test(test_verify_rules),
         cmocka_unit_test(test_perms),
         cmocka_unit_test(test_restricted),

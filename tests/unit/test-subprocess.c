@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -118,6 +119,57 @@ static void test_started_hook_and_signal(void **state)
     vg_spawn_result_clear(&res);
 }
 
+/* Live (not zombie) processes whose process group is `pgid`, from
+ * /proc/PID/stat: "PID (COMM) STATE PPID PGRP ...", COMM may hold spaces. */
+static int live_in_group(pid_t pgid)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        autofree char *path = vg_xasprintf("/proc/%s/stat", de->d_name);
+        autofree char *stat = NULL;
+        char state;
+        int ppid, pgrp;
+        if (de->d_name[0] < '1' || de->d_name[0] > '9' ||
+            vg_read_file(path, 4096, &stat, NULL) < 0)
+            continue;
+        const char *rp = strrchr(stat, ')');
+        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid &&
+            state != 'Z' && state != 'X')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* The child runs in a group of its own; on timeout the whole group dies:
+ * the child and the grandchild it forked (as apparmor_parser forks its
+ * compile worker), not only the child. */
+static void test_timeout_kills_the_group(void **state)
+{
+    (void)state;
+    vg_spawn_result res;
+    started_pid = 0;
+    vg_spawn_started_hook = note_started;
+    assert_int_equal(run_sh("sleep 1000 & sleep 1000; wait", "", 0, 300, &res), 0);
+    vg_spawn_started_hook = NULL;
+    assert_true(started_pid > 0);
+    assert_true(res.timed_out);
+    assert_false(res.left_behind);
+    /* the group's id is the child's pid; what SIGKILL hit goes away at once
+     * (give init a moment to reap the orphaned grandchild) */
+    long long until = vg_now_ms() + 2000;
+    while (live_in_group(started_pid) > 0 && vg_now_ms() < until)
+        usleep(10000);
+    assert_int_equal(live_in_group(started_pid), 0);
+    assert_int_equal(getpgid(0), getpgrp());    /* we stayed in ours */
+    assert_true(getpgrp() != started_pid);
+    vg_spawn_result_clear(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -127,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_deadline_with_lingering_grandchild),
         cmocka_unit_test(test_not_executable),
         cmocka_unit_test(test_started_hook_and_signal),
+        cmocka_unit_test(test_timeout_kills_the_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,21 @@ static void test_str_escape(void **state)
         { "back\\slash", "back\\\\slash", "back\\slash" },
         { "\xf0\x9f\x92\xbe\xed\xa0\x80", "\xf0\x9f\x92\xbe\\xed\\xa0\\x80",
           "\xf0\x9f\x92\xbe\\xed\\xa0\\x80" },
+        /* Unicode format characters (one table in util.c): bidi override
+         * and isolates, marks, zero width, BOM, soft hyphen, tags */
+        { "a\xe2\x80\xae" "gpj.exe", "a\\u202egpj.exe", "a\\u202egpj.exe" },
+        { "\xe2\x81\xa6x\xe2\x81\xa9", "\\u2066x\\u2069", "\\u2066x\\u2069" },
+        { "\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "\\u200e\\u200f\\u061c",
+          "\\u200e\\u200f\\u061c" },
+        { "z\xe2\x80\x8b\xe2\x80\x8c\xe2\x80\x8d\xe2\x81\xa0\xef\xbb\xbf",
+          "z\\u200b\\u200c\\u200d\\u2060\\ufeff", "z\\u200b\\u200c\\u200d\\u2060\\ufeff" },
+        { "soft\xc2\xad", "soft\\u00ad", "soft\\u00ad" },
+        { "tag\xf3\xa0\x80\x81", "tag\\U000e0001", "tag\\U000e0001" },
+        /* the line and paragraph separators end a line in some viewers */
+        { "l\xe2\x80\xa8p\xe2\x80\xa9", "l\\u2028p\\u2029", "l\\u2028p\\u2029" },
+        /* neighbours that are not format characters stay */
+        { "\xe2\x80\x90\xe2\x80\xaf\xe2\x81\xa5", "\xe2\x80\x90\xe2\x80\xaf\xe2\x81\xa5",
+          "\xe2\x80\x90\xe2\x80\xaf\xe2\x81\xa5" },
     };
     for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
         autofree char *a = vg_str_escape(t[i].in, true);
@@ -94,6 +109,36 @@ static void test_str_escape(void **state)
     assert_string_equal(err->msg, "path 'x\\ny' is bad");
     vg_error_wrap(&err, "domain '%s'", "d\r");
     assert_string_equal(err->msg, "domain 'd\\r': path 'x\\ny' is bad");
+}
+
+/* The one escaper's three forms, word for word: text that keeps its own
+ * line breaks, and JSON (every escape \\uXXXX, a stray byte U+FFFD). */
+static void test_shown_forms(void **state)
+{
+    (void)state;
+    static const struct { const char *in; unsigned how; const char *want; } t[] = {
+        { "a\nb\x1b\xe2\x80\xae", VG_SHOW_LINES, "a\nb\\x1b\\u202e" },
+        { "a\nb\xe2\x80\xa8", 0, "a\\nb\\u2028" },
+        { "q\"\\\n\t\x01\x7f", VG_SHOW_JSON, "q\\\"\\\\\\n\\t\\u0001\\u007f" },
+        { "c1\xc2\x85 bidi\xe2\x81\xa7 zw\xe2\x80\x8b bom\xef\xbb\xbf", VG_SHOW_JSON,
+          "c1\\u0085 bidi\\u2067 zw\\u200b bom\\ufeff" },
+        { "tag\xf3\xa0\x80\x81 bad\xff", VG_SHOW_JSON, "tag\\udb40\\udc01 bad\\ufffd" },
+        { "d\xc3\xa9mo \xf0\x9f\x92\xbe", VG_SHOW_JSON, "d\xc3\xa9mo \xf0\x9f\x92\xbe" },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        autobuf vg_buf b = { 0 };
+        vg_buf_add_shown(&b, t[i].in, t[i].how);
+        assert_string_equal(b.s, t[i].want);
+    }
+    assert_true(vg_str_is_shown_as_is("/var/lib/d\xc3\xa9mo.iso"));
+    assert_false(vg_str_is_shown_as_is("/a\\b"));
+    assert_false(vg_str_is_shown_as_is("/a\xe2\x80\x8b"));
+    assert_false(vg_str_is_shown_as_is("/a\xff"));
+    /* a message made from a value holding a bidi override and a line
+     * break stays one line and shows both */
+    autoerror vg_error *err = NULL;
+    vg_error_set(&err, EINVAL, "file '%s' is bad", "x\xe2\x80\xae\nvirtguard: ok");
+    assert_string_equal(err->msg, "file 'x\\u202e\\nvirtguard: ok' is bad");
 }
 
 static void test_error_wrap(void **state)
@@ -138,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_path_normalize),
         cmocka_unit_test(test_buf_and_strv),
         cmocka_unit_test(test_str_escape),
+        cmocka_unit_test(test_shown_forms),
         cmocka_unit_test(test_error_wrap),
         cmocka_unit_test(test_read_write_atomic),
     };

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 13: the path-trust rule (docs/SECURITY.md) with the real libvirtd,
+# Scenario 14: the path-trust rule (docs/SECURITY.md) with the real libvirtd,
 # hook and helper (`apparmor = "on"`, the seam of scenario 7).  What the
 # share's writer controls never reaches another domain:
 #  - a <filesystem> whose source is a symbolic link in the share root to a
