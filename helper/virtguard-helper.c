@@ -418,7 +418,9 @@ static int cmd_load(const helper *h, vg_error **err)
     vg_domain_resolve_volumes(dom, NULL);
     if ((r = vg_policy_check_domain(dom, h->uuid, err)) < 0)
         return r;
-    if ((r = vg_policy_resolve(cfg, dom, &pol, err)) < 0)
+    /* a tree rule must not cover another domain's files: read where gc reads */
+    if ((r = vg_policy_resolve_with(cfg, dom, h->libvirt_conf_dir, h->libvirt_run_dir, &pol,
+                                    err)) < 0)
         return r;       /* the message already names the domain */
     /* libvirt keeps C1 controls (NEL, CSI) in names: shown escaped */
     autofree char *shown_name = vg_str_escape(dom->name, true);

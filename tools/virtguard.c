@@ -480,7 +480,8 @@ static int cmd_profile(const opts *o)
                 shown, cfg->source ? cfg->source : vg_config_default_path());
         return VG_EXIT_OK;
     }
-    if (vg_policy_check_domain(dom, NULL, &err) < 0 || vg_policy_resolve(cfg, dom, &p, &err) < 0 ||
+    if (vg_policy_check_domain(dom, NULL, &err) < 0 ||
+        vg_policy_resolve_with(cfg, dom, o->libvirt_conf_dir, o->libvirt_run_dir, &p, &err) < 0 ||
         vg_policy_render(p, dom->uuid, dom->name, &rules, &err) < 0) {
         say("%s\n", err->msg);
         return VG_EXIT_PROBLEMS;

@@ -8,10 +8,21 @@
  * virt-aa-helper; we only refuse what it refuses (its restricted table),
  * so a domain it would reject does not get past virtguard either.
  *
- * Canonical form: realpath() of the longest existing prefix plus the rest
- * (files such as chardev logs or a fresh overlay may not exist yet), as
- * virt-aa-helper does; AppArmor checks the resolved path at open time, so
- * that is the form a rule must name.
+ * The path-trust rule (docs/SECURITY.md, "The path-trust rule") lives in
+ * one place: every path that can become a rule -- from the XML, a backing
+ * or data-file name read from a qcow2 header, a chardev pipe's .in/.out --
+ * goes through trust_path(), which walks it one component at a time as
+ * the kernel does (walk_path: ".." is taken on the canonical directory, so
+ * it can skip no check) and then decides on the canonical path of the
+ * object: no symbolic link below a root is followed, the file's type is
+ * what the XML asks for, a tree is never a root nor holds another defined
+ * domain's files, and a data file named only in a header lies beside its
+ * image in a directory that is not a root.
+ *
+ * Canonical form: the real path of the longest existing prefix plus the
+ * rest (files such as chardev logs or a fresh overlay may not exist yet),
+ * as virt-aa-helper does; AppArmor checks the resolved path at open time,
+ * so that is the form a rule must name.
  *
  * Backing chains are read from qcow2 headers, as libvirt does not pass
  * <backingStore> at `prepare`.  Formats are never probed: the top layer's
@@ -35,11 +46,25 @@
 #include "qcow2.h"
 #include "storage-pool.h"
 
+/* A file of another domain libvirt keeps (config or status), canonical. */
+typedef struct other_file {
+    char *canon;
+    char *domain;           /* its name, for the message */
+    bool dir;               /* a directory the other domain shares */
+} other_file;
+
 typedef struct resolver {
     const vg_config *cfg;
+    const vg_domain *dom;
+    const char *libvirt_conf_dir;
+    const char *libvirt_run_dir;
     char **roots_lex;       /* roots as configured (normalised) */
     char **roots_canon;     /* the same, symlinks resolved */
     vg_policy *p;
+    bool others_loaded;     /* other domains' files read (on the first tree rule) */
+    other_file *others;
+    size_t n_others;
+    char **others_failures; /* domain files that could not be read */
 } resolver;
 
 static bool under_any(const char *path, char *const *roots)
@@ -84,90 +109,138 @@ static int check_length(const char *what, const char *path, vg_error **err)
                         "could not open it either)", what, strlen(path), VG_POLICY_MAX_PATH - 1);
 }
 
-/* realpath() of the longest existing prefix of `path` (absolute, no ".."),
- * plus the missing rest. A dangling symlink on the way is refused: we
- * could not tell where the file would really be created. */
-static int canonicalize(const char *path, char **out, vg_error **err)
-{
-    char *real = realpath(path, NULL);
-    if (real) {
-        *out = real;
-        return 0;
-    }
-    if (errno != ENOENT)
-        return vg_error_set_errno(err, errno, "cannot resolve path '%s'", path);
+/* ---- walking a name as the kernel does ------------------------------------ */
 
-    size_t exist = 1;       /* "/" always exists */
-    for (const char *q = path + 1; *q;) {
-        const char *end = strchr(q, '/');
-        if (!end)
-            end = q + strlen(q);
-        autofree char *prefix = vg_xstrndup(path, (size_t)(end - path));
-        struct stat st;
-        if (lstat(prefix, &st) < 0) {
-            if (errno == ENOENT)
-                break;
-            return vg_error_set_errno(err, errno, "cannot resolve path '%s': lstat of '%s' failed",
-                                      path, prefix);
-        }
-        exist = (size_t)(end - path);
-        q = *end ? end + 1 : end;
+#define VG_MAX_LINKS 40     /* the kernel's MAXSYMLINKS */
+
+typedef struct walked {
+    char *canon;            /* canonical path of the object */
+    bool exists;
+    mode_t mode;            /* its file type, when it exists */
+    char *link;             /* the first symbolic link met below a root, or NULL */
+    char *link_target;      /* what that link holds */
+} walked;
+
+static void walked_clear(walked *w)
+{
+    free(w->canon);
+    free(w->link);
+    free(w->link_target);
+    *w = (walked){ 0 };
+}
+#define autowalked _cleanup_(walked_clear)
+
+static bool has_dotdot(const char *s)
+{
+    for (const char *p = s; (p = strstr(p, "..")); p += 2)
+        if ((p == s || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return true;
+    return false;
+}
+
+static bool only_slashes(const char *s)
+{
+    return s[strspn(s, "/")] == '\0';
+}
+
+/* One link met on the walk: record it when it lies below a root, refuse a
+ * dangling one, and splice its target in front of the rest of the name. */
+static int follow_link(const resolver *r, const char *path, const char *link, char **todo,
+                       const char **rest, vg_buf *cur, walked *w, vg_error **err)
+{
+    char target[PATH_MAX];
+    struct stat st;
+    ssize_t n = readlink(link, target, sizeof(target) - 1);
+    if (n < 0)
+        return vg_error_set_errno(err, errno, "cannot resolve path '%s': cannot read the "
+                                  "symbolic link '%s'", path, link);
+    if ((size_t)n >= sizeof(target) - 1)
+        return vg_error_set(err, ENAMETOOLONG, "cannot resolve path '%s': the symbolic link '%s' "
+                            "holds a name of PATH_MAX bytes or more", path, link);
+    target[n] = '\0';
+    if (stat(link, &st) < 0 && errno == ENOENT)
+        return vg_error_set(err, ENOENT, "cannot resolve path '%s': '%s' is a dangling symbolic "
+                            "link or unreadable (%s)", path, link, strerror(ENOENT));
+    if (!w->link && under_any(link, r->roots_canon)) {
+        w->link = vg_xstrdup(link);
+        w->link_target = vg_xstrdup(target);
     }
-    autofree char *base = vg_xstrndup(path, exist);
-    autofree char *rbase = realpath(base, NULL);
-    if (!rbase)
-        return vg_error_set(err, errno == ENOENT ? ENOENT : errno,
-                            "cannot resolve path '%s': '%s' is a dangling symbolic link or unreadable (%s)",
-                            path, base, strerror(errno));
-    const char *rest = path + exist;
-    if (exist == 1)
-        rest = path;        /* nothing but "/" exists */
-    *out = strcmp(rbase, "/") == 0 ? vg_xstrdup(rest) : vg_xasprintf("%s%s", rbase, rest);
+    char *next = vg_xasprintf("%s/%s", target, *rest);
+    free(*todo);
+    *todo = next;
+    *rest = next;
+    if (target[0] == '/')
+        vg_buf_clear(cur);
     return 0;
 }
 
-static vg_policy_kind policy_kind(vg_path_kind k)
+/* Resolve the absolute name `path` one component at a time, as the kernel
+ * does: a ".." goes to the parent of the canonical directory reached so
+ * far (never a lexical shortcut: "x/../link" meets "link"), every symbolic
+ * link is read and the first one below a root recorded, and the first
+ * missing component ends the walk (the rest is appended as written; a ".."
+ * after it cannot be checked and is refused). */
+static int walk_path(const resolver *r, const char *path, walked *w, vg_error **err)
 {
-    return k == VG_KIND_DIR ? VG_POLICY_DIR : VG_POLICY_FILE;
-}
+    autobuf vg_buf cur = { 0 };         /* canonical so far; "" is "/" */
+    autofree char *todo = vg_xstrdup(path);
+    const char *rest = todo;
+    unsigned links = 0;
+    struct stat st;
 
-/* The canonical form `lex` would have if no symlink below its root were
- * followed: the root's canonical path + the rest of `lex`.  NULL when lex
- * is under no root. */
-static char *expected_canon(const resolver *r, const char *lex)
-{
-    for (size_t i = 0; r->roots_lex && r->roots_lex[i]; i++) {
-        const char *root = r->roots_lex[i];
-        if (!vg_path_is_under(lex, root))
+    *w = (walked){ 0 };
+    if (lstat("/", &st) < 0)
+        return vg_error_set_errno(err, errno, "cannot resolve path '%s'", path);
+    w->mode = st.st_mode;
+    for (;;) {
+        rest += strspn(rest, "/");
+        if (!*rest)
+            break;
+        size_t n = strcspn(rest, "/");
+        autofree char *comp = vg_xstrndup(rest, n);
+        rest += n;
+        if (strcmp(comp, ".") == 0)
             continue;
-        const char *rest = lex + strlen(root);
-        if (strcmp(root, "/") == 0)
-            rest = lex;
-        return vg_xasprintf("%s%s", r->roots_canon[i], rest);
+        if (strcmp(comp, "..") == 0) {
+            char *slash = cur.len ? strrchr(cur.s, '/') : NULL;
+            if (slash)
+                cur.len = (size_t)(slash - cur.s), cur.s[cur.len] = '\0';
+            continue;
+        }
+        autofree char *next = vg_xasprintf("%s/%s", cur.len ? cur.s : "", comp);
+        if (lstat(next, &st) < 0) {
+            if (errno != ENOENT)
+                return vg_error_set_errno(err, errno, "cannot resolve path '%s': lstat of '%s' "
+                                          "failed", path, next);
+            if (has_dotdot(rest))
+                return vg_error_set(err, ENOENT, "'%s' does not exist, and a path with '..' can "
+                                    "only be checked once it exists", path);
+            autofree char *tail = vg_xasprintf("%s%s", next, rest);
+            w->canon = vg_path_normalize(tail);
+            return 0;
+        }
+        if (S_ISLNK(st.st_mode)) {
+            if (++links > VG_MAX_LINKS)
+                return vg_error_set(err, ELOOP, "cannot resolve path '%s': more than %d symbolic "
+                                    "links", path, VG_MAX_LINKS);
+            int rc = follow_link(r, path, next, &todo, &rest, &cur, w, err);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (!S_ISDIR(st.st_mode) && !only_slashes(rest))
+            return vg_error_set(err, ENOTDIR, "cannot resolve path '%s': '%s' is not a directory",
+                                path, next);
+        vg_buf_clear(&cur);
+        vg_buf_add(&cur, next);
+        w->mode = st.st_mode;
     }
-    if (under_any(lex, r->roots_canon))
-        return vg_xstrdup(lex);
-    return NULL;
+    w->canon = cur.len ? vg_buf_steal(&cur) : vg_xstrdup("/");
+    w->exists = true;
+    return 0;
 }
 
-static bool same_dir(const char *a, const char *b)
-{
-    const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
-    return sa && sb && sa - a == sb - b && strncmp(a, b, (size_t)(sa - a)) == 0;
-}
-
-/* Whether a symlink inside a shared root moved `lex` out of its own
- * directory: the writer of the share controls its symlinks, so a link may
- * only name a file beside it (alias.img -> a.img), never another
- * directory -- that could be another domain's.  A symlinked root itself
- * is fine (the roots are compared in canonical form). */
-static bool symlink_moves(const resolver *r, const char *lex, const char *canon)
-{
-    if (!lex)
-        return false;
-    autofree char *expected = expected_canon(r, lex);
-    return expected && strcmp(expected, canon) != 0 && !same_dir(expected, canon);
-}
+/* ---- the path-trust rule ---------------------------------------------------- */
 
 /* The root whose canonical path is `canon`, or NULL. */
 static const char *is_root(const resolver *r, const char *canon)
@@ -178,16 +251,24 @@ static const char *is_root(const resolver *r, const char *canon)
     return NULL;
 }
 
+/* A root that lies inside the tree `canon` (or is it), or NULL. */
+static const char *root_inside(const resolver *r, const char *canon)
+{
+    for (size_t i = 0; r->roots_canon && r->roots_canon[i]; i++)
+        if (vg_path_is_under(r->roots_canon[i], canon))
+            return r->roots_lex[i];
+    return NULL;
+}
+
 /* Enforce refuses, dev mode grants with a warning: one decision for the
  * containment rules below. */
-static int contain(resolver *r, bool *skip, vg_error **err, const char *fmt, ...) VG_FORMAT(4, 5);
-static int contain(resolver *r, bool *skip, vg_error **err, const char *fmt, ...)
+static int contain(resolver *r, vg_error **err, const char *fmt, ...) VG_FORMAT(3, 4);
+static int contain(resolver *r, vg_error **err, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     autofree char *msg = vg_xvasprintf(fmt, ap);
     va_end(ap);
-    *skip = false;
     if (r->cfg->mode != VG_MODE_DEV)
         return vg_error_set(err, EPERM, "%s; virtguard refuses it in enforce mode", msg);
     vg_strv_push(&r->p->warnings,
@@ -196,44 +277,232 @@ static int contain(resolver *r, bool *skip, vg_error **err, const char *fmt, ...
     return 0;
 }
 
-/* Decide about one path: `lex` as written/derived (normalised, may be
- * NULL for backing names with ".."), `canon` its canonical form.
- * `reached` = reached from inside a root (backing layer of our image).
- * Sets *granted when an entry was added. */
-static int consider(resolver *r, const char *what, const char *lex, const char *canon,
-                    vg_access access, vg_policy_kind kind, vg_role role, bool reached,
-                    bool *granted, vg_error **err)
+/* What a file type is called in a message. */
+static const char *type_name(mode_t m)
 {
-    bool canon_in = under_any(canon, r->roots_canon);
-    bool lex_in = lex && (under_any(lex, r->roots_lex) || under_any(lex, r->roots_canon));
-    bool readonly = access == VG_ACCESS_R;
+    if (S_ISREG(m)) return "a regular file";
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISBLK(m)) return "a block device node";
+    if (S_ISCHR(m)) return "a character device node";
+    if (S_ISFIFO(m)) return "a FIFO (named pipe)";
+    if (S_ISSOCK(m)) return "a socket";
+    return "a special file";
+}
+
+/* The file-type rule: on a root, an object is a regular file, or a
+ * directory / socket / FIFO exactly where the XML asks for one; never a
+ * device node.  NULL when `mode` fits, else what the XML asks for. */
+static const char *type_misfit(vg_path_kind want, mode_t mode)
+{
+    switch (want) {
+    case VG_KIND_DIR:
+        return S_ISDIR(mode) ? NULL : "a directory";
+    case VG_KIND_SOCKET:
+        return S_ISSOCK(mode) || S_ISREG(mode) ? NULL : "a socket";
+    case VG_KIND_PIPE:
+        return S_ISFIFO(mode) || S_ISREG(mode) ? NULL : "a FIFO or a regular file";
+    case VG_KIND_FILE:
+    case VG_KIND_BLOCK:
+    case VG_KIND_DEVICE:
+        break;
+    }
+    return S_ISREG(mode) ? NULL : "a regular file";
+}
+
+static void add_other(const vg_domain *dom, const char *file, void *opaque)
+{
+    resolver *r = opaque;
+    (void)file;
+    if (!dom->uuid || (r->dom->uuid && strcasecmp(dom->uuid, r->dom->uuid) == 0))
+        return;
+    for (size_t i = 0; i < dom->n_paths; i++) {
+        const char *path = dom->paths[i].path;
+        if (!path || path[0] != '/')
+            continue;
+        char *canon = realpath(path, NULL);
+        if (!canon && !(canon = vg_path_normalize(path)))
+            continue;
+        other_file *o = VG_APPEND(r->others, r->n_others);
+        o->canon = canon;
+        o->domain = vg_xstrdup(dom->name ? dom->name : dom->uuid);
+        o->dir = dom->paths[i].kind == VG_KIND_DIR;
+    }
+}
+
+/* The tree rule: a directory grant covers no root and no file of another
+ * domain libvirt keeps (the same directory shared by both is fine).  Both
+ * modes: dev mode must not widen a grant to another domain's files. */
+static int check_tree(resolver *r, const char *what, const char *shown, const char *canon,
+                      vg_error **err)
+{
+    const char *whole = is_root(r, canon);
+    const char *root = whole ? whole : root_inside(r, canon);
+    if (root)
+        return vg_error_set(err, EPERM,
+                            "%s: '%s' %s '%s': a tree rule for it would give this domain "
+                            "every other domain's files; virtguard refuses it in every mode. "
+                            "Share a directory below it that holds only this domain's files",
+                            what, shown, whole ? "is the whole shared root" :
+                            "holds the shared root", root);
+    if (!r->others_loaded) {
+        r->others_loaded = true;
+        vg_domains_in_dir(r->libvirt_conf_dir, add_other, r, &r->others_failures);
+        vg_domains_in_dir(r->libvirt_run_dir, add_other, r, &r->others_failures);
+    }
+    if (r->others_failures)
+        return vg_error_set(err, EPERM,
+                            "%s: cannot tell whether '%s' holds another domain's files: %s; "
+                            "virtguard refuses a directory grant it cannot check. Fix or remove "
+                            "that file", what, canon, r->others_failures[0]);
+    for (size_t i = 0; i < r->n_others; i++) {
+        const other_file *o = &r->others[i];
+        if (!vg_path_is_under(o->canon, canon) || (o->dir && strcmp(o->canon, canon) == 0))
+            continue;
+        autofree char *other = vg_str_escape(o->domain, true);
+        return vg_error_set(err, EPERM,
+                            "%s: '%s' holds '%s', a file of domain '%s'; a tree rule for it "
+                            "would give this domain that domain's files, so virtguard refuses "
+                            "it in every mode. Share a directory that holds only this "
+                            "domain's files", what, shown, o->canon, other);
+    }
+    return 0;
+}
+
+/* The external data-file rule: a name read from a header is granted
+ * read-write only beside its image, in a directory that is not a root. */
+static int check_data_file(resolver *r, const char *what, const char *image, const char *canon,
+                           vg_error **err)
+{
+    autofree char *img_dir = vg_xstrdup(image);
+    autofree char *dir = vg_xstrdup(canon);
+    char *s = strrchr(img_dir, '/');
+    if (s)
+        *(s == img_dir ? s + 1 : s) = '\0';
+    if ((s = strrchr(dir, '/')))
+        *(s == dir ? s + 1 : s) = '\0';
+    if (strcmp(img_dir, dir) != 0)
+        return contain(r, err, "%s: the header of '%s' names '%s' as its external data file, "
+                       "outside the image's directory '%s'; a data file is granted read-write, "
+                       "so it must lie beside its image", what, image, canon, img_dir);
+    const char *root = is_root(r, img_dir);
+    if (root)
+        return contain(r, err, "%s: the header of '%s' names '%s' as its external data file, "
+                       "but the image lies directly in the shared root '%s', which holds "
+                       "every domain's files; a data file named only in a header is granted "
+                       "beside its image only in a directory of its own. Move the image and "
+                       "its data file into a directory below the root",
+                       what, image, canon, root);
+    return 0;
+}
+
+typedef struct trust_req {
+    const char *what;       /* "disk 'vda'", "backing layer 1 of ..." */
+    const char *name;       /* absolute name as given (XML) or joined (header) */
+    vg_access access;
+    vg_path_kind want;      /* what the XML asks for (a header name: a file) */
+    vg_role role;
+    bool reached;           /* reached from inside a root (backing layer, data file) */
+    bool header;            /* the name was read from a file on the share */
+    const char *data_of;    /* an external data file: its image's canonical path */
+} trust_req;
+
+static int trust_checks(resolver *r, const trust_req *q, const char *shown, const walked *w,
+                        vg_policy_kind kind, vg_error **err)
+{
+    int rc;
+    if (w->link) {
+        autofree char *target = vg_str_escape(w->link_target, true);
+        bool itself = strcmp(shown, w->link) == 0;
+        autofree char *through = itself ? vg_xstrdup("is") : vg_xasprintf("goes through '%s',",
+                                                                          w->link);
+        autofree char *lead = vg_xasprintf("%s: '%s' %s a symbolic link on the shared mount that "
+                                           "leads to '%s' (it holds '%s'); virtguard follows no "
+                                           "symbolic link below a shared root",
+                                           q->what, shown, through, w->canon, target);
+        if (kind == VG_POLICY_DIR)
+            return vg_error_set(err, EPERM, "%s, and never grants a directory through one, in "
+                                "any mode. Name the directory itself in the domain XML", lead);
+        if ((rc = contain(r, err, "%s, since the share's writer decides where it points (perhaps "
+                          "at another domain's files). Name the file itself in the domain XML",
+                          lead)) < 0)
+            return rc;
+    }
+    const char *misfit = w->exists ? type_misfit(q->want, w->mode) : NULL;
+    if (misfit)
+        return vg_error_set(err, EPERM,
+                            "%s: '%s' is %s on the shared mount, where virtguard grants only %s "
+                            "for it; refused in every mode. Name %s in the domain XML",
+                            q->what, w->canon, type_name(w->mode), misfit, misfit);
+    if (kind == VG_POLICY_DIR && (rc = check_tree(r, q->what, shown, w->canon, err)) < 0)
+        return rc;
+    if (q->data_of && (rc = check_data_file(r, q->what, q->data_of, w->canon, err)) < 0)
+        return rc;
+    return 0;
+}
+
+/* The one gate every rule path goes through.  Walks q->name (walk_path),
+ * applies the character policy, the restricted prefixes, the roots, and
+ * the path-trust rule (trust_checks) to the canonical path, and adds the
+ * entry.  *walk_out (when not NULL) receives the walk; *granted tells
+ * whether an entry was added. */
+static int trust_path(resolver *r, const trust_req *q, walked *walk_out, bool *granted,
+                      vg_error **err)
+{
+    autowalked walked w = { 0 };
+    autofree char *problem = vg_aa_path_problem(q->name);
+    autofree char *lex = vg_path_normalize(q->name);   /* NULL when it holds ".." */
+    vg_policy_kind kind = q->want == VG_KIND_DIR ? VG_POLICY_DIR : VG_POLICY_FILE;
+    bool readonly = q->access == VG_ACCESS_R;
     const char *bad;
+    int rc;
 
     *granted = false;
-    if (canon_in || lex_in || reached) {
-        /* A symlink on the way may lead to a name the XML did not show. */
-        autofree char *problem = vg_aa_path_problem(canon);
-        if (problem) {
-            autofree char *shown = vg_str_escape(lex ? lex : canon, true);
-            autofree char *canon_what = vg_xasprintf("%s ('%s' resolves to it)", what, shown);
-            return refuse_chars(canon_what, canon, problem, err);
-        }
-    }
-    if (!canon_in && !lex_in && !reached) {
-        /* Not ours; refuse only what libvirt's helper refuses. */
-        if (role != VG_ROLE_OTHER && (bad = vg_policy_restricted(canon, readonly, false)))
+    if (problem)
+        return refuse_chars(q->what, q->name, problem, err);
+    if ((rc = check_length(q->what, q->name, err)) < 0)
+        return rc;
+    if (!lex && !q->header)
+        return vg_error_set(err, EINVAL,
+                            "%s: path '%s' contains '..'; virtguard refuses it (write the path "
+                            "without '..')", q->what, q->name);
+    if ((rc = walk_path(r, q->name, &w, err)) < 0)
+        return vg_error_wrap(err, "%s", q->what);
+    const char *canon = w.canon;
+    const char *shown = lex ? lex : q->name;
+    bool canon_in = under_any(canon, r->roots_canon);
+    bool lex_in = lex && (under_any(lex, r->roots_lex) || under_any(lex, r->roots_canon));
+
+    if (!canon_in && !lex_in && !q->reached) {
+        /* Not ours: libvirt's own helper writes its rules.  A tree over a
+         * root would give every domain's files, whoever writes the rule. */
+        if (kind == VG_POLICY_DIR && (bad = root_inside(r, canon)))
+            return vg_error_set(err, EPERM,
+                                "%s: '%s' holds the shared root '%s': a tree rule for it would "
+                                "give this domain every other domain's files; virtguard refuses "
+                                "it in every mode. Share a directory below the root that holds "
+                                "only this domain's files", q->what, shown, bad);
+        /* Otherwise refuse only what libvirt's helper refuses. */
+        if (q->role != VG_ROLE_OTHER && (bad = vg_policy_restricted(canon, readonly, false)))
             return vg_error_set(err, EPERM,
                                 "%s: path '%s' is under the restricted prefix '%s', which libvirt's "
                                 "AppArmor driver and virtguard never grant%s",
-                                what, canon, bad, readonly ? "" : " for writing");
+                                q->what, canon, bad, readonly ? "" : " for writing");
+        if (walk_out)
+            *walk_out = w, w = (walked){ 0 };
         return 0;
+    }
+    /* A symlink on the way may lead to a name the XML did not show. */
+    if ((problem = vg_aa_path_problem(canon))) {
+        autofree char *esc = vg_str_escape(shown, true);
+        autofree char *canon_what = vg_xasprintf("%s ('%s' resolves to it)", q->what, esc);
+        return refuse_chars(canon_what, canon, problem, err);
     }
     if ((bad = vg_policy_restricted(canon, readonly, true)))
         return vg_error_set(err, EPERM,
                             "%s: path '%s'%s%s%s is under the restricted prefix '%s'; virtguard "
                             "never grants access to system directories",
-                            what, canon, lex && strcmp(lex, canon) ? " (written as '" : "",
-                            lex && strcmp(lex, canon) ? lex : "", lex && strcmp(lex, canon) ? "')" : "",
+                            q->what, canon, strcmp(shown, canon) ? " (written as '" : "",
+                            strcmp(shown, canon) ? shown : "", strcmp(shown, canon) ? "')" : "",
                             bad);
     if (!canon_in) {
         autofree char *roots = roots_text(r);
@@ -243,26 +512,18 @@ static int consider(resolver *r, const char *what, const char *lex, const char *
                                 "virtguard refuses it in enforce mode. Move the file under a "
                                 "shared mount, add its directory to apparmor_extra_roots, or "
                                 "use mode = \"dev\" while experimenting",
-                                what, lex ? lex : canon, canon, roots);
+                                q->what, shown, canon, roots);
         vg_strv_push(&r->p->warnings,
                      vg_xasprintf("WARNING: dev mode: %s: granting '%s' (from '%s') although it is "
                                   "outside the allowed roots (%s); enforce mode refuses this",
-                                  what, canon, lex ? lex : canon, roots));
+                                  q->what, canon, shown, roots));
     }
-    bool skip;
-    int rc;
-    if (canon_in && symlink_moves(r, lex, canon) &&
-        (rc = contain(r, &skip, err, "%s: '%s' is a symbolic link on the shared mount that leads "
-                      "to '%s', in another directory (perhaps another domain's); name the file "
-                      "itself in the domain XML", what, lex, canon)) < 0)
+    if ((rc = trust_checks(r, q, shown, &w, kind, err)) < 0)
         return rc;
-    if (kind == VG_POLICY_DIR && is_root(r, canon) &&
-        (rc = contain(r, &skip, err, "%s: '%s' is the whole shared root '%s': a tree rule for it "
-                      "would give this domain every other domain's files; share a directory below "
-                      "it", what, lex ? lex : canon, is_root(r, canon))) < 0)
-        return rc;
-    vg_policy_add(r->p, canon, access, kind, role, what);
+    vg_policy_add(r->p, canon, q->access, kind, q->role, q->what);
     *granted = true;
+    if (walk_out)
+        *walk_out = w, w = (walked){ 0 };
     return 0;
 }
 
@@ -283,39 +544,6 @@ static bool has_protocol(const char *name)
     const char *colon = strchr(name, ':');
     const char *slash = strchr(name, '/');
     return colon && (!slash || colon < slash);
-}
-
-/* Resolve a path named in an image header. Returns 0 (and *missing when
- * the file does not exist), or an error. */
-static int resolve_header_path(const char *what, const char *joined, char **lex_out,
-                               char **canon_out, bool *missing, vg_error **err)
-{
-    autofree char *problem = vg_aa_path_problem(joined);
-    *missing = false;
-    if (problem)
-        return refuse_chars(what, joined, problem, err);
-    int rc0 = check_length(what, joined, err);
-    if (rc0 < 0)
-        return rc0;
-    char *real = realpath(joined, NULL);
-    if (real) {
-        *canon_out = real;
-        *lex_out = vg_path_normalize(joined);   /* NULL when it holds ".." */
-        return 0;
-    }
-    if (errno != ENOENT)
-        return vg_error_set_errno(err, errno, "%s: cannot resolve '%s'", what, joined);
-    *missing = true;
-    autofree char *norm = vg_path_normalize(joined);
-    if (!norm)
-        return vg_error_set(err, ENOENT,
-                            "%s: '%s' does not exist, and a path with '..' can only be checked "
-                            "once it exists", what, joined);
-    int rc = canonicalize(norm, canon_out, err);
-    if (rc < 0)
-        return rc;
-    *lex_out = steal_pointer(&norm);
-    return 0;
 }
 
 typedef struct file_id {
@@ -383,27 +611,15 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
                                     what, cur_canon, shown);
             }
             autofree char *joined = header_path(cur_lex, info.data_file);
-            autofree char *lex = NULL, *canon = NULL;
             autofree char *dwhat = vg_xasprintf("external data file of '%s' (%s)", cur_canon, what);
-            bool missing, granted, skip;
-            if ((rc = resolve_header_path(dwhat, joined, &lex, &canon, &missing, err)) < 0)
-                return rc;
             /* The name comes from the image's header, which the writer of
-             * the share controls, and the file is granted read-write: it
-             * must lie beside the image (or below), never elsewhere. */
-            autofree char *img_dir = vg_xstrdup(cur_canon);
-            char *slash = strrchr(img_dir, '/');
-            if (slash)
-                *(slash == img_dir ? slash + 1 : slash) = '\0';
-            if (!vg_path_is_under(canon, img_dir) &&
-                (rc = contain(r, &skip, err, "%s: the header of '%s' names '%s' as its external "
-                              "data file, outside the image's directory '%s'; a data file is "
-                              "granted read-write, so it must lie beside its image",
-                              dwhat, cur_canon, canon, img_dir)) < 0)
-                return rc;
-            if (
-                (rc = consider(r, dwhat, lex, canon, data_access, VG_POLICY_FILE,
-                               VG_ROLE_DISK_AUX, true, &granted, err)) < 0)
+             * the share controls, and the file is granted read-write:
+             * trust_path holds it beside its image (check_data_file). */
+            const trust_req q = { .what = dwhat, .name = joined, .access = data_access,
+                                  .want = VG_KIND_FILE, .role = VG_ROLE_DISK_AUX,
+                                  .reached = true, .header = true, .data_of = cur_canon };
+            bool granted;
+            if ((rc = trust_path(r, &q, NULL, &granted, err)) < 0)
                 return rc;
         }
         if (!info.backing_file)
@@ -422,19 +638,20 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
 
         autofree char *joined = header_path(cur_lex, info.backing_file);
         autofree char *lwhat = NULL;
-        autofree char *lex = NULL, *canon = NULL;
-        bool missing, granted;
+        autowalked walked w = { 0 };
+        bool granted;
         {
             autofree char *shown = vg_str_escape(info.backing_file, true);
             lwhat = vg_xasprintf("backing layer %u of %s ('%s' named in '%s')", depth, what, shown, cur_canon);
         }
-        if ((rc = resolve_header_path(lwhat, joined, &lex, &canon, &missing, err)) < 0 ||
-            (rc = consider(r, lwhat, lex, canon, VG_ACCESS_R, VG_POLICY_FILE, VG_ROLE_BACKING,
-                           true, &granted, err)) < 0)
+        const trust_req q = { .what = lwhat, .name = joined, .access = VG_ACCESS_R,
+                              .want = VG_KIND_FILE, .role = VG_ROLE_BACKING, .reached = true,
+                              .header = true };
+        if ((rc = trust_path(r, &q, &w, &granted, err)) < 0)
             return rc;
-        if (missing) {
+        if (!w.exists) {
             vg_strv_push(&r->p->warnings,
-                         vg_xasprintf("%s: '%s' does not exist; QEMU will fail to open it", lwhat, canon));
+                         vg_xasprintf("%s: '%s' does not exist; QEMU will fail to open it", lwhat, w.canon));
             return 0;
         }
         if (!info.backing_format) {
@@ -442,13 +659,13 @@ static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
                          vg_xasprintf("%s: '%s' records no backing format, so virtguard does not "
                                       "look into '%s' (format probing is unsafe); libvirt refuses to "
                                       "start such a chain. Recreate the overlay with "
-                                      "qemu-img rebase -u -F FORMAT", lwhat, cur_canon, canon));
+                                      "qemu-img rebase -u -F FORMAT", lwhat, cur_canon, w.canon));
             return 0;
         }
         free(cur_lex);
         cur_lex = steal_pointer(&joined);
         free(cur_canon);
-        cur_canon = steal_pointer(&canon);
+        cur_canon = steal_pointer(&w.canon);
         free(cur_fmt);
         cur_fmt = steal_pointer(&info.backing_format);
         data_access = VG_ACCESS_R;
@@ -473,42 +690,31 @@ static char *describe(const vg_domain_path *dp)
 static int resolve_path(resolver *r, const vg_domain_path *dp, vg_error **err)
 {
     autofree char *what = describe(dp);
-    autofree char *problem = vg_aa_path_problem(dp->path);
+    autowalked walked w = { 0 };
+    bool granted;
     int rc;
 
-    if (problem)
-        return refuse_chars(what, dp->path, problem, err);
-    if ((rc = check_length(what, dp->path, err)) < 0)
-        return rc;
-    autofree char *lex = vg_path_normalize(dp->path);
-    if (!lex)
-        return vg_error_set(err, EINVAL,
-                            "%s: path '%s' contains '..'; virtguard refuses it (write the path "
-                            "without '..')", what, dp->path);
-    autofree char *canon = NULL;
-    if ((rc = canonicalize(lex, &canon, err)) < 0)
-        return vg_error_wrap(err, "%s", what);
-
-    vg_policy_kind kind = policy_kind(dp->kind);
-    bool granted;
-    if ((rc = consider(r, what, lex, canon, dp->access, kind, dp->role, false, &granted, err)) < 0)
+    const trust_req q = { .what = what, .name = dp->path, .access = dp->access,
+                          .want = dp->kind, .role = dp->role };
+    if ((rc = trust_path(r, &q, &w, &granted, err)) < 0)
         return rc;
 
     if (dp->kind == VG_KIND_PIPE) {
         /* QEMU opens PATH.in and PATH.out, or PATH when they do not exist. */
         static const char *const sfx[] = { ".in", ".out" };
         for (size_t i = 0; i < VG_N_ELEMENTS(sfx); i++) {
-            autofree char *l = vg_xasprintf("%s%s", lex, sfx[i]);
-            autofree char *c = NULL;
+            autofree char *l = vg_xasprintf("%s%s", dp->path, sfx[i]);
+            const trust_req qs = { .what = what, .name = l, .access = dp->access,
+                                   .want = VG_KIND_PIPE, .role = dp->role };
             bool g;
-            if ((rc = canonicalize(l, &c, err)) < 0)
-                return vg_error_wrap(err, "%s", what);
-            if ((rc = consider(r, what, l, c, dp->access, VG_POLICY_FILE, dp->role, false, &g, err)) < 0)
+            if ((rc = trust_path(r, &qs, NULL, &g, err)) < 0)
                 return rc;
         }
     }
-    if (granted && kind == VG_POLICY_FILE && is_image_role(dp->role))
-        return walk_chain(r, dp, what, lex, canon, err);
+    if (granted && dp->kind != VG_KIND_DIR && is_image_role(dp->role)) {
+        autofree char *lex = vg_path_normalize(dp->path);
+        return walk_chain(r, dp, what, lex, w.canon, err);
+    }
     return 0;
 }
 
@@ -522,20 +728,38 @@ static void add_root(resolver *r, const char *root)
     vg_strv_push(&r->roots_canon, canon ? canon : vg_xstrdup(norm));
 }
 
+static void resolver_clear(resolver *r)
+{
+    vg_strv_free(r->roots_lex);
+    vg_strv_free(r->roots_canon);
+    for (size_t i = 0; i < r->n_others; i++) {
+        free(r->others[i].canon);
+        free(r->others[i].domain);
+    }
+    free(r->others);
+    vg_strv_free(r->others_failures);
+}
+
 int vg_policy_resolve(const vg_config *cfg, const vg_domain *dom, vg_policy **out, vg_error **err)
 {
-    resolver r = { .cfg = cfg };
+    return vg_policy_resolve_with(cfg, dom, NULL, NULL, out, err);
+}
+
+int vg_policy_resolve_with(const vg_config *cfg, const vg_domain *dom, const char *libvirt_conf_dir,
+                           const char *libvirt_run_dir, vg_policy **out, vg_error **err)
+{
+    _cleanup_(resolver_clear) resolver r = {
+        .cfg = cfg, .dom = dom,
+        .libvirt_conf_dir = libvirt_conf_dir ? libvirt_conf_dir : VG_LIBVIRT_QEMU_CONF_DIR,
+        .libvirt_run_dir = libvirt_run_dir ? libvirt_run_dir : VG_LIBVIRT_QEMU_RUN_DIR,
+    };
     autopolicy vg_policy *p = vg_policy_new();
-    autostrv char **lex = NULL;
-    autostrv char **canon = NULL;
     int rc = 0;
 
     for (size_t i = 0; cfg->shared_mounts && cfg->shared_mounts[i]; i++)
         add_root(&r, cfg->shared_mounts[i]);
     for (size_t i = 0; cfg->extra_roots && cfg->extra_roots[i]; i++)
         add_root(&r, cfg->extra_roots[i]);
-    lex = r.roots_lex;
-    canon = r.roots_canon;
     r.p = p;
 
     for (size_t i = 0; i < dom->n_paths && rc == 0; i++)

@@ -5,9 +5,13 @@
  *     domain path model into a flat list of canonical paths, each with the
  *     access, kind, role and reason for its rule.  Only paths under the
  *     allowed roots (cfg->shared_mounts + cfg->extra_roots) get entries;
- *     restricted system paths, control characters, relative paths, "..",
- *     symlinks or backing files leading out of the roots, loops and too
- *     deep backing chains are refused with an error.
+ *     restricted system paths, control characters, relative paths, ".."
+ *     in XML paths, symbolic links below a root, backing files leading out
+ *     of the roots, files of the wrong type (device nodes...), trees over
+ *     a root or another domain's files, data files named in a header
+ *     outside their image's own directory, loops and too deep backing
+ *     chains are refused with an error (docs/SECURITY.md, "The path-trust
+ *     rule").
  *  2. vg_policy_render() (pure) writes that list as rules, one per line,
  *     two-space indent, ready to be #included inside a profile block.
  */
@@ -64,6 +68,14 @@ typedef struct vg_policy {
  * warning instead of refused; restricted prefixes and control characters
  * are refused in both modes. */
 int vg_policy_resolve(const vg_config *cfg, const vg_domain *dom, vg_policy **out, vg_error **err);
+
+/* The same, with the directories where libvirt keeps its domains' XML
+ * (NULL: VG_LIBVIRT_QEMU_CONF_DIR, VG_LIBVIRT_QEMU_RUN_DIR): a directory
+ * grant must not cover another defined domain's files, so the first tree
+ * rule below a root reads them (vg_domains_in_dir); a file there that
+ * cannot be read refuses the tree rule. */
+int vg_policy_resolve_with(const vg_config *cfg, const vg_domain *dom, const char *libvirt_conf_dir,
+                           const char *libvirt_run_dir, vg_policy **out, vg_error **err);
 
 /* What the rules of `p` cost apparmor_parser (pure): rule entries, and
  * over the distinct rule paths (same path and kind once) their bytes, the

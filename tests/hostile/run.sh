@@ -71,13 +71,34 @@ hdr_name "$R/back-quote.qcow2" qXuote 'q"uote'
 qemu-img create -q -f qcow2 -u -b 'crXname.img' -F raw "$R/back-cr.qcow2" 16M
 hdr_name "$R/back-cr.qcow2" crXname $'cr\rname'
 (cd "$R" && qemu-img create -q -f qcow2 -o data_file=sub/rel.raw data-rel.qcow2 16M)
-qemu-img create -q -f qcow2 -o data_file="$R/sub/data-abs.raw" "$R/data-abs.qcow2" 16M
+qemu-img create -q -f qcow2 -o data_file="$R/sub/data-abs.raw" "$R/sub/data-abs.qcow2" 16M
+# the flat layout (docs/lima.md): an image directly in the root names
+# another file of the root as its data file
+qemu-img create -q -f qcow2 -o data_file="$R/flat.raw" "$R/flat.qcow2" 16M
+qemu-img create -q -f qcow2 -o data_file="$R/sub/below.raw" "$R/data-below.qcow2" 16M
 # vm1's writer (a guest with a rw share of $R/vm1) against vm2's files
 mkdir -p "$R/vm1" "$R/vm2"
 qemu-img create -q -f qcow2 "$R/vm2/secret.qcow2" 16M
 ln -s ../vm2/secret.qcow2 "$R/vm1/disk2.qcow2"
 ln -s "$R" "$R/vm1/data"
 qemu-img create -q -f qcow2 -o data_file="$R/vm2/data.raw" "$R/vm1/d2.qcow2" 16M
+# issue 19: a link in the root to a sibling directory; names with ".." that
+# once skipped the link check; a data file named through ".."
+ln -s vm2 "$R/vm2link"
+qemu-img create -q -f qcow2 -u -b 'sub/../alias.img' -F raw "$R/dotdot-link.qcow2" 16M
+qemu-img create -q -f qcow2 -u -b 'vm2link/secret.qcow2' -F qcow2 "$R/through-link.qcow2" 16M
+qemu-img create -q -f qcow2 -o data_file="$R/vm1/../vm2/data.raw" "$R/vm1/d3.qcow2" 16M
+# vm2 is a domain libvirt keeps: its directory is its own
+printf "<domain type='kvm'><name>vm2</name><uuid>0c5e4d4b-1b5f-4bd3-8f70-4e3b3c2a1d00</uuid><devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='%s'/><target dev='vda'/></disk></devices></domain>\n" \
+    "$(sed -e 's/&/\&amp;/g' -e "s/'/\&apos;/g" <<<"$R/vm2/secret.qcow2")" > "$T/etc-qemu/vm2.xml"
+# file types: a FIFO, a socket, a FIFO as data file or backing file, a device node
+mkdir -p "$R/ty"
+mkfifo "$R/ty/fifo.img"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$R/ty/sock.img"
+qemu-img create -q -f qcow2 -o data_file="$R/ty/d.raw" "$R/ty/d.qcow2" 16M
+rm "$R/ty/d.raw" && mkfifo "$R/ty/d.raw"
+qemu-img create -q -f qcow2 -u -b fifo.img -F raw "$R/ty/b.qcow2" 16M
+mknod "$R/ty/null.img" c 1 3 2>/dev/null || true
 
 printf 'mode = "enforce"\nshared_mounts = [ "%s" ]\napparmor = "on"\n' "$R" > "$T/vg.conf"
 LV=$T/aa/libvirt
@@ -94,6 +115,7 @@ disk() {    # disk PATH-AS-XML [FORMAT]: PATH is written into the attribute as g
     printf "    <disk type='file' device='disk'><driver name='qemu' type='%s'/><source file='%s'/><target dev='vda' bus='virtio'/></disk>" "${2:-raw}" "$1"
 }
 fsdir() { printf "    <filesystem type='mount'><source dir='%s'/><target dir='share'/></filesystem>" "$1"; }
+dirdisk() { printf "    <disk type='dir' device='disk'><driver name='qemu' type='fat'/><source dir='%s'/><target dev='vdb' bus='virtio'/></disk>" "$1"; }
 plain() { domain hostile $UUID "$(disk "$(xa "$1")" "${2:-raw}")"; }
 
 # ---- the DFA check ----------------------------------------------------------
@@ -334,13 +356,31 @@ plain "$R/etcdir/passwd" | run symlink-dir-to-etc refuse "restricted"
 domain h $UUID "$(fsdir "$(xa "$R/etcdir")")" | run share-symlink-to-etc refuse "restricted"
 plain "$R/out.img" | run symlink-outside-roots refuse "outside the allowed roots"
 plain "$R/dangle.img" | run symlink-dangling refuse "dangling"
-plain "$R/alias.img" | run symlink-inside grant "$R/a.img"
+plain "$R/alias.img" | run symlink-inside refuse "a symbolic link on the shared mount that leads to '$R/a.img' \(it holds 'a.img'\); virtguard follows no symbolic link below a shared root"
 # One domain's directory on the share must not reach another's through
 # what its writer controls: links, header names, a share of the root.
 plain "$R/vm1/disk2.qcow2" qcow2 | run symlink-other-domain refuse "symbolic link on the shared mount that leads to '$R/vm2/secret.qcow2'"
 domain h $UUID "$(fsdir "$(xa "$R/vm1/data")")" | run share-symlink-to-root refuse "symbolic link on the shared mount"
 domain h $UUID "$(fsdir "$(xa "$R")")" | run share-whole-root refuse "is the whole shared root"
 plain "$R/vm1/d2.qcow2" qcow2 | run data-file-other-domain refuse "outside the image's directory"
+# issue 19, finding 1: a link in the root to a sibling directory
+domain h $UUID "$(fsdir "$(xa "$R/vm2link")")" | run share-root-link-to-sibling refuse "filesystem 'share': '$R/vm2link' is a symbolic link on the shared mount that leads to '$R/vm2' \(it holds 'vm2'\); virtguard follows no symbolic link below a shared root, and never grants a directory through one, in any mode"
+domain h $UUID "$(dirdisk "$(xa "$R/vm2link")")" | run dirdisk-root-link-to-sibling refuse "disk 'vdb': .* never grants a directory through one"
+domain h $UUID "$(fsdir "$(xa "$R/vm2")")" | run share-other-domain-dir refuse "filesystem 'share': '$R/vm2' holds '$R/vm2/secret.qcow2', a file of domain 'vm2'"
+domain h $UUID "$(dirdisk "$(xa "$R/vm2/")")" | run dirdisk-other-domain-dir refuse "a file of domain 'vm2'"
+# finding 3: ".." in a header name walks through the link, never around it
+plain "$R/dotdot-link.qcow2" qcow2 | run backing-dotdot-link refuse "'$R/sub/\.\./alias\.img' goes through '$R/alias\.img', a symbolic link on the shared mount"
+plain "$R/through-link.qcow2" qcow2 | run backing-through-dir-link refuse "goes through '$R/vm2link', a symbolic link on the shared mount that leads to '$R/vm2/secret.qcow2'"
+plain "$R/vm1/d3.qcow2" qcow2 | run data-file-dotdot refuse "names '$R/vm2/data.raw' as its external data file, outside the image's directory '$R/vm1'"
+# finding 6: only regular files are disks, backing and data files
+plain "$R/ty/fifo.img" | run disk-fifo refuse "disk 'vda': '$R/ty/fifo.img' is a FIFO \(named pipe\) on the shared mount, where virtguard grants only a regular file for it; refused in every mode"
+plain "$R/ty/sock.img" | run disk-socket refuse "'$R/ty/sock.img' is a socket on the shared mount"
+plain "$R/ty" | run disk-directory refuse "'$R/ty' is a directory on the shared mount, where virtguard grants only a regular file"
+plain "$R/ty/d.qcow2" qcow2 | run data-file-fifo refuse "external data file of '$R/ty/d.qcow2' \(disk 'vda'\): '$R/ty/d.raw' is a FIFO"
+plain "$R/ty/b.qcow2" qcow2 | run backing-fifo refuse "backing layer 1 of disk 'vda' .*: '$R/ty/fifo.img' is a FIFO"
+if [ -c "$R/ty/null.img" ]; then
+    plain "$R/ty/null.img" | run disk-char-device refuse "'$R/ty/null.img' is a character device node on the shared mount"
+fi
 manydisks() {   # 40 disks of ~1 900-byte paths: 76 kB of rules
     local i d=$R c; c=$(head -c 200 /dev/zero | tr '\0' m)
     for i in 1 2 3 4 5 6 7 8 9; do d=$d/$c; done
@@ -370,7 +410,9 @@ plain "$R/data-bs.qcow2" qcow2 | run data-file-backslash refuse "contains a back
 plain "$R/back-quote.qcow2" qcow2 | run backing-quote refuse "contains a double quote at byte"
 plain "$R/back-cr.qcow2" qcow2 | run backing-cr refuse "carriage return"
 plain "$R/data-rel.qcow2" qcow2 | run data-file-relative refuse "relative external data file"
-plain "$R/data-abs.qcow2" qcow2 | run data-file-absolute grant "$R/data-abs.qcow2" "$R/sub/data-abs.raw"
+plain "$R/sub/data-abs.qcow2" qcow2 | run data-file-absolute grant "$R/sub/data-abs.qcow2" "$R/sub/data-abs.raw"
+plain "$R/flat.qcow2" qcow2 | run data-file-flat-root refuse "the header of '$R/flat.qcow2' names '$R/flat.raw' as its external data file, but the image lies directly in the shared root '$R'"
+plain "$R/data-below.qcow2" qcow2 | run data-file-below refuse "outside the image's directory '$R'"
 
 # Names and UUIDs that could build paths
 domain '../../etc/cron.d/x' $UUID "$(disk "$R/a.img")" | run name-traversal refuse "character '/'"

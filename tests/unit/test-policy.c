@@ -221,8 +221,8 @@ static int setup(void **state)
     autofree char *nofmt = vg_xasprintf("%s/root/nofmt.qcow2", T);
     vg_test_drop_backing_format(nofmt);
     run("cd root && qemu-img create -q -f qcow2 -u -b /etc/shadow -F raw forged.raw 1M");
-    /* external data file */
-    run("cd root && qemu-img create -q -f qcow2 -o data_file=\"$PWD/vm/data.raw\" data.qcow2 1M");
+    /* external data file, beside its image in a directory of its own */
+    run("cd root/vm && qemu-img create -q -f qcow2 -o data_file=\"$PWD/data.raw\" data.qcow2 1M");
     /* a relative one: QEMU would open it relative to its own cwd */
     run("cd root && qemu-img create -q -f qcow2 -o data_file=vm/rel.raw reldata.qcow2 1M");
     /* a file name with every character AppArmor treats specially (and
@@ -232,6 +232,7 @@ static int setup(void **state)
     run("touch 'root/q\"target.img' && ln -s 'q\"target.img' root/link-to-quote");
     run("mkdir -p root/share root/ro-share");
     run("qemu-img create -q -f raw root/boot.iso 1M");
+    run("mkdir -p etc-qemu run-qemu");
     return 0;
 }
 
@@ -242,11 +243,14 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Resolve `fx` with `cfg`; on success render and return the rules. */
+/* Resolve `fx` with `cfg`; on success render and return the rules.  The
+ * other domains libvirt keeps are read from @T@/etc-qemu and @T@/run-qemu. */
 static int resolve(const vg_config *cfg, const fx_path *fx, size_t n, vg_policy **pol, vg_error **err)
 {
     autodom vg_domain *d = mkdom("sbx-1", UUID, fx, n);
-    return vg_policy_resolve(cfg, d, pol, err);
+    autofree char *conf = subst("@T@/etc-qemu");
+    autofree char *rund = subst("@T@/run-qemu");
+    return vg_policy_resolve_with(cfg, d, conf, rund, pol, err);
 }
 
 static char *render(const vg_policy *p)
@@ -552,7 +556,7 @@ static void test_resolve_chain(void **state)
     const fx_path fx[] = {
         D("@T@/root/ov.qcow2"),
         { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/root/a/c3-top.qcow2", "vdb", "qcow2" },
-        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@//root/./data.qcow2", "vdc", "qcow2" },
+        { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@//root/vm/./data.qcow2", "vdc", "qcow2" },
         { VG_ROLE_CDROM, VG_ACCESS_R, VG_KIND_FILE, "@T@/root/boot.iso", "sda", "raw" },
         /* outside the roots: not ours, no rule */
         { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_FILE, "@T@/outside/real.qcow2", "vdd", "qcow2" },
@@ -706,7 +710,7 @@ static void test_resolve_escapes(void **state)
          * controls its links: it could name another domain's file) */
         r = resolve(extra, fx, 1, &p, &err);
         if (t[i].link) {
-            if (r != -EPERM || !strstr(err->msg, "is a symbolic link on the shared mount that leads"))
+            if (r != -EPERM || !strstr(err->msg, "a symbolic link on the shared mount that leads"))
                 fail_msg("%s: r=%d %s", t[i].disk, r, err ? err->msg : "");
             continue;
         }
@@ -822,6 +826,228 @@ static void test_resolve_hostile_names(void **state)
     export_profile("resolve-hostile", p, name);
     autofree char *real = subst(disk);
     export_literal("resolve-hostile", real);
+}
+
+/* ---- the path-trust rule (issue 19) ------------------------------------------ */
+
+/* A refusal in both modes whose message holds every part in `parts`. */
+static void refused_both(const vg_config *enforce, const vg_config *dev, const fx_path *fx,
+                         size_t n, const char *const *parts)
+{
+    for (int m = 0; m < 2; m++) {
+        autopolicy vg_policy *p = NULL;
+        autoerror vg_error *err = NULL;
+        int r = resolve(m ? dev : enforce, fx, n, &p, &err);
+        if (r != -EPERM)
+            fail_msg("%s mode %d: r=%d %s", fx[0].path, m, r, err ? err->msg : "");
+        for (size_t i = 0; parts[i]; i++) {
+            autofree char *want = subst(parts[i]);
+            if (!strstr(err->msg, want))
+                fail_msg("%s mode %d: no '%s' in: %s", fx[0].path, m, want, err->msg);
+        }
+        assert_null(p);
+    }
+}
+
+/* Refused in enforce mode, granted with a warning in dev mode. */
+static void refused_enforce(const vg_config *enforce, const vg_config *dev, const fx_path *fx,
+                            const char *part, const char *granted)
+{
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    autofree char *want = subst(part);
+    int r = resolve(enforce, fx, 1, &p, &err);
+    if (r != -EPERM || !strstr(err->msg, want) || !strstr(err->msg, "refuses it in enforce mode"))
+        fail_msg("%s: r=%d, no '%s' in: %s", fx[0].path, r, want, err ? err->msg : "");
+    if (resolve(dev, fx, 1, &p, &err) < 0)
+        fail_msg("%s (dev): %s", fx[0].path, err->msg);
+    assert_non_null(find_entry(p, granted));
+    assert_true(warned(p, want));
+    /* what dev mode writes compiles to exactly its entries (policy-compile.sh) */
+    static unsigned n;
+    autofree char *label = vg_xasprintf("trust-dev-%u", n++);
+    export_profile(label, p, "sbx-1");
+}
+
+/* Finding 1: a link in the share root to a sibling directory, as a
+ * <filesystem> or a dir disk, was granted the sibling's whole tree. */
+static void test_trust_dir_links(void **state)
+{
+    (void)state;
+    autoconfig vg_config *enforce = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autoconfig vg_config *dev = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    run("mkdir -p root/t-vm1 root/t-vm2 && ln -sfn t-vm2 root/t-link && ln -sfn ../t-vm2 root/t-vm1/up");
+    const fx_path fs[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-link", "share", NULL } };
+    const char *const why[] = {
+        "filesystem 'share': '@T@/root/t-link' is a symbolic link "
+        "on the shared mount that leads to '@T@/root/t-vm2' (it holds 't-vm2'); virtguard follows "
+        "no symbolic link below a shared root, and never grants a directory through one, in any "
+        "mode. Name the directory itself in the domain XML", NULL };
+    refused_both(enforce, dev, fs, 1, why);
+    const fx_path dd[] = { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-vm1/up/", "vdb", NULL } };
+    const char *const why2[] = { "disk 'vdb'", "'@T@/root/t-vm1/up'", "never grants a directory through one", NULL };
+    refused_both(enforce, dev, dd, 1, why2);
+    /* the share itself, named as it is: granted */
+    const fx_path ok[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-vm1", "share", NULL } };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(enforce, ok, 1, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_int_equal(must_find(p, "@T@/root/t-vm1")->kind, VG_POLICY_DIR);
+    export_profile("trust-dir", p, "sbx-1");
+}
+
+/* A tree never covers a root, nor a directory another defined domain's
+ * files live in; dev mode does not widen either. */
+static void test_trust_trees(void **state)
+{
+    (void)state;
+    autoconfig vg_config *enforce = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autoconfig vg_config *dev = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    autoconfig vg_config *nested = mkcfg(VG_MODE_DEV, "@T@/root/t-vm1/sub", "@T@/root");
+    run("mkdir -p root/t-vm1/sub root/t-vm2 root/t-both && touch root/t-vm2/disk.img");
+    run("printf \"<domain type='kvm'><name>vm2</name><uuid>0c5e4d4b-1b5f-4bd3-8f70-4e3b3c2a1d00</uuid>"
+        "<devices><disk type='file' device='disk'><source file='%s/root/t-vm2/disk.img'/>"
+        "<target dev='vda'/></disk><filesystem type='mount'><source dir='%s/root/t-both'/>"
+        "<target dir='b'/></filesystem></devices></domain>\" > etc-qemu/vm2.xml", T, T);
+    const fx_path whole[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/", "all", NULL } };
+    const char *const why_whole[] = {
+        "filesystem 'all': '@T@/root' is the whole shared root '@T@/root': a tree rule for it "
+        "would give this domain every other domain's files; virtguard refuses it in every mode. "
+        "Share a directory below it that holds only this domain's files", NULL };
+    refused_both(enforce, dev, whole, 1, why_whole);
+    const fx_path holds[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/t-vm1", "all", NULL } };
+    const char *const why_holds[] = { "'@T@/root/t-vm1' holds the shared root '@T@/root/t-vm1/sub'", NULL };
+    refused_both(nested, nested, holds, 1, why_holds);
+    /* above the roots: not ours, but a tree over a root is refused all the same */
+    const fx_path above[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@", "up", NULL } };
+    const char *const why_above[] = {
+        "filesystem 'up': '@T@' holds the shared root '@T@/root': a tree rule for it would give "
+        "this domain every other domain's files; virtguard refuses it in every mode", NULL };
+    refused_both(enforce, dev, above, 1, why_above);
+    const fx_path other[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-vm2", "share", NULL } };
+    const char *const why_other[] = {
+        "filesystem 'share': '@T@/root/t-vm2' holds '@T@/root/t-vm2/disk.img', a file of domain "
+        "'vm2'; a tree rule for it would give this domain that domain's files, so virtguard "
+        "refuses it in every mode. Share a directory that holds only this domain's files", NULL };
+    refused_both(enforce, dev, other, 1, why_other);
+    /* a directory both domains share is theirs to share */
+    const fx_path both[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/t-both", "b", NULL } };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(enforce, both, 1, &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_non_null(find_entry(p, "@T@/root/t-both"));
+    export_profile("trust-shared-dir", p, "sbx-1");
+    vg_policy_free(steal_pointer(&p));
+    /* a domain file that cannot be parsed: no tree rule can be checked */
+    run("echo '<domain' > run-qemu/broken.xml");
+    const char *const why_broken[] = { "cannot tell whether '@T@/root/t-both' holds another domain's files",
+                                       "@T@/run-qemu/broken.xml", NULL };
+    refused_both(enforce, dev, both, 1, why_broken);
+    run("rm -f run-qemu/broken.xml etc-qemu/vm2.xml");
+}
+
+/* Finding 2 and header names: a data file named in a header lies beside
+ * its image in a directory that is not a root; ".." in a header name is
+ * walked, never skipped (finding 3). */
+static void test_trust_header_names(void **state)
+{
+    (void)state;
+    autoconfig vg_config *enforce = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autoconfig vg_config *dev = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    run("mkdir -p root/t-vm1/sub root/t-vm2 root/x && touch root/t-vm2/secret.img");
+    run("qemu-img create -q -f qcow2 -o data_file=\"$PWD/root/t-vm2/secret.img\" root/flat.qcow2 1M");
+    const fx_path flat[] = { D("@T@/root/flat.qcow2") };
+    refused_enforce(enforce, dev, flat, "the header of '@T@/root/flat.qcow2' names "
+                    "'@T@/root/t-vm2/secret.img' as its external data file, outside the image's "
+                    "directory '@T@/root'", "@T@/root/t-vm2/secret.img");
+    run("qemu-img create -q -f qcow2 -o data_file=\"$PWD/root/flat.raw\" root/flat2.qcow2 1M");
+    const fx_path flat2[] = { D("@T@/root/flat2.qcow2") };
+    refused_enforce(enforce, dev, flat2, "but the image lies directly in the shared root "
+                    "'@T@/root', which holds every domain's files", "@T@/root/flat.raw");
+    run("qemu-img create -q -f qcow2 -o data_file=\"$PWD/root/t-vm1/sub/below.raw\" root/t-vm1/below.qcow2 1M");
+    const fx_path below[] = { D("@T@/root/t-vm1/below.qcow2") };
+    refused_enforce(enforce, dev, below, "outside the image's directory '@T@/root/t-vm1'",
+                    "@T@/root/t-vm1/sub/below.raw");
+    /* "..": the data file's name is walked to vm2's file */
+    run("qemu-img create -q -f qcow2 -o data_file=\"$PWD/root/t-vm1/../t-vm2/secret.img\" root/t-vm1/dd.qcow2 1M");
+    const fx_path dd[] = { D("@T@/root/t-vm1/dd.qcow2") };
+    refused_enforce(enforce, dev, dd, "names '@T@/root/t-vm2/secret.img' as its external data file",
+                    "@T@/root/t-vm2/secret.img");
+    /* "x/../link": the link is met, as the kernel meets it */
+    run("ln -sfn t-vm2/secret.img root/t-alias.img && "
+        "qemu-img create -q -f qcow2 -u -b 'x/../t-alias.img' -F raw root/t-vm1/bk.qcow2 1M && "
+        "mv root/t-vm1/bk.qcow2 root/bk.qcow2");
+    const fx_path bk[] = { D("@T@/root/bk.qcow2") };
+    refused_enforce(enforce, dev, bk, "'@T@/root/x/../t-alias.img' goes through '@T@/root/t-alias.img', "
+                    "a symbolic link on the shared mount that leads to '@T@/root/t-vm2/secret.img'",
+                    "@T@/root/t-vm2/secret.img");
+    /* and a link's "..": "t-dir/.." is the parent of the link's target */
+    run("ln -sfn t-vm1/sub root/t-dir && "
+        "qemu-img create -q -f qcow2 -u -b 't-dir/../../t-vm2/secret.img' -F raw root/bk2.qcow2 1M");
+    const fx_path bk2[] = { D("@T@/root/bk2.qcow2") };
+    refused_enforce(enforce, dev, bk2, "goes through '@T@/root/t-dir', a symbolic link on the shared mount",
+                    "@T@/root/t-vm2/secret.img");
+    /* a link beside its file is refused too (no link below a root is followed) */
+    run("ln -sfn secret.img root/t-vm2/alias.img");
+    const fx_path alias[] = { D("@T@/root/t-vm2/alias.img") };
+    refused_enforce(enforce, dev, alias, "'@T@/root/t-vm2/alias.img' is a symbolic link on the shared mount",
+                    "@T@/root/t-vm2/secret.img");
+}
+
+/* Finding 6: on a share, disks, backing and data files are regular files,
+ * directories only where the XML asks for one; device nodes, FIFOs and
+ * sockets are refused in every mode. */
+static void test_trust_file_types(void **state)
+{
+    (void)state;
+    autoconfig vg_config *enforce = mkcfg(VG_MODE_ENFORCE, "@T@/root", NULL);
+    autoconfig vg_config *dev = mkcfg(VG_MODE_DEV, "@T@/root", NULL);
+    run("mkdir -p root/ty && mkfifo root/ty/fifo.img");
+    run("python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind(\"root/ty/sock.img\")'");
+    run("qemu-img create -q -f qcow2 -o data_file=\"$PWD/root/ty/d.raw\" root/ty/d.qcow2 1M && "
+        "rm root/ty/d.raw && mkfifo root/ty/d.raw");
+    run("qemu-img create -q -f qcow2 -u -b fifo.img -F raw root/ty/b.qcow2 1M");
+    bool mknod_ok = system("mknod /dev/null.vg-probe c 1 3 2>/dev/null && rm -f /dev/null.vg-probe") == 0;
+    if (mknod_ok)
+        run("mknod root/ty/null.img c 1 3 && mknod root/ty/blk.img b 7 0");
+    static const struct { fx_path fx; const char *why; bool dev_node; } t[] = {
+        { D("@T@/root/ty/fifo.img"), "disk 'vda': '@T@/root/ty/fifo.img' is a FIFO (named pipe) on "
+          "the shared mount, where virtguard grants only a regular file for it; refused in every "
+          "mode. Name a regular file in the domain XML", false },
+        { D("@T@/root/ty/sock.img"), "'@T@/root/ty/sock.img' is a socket on the shared mount", false },
+        { D("@T@/root/ty"), "'@T@/root/ty' is a directory on the shared mount, where virtguard "
+          "grants only a regular file", false },
+        { { VG_ROLE_CDROM, VG_ACCESS_R, VG_KIND_FILE, "@T@/root/ty/fifo.img", "sda", "raw" },
+          "cdrom 'sda': '@T@/root/ty/fifo.img' is a FIFO", false },
+        { D("@T@/root/ty/d.qcow2"), "external data file of '@T@/root/ty/d.qcow2' (disk 'vda'): "
+          "'@T@/root/ty/d.raw' is a FIFO (named pipe)", false },
+        { D("@T@/root/ty/b.qcow2"), "'@T@/root/ty/fifo.img' is a FIFO (named pipe)", false },
+        { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/ty/fifo.img", "fs", NULL },
+          "is a FIFO (named pipe) on the shared mount, where virtguard grants only a directory", false },
+        { D("@T@/root/ty/null.img"), "'@T@/root/ty/null.img' is a character device node", true },
+        { { VG_ROLE_DISK, VG_ACCESS_RW, VG_KIND_BLOCK, "@T@/root/ty/blk.img", "vdb", "raw" },
+          "'@T@/root/ty/blk.img' is a block device node", true },
+    };
+    for (size_t i = 0; i < VG_N_ELEMENTS(t); i++) {
+        if (t[i].dev_node && !mknod_ok)
+            continue;
+        const char *const why[] = { t[i].why, NULL };
+        refused_both(enforce, dev, &t[i].fx, 1, why);
+    }
+    /* what the XML asks for is fine: a socket for a unix chardev, a FIFO for a pipe */
+    const fx_path ok[] = {
+        { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_KIND_SOCKET, "@T@/root/ty/sock.img", "ch0", NULL },
+        { VG_ROLE_CHARDEV, VG_ACCESS_RW, VG_KIND_PIPE, "@T@/root/ty/fifo.img", "ser0", NULL },
+    };
+    autopolicy vg_policy *p = NULL;
+    autoerror vg_error *err = NULL;
+    if (resolve(enforce, ok, VG_N_ELEMENTS(ok), &p, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_non_null(find_entry(p, "@T@/root/ty/sock.img"));
+    assert_non_null(find_entry(p, "@T@/root/ty/fifo.img"));
+    export_profile("trust-types", p, "sbx-1");
 }
 
 /* ---- libvirt's tests/virt-aa-helper-test verdicts ------------------------------- */
@@ -1004,6 +1230,10 @@ int main(void)
         cmocka_unit_test(test_resolve_refusals),
         cmocka_unit_test(test_resolve_chain_ends),
         cmocka_unit_test(test_resolve_hostile_names),
+        cmocka_unit_test(test_trust_dir_links),
+        cmocka_unit_test(test_trust_trees),
+        cmocka_unit_test(test_trust_header_names),
+        cmocka_unit_test(test_trust_file_types),
         cmocka_unit_test(test_libvirt_verdicts),
     };
     if (system("qemu-img --version >/dev/null 2>&1") != 0) {
