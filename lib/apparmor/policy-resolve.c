@@ -117,6 +117,7 @@ typedef struct walked {
     char *canon;            /* canonical path of the object */
     bool exists;
     mode_t mode;            /* its file type, when it exists */
+    nlink_t nlink;          /* its link count, when it exists */
     char *link;             /* the first symbolic link met below a root, or NULL */
     char *link_target;      /* what that link holds */
 } walked;
@@ -234,6 +235,7 @@ static int walk_path(const resolver *r, const char *path, walked *w, vg_error **
         vg_buf_clear(&cur);
         vg_buf_add(&cur, next);
         w->mode = st.st_mode;
+        w->nlink = st.st_nlink;
     }
     w->canon = cur.len ? vg_buf_steal(&cur) : vg_xstrdup("/");
     w->exists = true;
@@ -309,12 +311,58 @@ static const char *type_misfit(vg_path_kind want, mode_t mode)
     return S_ISREG(mode) ? NULL : "a regular file";
 }
 
+static void other_add(resolver *r, char *canon, const char *domain, bool dir)
+{
+    other_file *o = VG_APPEND(r->others, r->n_others);
+    o->canon = canon;
+    o->domain = vg_xstrdup(domain);
+    o->dir = dir;
+}
+
+static char *header_path(const char *image_lex, const char *name);
+static bool has_protocol(const char *name);
+
+/* The backing layers and data files another domain's image names in its
+ * qcow2 header: that domain's files as much as the ones its XML names.
+ * Only images under a root are read (as for this domain's own chain); a
+ * header that cannot be read adds nothing (a raw image, a missing file). */
+static void other_chain(resolver *r, const char *image, const char *domain)
+{
+    autofree char *cur = vg_xstrdup(image);
+    for (unsigned depth = 0; depth <= VG_POLICY_MAX_CHAIN; depth++) {
+        if (!under_any(cur, r->roots_canon))
+            return;
+        autoclose int fd = open(cur, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+            return;
+        autoqcow2 vg_qcow2_info info = { 0 };
+        autoerror vg_error *ignored = NULL;
+        if (vg_qcow2_read(fd, cur, &info, &ignored) < 0)
+            return;
+        if (info.data_file && info.data_file[0] == '/') {
+            char *d = realpath(info.data_file, NULL);
+            other_add(r, d ? d : vg_xstrdup(info.data_file), domain, false);
+        }
+        if (!info.backing_file || has_protocol(info.backing_file))
+            return;
+        autofree char *name = header_path(cur, info.backing_file);
+        char *next = realpath(name, NULL);
+        if (!next)
+            return;
+        other_add(r, vg_xstrdup(next), domain, false);
+        free(cur);
+        cur = next;
+    }
+}
+
 static void add_other(const vg_domain *dom, const char *file, void *opaque)
 {
     resolver *r = opaque;
     (void)file;
     if (!dom->uuid || (r->dom->uuid && strcasecmp(dom->uuid, r->dom->uuid) == 0))
         return;
+    const char *name = dom->name ? dom->name : dom->uuid;
     for (size_t i = 0; i < dom->n_paths; i++) {
         const char *path = dom->paths[i].path;
         if (!path || path[0] != '/')
@@ -322,11 +370,21 @@ static void add_other(const vg_domain *dom, const char *file, void *opaque)
         char *canon = realpath(path, NULL);
         if (!canon && !(canon = vg_path_normalize(path)))
             continue;
-        other_file *o = VG_APPEND(r->others, r->n_others);
-        o->canon = canon;
-        o->domain = vg_xstrdup(dom->name ? dom->name : dom->uuid);
-        o->dir = dom->paths[i].kind == VG_KIND_DIR;
+        bool dir = dom->paths[i].kind == VG_KIND_DIR;
+        other_add(r, canon, name, dir);
+        if (!dir)
+            other_chain(r, canon, name);
     }
+}
+
+/* Read the files of every other domain libvirt keeps, once. */
+static void load_others(resolver *r)
+{
+    if (r->others_loaded)
+        return;
+    r->others_loaded = true;
+    vg_domains_in_dir(r->libvirt_conf_dir, add_other, r, &r->others_failures);
+    vg_domains_in_dir(r->libvirt_run_dir, add_other, r, &r->others_failures);
 }
 
 /* The tree rule: a directory grant covers no root and no file of another
@@ -344,11 +402,7 @@ static int check_tree(resolver *r, const char *what, const char *shown, const ch
                             "Share a directory below it that holds only this domain's files",
                             what, shown, whole ? "is the whole shared root" :
                             "holds the shared root", root);
-    if (!r->others_loaded) {
-        r->others_loaded = true;
-        vg_domains_in_dir(r->libvirt_conf_dir, add_other, r, &r->others_failures);
-        vg_domains_in_dir(r->libvirt_run_dir, add_other, r, &r->others_failures);
-    }
+    load_others(r);
     if (r->others_failures)
         return vg_error_set(err, EPERM,
                             "%s: cannot tell whether '%s' holds another domain's files: %s; "
@@ -356,15 +410,36 @@ static int check_tree(resolver *r, const char *what, const char *shown, const ch
                             "that file", what, canon, r->others_failures[0]);
     for (size_t i = 0; i < r->n_others; i++) {
         const other_file *o = &r->others[i];
-        if (!vg_path_is_under(o->canon, canon) || (o->dir && strcmp(o->canon, canon) == 0))
+        bool holds = vg_path_is_under(o->canon, canon);
+        if (!holds && !(o->dir && vg_path_is_under(canon, o->canon)))
             continue;
         autofree char *other = vg_str_escape(o->domain, true);
+        const char *whose = o->dir ? "a directory shared by" : "a file of";
+        autofree char *rel = strcmp(o->canon, canon) == 0 ? vg_xasprintf("is %s", whose)
+            : vg_xasprintf("%s '%s', %s", holds ? "holds" : "lies inside", o->canon, whose);
         return vg_error_set(err, EPERM,
-                            "%s: '%s' holds '%s', a file of domain '%s'; a tree rule for it "
-                            "would give this domain that domain's files, so virtguard refuses "
-                            "it in every mode. Share a directory that holds only this "
-                            "domain's files", what, shown, o->canon, other);
+                            "%s: '%s' %s domain '%s'; a tree rule for it would give this domain "
+                            "that domain's files, so virtguard refuses it in every mode. Share a "
+                            "directory that holds only this domain's files",
+                            what, shown, rel, other);
     }
+    return 0;
+}
+
+/* The write rule for a file: no second name of a file (a hard link:
+ * AppArmor matches names, so a link to another domain's image would be
+ * written through it).  Every mode, like the tree rule.  (A file the
+ * domain XML names is otherwise granted as libvirt grants it: two defined
+ * domains may name one disk, and libvirt's own driver allows that too.) */
+static int check_write(const char *what, const walked *w, vg_error **err)
+{
+    if (w->exists && S_ISREG(w->mode) && w->nlink > 1)
+        return vg_error_set(err, EPERM,
+                            "%s: '%s' has %lu hard links on the shared mount; a file this domain "
+                            "may write must have one name only (another name may be another "
+                            "domain's image), so virtguard refuses it in every mode. Copy the "
+                            "file instead of linking it", what, w->canon,
+                            (unsigned long)w->nlink);
     return 0;
 }
 
@@ -434,6 +509,9 @@ static int trust_checks(resolver *r, const trust_req *q, const char *shown, cons
                             "for it; refused in every mode. Name %s in the domain XML",
                             q->what, w->canon, type_name(w->mode), misfit, misfit);
     if (kind == VG_POLICY_DIR && (rc = check_tree(r, q->what, shown, w->canon, err)) < 0)
+        return rc;
+    if (kind == VG_POLICY_FILE && q->access != VG_ACCESS_R &&
+        under_any(w->canon, r->roots_canon) && (rc = check_write(q->what, w, err)) < 0)
         return rc;
     if (q->data_of && (rc = check_data_file(r, q->what, q->data_of, w->canon, err)) < 0)
         return rc;

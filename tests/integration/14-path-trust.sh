@@ -56,6 +56,9 @@ vg_expect_start_ok vg-trust-link
 expect_no_rules vg-trust-link
 vg_expect_syslog vg-trust-link "warned"
 out=$(vg_virsh destroy vg-trust-link) || vg_fail "virsh destroy failed: $out"
+# (undefined: its share, vm2 through the link, would itself refuse the next
+# domain's tree over vm2 as a directory another domain shares)
+out=$(vg_virsh undefine vg-trust-link) || vg_fail "virsh undefine failed: $out"
 vg_conf_set "$VG_CONF" mode '"enforce"'
 
 # vm2's directory named as it is: vm2's files live there.

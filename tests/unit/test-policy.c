@@ -931,14 +931,44 @@ static void test_trust_trees(void **state)
         "'vm2'; a tree rule for it would give this domain that domain's files, so virtguard "
         "refuses it in every mode. Share a directory that holds only this domain's files", NULL };
     refused_both(enforce, dev, other, 1, why_other);
-    /* a directory both domains share is theirs to share */
+    /* a directory another domain shares is that domain's, even when this
+     * domain names the same directory, and so is every directory inside it */
     const fx_path both[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_R, VG_KIND_DIR, "@T@/root/t-both", "b", NULL } };
+    const char *const why_both[] = {
+        "filesystem 'b': '@T@/root/t-both' is a directory shared by domain "
+        "'vm2'; a tree rule for it would give this domain that domain's files, so virtguard "
+        "refuses it in every mode", NULL };
+    refused_both(enforce, dev, both, 1, why_both);
+    run("mkdir -p root/t-both/sub");
+    const fx_path inside[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-both/sub", "s", NULL } };
+    const char *const why_inside[] = {
+        "filesystem 's': '@T@/root/t-both/sub' lies inside '@T@/root/t-both', a directory shared "
+        "by domain 'vm2'", NULL };
+    refused_both(enforce, dev, inside, 1, why_inside);
+    /* a backing layer only vm2's header names is vm2's file too */
+    run("mkdir -p root/t-bases && qemu-img create -q -f qcow2 root/t-bases/base.qcow2 1M && "
+        "qemu-img create -q -f qcow2 -b \"$PWD/root/t-bases/base.qcow2\" -F qcow2 root/t-vm2/disk.img");
+    const fx_path bases[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-bases", "bases", NULL } };
+    const char *const why_bases[] = {
+        "filesystem 'bases': '@T@/root/t-bases' holds '@T@/root/t-bases/base.qcow2', a file of "
+        "domain 'vm2'", NULL };
+    refused_both(enforce, dev, bases, 1, why_bases);
+    /* a write rule through a hard link to another domain's disk */
+    run("ln -f root/t-vm2/disk.img root/t-vm1/mine.img");
+    const fx_path linked[] = { D("@T@/root/t-vm1/mine.img") };
+    const char *const why_linked[] = {
+        "'@T@/root/t-vm1/mine.img' has 2 hard links on the shared mount; a file this domain may "
+        "write must have one name only", NULL };
+    refused_both(enforce, dev, linked, 1, why_linked);
+    run("rm -rf root/t-vm1/mine.img root/t-bases && rm -f root/t-vm2/disk.img && touch root/t-vm2/disk.img");
+    /* this domain's own directory is fine */
+    const fx_path own[] = { { VG_ROLE_FILESYSTEM, VG_ACCESS_RW, VG_KIND_DIR, "@T@/root/t-vm1/sub", "own", NULL } };
     autopolicy vg_policy *p = NULL;
     autoerror vg_error *err = NULL;
-    if (resolve(enforce, both, 1, &p, &err) < 0)
+    if (resolve(enforce, own, 1, &p, &err) < 0)
         fail_msg("%s", err->msg);
-    assert_non_null(find_entry(p, "@T@/root/t-both"));
-    export_profile("trust-shared-dir", p, "sbx-1");
+    assert_non_null(find_entry(p, "@T@/root/t-vm1/sub"));
+    export_profile("trust-own-dir", p, "sbx-1");
     vg_policy_free(steal_pointer(&p));
     /* a domain file that cannot be parsed: no tree rule can be checked */
     run("echo '<domain' > run-qemu/broken.xml");
