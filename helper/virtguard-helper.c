@@ -229,25 +229,33 @@ static void parser_spawned(pid_t pid)
     kill_point("after-parser-spawn");
 }
 
+/* How a failed compile ended: what virtguard remembers of it
+ * (validate_cached). */
+typedef enum {
+    PARSER_NOT_RUN,         /* could not be run (127), or no verdict at all */
+    PARSER_REJECTED,        /* exited non-zero: its verdict on this text */
+    PARSER_TIMED_OUT,       /* stopped at its bound */
+    PARSER_KILLED,          /* killed by a signal virtguard did not send (OOM) */
+} parser_end;
+
 /* Run apparmor_parser -Q -K on `text` (stdin), bounded in time.  On error,
- * *its_verdict says that the parser ran and failed on this text (timed
- * out, rejected it, was killed) rather than could not be run. */
-static int parser_compile(const helper *h, const char *text, bool *its_verdict, vg_error **err)
+ * *end says how it ended. */
+static int parser_compile(const helper *h, const char *text, parser_end *end, vg_error **err)
 {
     char *const argv[] = { (char *)h->parser, (char *)"-Q", (char *)"-K", (char *)"--base",
                            (char *)h->aa_dir, (char *)"-I", (char *)h->aa_dir, NULL };
     vg_spawn_result res;
     int r;
 
-    *its_verdict = false;
+    *end = PARSER_NOT_RUN;
     vg_spawn_started_hook = parser_spawned;
     r = vg_spawn_run(argv, text, strlen(text), parser_timeout_ms, PARSER_GRACE_MS,
                      PARSER_OUTPUT_MAX, &res, err);
     vg_spawn_started_hook = NULL;
     if (r < 0)
         return r;
-    *its_verdict = !(res.exited && vg_spawn_exit_status(&res) == 127);     /* 127: not run */
     if (res.timed_out) {
+        *end = PARSER_TIMED_OUT;
         vg_spawn_result_clear(&res);
         return vg_error_set(err, ETIMEDOUT, "apparmor_parser did not finish within %u ms "
                             "(it was stopped)", parser_timeout_ms);
@@ -257,6 +265,8 @@ static int parser_compile(const helper *h, const char *text, bool *its_verdict, 
     vg_spawn_result_clear(&res);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
+    *end = !WIFEXITED(status) ? PARSER_KILLED : WEXITSTATUS(status) == 127 ? PARSER_NOT_RUN
+           : PARSER_REJECTED;
     /* Drop the harmless cache warning of kernels without AppArmor. */
     char *line = strstr(msgs, "Cache read/write disabled");
     if (line) {
@@ -290,11 +300,13 @@ static int failure_remembered(const char *path, vg_error **err)
     if (vg_read_file(path, 1 << 16, &text, NULL) < 0)
         return 0;
     time_t now = time(NULL);
-    if (sscanf(text, "%lld %d\n%n", &when, &code, &n) != 2 || n == 0 || code <= 0 ||
+    if (sscanf(text, "%lld %d\n%n", &when, &code, &n) != 2 || n == 0 || code < 0 ||
         now >= when + FAILED_REMEMBER_S || now < when) {
         (void)unlink(path);
         return 0;
     }
+    if (code == 0)
+        return 0;           /* one timeout so far: not yet a verdict (remember_failure) */
     autofree char *at = utc_time((time_t)when);
     autofree char *until = utc_time((time_t)when + FAILED_REMEMBER_S);
     return vg_error_set(err, code, "apparmor_parser failed on this same profile text at %s "
@@ -303,9 +315,23 @@ static int failure_remembered(const char *path, vg_error **err)
                         "failure): %s", at, until, text + n);
 }
 
-static void remember_failure(const char *dir, const char *path, const vg_error *e)
+/* A rejection is the parser's verdict on the text: remembered at once.  A
+ * timeout may be the host's load rather than the text (other domains
+ * compile at the same time): the first is noted (code 0, which blocks
+ * nothing) and only a second within FAILED_REMEMBER_S is remembered.  A
+ * parser killed by someone else (the OOM killer) is not remembered. */
+static void remember_failure(const char *dir, const char *path, parser_end end,
+                             const vg_error *e)
 {
-    autofree char *text = vg_xasprintf("%lld %d\n%s", (long long)time(NULL), e->code, e->msg);
+    autofree char *old = NULL;
+    long long when;
+    int code;
+    bool struck = end == PARSER_TIMED_OUT && vg_read_file(path, 1 << 16, &old, NULL) == 0 &&
+                  sscanf(old, "%lld %d", &when, &code) == 2 && code == 0;
+    if (end != PARSER_REJECTED && end != PARSER_TIMED_OUT)
+        return;
+    autofree char *text = vg_xasprintf("%lld %d\n%s", (long long)time(NULL),
+                                       end == PARSER_TIMED_OUT && !struck ? 0 : e->code, e->msg);
     if (mkdir_p(dir, 0700) == 0)
         (void)vg_write_file_atomic(path, text, strlen(text), 0600);
 }
@@ -325,7 +351,7 @@ static int validate_cached(const helper *h, const char *text, bool *cached, int 
     autofree char *fdir = vg_xasprintf("%s/failed", h->cache_dir);
     autofree char *marker = NULL;
     autofree char *failed = NULL;
-    bool its_verdict;
+    parser_end end = PARSER_NOT_RUN;
     int r;
 
     vg_sha256_hex(text, strlen(text), hex);
@@ -334,10 +360,10 @@ static int validate_cached(const helper *h, const char *text, bool *cached, int 
     *cached = access(marker, F_OK) == 0;
     if (!*cached && (r = failure_remembered(failed, err)) < 0)
         return r;
-    r = *cached ? 0 : parser_compile(h, text, &its_verdict, err);
+    r = *cached ? 0 : parser_compile(h, text, &end, err);
     if (r < 0) {
-        if (its_verdict && (*glock = take_lock(h, LOCK_SH, NULL)) >= 0)
-            remember_failure(fdir, failed, *err);
+        if (end != PARSER_NOT_RUN && (*glock = take_lock(h, LOCK_SH, NULL)) >= 0)
+            remember_failure(fdir, failed, end, *err);
         return r;
     }
     if ((*glock = take_lock(h, LOCK_SH, err)) < 0)
