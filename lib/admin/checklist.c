@@ -70,9 +70,10 @@ void vg_check_fix(vg_check *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    free(c->fix);
-    c->fix = vg_xvasprintf(fmt, ap);
+    char *fix = vg_xvasprintf(fmt, ap);    /* first: fmt's arguments may be the old fix */
     va_end(ap);
+    free(c->fix);
+    c->fix = fix;
 }
 
 static void attr_put(vg_check_attr **a, size_t *n, const char *key, char *value, bool number)

@@ -244,7 +244,7 @@ bool vg_stack_parse_line(vg_stack_log *s, const char *line, unsigned lineno)
         s->n_lines++;
         return true;
     }
-    if (parse_seatbelt(s, line, lineno)) {
+    if (!s->line_from_message && parse_seatbelt(s, line, lineno)) {
         s->n_lines++;
         return true;
     }

@@ -43,6 +43,11 @@ typedef struct vg_stack_log {
     unsigned aa_unconfined_line;    /* aa-status "N processes are unconfined"; 0: none */
     long aa_unconfined_n;
     size_t n_lines;         /* lines recognised */
+    /* Set by the caller for each line: the line was joined or unwrapped
+     * from a message (explain-input.h).  A Seatbelt denial is then not
+     * read: a rule names a path exactly as one physical log line shows
+     * it, never one that a join of two lines made up. */
+    bool line_from_message;
 } vg_stack_log;
 
 /* One log line: true when it is one of the kinds above (then it is

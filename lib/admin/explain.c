@@ -622,6 +622,7 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             hook = -1;
             continue;
         }
+        l->stack.line_from_message = in.v[i].from_message;
         if (vg_stack_parse_line(&l->stack, line, lineno)) {
             hook = -1;
             continue;
@@ -998,12 +999,16 @@ static void dac_next(judge *j, vg_check *c, const vg_explain_event *e, const cha
                            "the open still fails with 'Permission denied' (and no DENIED "
                            "record).", e->path, (unsigned)ff->uid, (unsigned)ff->gid,
                         ff->mode & 07777, (unsigned)f->qemu->uid, (unsigned)f->qemu->gid);
+        vg_check_attr_set(c, "dac", "refused");
+        /* A label only where a rule was proposed (the domain's own file,
+         * no restricted prefix), and never a root QEMU. */
+        if (!vg_check_attr_get(c, "rule") || ff->uid == 0)
+            return;
         vg_check_fix(c, "%s%sand for file permissions run the domain's QEMU as the file's owner, "
                         "keeping QEMU's group ('virsh edit DOMAIN', before </domain>):\n"
                         "  <seclabel type='static' model='dac' relabel='no'><label>+%u:+%u"
                         "</label></seclabel>", c->fix ? c->fix : "", c->fix ? "\n" : "",
                      (unsigned)ff->uid, (unsigned)f->qemu->gid);
-        vg_check_attr_set(c, "dac", "refused");
         return;
     }
     autofree char *w = sh_word(e->path);

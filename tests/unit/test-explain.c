@@ -741,8 +741,12 @@ static void test_dac_after_apparmor(void **state)
     assert_null(paths[1]);
     vg_file_fact ff = { .path = paths[0], .answered = true, .uid = 1000, .gid = 1000,
                         .mode = 0100644 };
+    static char *own[] = { (char *)"/var/lib/libvirt/images/a/disk.qcow2", NULL };
+    vg_domain_files d = { .name = (char *)"sbx-1", .uuid = (char *)U,
+                          .source = (char *)"sbx-1.xml", .paths = own };
     vg_explain_facts facts = { .cfg = g->cfg, .mounts = g->mounts, .qemu = &g->ids,
-                               .files = &ff, .n_files = 1 };
+                               .files = &ff, .n_files = 1, .names = g->names, .n_names = 2,
+                               .domains = &d, .n_domains = 1 };
 
     vg_checklist *l = vg_explain_judge(log, &facts);
     assert_string_equal(vg_check_attr_get(&l->v[0], "dac"), "refused");
@@ -751,7 +755,17 @@ static void test_dac_after_apparmor(void **state)
                                            "1000:1000 with mode 0644, and QEMU runs as uid "
                                            "64055, gid 64055"));
     assert_non_null(strstr(l->v[0].fix, "<label>+1000:+64055</label>"));
+    /* the AppArmor rule's fix is kept before the label's */
+    assert_non_null(strstr(l->v[0].fix, "\"/var/lib/libvirt/images/a/disk.qcow2\""));
     vg_checklist_free(l);
+
+    /* not a file of the domain's own (domains unknown): no label either */
+    facts.domains = NULL, facts.n_domains = 0;
+    l = vg_explain_judge(log, &facts);
+    assert_string_equal(vg_check_attr_get(&l->v[0], "dac"), "refused");
+    assert_true(!l->v[0].fix || !strstr(l->v[0].fix, "<seclabel"));
+    vg_checklist_free(l);
+    facts.domains = &d, facts.n_domains = 1;
 
     /* the permissions allow it: nothing about DAC */
     ff.mode = 0100666;
