@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <sys/apparmor.h>
 
+#include "aa-profile.h"
 #include "apply.h"
 #include "audit-libvirt.h"
 #include "audit.h"
@@ -745,6 +746,88 @@ static int read_boot_logs(char **text, size_t *len)
     return 0;
 }
 
+/* The text `virtguard explain` reads: FILE, standard input, or this boot's
+ * logs on a terminal.  0, or VG_EXIT_CANNOT_RUN after saying why. */
+static int read_explain_input(const opts *o, char **text, size_t *len)
+{
+    int r;
+
+    if (!o->input && isatty(STDIN_FILENO))
+        return read_boot_logs(text, len) < 0 ? VG_EXIT_CANNOT_RUN : 0;
+    const char *input = o->input ? o->input : "-";
+    r = strcmp(input, "-") == 0 ? vg_read_fd(STDIN_FILENO, EXPLAIN_MAX, text, len)
+                                : vg_read_file(input, EXPLAIN_MAX, text, len);
+    if (r < 0) {
+        autofree char *shown = vg_str_escape(input, true);
+        say("cannot read '%s': %s\n", shown, strerror(-r));
+        return VG_EXIT_CANNOT_RUN;
+    }
+    return 0;
+}
+
+/* What `virtguard explain` learns of the domains and files the log names. */
+typedef struct explain_env {
+    vg_name_entry *names;
+    size_t n_names;
+    vg_domain_files *doms;      /* which files each domain uses */
+    size_t n_doms;
+    char *doms_from;
+    vg_file_fact *files;
+    size_t n_files;
+} explain_env;
+
+static void explain_env_clear(explain_env *x)
+{
+    vg_name_entries_free(x->names, x->n_names);
+    vg_domain_files_free(x->doms, x->n_doms);
+    free(x->doms_from);
+    for (size_t i = 0; i < x->n_files; i++)
+        free(x->files[i].path);
+    free(x->files);
+}
+
+#define autoexplainenv _cleanup_(explain_env_clear)
+
+/* The names of the domains whose profiles the log names, and the files
+ * each uses: a denial of any other file is intended. */
+static void explain_domains(const opts *o, const vg_explain_log *log, explain_env *x)
+{
+    autoerror vg_error *err = NULL;
+    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : VG_LIBVIRT_QEMU_CONF_DIR;
+    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : VG_LIBVIRT_QEMU_RUN_DIR;
+    const char *uri = o->uri ? o->uri : "qemu:///system";
+    bool need_names = false;
+
+    for (size_t i = 0; i < log->n; i++) {
+        autofree char *u = log->v[i].profile ? vg_aa_profile_uuid(log->v[i].profile, "") : NULL;
+        need_names |= u != NULL;
+    }
+    if (!need_names)
+        return;
+    if (vg_libvirt_names(uri, &x->names, &x->n_names, &err) < 0) {
+        say("%s; naming domains from libvirt's XML files instead\n",
+                err->msg);
+        vg_error_free(steal_pointer(&err));
+        vg_libvirt_names_from_files(conf_dir, run_dir, &x->names, &x->n_names);
+    }
+    vg_domain_files_load(conf_dir, run_dir, NULL, &x->doms, &x->n_doms);
+    x->doms_from = vg_xasprintf("looked for in '%s' and '%s', and asked libvirt", run_dir,
+                                conf_dir);
+    /* files unreadable (not root) or domain elsewhere: ask libvirt */
+    for (size_t i = 0; i < log->n; i++) {
+        autofree char *u = log->v[i].profile ? vg_aa_profile_uuid(log->v[i].profile, "") : NULL;
+        autofree char *dxml = NULL;
+        autodomain vg_domain *dom = NULL;
+        if (!u || vg_domain_files_find(x->doms, x->n_doms, u) ||
+            vg_libvirt_domain_xml(uri, u, &dxml, NULL) < 0 ||
+            vg_domain_parse(dxml, strlen(dxml), "libvirt", &dom, NULL) < 0)
+            continue;
+        vg_domain_files *f = VG_APPEND(x->doms, x->n_doms);
+        vg_domain_files_of(dom, NULL, f);
+        f->source = vg_xstrdup("virsh dumpxml (read-only API)");
+    }
+}
+
 static int cmd_explain(const opts *o)
 {
     autoconfig vg_config *cfg = NULL;
@@ -757,9 +840,8 @@ static int cmd_explain(const opts *o)
     autoexplainlog vg_explain_log *log = NULL;
     autostrv char **paths = NULL;
     autoids vg_ids ids = { 0 };
-    vg_name_entry *names = NULL;
-    vg_file_fact *files = NULL;
-    size_t len = 0, n_names = 0, n_files = 0;
+    autoexplainenv explain_env x = { 0 };
+    size_t len = 0;
     bool have_ids;
     int r;
 
@@ -768,19 +850,8 @@ static int cmd_explain(const opts *o)
         vg_error_free(steal_pointer(&err));
         cfg = vg_config_new_default();
     }
-    if (!o->input && isatty(STDIN_FILENO)) {
-        if (read_boot_logs(&text, &len) < 0)
-            return VG_EXIT_CANNOT_RUN;
-    } else {
-        const char *input = o->input ? o->input : "-";
-        r = strcmp(input, "-") == 0 ? vg_read_fd(STDIN_FILENO, EXPLAIN_MAX, &text, &len)
-                                    : vg_read_file(input, EXPLAIN_MAX, &text, &len);
-        if (r < 0) {
-            autofree char *shown = vg_str_escape(input, true);
-            say("cannot read '%s': %s\n", shown, strerror(-r));
-            return VG_EXIT_CANNOT_RUN;
-        }
-    }
+    if ((r = read_explain_input(o, &text, &len)) != 0)
+        return r;
     log = vg_explain_parse(text, len);
 
     /* Facts at the edges; any of them may be missing. */
@@ -791,44 +862,9 @@ static int cmd_explain(const opts *o)
     if (vg_qemu_conf_load(cfg->qemu_conf, &qconf, &err) < 0)
         vg_error_free(steal_pointer(&err));
     have_ids = qconf && vg_ids_resolve(qconf->user, qconf->group, NULL, NULL, &ids, NULL) == 0;
-    const char *conf_dir = o->libvirt_conf_dir ? o->libvirt_conf_dir : VG_LIBVIRT_QEMU_CONF_DIR;
-    const char *run_dir = o->libvirt_run_dir ? o->libvirt_run_dir : VG_LIBVIRT_QEMU_RUN_DIR;
-    bool need_names = false;
-    for (size_t i = 0; i < log->n; i++) {
-        autofree char *u = vg_profile_uuid(log->v[i].profile);
-        need_names |= u != NULL;
-    }
-    if (need_names && vg_libvirt_names(o->uri ? o->uri : "qemu:///system", &names, &n_names,
-                                       &err) < 0) {
-        say("%s; naming domains from libvirt's XML files instead\n",
-                err->msg);
-        vg_error_free(steal_pointer(&err));
-        vg_libvirt_names_from_files(conf_dir, run_dir, &names, &n_names);
-    }
-    /* which files each domain uses: a denial of any other file is intended */
-    vg_domain_files *doms = NULL;
-    size_t n_doms = 0;
-    autofree char *doms_from = NULL;
-    if (need_names) {
-        vg_domain_files_load(conf_dir, run_dir, NULL, &doms, &n_doms);
-        doms_from = vg_xasprintf("looked for in '%s' and '%s', and asked libvirt", run_dir,
-                                 conf_dir);
-        /* files unreadable (not root) or domain elsewhere: ask libvirt */
-        for (size_t i = 0; i < log->n; i++) {
-            autofree char *u = vg_profile_uuid(log->v[i].profile);
-            autofree char *dxml = NULL;
-            autodomain vg_domain *dom = NULL;
-            if (!u || vg_domain_files_find(doms, n_doms, u) ||
-                vg_libvirt_domain_xml(o->uri ? o->uri : "qemu:///system", u, &dxml, NULL) < 0 ||
-                vg_domain_parse(dxml, strlen(dxml), "libvirt", &dom, NULL) < 0)
-                continue;
-            vg_domain_files *f = VG_APPEND(doms, n_doms);
-            vg_domain_files_of(dom, NULL, f);
-            f->source = vg_xstrdup("virsh dumpxml (read-only API)");
-        }
-    }
+    explain_domains(o, log, &x);
     paths = vg_explain_paths(log);
-    stat_files(paths, cfg->probe_timeout_ms, &files, &n_files);
+    stat_files(paths, cfg->probe_timeout_ms, &x.files, &x.n_files);
 
     vg_explain_facts facts = {
         .cfg = cfg,
@@ -837,20 +873,15 @@ static int cmd_explain(const opts *o)
         .lima = vg_lima_detect(mounts, fstab),
         .fstab = fstab,
         .qemu = have_ids ? &ids : NULL,
-        .names = names,
-        .n_names = n_names,
-        .files = files,
-        .n_files = n_files,
-        .domains = doms,
-        .n_domains = n_doms,
-        .domains_from = doms_from,
+        .names = x.names,
+        .n_names = x.n_names,
+        .files = x.files,
+        .n_files = x.n_files,
+        .domains = x.doms,
+        .n_domains = x.n_doms,
+        .domains_from = x.doms_from,
     };
     autochecklist vg_checklist *l = vg_explain_judge(log, &facts);
-    vg_name_entries_free(names, n_names);
-    vg_domain_files_free(doms, n_doms);
-    for (size_t i = 0; i < n_files; i++)
-        free(files[i].path);
-    free(files);
     return emit(o, l);
 }
 

@@ -4,6 +4,7 @@
 #include <ctype.h>
 
 #include "aa-escape.h"
+#include "aa-profile.h"
 #include "explain-input.h"
 #include "explain.h"
 #include "lima.h"
@@ -325,24 +326,6 @@ static long long audit_num(const audit_record *r, const char *key)
     return errno || *end || n < 0 ? -1 : n;
 }
 
-char *vg_profile_uuid(const char *profile)
-{
-    static const char pre[] = "libvirt-";
-    if (!profile || !vg_str_has_prefix(profile, pre))
-        return NULL;
-    const char *u = profile + sizeof(pre) - 1;
-    static const int groups[] = { 8, 4, 4, 4, 12 };
-    const char *p = u;
-    for (size_t g = 0; g < VG_N_ELEMENTS(groups); g++) {
-        for (int i = 0; i < groups[g]; i++, p++)
-            if (hexval(*p) < 0)
-                return NULL;
-        if (g + 1 < VG_N_ELEMENTS(groups) && *p++ != '-')
-            return NULL;
-    }
-    return *p ? NULL : vg_xstrdup(u);
-}
-
 char *vg_aa_perms_from_mask(const char *mask)
 {
     bool r = false, w = false, a = false, l = false, k = false, m = false, x = false;
@@ -603,6 +586,81 @@ static bool parse_apparmor(vg_explain_log *l, const char *line, unsigned lineno)
     return true;
 }
 
+/* "Cannot access backing file 'B' of storage file 'S' (as uid:U, gid:G):
+ * ERROR", from just after the first quote. */
+static void parse_backing_error(vg_explain_event *e, const char *start)
+{
+    const char *of = strstr(start, "' of storage file '");
+    if (of) {
+        e->path = vg_xstrndup(start, (size_t)(of - start));
+        vg_explain_event tmp = { .as_uid = -1, .as_gid = -1 };
+        parse_quoted_then_error(&tmp, of + strlen("' of storage file '"));
+        e->backing_of = steal_pointer(&tmp.path);
+        e->error = steal_pointer(&tmp.error);
+        e->as_uid = tmp.as_uid;
+        e->as_gid = tmp.as_gid;
+    } else {
+        parse_quoted_then_error(e, start);
+    }
+}
+
+/* The XATTR name, file and error of an xattr_error() line, from `p`. */
+static void parse_xattr(vg_explain_event *e, const char *p)
+{
+    const char *name = strstr(p, " XATTR ") + strlen(" XATTR ");
+    const char *on = strstr(name, " on ");
+    if (on) {
+        e->xattr = vg_xstrndup(name, (size_t)(on - name));
+        const char *path = on + 4;
+        const char *colon = last_of(path, ": ");
+        e->path = colon ? vg_xstrndup(path, (size_t)(colon - path)) : trimmed(path);
+        e->error = colon ? trimmed(colon + 2) : NULL;
+    }
+}
+
+/* One of libvirt's file errors (storage file, backing file, open, xattr)
+ * becomes an event; false when `line` is none of them. */
+static bool parse_libvirt_error(vg_explain_log *l, const char *line, unsigned lineno,
+                                const char *context)
+{
+    const char *p;
+    if ((p = strstr(line, "Cannot access storage file '"))) {
+        vg_explain_event *e = new_event(l, VG_EV_STORAGE, lineno, context);
+        parse_quoted_then_error(e, p + strlen("Cannot access storage file '"));
+        return true;
+    }
+    if ((p = strstr(line, "Cannot access backing file '"))) {
+        vg_explain_event *e = new_event(l, VG_EV_STORAGE, lineno, context);
+        parse_backing_error(e, p + strlen("Cannot access backing file '"));
+        return true;
+    }
+    if ((p = strstr(line, "Could not open '"))) {
+        vg_explain_event *e = new_event(l, VG_EV_OPEN, lineno, context);
+        parse_quoted_then_error(e, p + strlen("Could not open '"));
+        return true;
+    }
+    if ((p = xattr_error(line))) {
+        vg_explain_event *e = new_event(l, VG_EV_XATTR, lineno, context);
+        parse_xattr(e, p);
+        return true;
+    }
+    return false;
+}
+
+/* The domain a "Failed to start domain" line names, or NULL. */
+static char *failed_start_name(const char *line)
+{
+    char *name = quoted_after(line, "Failed to start domain '");
+    if (!name) {
+        /* newer virsh: "Failed to start domain NAME"; anything else
+         * ("...domain'x'", "...domain" at the end) names none */
+        const char *q = strstr(line, "Failed to start domain ");
+        if (q)
+            name = trimmed(q + strlen("Failed to start domain "));
+    }
+    return name;
+}
+
 vg_explain_log *vg_explain_parse(const char *text, size_t len)
 {
     vg_explain_log *l = vg_xcalloc(1, sizeof(*l));
@@ -642,62 +700,13 @@ vg_explain_log *vg_explain_parse(const char *text, size_t len)
             hook = (ssize_t)(l->n - 1);
             continue;
         }
-        const char *p;
-        if ((p = strstr(line, "Cannot access storage file '"))) {
-            vg_explain_event *e = new_event(l, VG_EV_STORAGE, lineno, context);
-            parse_quoted_then_error(e, p + strlen("Cannot access storage file '"));
-            hook = -1;
-            continue;
-        }
-        if ((p = strstr(line, "Cannot access backing file '"))) {
-            vg_explain_event *e = new_event(l, VG_EV_STORAGE, lineno, context);
-            const char *start = p + strlen("Cannot access backing file '");
-            const char *of = strstr(start, "' of storage file '");
-            if (of) {
-                e->path = vg_xstrndup(start, (size_t)(of - start));
-                vg_explain_event tmp = { .as_uid = -1, .as_gid = -1 };
-                parse_quoted_then_error(&tmp, of + strlen("' of storage file '"));
-                e->backing_of = steal_pointer(&tmp.path);
-                e->error = steal_pointer(&tmp.error);
-                e->as_uid = tmp.as_uid;
-                e->as_gid = tmp.as_gid;
-            } else {
-                parse_quoted_then_error(e, start);
-            }
-            hook = -1;
-            continue;
-        }
-        if ((p = strstr(line, "Could not open '"))) {
-            vg_explain_event *e = new_event(l, VG_EV_OPEN, lineno, context);
-            parse_quoted_then_error(e, p + strlen("Could not open '"));
-            hook = -1;
-            continue;
-        }
-        if ((p = xattr_error(line))) {
-            vg_explain_event *e = new_event(l, VG_EV_XATTR, lineno, context);
-            const char *name = strstr(p, " XATTR ") + strlen(" XATTR ");
-            const char *on = strstr(name, " on ");
-            if (on) {
-                e->xattr = vg_xstrndup(name, (size_t)(on - name));
-                const char *path = on + 4;
-                const char *colon = last_of(path, ": ");
-                e->path = colon ? vg_xstrndup(path, (size_t)(colon - path)) : trimmed(path);
-                e->error = colon ? trimmed(colon + 2) : NULL;
-            }
+        if (parse_libvirt_error(l, line, lineno, context)) {
             hook = -1;
             continue;
         }
         if (strstr(line, "Failed to start domain")) {
-            char *name = quoted_after(line, "Failed to start domain '");
-            if (!name) {
-                /* newer virsh: "Failed to start domain NAME"; anything else
-                 * ("...domain'x'", "...domain" at the end) names none */
-                const char *q = strstr(line, "Failed to start domain ");
-                if (q)
-                    name = trimmed(q + strlen("Failed to start domain "));
-            }
             free(context);
-            context = name;
+            context = failed_start_name(line);
             l->n_context++;
             hook = -1;
             continue;
@@ -1023,6 +1032,125 @@ static void dac_next(judge *j, vg_check *c, const vg_explain_event *e, const cha
     vg_check_attr_set(c, "dac", "unknown");
 }
 
+/* What judge_apparmor knows of one AppArmor record while it judges it. */
+typedef struct aa_case {
+    const vg_explain_event *e;
+    char *uuid;                 /* of the domain whose profile it is */
+    const char *dom;            /* that domain's name, when known */
+    char *whom;
+    char *perms;
+    char *key;
+    bool is_file;
+    char *unwritable;           /* why no rule may name the file */
+    char *rule;                 /* the narrow rule proposed, if any */
+    const char *cause;
+    vg_check_status st;
+    const char *verb;
+} aa_case;
+
+static void aa_case_clear(aa_case *a)
+{
+    free(a->uuid);
+    free(a->whom);
+    free(a->perms);
+    free(a->key);
+    free(a->unwritable);
+    free(a->rule);
+}
+
+#define autoaacase _cleanup_(aa_case_clear)
+
+/* A record of a libvirt domain's profile, for a file it uses or an
+ * operation that is not a file access. */
+static vg_check *aa_domain_check(judge *j, const aa_case *a)
+{
+    const vg_explain_facts *f = j->f;
+    const vg_explain_event *e = a->e;
+    autofree char *title = a->is_file ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'",
+                                                     a->whom, a->verb, a->perms, e->path)
+                                      : vg_xasprintf("%s: AppArmor %s QEMU operation '%s'%s%s%s",
+                                                     a->whom, a->verb,
+                                                     e->operation ? e->operation : "?",
+                                                     e->path ? " on '" : "",
+                                                     e->path ? e->path : "", e->path ? "'" : "");
+    vg_check *c = add(j, a->key, a->st, a->cause, e, title);
+    if (!c)
+        return NULL;
+    bool shared = false;
+    const char *root = managed_root(f->cfg, e->path, &shared);
+    if (a->is_file && root)
+        vg_check_fix(c, "'%s' is under '%s', which virtguard manages, so virtguard's rules "
+                        "should include%s%s\nCheck that they are loaded for this domain "
+                        "('virtguard audit') and that the hook and helper are installed "
+                        "('virtguard doctor'), then restart the domain.",
+                     e->path, root, a->rule ? "\n  " : "", a->rule ? a->rule : "");
+    else if (a->rule) {
+        autofree char *dir = dir_of(e->path);
+        vg_check_fix(c, "the narrow rule is\n  %s\nLet virtguard add it at every start: "
+                        "list the share in shared_mounts, or '%s' in apparmor_extra_roots, "
+                        "in '%s', run 'virtguard-helper roots' and reload the helper's "
+                        "profile as it says, then restart the domain. Do not disable AppArmor "
+                        "(security_driver = \"none\" unconfines every guest).",
+                     a->rule, dir, conf_name(f));
+    } else
+        vg_check_fix(c, "this is not a file access virtguard writes rules for (operation "
+                        "'%s'); the record is shown as it was.",
+                     e->operation ? e->operation : "?");
+    return c;
+}
+
+/* A record of a profile that is not a libvirt domain's. */
+static vg_check *aa_other_check(judge *j, const aa_case *a)
+{
+    const vg_explain_event *e = a->e;
+    autofree char *title = a->is_file ? vg_xasprintf("AppArmor %s profile '%s' (%s) '%s' access "
+                                                     "to '%s'", a->verb,
+                                                     e->profile ? e->profile : "?",
+                                                     e->comm ? e->comm : "?", a->perms, e->path)
+                                      : vg_xasprintf("AppArmor %s profile '%s' (%s) operation '%s'",
+                                                     a->verb, e->profile ? e->profile : "?",
+                                                     e->comm ? e->comm : "?",
+                                                     e->operation ? e->operation : "?");
+    vg_check *c = add(j, a->key, a->st, a->cause, e, title);
+    if (!c)
+        return NULL;
+    /* Not a domain: virtguard cannot tell what the program should
+     * reach, so it proposes nothing. */
+    if (a->rule)
+        vg_check_fix(c, "none proposed: virtguard proposes AppArmor rules only for a "
+                        "libvirt domain's own files. If profile '%s' should allow this, its "
+                        "owner adds the rule to the profile's local include (/etc/apparmor.d/"
+                        "local/) and reloads it.", e->profile ? e->profile : "?");
+    return c;
+}
+
+/* What every AppArmor check carries: the unwritable note, the record's
+ * fields as attributes, the owners, and the DAC step after it. */
+static void aa_finish(judge *j, vg_check *c, const aa_case *a)
+{
+    const vg_explain_event *e = a->e;
+    if (a->unwritable)
+        vg_check_fix(c, "no AppArmor rule is proposed for this file: its name %s "
+                        "(docs/SECURITY.md, \"What explain trusts\").", a->unwritable);
+    if (e->operation)
+        vg_check_attr_set(c, "operation", "%s", e->operation);
+    if (e->profile)
+        vg_check_attr_set(c, "profile", "%s", e->profile);
+    if (a->uuid)
+        vg_check_attr_set(c, "uuid", "%s", a->uuid);
+    if (a->dom)
+        vg_check_attr_set(c, "domain", "%s", a->dom);
+    if (e->path)
+        vg_check_attr_set(c, "path", "%s", e->path);
+    if (a->rule)
+        vg_check_attr_set(c, "rule", "%s", a->rule);
+    if (e->fsuid >= 0 || e->ouid >= 0)
+        vg_check_detail(c, "The process ran as fsuid %lld; the file is owned by uid %lld.",
+                        e->fsuid, e->ouid);
+    if (a->is_file)
+        dac_next(j, c, e, a->perms);
+}
+
 static void judge_apparmor(judge *j, const vg_explain_event *e)
 {
     const vg_explain_facts *f = j->f;
@@ -1030,103 +1158,43 @@ static void judge_apparmor(judge *j, const vg_explain_event *e)
     if (!denied && !vg_streq(e->aa_result, "ALLOWED"))
         return;     /* STATUS, AUDIT...: not a problem */
 
-    autofree char *uuid = vg_profile_uuid(e->profile);
-    const char *dom = name_of(f, uuid);
-    autofree char *whom = who(dom, uuid);
-    autofree char *perms = vg_aa_perms_from_mask(e->denied_mask ? e->denied_mask
-                                                                : e->requested_mask);
-    autofree char *key = vg_xasprintf("aa|%s|%s|%s|%s", e->aa_result, e->profile ? e->profile : "",
-                                      e->path ? e->path : "", perms);
-    bool is_file = e->path && e->path[0] == '/' && *perms;
-    autofree char *unwritable = NULL;   /* why no rule may name the file */
-    autofree char *rule = is_file ? proposed_rule(e, perms, &unwritable) : NULL;
-    const char *cause = denied ? "apparmor" : "apparmor-complain";
-    vg_check_status st = denied ? VG_CHECK_FAIL : VG_CHECK_WARN;
-    const char *verb = denied ? "denied" : "allowed in complain mode (would deny in enforce mode)";
+    autoaacase aa_case a = { .e = e };
+    a.uuid = e->profile ? vg_aa_profile_uuid(e->profile, "") : NULL;
+    a.dom = name_of(f, a.uuid);
+    a.whom = who(a.dom, a.uuid);
+    a.perms = vg_aa_perms_from_mask(e->denied_mask ? e->denied_mask : e->requested_mask);
+    a.key = vg_xasprintf("aa|%s|%s|%s|%s", e->aa_result, e->profile ? e->profile : "",
+                         e->path ? e->path : "", a.perms);
+    a.is_file = e->path && e->path[0] == '/' && *a.perms;
+    a.rule = a.is_file ? proposed_rule(e, a.perms, &a.unwritable) : NULL;
+    a.cause = denied ? "apparmor" : "apparmor-complain";
+    a.st = denied ? VG_CHECK_FAIL : VG_CHECK_WARN;
+    a.verb = denied ? "denied" : "allowed in complain mode (would deny in enforce mode)";
     bool aa_helper = e->profile && (strcmp(e->profile, "virt-aa-helper") == 0 ||
                                     strstr(e->profile, "/virt-aa-helper") != NULL);
     vg_check *c;
 
     if (aa_helper) {
-        if (!(c = judge_aa_helper(j, e, key, st, verb, perms)))
+        if (!(c = judge_aa_helper(j, e, a.key, a.st, a.verb, a.perms)))
             return;
-        free(steal_pointer(&rule));     /* its profile is libvirt's, not a domain's */
-    } else if (uuid && is_file &&
-               !vg_domain_files_has(vg_domain_files_find(f->domains, f->n_domains, uuid),
+        free(steal_pointer(&a.rule));   /* its profile is libvirt's, not a domain's */
+    } else if (a.uuid && a.is_file &&
+               !vg_domain_files_has(vg_domain_files_find(f->domains, f->n_domains, a.uuid),
                                     e->path)) {
         /* Never widen a profile to a file the domain does not use, nor to
          * one whose domain's files are not known. */
-        if (!(c = judge_not_its_file(j, e, key, whom, verb, perms, uuid)))
+        if (!(c = judge_not_its_file(j, e, a.key, a.whom, a.verb, a.perms, a.uuid)))
             return;
-        free(steal_pointer(&rule));
-    } else if (uuid) {
-        autofree char *title = is_file ? vg_xasprintf("%s: AppArmor %s QEMU '%s' access to '%s'",
-                                                      whom, verb, perms, e->path)
-                                       : vg_xasprintf("%s: AppArmor %s QEMU operation '%s'%s%s%s",
-                                                      whom, verb, e->operation ? e->operation : "?",
-                                                      e->path ? " on '" : "",
-                                                      e->path ? e->path : "", e->path ? "'" : "");
-        if (!(c = add(j, key, st, cause, e, title)))
+        free(steal_pointer(&a.rule));
+    } else if (a.uuid) {
+        if (!(c = aa_domain_check(j, &a)))
             return;
-        bool shared = false;
-        const char *root = managed_root(f->cfg, e->path, &shared);
-        if (is_file && root)
-            vg_check_fix(c, "'%s' is under '%s', which virtguard manages, so virtguard's rules "
-                            "should include%s%s\nCheck that they are loaded for this domain "
-                            "('virtguard audit') and that the hook and helper are installed "
-                            "('virtguard doctor'), then restart the domain.",
-                         e->path, root, rule ? "\n  " : "", rule ? rule : "");
-        else if (rule) {
-            autofree char *dir = dir_of(e->path);
-            vg_check_fix(c, "the narrow rule is\n  %s\nLet virtguard add it at every start: "
-                            "list the share in shared_mounts, or '%s' in apparmor_extra_roots, "
-                            "in '%s', run 'virtguard-helper roots' and reload the helper's "
-                            "profile as it says, then restart the domain. Do not disable AppArmor "
-                            "(security_driver = \"none\" unconfines every guest).",
-                         rule, dir, conf_name(f));
-        } else
-            vg_check_fix(c, "this is not a file access virtguard writes rules for (operation "
-                            "'%s'); the record is shown as it was.",
-                         e->operation ? e->operation : "?");
     } else {
-        autofree char *title = is_file ? vg_xasprintf("AppArmor %s profile '%s' (%s) '%s' access "
-                                                      "to '%s'", verb, e->profile ? e->profile : "?",
-                                                      e->comm ? e->comm : "?", perms, e->path)
-                                       : vg_xasprintf("AppArmor %s profile '%s' (%s) operation '%s'",
-                                                      verb, e->profile ? e->profile : "?",
-                                                      e->comm ? e->comm : "?",
-                                                      e->operation ? e->operation : "?");
-        if (!(c = add(j, key, st, cause, e, title)))
+        if (!(c = aa_other_check(j, &a)))
             return;
-        /* Not a domain: virtguard cannot tell what the program should
-         * reach, so it proposes nothing. */
-        if (rule)
-            vg_check_fix(c, "none proposed: virtguard proposes AppArmor rules only for a "
-                            "libvirt domain's own files. If profile '%s' should allow this, its "
-                            "owner adds the rule to the profile's local include (/etc/apparmor.d/"
-                            "local/) and reloads it.", e->profile ? e->profile : "?");
-        free(steal_pointer(&rule));
+        free(steal_pointer(&a.rule));
     }
-    if (unwritable)
-        vg_check_fix(c, "no AppArmor rule is proposed for this file: its name %s "
-                        "(docs/SECURITY.md, \"What explain trusts\").", unwritable);
-    if (e->operation)
-        vg_check_attr_set(c, "operation", "%s", e->operation);
-    if (e->profile)
-        vg_check_attr_set(c, "profile", "%s", e->profile);
-    if (uuid)
-        vg_check_attr_set(c, "uuid", "%s", uuid);
-    if (dom)
-        vg_check_attr_set(c, "domain", "%s", dom);
-    if (e->path)
-        vg_check_attr_set(c, "path", "%s", e->path);
-    if (rule)
-        vg_check_attr_set(c, "rule", "%s", rule);
-    if (e->fsuid >= 0 || e->ouid >= 0)
-        vg_check_detail(c, "The process ran as fsuid %lld; the file is owned by uid %lld.",
-                        e->fsuid, e->ouid);
-    if (is_file)
-        dac_next(j, c, e, perms);
+    aa_finish(j, c, &a);
 }
 
 /* A DENIED record for this very path in the same input. */
@@ -1325,7 +1393,7 @@ static void judge_file_error(judge *j, const vg_explain_event *e)
     if (strstr(err, "Permission denied") || strstr(err, "Operation not permitted")) {
         const vg_explain_event *d = denial_for(j->log, e->path);
         if (d) {
-            autofree char *duuid = vg_profile_uuid(d->profile);
+            autofree char *duuid = d->profile ? vg_aa_profile_uuid(d->profile, "") : NULL;
             const char *dname = name_of(j->f, duuid);
             autofree char *dwhom = e->domain || !dname ? vg_xstrdup(whom) : who(dname, NULL);
             autofree char *key = vg_xasprintf("aaref|%u|%s", d->line, e->path);

@@ -94,9 +94,6 @@ static inline void vg_explain_log_freep(vg_explain_log **l) { vg_explain_log_fre
  * "key=v".  NULL when absent or when `record` does not parse as fields. */
 char *vg_audit_field(const char *record, const char *key);
 
-/* UUID of a "libvirt-<uuid>" profile name, or NULL. */
-char *vg_profile_uuid(const char *profile);
-
 /* The AppArmor file permissions for a kernel mask ("r", "wc", "rwk"...):
  * c/d/a become w (a alone stays a), x becomes ix; canonical order. */
 char *vg_aa_perms_from_mask(const char *mask);

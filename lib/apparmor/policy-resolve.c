@@ -629,124 +629,175 @@ typedef struct file_id {
     ino_t ino;
 } file_id;
 
+/* One walk down a backing chain: the layer being looked at and what was
+ * already seen. */
+typedef struct chain_walk {
+    resolver *r;
+    const char *what;
+    file_id seen[VG_POLICY_MAX_CHAIN + 2];
+    size_t n_seen;
+    char *cur_lex;
+    char *cur_canon;
+    char *cur_fmt;
+    vg_access data_access;
+} chain_walk;
+
+static void chain_walk_clear(chain_walk *c)
+{
+    free(c->cur_lex);
+    free(c->cur_canon);
+    free(c->cur_fmt);
+}
+
+#define autochainwalk _cleanup_(chain_walk_clear)
+
+/* Open the current layer into *fd_out when it is a qcow2 regular file or
+ * block device not seen before.  1: read it; 0: stop the walk; <0: error. */
+static int chain_open_layer(chain_walk *c, int *fd_out, vg_error **err)
+{
+    autoclose int fd = -1;
+    struct stat st;
+
+    if (!c->cur_fmt || strcmp(c->cur_fmt, "qcow2") != 0)
+        return 0;
+    fd = open(c->cur_canon, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == EACCES || errno == EPERM)
+            c->r->p->n_denied++;
+        if (errno != ENOENT)    /* a missing image is reported by the guard */
+            vg_strv_push(&c->r->p->warnings,
+                         vg_xasprintf("%s: cannot open '%s' to read its backing chain (%s); "
+                                      "no rules for its backing files", c->what, c->cur_canon, strerror(errno)));
+        return 0;
+    }
+    if (fstat(fd, &st) < 0)
+        return vg_error_set_errno(err, errno, "%s: cannot stat '%s'", c->what, c->cur_canon);
+    if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+        return 0;
+    for (size_t i = 0; i < c->n_seen; i++)
+        if (c->seen[i].dev == st.st_dev && c->seen[i].ino == st.st_ino)
+            return vg_error_set(err, ELOOP,
+                                "%s: the backing chain loops: '%s' is its own backing file "
+                                "(directly or through other layers)", c->what, c->cur_canon);
+    c->seen[c->n_seen++] = (file_id){ st.st_dev, st.st_ino };
+    *fd_out = steal_fd(&fd);
+    return 1;
+}
+
+/* The current layer's external data file, if its header names one. */
+static int chain_data_file(chain_walk *c, const vg_qcow2_info *info, vg_error **err)
+{
+    if (!info->data_file)
+        return 0;
+    if (info->data_file[0] != '/') {
+        autofree char *shown = vg_str_escape(info->data_file, true);
+        return vg_error_set(err, EINVAL,
+                            "%s: '%s' names the relative external data file '%s'; QEMU "
+                            "resolves it against its own working directory, not the "
+                            "image's, so virtguard refuses it. Recreate the image with an "
+                            "absolute data_file path",
+                            c->what, c->cur_canon, shown);
+    }
+    autofree char *joined = header_path(c->cur_lex, info->data_file);
+    autofree char *dwhat = vg_xasprintf("external data file of '%s' (%s)", c->cur_canon, c->what);
+    /* The name comes from the image's header, which the writer of
+     * the share controls, and the file is granted read-write:
+     * trust_path holds it beside its image (check_data_file). */
+    const trust_req q = { .what = dwhat, .name = joined, .access = c->data_access,
+                          .want = VG_KIND_FILE, .role = VG_ROLE_DISK_AUX,
+                          .reached = true, .header = true, .data_of = c->cur_canon };
+    bool granted;
+    int rc;
+    if ((rc = trust_path(c->r, &q, NULL, &granted, err)) < 0)
+        return rc;
+    return 0;
+}
+
+/* Grant the current layer's backing file and make it the current layer.
+ * 1: walk on; 0: stop the walk; <0: error. */
+static int chain_backing(chain_walk *c, unsigned depth, vg_qcow2_info *info, vg_error **err)
+{
+    int rc;
+
+    if (!info->backing_file)
+        return 0;
+    if (depth > VG_POLICY_MAX_CHAIN)
+        return vg_error_set(err, ELOOP,
+                            "%s: the backing chain is deeper than %d layers (at '%s'); "
+                            "virtguard refuses it", c->what, VG_POLICY_MAX_CHAIN, c->cur_canon);
+    if (has_protocol(info->backing_file) && info->backing_file[0] != '/') {
+        autofree char *shown = vg_str_escape(info->backing_file, true);
+        vg_strv_push(&c->r->p->warnings,
+                     vg_xasprintf("%s: backing file '%s' of '%s' is not a local file; "
+                                  "virtguard grants nothing for it", c->what, shown, c->cur_canon));
+        return 0;
+    }
+
+    autofree char *joined = header_path(c->cur_lex, info->backing_file);
+    autofree char *lwhat = NULL;
+    autowalked walked w = { 0 };
+    bool granted;
+    {
+        autofree char *shown = vg_str_escape(info->backing_file, true);
+        lwhat = vg_xasprintf("backing layer %u of %s ('%s' named in '%s')", depth, c->what, shown, c->cur_canon);
+    }
+    const trust_req q = { .what = lwhat, .name = joined, .access = VG_ACCESS_R,
+                          .want = VG_KIND_FILE, .role = VG_ROLE_BACKING, .reached = true,
+                          .header = true };
+    if ((rc = trust_path(c->r, &q, &w, &granted, err)) < 0)
+        return rc;
+    if (!w.exists) {
+        vg_strv_push(&c->r->p->warnings,
+                     vg_xasprintf("%s: '%s' does not exist; QEMU will fail to open it", lwhat, w.canon));
+        return 0;
+    }
+    if (!info->backing_format) {
+        vg_strv_push(&c->r->p->warnings,
+                     vg_xasprintf("%s: '%s' records no backing format, so virtguard does not "
+                                  "look into '%s' (format probing is unsafe); libvirt refuses to "
+                                  "start such a chain. Recreate the overlay with "
+                                  "qemu-img rebase -u -F FORMAT", lwhat, c->cur_canon, w.canon));
+        return 0;
+    }
+    free(c->cur_lex);
+    c->cur_lex = steal_pointer(&joined);
+    free(c->cur_canon);
+    c->cur_canon = steal_pointer(&w.canon);
+    free(c->cur_fmt);
+    c->cur_fmt = steal_pointer(&info->backing_format);
+    c->data_access = VG_ACCESS_R;
+    return 1;
+}
+
 /* Walk the qcow2 backing chain of a granted image. */
 static int walk_chain(resolver *r, const vg_domain_path *dp, const char *what,
                       const char *top_lex, const char *top_canon, vg_error **err)
 {
-    file_id seen[VG_POLICY_MAX_CHAIN + 2];
-    size_t n_seen = 0;
-    autofree char *cur_lex = vg_xstrdup(top_lex);
-    autofree char *cur_canon = vg_xstrdup(top_canon);
-    autofree char *cur_fmt = vg_xstrdup(dp->format);
-    vg_access data_access = dp->access;
+    autochainwalk chain_walk c = { .r = r, .what = what, .cur_lex = vg_xstrdup(top_lex),
+                                   .cur_canon = vg_xstrdup(top_canon),
+                                   .cur_fmt = vg_xstrdup(dp->format),
+                                   .data_access = dp->access };
     int rc;
 
     for (unsigned depth = 1;; depth++) {
         autoqcow2 vg_qcow2_info info = { 0 };
         autoclose int fd = -1;
-        struct stat st;
 
-        if (!cur_fmt || strcmp(cur_fmt, "qcow2") != 0)
-            return 0;
-        fd = open(cur_canon, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-            if (errno == EACCES || errno == EPERM)
-                r->p->n_denied++;
-            if (errno != ENOENT)    /* a missing image is reported by the guard */
-                vg_strv_push(&r->p->warnings,
-                             vg_xasprintf("%s: cannot open '%s' to read its backing chain (%s); "
-                                          "no rules for its backing files", what, cur_canon, strerror(errno)));
-            return 0;
-        }
-        if (fstat(fd, &st) < 0)
-            return vg_error_set_errno(err, errno, "%s: cannot stat '%s'", what, cur_canon);
-        if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-            return 0;
-        for (size_t i = 0; i < n_seen; i++)
-            if (seen[i].dev == st.st_dev && seen[i].ino == st.st_ino)
-                return vg_error_set(err, ELOOP,
-                                    "%s: the backing chain loops: '%s' is its own backing file "
-                                    "(directly or through other layers)", what, cur_canon);
-        seen[n_seen++] = (file_id){ st.st_dev, st.st_ino };
-
-        rc = vg_qcow2_read(fd, cur_canon, &info, err);
+        if ((rc = chain_open_layer(&c, &fd, err)) <= 0)
+            return rc;
+        rc = vg_qcow2_read(fd, c.cur_canon, &info, err);
         if (rc < 0)
             return vg_error_wrap(err, "%s", what);
         if (rc == 0) {
             vg_strv_push(&r->p->warnings,
                          vg_xasprintf("%s: '%s' is declared qcow2 but has no qcow2 header; "
-                                      "QEMU will refuse it", what, cur_canon));
+                                      "QEMU will refuse it", what, c.cur_canon));
             return 0;
         }
-        if (info.data_file) {
-            if (info.data_file[0] != '/') {
-                autofree char *shown = vg_str_escape(info.data_file, true);
-                return vg_error_set(err, EINVAL,
-                                    "%s: '%s' names the relative external data file '%s'; QEMU "
-                                    "resolves it against its own working directory, not the "
-                                    "image's, so virtguard refuses it. Recreate the image with an "
-                                    "absolute data_file path",
-                                    what, cur_canon, shown);
-            }
-            autofree char *joined = header_path(cur_lex, info.data_file);
-            autofree char *dwhat = vg_xasprintf("external data file of '%s' (%s)", cur_canon, what);
-            /* The name comes from the image's header, which the writer of
-             * the share controls, and the file is granted read-write:
-             * trust_path holds it beside its image (check_data_file). */
-            const trust_req q = { .what = dwhat, .name = joined, .access = data_access,
-                                  .want = VG_KIND_FILE, .role = VG_ROLE_DISK_AUX,
-                                  .reached = true, .header = true, .data_of = cur_canon };
-            bool granted;
-            if ((rc = trust_path(r, &q, NULL, &granted, err)) < 0)
-                return rc;
-        }
-        if (!info.backing_file)
-            return 0;
-        if (depth > VG_POLICY_MAX_CHAIN)
-            return vg_error_set(err, ELOOP,
-                                "%s: the backing chain is deeper than %d layers (at '%s'); "
-                                "virtguard refuses it", what, VG_POLICY_MAX_CHAIN, cur_canon);
-        if (has_protocol(info.backing_file) && info.backing_file[0] != '/') {
-            autofree char *shown = vg_str_escape(info.backing_file, true);
-            vg_strv_push(&r->p->warnings,
-                         vg_xasprintf("%s: backing file '%s' of '%s' is not a local file; "
-                                      "virtguard grants nothing for it", what, shown, cur_canon));
-            return 0;
-        }
-
-        autofree char *joined = header_path(cur_lex, info.backing_file);
-        autofree char *lwhat = NULL;
-        autowalked walked w = { 0 };
-        bool granted;
-        {
-            autofree char *shown = vg_str_escape(info.backing_file, true);
-            lwhat = vg_xasprintf("backing layer %u of %s ('%s' named in '%s')", depth, what, shown, cur_canon);
-        }
-        const trust_req q = { .what = lwhat, .name = joined, .access = VG_ACCESS_R,
-                              .want = VG_KIND_FILE, .role = VG_ROLE_BACKING, .reached = true,
-                              .header = true };
-        if ((rc = trust_path(r, &q, &w, &granted, err)) < 0)
+        if ((rc = chain_data_file(&c, &info, err)) < 0)
             return rc;
-        if (!w.exists) {
-            vg_strv_push(&r->p->warnings,
-                         vg_xasprintf("%s: '%s' does not exist; QEMU will fail to open it", lwhat, w.canon));
-            return 0;
-        }
-        if (!info.backing_format) {
-            vg_strv_push(&r->p->warnings,
-                         vg_xasprintf("%s: '%s' records no backing format, so virtguard does not "
-                                      "look into '%s' (format probing is unsafe); libvirt refuses to "
-                                      "start such a chain. Recreate the overlay with "
-                                      "qemu-img rebase -u -F FORMAT", lwhat, cur_canon, w.canon));
-            return 0;
-        }
-        free(cur_lex);
-        cur_lex = steal_pointer(&joined);
-        free(cur_canon);
-        cur_canon = steal_pointer(&w.canon);
-        free(cur_fmt);
-        cur_fmt = steal_pointer(&info.backing_format);
-        data_access = VG_ACCESS_R;
+        if ((rc = chain_backing(&c, depth, &info, err)) <= 0)
+            return rc;
     }
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "aa-escape.h"
+#include "aa-profile.h"
 #include "explain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -160,7 +161,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (size_t i = 0; i < log->n; i++) {
         if (log->v[i].profile)
-            free(vg_profile_uuid(log->v[i].profile));
+            free(vg_aa_profile_uuid(log->v[i].profile, ""));
         if (log->v[i].denied_mask)
             free(vg_aa_perms_from_mask(log->v[i].denied_mask));
     }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "aa-profile.h"
 #include "explain.h"
 #include "helpers.h"
 #include "lima.h"
@@ -88,13 +89,13 @@ static void test_field_hex(void **state)
 
 static void test_profile_uuid_and_perms(void **state)
 {
-    char *u = vg_profile_uuid("libvirt-" U);
+    /* explain names domains through the owner of the profile name */
+    char *u = vg_aa_profile_uuid("libvirt-" U, "");
     assert_string_equal(u, U);
     free(u);
-    assert_null(vg_profile_uuid("libvirt-6a2f1c3e"));
-    assert_null(vg_profile_uuid("libvirt-" U "x"));
-    assert_null(vg_profile_uuid("virt-aa-helper"));
-    assert_null(vg_profile_uuid(NULL));
+    assert_null(vg_aa_profile_uuid("libvirt-6a2f1c3e", ""));
+    assert_null(vg_aa_profile_uuid("libvirt-" U "x", ""));
+    assert_null(vg_aa_profile_uuid("virt-aa-helper", ""));
     char *p = vg_aa_perms_from_mask("wrc");
     assert_string_equal(p, "rw");
     free(p);
