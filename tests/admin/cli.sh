@@ -103,6 +103,13 @@ assert c and c[0]["status"] == "fail", d["checks"]'; then
 else
     bad "check --json: rc $RC: $OUT $ERR"
 fi
+# the fix in "fix" (a string), not inside the title or detail
+jq -e --arg m "$T/share" '.checks[] | select(.topic == "not-mounted") |
+    (.fix | type == "string" and startswith("Mount the share before starting the domain (check with '"'"'findmnt \($m)'"'"'")) and
+    (.title | endswith("'"'"'.")) and
+    ((.title + (.detail // "")) | contains("Mount the share") | not)' "$T/out" >/dev/null &&
+    ok "check --json: the finding's fix in \"fix\", not in its title" ||
+    bad "check --json fix: $OUT"
 printf 'mode = "strict"\n' >"$T/broken.conf"
 run "$VG" check --json --config "$T/broken.conf" "$T/dom.xml"
 [ "$RC" = 2 ] && jq -e --arg m "$T/broken.conf:1: key 'mode': expected \"enforce\" or \"dev\", got \"strict\"" \
