@@ -76,35 +76,51 @@ void vg_check_fix(vg_check *c, const char *fmt, ...)
     c->fix = fix;
 }
 
-static void attr_put(vg_check_attr **a, size_t *n, const char *key, char *value, bool number)
+static void attr_put(vg_check_attr **a, size_t *n, const char *key, char *value,
+                     vg_attr_kind kind)
 {
     for (size_t i = 0; i < *n; i++) {
         if (strcmp((*a)[i].key, key) == 0) {
             free((*a)[i].value);
             (*a)[i].value = value;
-            (*a)[i].number = number;
+            (*a)[i].kind = kind;
             return;
         }
     }
     vg_check_attr *e = VG_APPEND(*a, *n);
     e->key = vg_xstrdup(key);
     e->value = value;
-    e->number = number;
+    e->kind = kind;
 }
 
 static void attr_set_v(vg_check_attr **a, size_t *n, const char *key, const char *fmt, va_list ap)
 {
-    attr_put(a, n, key, vg_xvasprintf(fmt, ap), false);
+    attr_put(a, n, key, vg_xvasprintf(fmt, ap), VG_ATTR_STRING);
 }
 
 void vg_check_attr_number(vg_check *c, const char *key, long long value)
 {
-    attr_put(&c->attrs, &c->n_attrs, key, vg_xasprintf("%lld", value), true);
+    attr_put(&c->attrs, &c->n_attrs, key, vg_xasprintf("%lld", value), VG_ATTR_NUMBER);
 }
 
 void vg_checklist_summary_number(vg_checklist *l, const char *key, long long value)
 {
-    attr_put(&l->summary, &l->n_summary, key, vg_xasprintf("%lld", value), true);
+    attr_put(&l->summary, &l->n_summary, key, vg_xasprintf("%lld", value), VG_ATTR_NUMBER);
+}
+
+void vg_check_attr_numbers(vg_check *c, const char *key, const long long *v, size_t n)
+{
+    vg_buf b = { 0 };
+    vg_buf_addc(&b, '[');
+    for (size_t i = 0; i < n; i++)
+        vg_buf_printf(&b, "%s%lld", i ? "," : "", v[i]);
+    vg_buf_addc(&b, ']');
+    attr_put(&c->attrs, &c->n_attrs, key, vg_buf_steal(&b), VG_ATTR_JSON);
+}
+
+void vg_check_attr_json(vg_check *c, const char *key, char *json)
+{
+    attr_put(&c->attrs, &c->n_attrs, key, json, VG_ATTR_JSON);
 }
 
 void vg_check_attr_set(vg_check *c, const char *key, const char *fmt, ...)
@@ -274,10 +290,17 @@ char *vg_checklist_format(const vg_checklist *l, bool colour)
 
 static void json_attr(vg_buf *b, const vg_check_attr *a)
 {
-    if (a->number)
+    switch (a->kind) {
+    case VG_ATTR_NUMBER:
         vg_json_member_number(b, a->key, strtoll(a->value, NULL, 10));
-    else
+        break;
+    case VG_ATTR_JSON:
+        vg_json_member_raw(b, a->key, a->value);
+        break;
+    case VG_ATTR_STRING:
         vg_json_member_string(b, a->key, a->value);
+        break;
+    }
 }
 
 static char *lower(const char *s)

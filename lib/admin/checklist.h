@@ -15,10 +15,16 @@
 #include "json.h"
 #include "util.h"
 
+typedef enum vg_attr_kind {
+    VG_ATTR_STRING,         /* a JSON string in --json */
+    VG_ATTR_NUMBER,         /* a decimal number: a JSON number in --json */
+    VG_ATTR_JSON,           /* a JSON value (array, object) written by json.h */
+} vg_attr_kind;
+
 typedef struct vg_check_attr {
     char *key;
     char *value;
-    bool number;            /* a decimal number: a JSON number in --json */
+    vg_attr_kind kind;
 } vg_check_attr;
 
 typedef struct vg_check {
@@ -53,6 +59,12 @@ void vg_checklist_summary(vg_checklist *l, const char *key, const char *fmt, ...
 /* The same for numbers (counts, line numbers, ids): JSON numbers in --json. */
 void vg_check_attr_number(vg_check *c, const char *key, long long value);
 void vg_checklist_summary_number(vg_checklist *l, const char *key, long long value);
+/* A JSON array of numbers (pids...) in --json (vg_check_attr_get: its JSON text). */
+void vg_check_attr_numbers(vg_check *c, const char *key, const long long *v, size_t n);
+/* A nested JSON value in --json.  `json` must have been written by json.h's
+ * writer (vg_json_*: every string escaped there), never spliced by hand
+ * from other text: it is copied into the document as it is.  Takes it. */
+void vg_check_attr_json(vg_check *c, const char *key, char *json);
 /* The report is incomplete: a whole sentence naming what could not be read
  * and what to do (e.g. run as root).  Shown before the summary line, listed
  * as "incomplete" in JSON, and the exit status becomes 2. */

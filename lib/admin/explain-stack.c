@@ -425,43 +425,49 @@ static char *shown(const char *s)
     return vg_xstrndup(p, n);
 }
 
-static void json_list(vg_buf *b, const char *key, char **v, bool *first)
+/* `"key": [...]` of a nono profile; `pretty`: one line per level, as the
+ * human fix shows it, else compact (the --json member). */
+static void json_list(vg_buf *b, const char *key, char **v, bool *first, bool pretty)
 {
     if (!v)
         return;
-    vg_buf_printf(b, "%s\n    ", *first ? "" : ",");
+    vg_buf_printf(b, "%s%s", *first ? "" : ",", pretty ? "\n    " : "");
     vg_json_string(b, key);
-    vg_buf_add(b, ": [");
+    vg_buf_add(b, pretty ? ": [" : ":[");
     for (size_t i = 0; v[i]; i++) {
-        vg_buf_add(b, i ? ", " : "");
+        vg_buf_add(b, i ? (pretty ? ", " : ",") : "");
         vg_json_string(b, v[i]);
     }
     vg_buf_addc(b, ']');
     *first = false;
 }
 
-/* The grants of one process's denials as a nono profile fragment. */
-static char *nono_profile(char **read_file, char **allow_file, char **seatbelt)
+/* The grants of one process's denials as a nono profile fragment, every
+ * string written by the JSON writer (json.h). */
+static char *nono_profile(char **read_file, char **allow_file, char **seatbelt, bool pretty)
 {
     vg_buf b = { 0 };
     bool first = true;
+    const char *nl = pretty ? "\n" : "";
     vg_buf_add(&b, "{");
     if (read_file || allow_file) {
-        vg_buf_add(&b, "\n  \"filesystem\": {");
-        json_list(&b, "read_file", read_file, &first);
-        json_list(&b, "allow_file", allow_file, &first);
-        vg_buf_add(&b, "\n  }");
+        vg_buf_printf(&b, "%s%s", pretty ? "\n  " : "", pretty ? "\"filesystem\": {"
+                                                                : "\"filesystem\":{");
+        json_list(&b, "read_file", read_file, &first, pretty);
+        json_list(&b, "allow_file", allow_file, &first, pretty);
+        vg_buf_printf(&b, "%s}", pretty ? "\n  " : "");
     }
     if (seatbelt) {
-        vg_buf_printf(&b, "%s\n  \"unsafe_macos_seatbelt_rules\": [",
-                      !read_file && !allow_file ? "" : ",");
+        vg_buf_printf(&b, "%s%s\"unsafe_macos_seatbelt_rules\":%s[",
+                      !read_file && !allow_file ? "" : ",", pretty ? "\n  " : "",
+                      pretty ? " " : "");
         for (size_t i = 0; seatbelt[i]; i++) {
-            vg_buf_add(&b, i ? ",\n    " : "\n    ");
+            vg_buf_printf(&b, "%s%s", i ? "," : "", pretty ? "\n    " : "");
             vg_json_string(&b, seatbelt[i]);
         }
-        vg_buf_add(&b, "\n  ]");
+        vg_buf_printf(&b, "%s]", pretty ? "\n  " : "");
     }
-    vg_buf_add(&b, "\n}");
+    vg_buf_printf(&b, "%s}", nl);
     return vg_buf_steal(&b);
 }
 
@@ -487,122 +493,186 @@ static void task_name_finding(vg_check *c)
     vg_check_attr_set(c, "broad_seatbelt_rules", "(allow mach-task-name)");
 }
 
-static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out)
+/* What one process's denials ask for, gathered by gather_process(). */
+typedef struct process_grants {
+    char **rules;           /* every SBPL rule, once */
+    long long *pids;        /* every pid logged, once */
+    size_t n_pids;
+    char **unknown;         /* denials no narrow rule exists for (shown) */
+    char **refused;         /* file denials virtguard proposes no rule for (shown) */
+    char **read_file, **allow_file, **seatbelt;     /* the rules as nono groups them */
+    size_t n;               /* denials */
+    bool vz, task_name;
+} process_grants;
+
+static void process_grants_clear(process_grants *g)
+{
+    vg_strv_free(g->rules);
+    free(g->pids);
+    vg_strv_free(g->unknown);
+    vg_strv_free(g->refused);
+    vg_strv_free(g->read_file);
+    vg_strv_free(g->allow_file);
+    vg_strv_free(g->seatbelt);
+}
+
+static void add_pid(process_grants *g, long pid)
+{
+    if (pid < 0)
+        return;
+    for (size_t i = 0; i < g->n_pids; i++)
+        if (g->pids[i] == pid)
+            return;
+    *VG_APPEND(g->pids, g->n_pids) = pid;
+}
+
+/* A denial with no rule: the broad task-name one, or a file object that is
+ * refused (restricted, not canonical, escaped) or has no narrow filter. */
+static void add_unruled(process_grants *g, const vg_seatbelt_denial *d)
+{
+    if (strcmp(d->operation, "mach-task-name") == 0 && !d->unshown) {
+        g->task_name = true;
+        return;
+    }
+    char ***list = kind_of(d) == GRANT_OTHER ? &g->unknown : &g->refused;
+    autofree char *what = vg_xasprintf("%s %s", d->operation, d->rest);
+    autofree char *w = shown(what);
+    if (!vg_strv_contains(*list, w))
+        vg_strv_push(list, steal_pointer(&w));
+}
+
+/* A new rule: the nono group it belongs to (file read, file write, or a raw
+ * Seatbelt rule). */
+static void add_rule(process_grants *g, const vg_seatbelt_denial *d, char *rule)
+{
+    vg_strv_push(&g->rules, rule);
+    grant_kind k = kind_of(d);
+    if (k != GRANT_READ && k != GRANT_WRITE) {
+        vg_strv_push(&g->seatbelt, vg_xstrdup(rule));
+        return;
+    }
+    char *path = file_target(d);
+    char ***list = k == GRANT_READ ? &g->read_file : &g->allow_file;
+    if (vg_strv_contains(*list, path))
+        free(path);
+    else
+        vg_strv_push(list, path);
+}
+
+/* Every denial of the process of denial `first`, from it on. */
+static void gather_process(const vg_stack_log *s, size_t first, process_grants *g)
 {
     const char *proc = s->sb[first].process;
-    autostrv char **rules = NULL, **pids = NULL, **unknown = NULL, **refused = NULL;
-    autostrv char **read_file = NULL, **allow_file = NULL;
-    autostrv char **seatbelt = NULL;
-    size_t n = 0;
-    bool vz = false, task_name = false;
-
     for (size_t i = first; i < s->n_sb; i++) {
         const vg_seatbelt_denial *d = &s->sb[i];
         if (strcmp(d->process, proc) != 0)
             continue;
-        n++;
-        autofree char *pid = d->pid >= 0 ? vg_xasprintf("%ld", d->pid) : NULL;
-        if (pid && !vg_strv_contains(pids, pid))
-            vg_strv_push(&pids, steal_pointer(&pid));
-        vz |= strcmp(d->operation, "mach-lookup") == 0 && vg_streq(d->argument, VZ_SERVICE);
+        g->n++;
+        add_pid(g, d->pid);
+        g->vz |= strcmp(d->operation, "mach-lookup") == 0 && vg_streq(d->argument, VZ_SERVICE);
         char *rule = vg_seatbelt_rule(d);
-        if (!rule && strcmp(d->operation, "mach-task-name") == 0 && !d->unshown) {
-            task_name = true;
-            continue;
-        }
-        if (!rule) {
-            /* a file object: refused (restricted, not canonical, escaped) */
-            char ***list = kind_of(d) == GRANT_OTHER ? &unknown : &refused;
-            autofree char *what = vg_xasprintf("%s %s", d->operation, d->rest);
-            autofree char *w = shown(what);
-            if (!vg_strv_contains(*list, w))
-                vg_strv_push(list, steal_pointer(&w));
-            continue;
-        }
-        if (vg_strv_contains(rules, rule)) {
+        if (!rule)
+            add_unruled(g, d);
+        else if (vg_strv_contains(g->rules, rule))
             free(rule);
-            continue;
-        }
-        vg_strv_push(&rules, rule);
-        grant_kind k = kind_of(d);
-        if (k == GRANT_READ || k == GRANT_WRITE) {
-            char *path = file_target(d);
-            char ***list = k == GRANT_READ ? &read_file : &allow_file;
-            if (vg_strv_contains(*list, path))
-                free(path);
-            else
-                vg_strv_push(list, path);
-        } else {
-            vg_strv_push(&seatbelt, vg_xstrdup(rule));
-        }
+        else
+            add_rule(g, d, rule);
     }
+}
 
-    autofree char *p = shown(proc);
-    autobuf vg_buf pidtext = { 0 };
-    for (size_t i = 0; pids && pids[i]; i++)
-        vg_buf_printf(&pidtext, "%s%s", i ? ", " : "", pids[i]);
-    if (!pids)
-        vg_buf_add(&pidtext, "not logged");
-    vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: macOS Seatbelt "
-                                   "denied '%s' (pid %s) %zu time(s)", s->sb[first].line, p,
-                                   pidtext.s, n);
-    vg_check_attr_set(c, "line", "%u", s->sb[first].line);
-    vg_check_attr_set(c, "cause", "seatbelt");
-    vg_check_attr_set(c, "process", "%s", p);
-    vg_check_attr_set(c, "pids", "%s", pidtext.s);
-    vg_check_detail(c, "The process runs under a macOS sandbox (Seatbelt) profile, such as a "
-                       "sandboxed agent's, that does not allow %s.",
-                    vz ? "the Virtualization framework's XPC service '" VZ_SERVICE "': limactl "
-                         "then fails with VZErrorDomain Code=1 \"Internal Virtualization "
-                         "error\"" : "these operations");
-    if (rules) {
-        autobuf vg_buf r = { 0 };
-        for (size_t i = 0; rules[i]; i++)
-            vg_buf_printf(&r, "%s%s", i ? "\n" : "", rules[i]);
-        autofree char *nono = nono_profile(read_file, allow_file, seatbelt);
-        autobuf vg_buf indented = { 0 };
-        for (const char *q = nono; *q; q++) {
-            vg_buf_addc(&indented, *q);
-            if (*q == '\n')
-                vg_buf_add(&indented, "  ");
-        }
-        autobuf vg_buf rind = { 0 };
-        for (const char *q = r.s; *q; q++) {
-            vg_buf_addc(&rind, *q);
-            if (*q == '\n')
-                vg_buf_add(&rind, "  ");
-        }
-        /* "exactly": each rule allows the one object denied, and together
-         * they are every denial of the process */
-        vg_check_fix(c, "allow %s in the profile '%s' runs under (Seatbelt, SBPL):\n"
-                        "  %s\nor, with nono, in its profile JSON:\n  %s",
-                     unknown || refused || task_name ? "these (each only the object denied; "
-                                                       "the denials named above get none)"
-                                                     : "exactly these",
-                     p, rind.s, indented.s);
-        vg_check_attr_set(c, "seatbelt_rules", "%s", r.s);
-        vg_check_attr_set(c, "nono_profile", "%s", nono);
+/* `s` with every line after the first indented by two spaces. */
+static char *indent2(const char *s)
+{
+    vg_buf b = { 0 };
+    for (const char *q = s; *q; q++) {
+        vg_buf_addc(&b, *q);
+        if (*q == '\n')
+            vg_buf_add(&b, "  ");
     }
-    if (task_name)
-        task_name_finding(c);
-    if (unknown) {
-        autobuf vg_buf u = { 0 };
-        for (size_t i = 0; unknown[i]; i++)
-            vg_buf_printf(&u, "%s'%s'", i ? ", " : "", unknown[i]);
+    return vg_buf_steal(&b);
+}
+
+/* The exact rules, in SBPL and as a nono profile: the fix and its
+ * seatbelt_rules and nono_profile (a JSON object) members. */
+static void process_rules_fix(vg_check *c, const process_grants *g, const char *p)
+{
+    autobuf vg_buf r = { 0 };
+    for (size_t i = 0; g->rules[i]; i++)
+        vg_buf_printf(&r, "%s%s", i ? "\n" : "", g->rules[i]);
+    autofree char *nono = nono_profile(g->read_file, g->allow_file, g->seatbelt, true);
+    autofree char *indented = indent2(nono);
+    autofree char *rind = indent2(r.s);
+    /* "exactly": each rule allows the one object denied, and together
+     * they are every denial of the process */
+    vg_check_fix(c, "allow %s in the profile '%s' runs under (Seatbelt, SBPL):\n"
+                    "  %s\nor, with nono, in its profile JSON:\n  %s",
+                 g->unknown || g->refused || g->task_name
+                     ? "these (each only the object denied; the denials named above get none)"
+                     : "exactly these",
+                 p, rind, indented);
+    vg_check_attr_set(c, "seatbelt_rules", "%s", r.s);
+    vg_check_attr_json(c, "nono_profile",
+                       nono_profile(g->read_file, g->allow_file, g->seatbelt, false));
+}
+
+/* "'a', 'b'" */
+static char *quoted_list(char **v)
+{
+    vg_buf b = { 0 };
+    for (size_t i = 0; v[i]; i++)
+        vg_buf_printf(&b, "%s'%s'", i ? ", " : "", v[i]);
+    return vg_buf_steal(&b);
+}
+
+/* The denials that get no rule, named in the detail. */
+static void process_unruled_detail(vg_check *c, const process_grants *g)
+{
+    if (g->unknown) {
+        autofree char *u = quoted_list(g->unknown);
         vg_check_detail(c, "No narrow rule is proposed for %s: virtguard knows no filter for "
-                           "it that would not allow more.", u.s);
+                           "it that would not allow more.", u);
     }
-    if (refused) {
-        autobuf vg_buf u = { 0 };
-        for (size_t i = 0; refused[i]; i++)
-            vg_buf_printf(&u, "%s'%s'", i ? ", " : "", refused[i]);
+    if (g->refused) {
+        autofree char *u = quoted_list(g->refused);
         vg_check_detail(c, "No rule is proposed for %s: virtguard proposes none for a path "
                            "under a restricted prefix (/, /etc, /usr, /var/run, /dev...: the "
                            "list its AppArmor rules use), with '.' or '..' components, or "
                            "holding characters it shows escaped (docs/SECURITY.md, \"What "
                            "explain trusts\"); allow such a path yourself only if the process "
-                           "should have it.", u.s);
+                           "should have it.", u);
     }
+}
+
+/* One finding for every denial of the process of denial `first`. */
+static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out)
+{
+    process_grants g = { 0 };
+    gather_process(s, first, &g);
+
+    autofree char *p = shown(s->sb[first].process);
+    autobuf vg_buf pidtext = { 0 };
+    for (size_t i = 0; i < g.n_pids; i++)
+        vg_buf_printf(&pidtext, "%s%lld", i ? ", " : "", g.pids[i]);
+    if (!g.n_pids)
+        vg_buf_add(&pidtext, "not logged");
+    vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: macOS Seatbelt "
+                                   "denied '%s' (pid %s) %zu time(s)", s->sb[first].line, p,
+                                   pidtext.s, g.n);
+    vg_check_attr_number(c, "line", s->sb[first].line);
+    vg_check_attr_set(c, "cause", "seatbelt");
+    vg_check_attr_set(c, "process", "%s", p);
+    vg_check_attr_numbers(c, "pids", g.pids, g.n_pids);
+    vg_check_detail(c, "The process runs under a macOS sandbox (Seatbelt) profile, such as a "
+                       "sandboxed agent's, that does not allow %s.",
+                    g.vz ? "the Virtualization framework's XPC service '" VZ_SERVICE "': "
+                           "limactl then fails with VZErrorDomain Code=1 \"Internal "
+                           "Virtualization error\"" : "these operations");
+    if (g.rules)
+        process_rules_fix(c, &g, p);
+    if (g.task_name)
+        task_name_finding(c);
+    process_unruled_detail(c, &g);
+    process_grants_clear(&g);
 }
 
 /* The fix for a container that runs unconfined, in the syntax of its
@@ -637,7 +707,7 @@ static void judge_unconfined(const vg_stack_log *s, vg_checklist *out)
                            "the host's files and kernel interfaces, and a compromised guest "
                            "process escapes with the container's rights.");
         unconfined_fix(c, s->unconfined_sep, s->unconfined_file);
-        vg_check_attr_set(c, "line", "%u", s->unconfined_line);
+        vg_check_attr_number(c, "line", s->unconfined_line);
         vg_check_attr_set(c, "cause", "lxc-unconfined");
         if (s->unconfined_file)
             vg_check_attr_set(c, "file", "%s", s->unconfined_file);
@@ -658,7 +728,7 @@ static void judge_unconfined(const vg_stack_log *s, vg_checklist *out)
                         "instead ('lxc.apparmor.profile: generated', or a profile of your own "
                         "checked with 'apparmor_parser -Q FILE' before 'apparmor_parser -r "
                         "FILE') and restart it.");
-        vg_check_attr_set(c, "line", "%u", s->aa_unconfined_line);
+        vg_check_attr_number(c, "line", s->aa_unconfined_line);
         vg_check_attr_set(c, "cause", "aa-unconfined");
     }
 }
@@ -701,7 +771,7 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
                             "turns the Sandbox lines into the narrowest allow rules (e.g. "
                             "(allow mach-lookup (global-name \"" VZ_SERVICE "\"))).");
         }
-        vg_check_attr_set(c, "line", "%u", s->vz_line);
+        vg_check_attr_number(c, "line", s->vz_line);
         vg_check_attr_set(c, "cause", "vz-error");
     }
     if (s->lxc_line) {
@@ -721,7 +791,7 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
                         "'lxc-container-default-with-nesting' does; or set "
                         "'lxc.apparmor.profile = generated' with "
                         "'lxc.apparmor.allow_nesting = 1'. Do not use 'unconfined'.");
-        vg_check_attr_set(c, "line", "%u", s->lxc_line);
+        vg_check_attr_number(c, "line", s->lxc_line);
         vg_check_attr_set(c, "cause", "lxc-nesting");
     }
     judge_unconfined(s, out);

@@ -74,7 +74,12 @@ vg_checklist *vg_checklist_from_verdict(const vg_verdict *v)
     vg_checklist_summary_number(l, "probe_ms", v->report->probe_ms);
     for (size_t i = 0; i < v->report->n; i++) {
         const vg_finding *f = &v->report->v[i];
-        c = add_text(l, f->status, finding_topic(f->kind), f->message);
+        /* the fix in "fix", not repeated in the title or detail */
+        size_t n = strlen(f->message), k = f->fix ? strlen(f->fix) + 1 : 0;
+        autofree char *what = vg_xstrndup(f->message, k <= n ? n - k : n);
+        c = add_text(l, f->status, finding_topic(f->kind), what);
+        if (f->fix)
+            vg_check_fix(c, "%s", f->fix);
         if (f->path)
             vg_check_attr_set(c, "path", "%s", f->path);
     }

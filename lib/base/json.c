@@ -39,3 +39,9 @@ void vg_json_member_bool(vg_buf *b, const char *key, bool value)
     vg_json_key(b, key, false);
     vg_buf_add(b, value ? "true" : "false");
 }
+
+void vg_json_member_raw(vg_buf *b, const char *key, const char *json)
+{
+    vg_json_key(b, key, false);
+    vg_buf_add(b, json ? json : "null");
+}

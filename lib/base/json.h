@@ -21,3 +21,6 @@ void vg_json_member_string(vg_buf *b, const char *key, const char *value);
 void vg_json_member_number(vg_buf *b, const char *key, long long value);
 /* Append `,"key":true|false`. */
 void vg_json_member_bool(vg_buf *b, const char *key, bool value);
+/* Append `,"key":JSON` where `json` is a value this writer produced
+ * (an object or array built with the functions above): copied as it is. */
+void vg_json_member_raw(vg_buf *b, const char *key, const char *json);

@@ -115,19 +115,29 @@ void vg_guard_plan_clear(vg_guard_plan *plan)
 
 /* ---- report ------------------------------------------------------------- */
 
+/* A finding: what and why from `fmt`, then `fix` (may be NULL) after one
+ * space; the message holds both (vg_finding). */
 static void add_finding(vg_report *r, vg_finding_kind kind, vg_check_status status,
-                        const char *path, const char *fmt, ...) VG_FORMAT(5, 6);
+                        const char *path, const char *fix, const char *fmt, ...) VG_FORMAT(6, 7);
 static void add_finding(vg_report *r, vg_finding_kind kind, vg_check_status status,
-                        const char *path, const char *fmt, ...)
+                        const char *path, const char *fix, const char *fmt, ...)
 {
     va_list ap;
+    va_start(ap, fmt);
+    autofree char *what = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    vg_report_add(r, kind, status, path, what, fix);
+}
+
+void vg_report_add(vg_report *r, vg_finding_kind kind, vg_check_status status,
+                   const char *path, const char *what, const char *fix)
+{
     vg_finding *f = VG_APPEND(r->v, r->n);
     f->kind = kind;
     f->status = status;
     f->path = vg_xstrdup(path);
-    va_start(ap, fmt);
-    f->message = vg_xvasprintf(fmt, ap);
-    va_end(ap);
+    f->message = fix ? vg_xasprintf("%s %s", what, fix) : vg_xstrdup(what);
+    f->fix = vg_xstrdup(fix);
 }
 
 bool vg_report_blocking(const vg_report *r)
@@ -154,6 +164,7 @@ void vg_report_free(vg_report *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].path);
         free(r->v[i].message);
+        free(r->v[i].fix);
     }
     free(r->v);
     free(r->domain);
@@ -368,14 +379,14 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         const vg_mount *under = vg_mounts_find(c->mounts, mount);
         autofree char *hint = lima_hint(c, mount);
         if (sfs->answered && sfs->err == ENOENT)
-            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
-                        "shared mount '%s' is not mounted and the directory does not exist. %s",
-                        mount, hint);
+            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount, hint,
+                        "shared mount '%s' is not mounted and the directory does not exist.",
+                        mount);
         else
-            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
+            add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount, hint,
                         "shared mount '%s' is not mounted: '%s' is a plain directory on the %s "
-                        "filesystem mounted at '%s'. %s",
-                        mount, mount, fs_word(under), under ? under->mount_point : "/", hint);
+                        "filesystem mounted at '%s'.",
+                        mount, mount, fs_word(under), under ? under->mount_point : "/");
         return;
     }
     case VG_MOUNT_WRONG_FSTYPE: {
@@ -384,37 +395,40 @@ static void judge_mount(judge_ctx *c, mount_state *ms)
         for (size_t i = 0; c->cfg->shared_fs_types[i]; i++)
             vg_buf_printf(&b, "%s%s", i ? ", " : "", c->cfg->shared_fs_types[i]);
         types = vg_buf_steal(&b);
-        add_finding(c->rep, VG_FIND_FSTYPE, VG_CHECK_FAIL, mount,
+        autofree char *fix = vg_xasprintf("Either the share failed to mount and something else "
+                                          "is mounted there, or add \"%s\" to shared_fs_types.",
+                                          ms->entry->fstype);
+        add_finding(c->rep, VG_FIND_FSTYPE, VG_CHECK_FAIL, mount, fix,
                     "shared mount '%s' is mounted as '%s' (source '%s'), which is not one of "
-                    "shared_fs_types (%s) in '%s'. Either the share failed to mount and "
-                    "something else is mounted there, or add \"%s\" to shared_fs_types.",
+                    "shared_fs_types (%s) in '%s'.",
                     mount, ms->entry->fstype, ms->entry->source, *types ? types : "none",
-                    c->cfg->source ? c->cfg->source : vg_config_default_path(),
-                    ms->entry->fstype);
+                    c->cfg->source ? c->cfg->source : vg_config_default_path());
         return;
     }
     case VG_MOUNT_TIMEOUT: {
         autofree char *fh = fuse_hint(ms->entry);
         ms->timed_out = true;
-        add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, mount,
+        autofree char *fix = vg_xasprintf("Check the host side of the share (on Lima: is the "
+                                          "instance's host process alive?), or raise "
+                                          "probe_timeout_ms in '%s'.%s",
+                                          c->cfg->source ? c->cfg->source
+                                                         : vg_config_default_path(), fh);
+        add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, mount, fix,
                     "shared mount '%s' (%s) did not answer within %u ms; its server may be "
-                    "hung. Check the host side of the share (on Lima: is the instance's "
-                    "host process alive?), or raise probe_timeout_ms in '%s'.%s",
-                    mount, ms->entry->fstype, c->cfg->probe_timeout_ms,
-                    c->cfg->source ? c->cfg->source : vg_config_default_path(), fh);
+                    "hung.", mount, ms->entry->fstype, c->cfg->probe_timeout_ms);
         return;
     }
     case VG_MOUNT_UNEXAMINABLE:
-        add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount,
+        add_finding(c->rep, VG_FIND_NOT_MOUNTED, VG_CHECK_FAIL, mount, NULL,
                     "shared mount '%s' (%s) cannot be examined: %s.", mount,
                     ms->entry->fstype, strerror(mc.err));
         return;
     case VG_MOUNT_SHADOW: {
         autofree char *hint = lima_hint(c, mount);
-        add_finding(c->rep, VG_FIND_SHADOW, VG_CHECK_FAIL, mount,
+        add_finding(c->rep, VG_FIND_SHADOW, VG_CHECK_FAIL, mount, hint,
                     "shared mount '%s' is not mounted: the mount table lists a %s mount there, "
                     "but the directory is on the same device as its parent (a shadow "
-                    "directory). %s", mount, ms->entry->fstype, hint);
+                    "directory).", mount, ms->entry->fstype);
         return;
     }
     case VG_MOUNT_NOT_PROBED:   /* the guard always probes */
@@ -493,11 +507,11 @@ static void judge_dac(judge_ctx *c, const vg_guard_item *it, const vg_probe_res 
                              !dp->relabel ? "relabel='no' on this source"
                                           : c->who->relabel_off);
 
-    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path,
+    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path, dac_fix(c),
                 "%s: QEMU will run as %s and cannot open it for %s: it is owned by %u:%u "
-                "with mode %04o, and %s. %s",
+                "with mode %04o, and %s.",
                 what, who, want_words(want), (unsigned)fr->uid, (unsigned)fr->gid,
-                (unsigned)(fr->mode & 07777), cause, dac_fix(c));
+                (unsigned)(fr->mode & 07777), cause);
 }
 
 static void judge_traversal(judge_ctx *c, const vg_guard_item *it, const char *dir,
@@ -505,13 +519,15 @@ static void judge_traversal(judge_ctx *c, const vg_guard_item *it, const char *d
 {
     autofree char *what = describe_item(it);
     autofree char *who = vg_ids_describe(c->ids);
-    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path,
+    autofree char *fix = vg_xasprintf("Grant it, e.g. 'chmod o+x %s', or run this domain's "
+                                      "QEMU as the directory's owner with a static DAC "
+                                      "<seclabel>.", dir);
+    add_finding(c->rep, VG_FIND_DAC, VG_CHECK_FAIL, it->path, fix,
                 "%s: QEMU will run as %s and cannot reach it: directory '%s' is owned by "
                 "%u:%u with mode %04o (QEMU needs search permission 'x' on every directory "
-                "above the file). Grant it, e.g. 'chmod o+x %s', or run this domain's QEMU "
-                "as the directory's owner with a static DAC <seclabel>.",
+                "above the file).",
                 what, who, dir, (unsigned)dr->uid, (unsigned)dr->gid,
-                (unsigned)(dr->mode & 07777), dir);
+                (unsigned)(dr->mode & 07777));
 }
 
 /* ---- owners libvirt cannot give back ------------------------------------- */
@@ -728,15 +744,15 @@ static void judge_owner_lost(judge_ctx *c, const mount_state *ms)
                        "</seclabel>%s.", c->rep->domain, label, keep)
         : vg_xasprintf("virtguard offers no per-domain label here: %s. Fix: give the files one "
                        "owner that QEMU with its group can use%s.", c->label_why, keep);
-    add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_WARN, ms->pm->mount,
+    add_finding(c->rep, VG_FIND_OWNER_LOST, VG_CHECK_WARN, ms->pm->mount, fix,
                 "WARNING: libvirt will chown %s on shared mount '%s' (%s) to QEMU's %u:%u at "
                 "start, and cannot give %s back at stop%s%s. After the domain stops, %s: the "
                 "images' writer can no longer rewrite %s%s. virtguard does not refuse the start "
-                "for this. %s",
+                "for this.",
                 count == 1 ? "a file" : "files", ms->pm->mount, ms->entry->fstype,
                 (unsigned)c->ids->uid, (unsigned)c->ids->gid,
                 count == 1 ? "its owner" : "their owners", cause ? ": " : "", cause ? cause : "",
-                files, count == 1 ? "it" : "them", any_root ? ", after every stop" : "", fix);
+                files, count == 1 ? "it" : "them", any_root ? ", after every stop" : "");
 }
 
 /* ---- the whole check ------------------------------------------------------ */
@@ -799,12 +815,14 @@ static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s)
         if (!s->timed_out) {
             autofree char *fh = fuse_hint(s->entry);
             s->timed_out = true;
-            add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, it->path,
+            autofree char *fix = vg_xasprintf("Check the host side of the share, or raise "
+                                              "probe_timeout_ms in '%s'.%s",
+                                              c->cfg->source ? c->cfg->source
+                                                             : vg_config_default_path(), fh);
+            add_finding(c->rep, VG_FIND_TIMEOUT, VG_CHECK_FAIL, it->path, fix,
                         "%s: shared mount '%s' (%s) did not answer within %u ms while "
-                        "checking this file; its server may be hung. Check the host side of "
-                        "the share, or raise probe_timeout_ms in '%s'.%s",
-                        what, s->pm->mount, s->entry->fstype, c->cfg->probe_timeout_ms,
-                        c->cfg->source ? c->cfg->source : vg_config_default_path(), fh);
+                        "checking this file; its server may be hung.",
+                        what, s->pm->mount, s->entry->fstype, c->cfg->probe_timeout_ms);
         }
         return;
     }
@@ -815,19 +833,22 @@ static void judge_item(judge_ctx *c, const vg_guard_item *it, mount_state *s)
             const vg_probe_res *pr = it->n_dirs ? &c->res[it->dir_req[it->n_dirs - 1]] : NULL;
             if (pr && pr->answered && pr->err == ENOENT)
                 add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path,
+                            "Create the directory first.",
                             "%s: directory '%s' does not exist on shared mount '%s' (%s), so "
-                            "it cannot be created there. Create the directory first.",
+                            "it cannot be created there.",
                             what, dir, s->pm->mount, s->entry->fstype);
             return;
         }
         add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path,
-                    "%s does not exist on shared mount '%s' (%s). Check the path in the "
-                    "domain XML, and that the writer of the image finished creating it on "
-                    "the host side of the share.", what, s->pm->mount, s->entry->fstype);
+                    "Check the path in the domain XML, and that the writer of the image "
+                    "finished creating it on the host side of the share.",
+                    "%s does not exist on shared mount '%s' (%s).", what, s->pm->mount,
+                    s->entry->fstype);
         return;
     }
     if (fr->err) {
-        add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path, "%s cannot be examined: %s.",
+        add_finding(c->rep, VG_FIND_MISSING, VG_CHECK_FAIL, it->path, NULL,
+                    "%s cannot be examined: %s.",
                     what, strerror(fr->err));
         return;
     }
@@ -863,9 +884,9 @@ static void judge_unmapped(judge_ctx *c, const vg_guard_item *it)
     else
         shown = vg_str_escape(mapped, true);
     add_finding(c->rep, VG_FIND_UNMAPPED, VG_CHECK_FAIL, it->path,
+                "Rewrite the XML with 'virtguard rewrite' before defining the domain.",
                 "%s does not exist on this host: it is a path as the image writer "
-                "sees it, which path_map maps to '%s'. Rewrite the XML with "
-                "'virtguard rewrite' before defining the domain.", what, shown);
+                "sees it, which path_map maps to '%s'.", what, shown);
 }
 
 /* libvirt keeps master-key.aes under its 0750 state dir: QEMU's ids must
@@ -881,13 +902,14 @@ static void judge_state_dir(judge_ctx *c)
         return;
     autofree char *who = vg_ids_describe(c->ids);
     const char *sd = c->plan->state_dir;
-    add_finding(c->rep, VG_FIND_STATE_DIR, VG_CHECK_FAIL, sd,
+    autofree char *fix = vg_xasprintf("Keep QEMU's group in the label (+%u:+%u) so the group "
+                                      "bits let it in.", (unsigned)c->ids->uid,
+                                      (unsigned)sr->gid);
+    add_finding(c->rep, VG_FIND_STATE_DIR, VG_CHECK_FAIL, sd, fix,
                 "QEMU will run as %s (from the domain's static DAC <seclabel>) and cannot "
                 "enter libvirt's state directory '%s' (owned by %u:%u, mode %04o), where "
-                "libvirt keeps the domain's master-key.aes. Keep QEMU's group in the label "
-                "(+%u:+%u) so the group bits let it in.",
-                who, sd, (unsigned)sr->uid, (unsigned)sr->gid, (unsigned)(sr->mode & 07777),
-                (unsigned)c->ids->uid, (unsigned)sr->gid);
+                "libvirt keeps the domain's master-key.aes.",
+                who, sd, (unsigned)sr->uid, (unsigned)sr->gid, (unsigned)(sr->mode & 07777));
 }
 
 vg_report *vg_guard_judge(const vg_guard_plan *plan, const vg_probe_res *res,
@@ -903,7 +925,7 @@ vg_report *vg_guard_judge(const vg_guard_plan *plan, const vg_probe_res *res,
     if (plan->n == 0)
         return rep;
     if (!who->known)
-        add_finding(rep, VG_FIND_IDENTITY, VG_CHECK_FAIL, NULL,
+        add_finding(rep, VG_FIND_IDENTITY, VG_CHECK_FAIL, NULL, NULL,
                     "cannot tell which user QEMU will run as, so file access cannot be "
                     "checked: %s.", who->unknown_why);
     for (size_t j = 0; j < plan->n_mounts; j++) {

@@ -46,7 +46,10 @@ typedef struct vg_finding {
                                VG_CHECK_INFO: said, never refuses (the owner
                                warning) */
     char *path;             /* may be NULL */
-    char *message;          /* whole sentences: what, why, the fix */
+    char *message;          /* whole sentences: what, why, the fix (as the hook
+                               prints it) */
+    char *fix;              /* the fix alone, the end of message after one
+                               space; NULL when there is none */
 } vg_finding;
 
 typedef struct vg_report {
@@ -170,6 +173,10 @@ bool vg_report_blocking(const vg_report *r);
 /* The report as the user sees it: one paragraph per finding, each starting
  * "virtguard: domain 'NAME': ".  `warn_prefix` (dev mode) is put before each. */
 char *vg_report_format(const vg_report *r, const char *warn_prefix);
+/* Append a finding: message = `what`, then " " and `fix` unless it is NULL
+ * (both copied). */
+void vg_report_add(vg_report *r, vg_finding_kind kind, vg_check_status status,
+                   const char *path, const char *what, const char *fix);
 void vg_report_free(vg_report *r);
 static inline void vg_report_freep(vg_report **r) { vg_report_free(*r); }
 #define autoreport _cleanup_(vg_report_freep)

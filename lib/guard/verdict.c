@@ -55,6 +55,7 @@ static void drop_findings(vg_report *rep, vg_finding_kind kind)
         if (rep->v[i].kind == kind) {
             free(rep->v[i].path);
             free(rep->v[i].message);
+            free(rep->v[i].fix);
         } else {
             rep->v[k++] = rep->v[i];
         }
@@ -102,17 +103,15 @@ static void add_security_none(vg_report *rep, const vg_config *cfg, const vg_qem
     if (!env || !env->aa_enabled || cfg->apparmor == VG_APPARMOR_OFF ||
         !vg_qemu_conf_security_none(qconf))
         return;
-    vg_finding *f = VG_APPEND(rep->v, rep->n);
-    f->kind = VG_FIND_SECURITY_NONE;
-    f->status = VG_CHECK_FAIL;
-    f->path = vg_xstrdup(qconf->source);
-    f->message = vg_xasprintf(
+    autofree char *what = vg_xasprintf(
         "'%s' line %d sets security_driver = \"none\", which runs every guest without "
-        "AppArmor confinement although this host has AppArmor. virtguard's per-domain rules "
-        "make shared-mount guests work with confinement on: delete that line (libvirt then "
-        "uses AppArmor), restart libvirtd, and fix file ownership per domain as virtguard's "
-        "messages say (a DAC problem is not solved by security_driver = \"none\").",
+        "AppArmor confinement although this host has AppArmor.",
         qconf->source ? qconf->source : "qemu.conf", qconf->security_driver_line);
+    vg_report_add(rep, VG_FIND_SECURITY_NONE, VG_CHECK_FAIL, qconf->source, what,
+                  "virtguard's per-domain rules make shared-mount guests work with "
+                  "confinement on: delete that line (libvirt then uses AppArmor), restart "
+                  "libvirtd, and fix file ownership per domain as virtguard's messages say (a "
+                  "DAC problem is not solved by security_driver = \"none\").");
 }
 
 /* Decide, without rendering any text: fills out's kind, dev_mode, config,

@@ -103,6 +103,13 @@ assert c and c[0]["status"] == "fail", d["checks"]'; then
 else
     bad "check --json: rc $RC: $OUT $ERR"
 fi
+# the fix in "fix" (a string), not inside the title or detail
+jq -e --arg m "$T/share" '.checks[] | select(.topic == "not-mounted") |
+    (.fix | type == "string" and startswith("Mount the share before starting the domain (check with '"'"'findmnt \($m)'"'"'")) and
+    (.title | endswith("'"'"'.")) and
+    ((.title + (.detail // "")) | contains("Mount the share") | not)' "$T/out" >/dev/null &&
+    ok "check --json: the finding's fix in \"fix\", not in its title" ||
+    bad "check --json fix: $OUT"
 printf 'mode = "strict"\n' >"$T/broken.conf"
 run "$VG" check --json --config "$T/broken.conf" "$T/dom.xml"
 [ "$RC" = 2 ] && jq -e --arg m "$T/broken.conf:1: key 'mode': expected \"enforce\" or \"dev\", got \"strict\"" \
@@ -275,6 +282,26 @@ run "$VG" explain --json --config "$T/vg.conf" --connect test:///nonexistent \
     --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu" <<<"$denied"
 [ "$RC" != 2 ] && jqdoc '.command == "explain" and (.checks|type) == "array"' &&
     ok "explain --json: one report" || bad "explain --json: rc $RC: $OUT"
+# stable types: every "line" a number, "pids" an array of numbers,
+# "nono_profile" an object (not JSON inside a string)
+for log in seatbelt seatbelt-compact vz-error lxc-nesting lxc-unconfined; do
+    run "$VG" explain --json --config "$T/vg.conf" --connect test:///nonexistent \
+        --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu" \
+        "$top_srcdir/tests/data/explain/$log.log"
+    [ "$RC" != 2 ] && jqdoc '[.. | .line? | select(. != null)] | length > 0 and all(type == "number")' &&
+        jqdoc '[.checks[] | .pids? | select(. != null)] | all(type == "array" and all(type == "number"))' &&
+        jqdoc '[.checks[] | .nono_profile? | select(. != null)] | all(type == "object")' &&
+        ok "explain --json $log.log: line numbers, pid arrays, nono objects" ||
+        bad "explain --json $log.log: rc $RC: $OUT"
+done
+run "$VG" explain --json --config "$T/vg.conf" --connect test:///nonexistent \
+    --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu" \
+    "$top_srcdir/tests/data/explain/seatbelt.log"
+jqdoc '[.checks[] | select(.cause == "seatbelt")] | length == 2 and .[0].pids == [42303, 42310] and
+       (.[0].nono_profile.filesystem.allow_file == ["/Users/dev/.lima/default/ha.sock"]) and
+       .[1].pids == [42320]' &&
+    ok "explain --json: seatbelt pids and the nono profile as JSON values" ||
+    bad "explain --json seatbelt.log: $OUT"
 run "$VG" check --json --config "$T/vg.conf" --bogus "$T/dom.xml"
 [ "$RC" = 2 ] && errdoc check 2 "check: unknown option '--bogus'; 'virtguard help check' lists its options." &&
     ok "check --json --bogus: the usage error as a document" || bad "check --json --bogus: rc $RC: $OUT"

@@ -200,6 +200,18 @@ static vg_report *judge(fixture *f)
     return vg_guard_judge(&plan, res, mounts, &who);
 }
 
+/* The finding's fix is its own text, and the message (what the hook
+ * prints) is the what and why, one space, then exactly that fix. */
+static void assert_fix(const vg_finding *f, const char *fix)
+{
+    assert_non_null(f->fix);
+    assert_string_equal(f->fix, fix);
+    size_t n = strlen(f->message), k = strlen(fix);
+    assert_true(n > k + 1);
+    assert_string_equal(f->message + n - k, fix);
+    assert_int_equal(f->message[n - k - 1], ' ');
+}
+
 static void assert_one(vg_report *rep, vg_finding_kind kind, const char *needle)
 {
     autofree char *text = vg_report_format(rep, NULL);
@@ -376,6 +388,7 @@ static void test_unexaminable_file(void **state)
     autoreport vg_report *rep = judge(f);
     assert_one(rep, VG_FIND_MISSING, "disk vda '" IMAGES "/overlay.qcow2' cannot be examined: "
                                      "Permission denied.");
+    assert_null(rep->v[0].fix);     /* no fix known: none invented */
 }
 
 /* A path as the image writer sees it (path_map FROM) that does not exist
@@ -582,6 +595,9 @@ static void test_traversal(void **state)
     autoreport vg_report *rep = judge(f);
     assert_one(rep, VG_FIND_DAC, "cannot reach it: directory '" IMAGES "/private' is owned by "
                                  "1000:1000 with mode 0700");
+    assert_fix(&rep->v[0], "Grant it, e.g. 'chmod o+x " IMAGES "/private', or run this "
+                           "domain's QEMU as the directory's owner with a static DAC "
+                           "<seclabel>.");
 }
 
 static void test_static_label_state_dir(void **state)
@@ -594,6 +610,8 @@ static void test_static_label_state_dir(void **state)
     assert_one(rep, VG_FIND_STATE_DIR, "cannot enter libvirt's state directory '" STATE
                                        "' (owned by 64055:64055, mode 0750)");
     assert_non_null(strstr(rep->v[0].message, "(+1000:+64055)"));
+    assert_fix(&rep->v[0], "Keep QEMU's group in the label (+1000:+64055) so the group bits "
+                           "let it in.");
 }
 
 static void test_scratch_name_valid(void **state)

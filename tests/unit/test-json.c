@@ -93,6 +93,30 @@ static void test_checklist(void **state)
                                  "Permission denied.\nvirtguard explain: 0 passed"));
 }
 
+/* Arrays of numbers and nested objects (explain's "pids", "nono_profile")
+ * are JSON values, not strings holding JSON; their strings still go
+ * through the escaper. */
+static void test_nested(void **state)
+{
+    (void)state;
+    autochecklist vg_checklist *l = vg_checklist_new("explain");
+    vg_check *c = vg_checklist_add(l, VG_CHECK_FAIL, "explain", "t");
+    const long long pids[] = { 42303, 42310 };
+    vg_check_attr_numbers(c, "pids", pids, 2);
+    vg_check_attr_numbers(c, "none", NULL, 0);
+    vg_buf o = { 0 };
+    vg_buf_addc(&o, '{');
+    vg_json_key(&o, "read_file", true);
+    vg_buf_addc(&o, '[');
+    vg_json_string(&o, "/a \"q\"\n");
+    vg_buf_add(&o, "]}");
+    vg_check_attr_json(c, "nono_profile", vg_buf_steal(&o));
+    assert_string_equal(vg_check_attr_get(c, "pids"), "[42303,42310]");
+    autofree char *json = vg_checklist_json(l);
+    assert_non_null(strstr(json, ",\"fix\":null,\"pids\":[42303,42310],\"none\":[],"
+                                 "\"nono_profile\":{\"read_file\":[\"/a \\\"q\\\"\\n\"]}}]}\n"));
+}
+
 /* `virtguard paths --json` goes through the same writer. */
 static void test_domain_paths(void **state)
 {
@@ -112,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_string),
         cmocka_unit_test(test_members),
         cmocka_unit_test(test_checklist),
+        cmocka_unit_test(test_nested),
         cmocka_unit_test(test_domain_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
