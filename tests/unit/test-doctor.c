@@ -247,7 +247,7 @@ static void test_fixes_fit_install(void **state)
     c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
     assert_string_equal(c->fix, "systemctl reload libvirtd (a restart also does it).");
     vg_checklist_free(l);
-    put(f, "/etc/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
+    put(f, SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
     l = run(f, false);
     c = vg_checklist_find(l, "qemu.conf", VG_CHECK_FAIL);
     assert_non_null(c);
