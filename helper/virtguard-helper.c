@@ -233,9 +233,9 @@ static void parser_spawned(pid_t pid)
  * (validate_cached). */
 typedef enum {
     PARSER_NOT_RUN,         /* could not be run (127), or no verdict at all */
-    PARSER_REJECTED,        /* exited non-zero: its verdict on this text */
+    PARSER_REJECTED,        /* exited non-zero or crashed: its verdict on this text */
     PARSER_TIMED_OUT,       /* stopped at its bound */
-    PARSER_KILLED,          /* killed by a signal virtguard did not send (OOM) */
+    PARSER_KILLED,          /* SIGKILL virtguard did not send (the OOM killer) */
 } parser_end;
 
 /* Run apparmor_parser -Q -K on `text` (stdin), bounded in time.  On error,
@@ -265,7 +265,10 @@ static int parser_compile(const helper *h, const char *text, parser_end *end, vg
     vg_spawn_result_clear(&res);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    *end = !WIFEXITED(status) ? PARSER_KILLED : WEXITSTATUS(status) == 127 ? PARSER_NOT_RUN
+    /* SIGKILL is someone else's (the OOM killer: virtguard's own kill is a
+     * timeout); a crash on the text (SIGSEGV, SIGABRT...) is its verdict. */
+    *end = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? PARSER_KILLED
+           : WIFEXITED(status) && WEXITSTATUS(status) == 127 ? PARSER_NOT_RUN
            : PARSER_REJECTED;
     /* Drop the harmless cache warning of kernels without AppArmor. */
     char *line = strstr(msgs, "Cache read/write disabled");

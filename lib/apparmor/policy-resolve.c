@@ -37,6 +37,9 @@
 #include "policy.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -322,6 +325,32 @@ static void other_add(resolver *r, char *canon, const char *domain, bool dir)
 static char *header_path(const char *image_lex, const char *name);
 static bool has_protocol(const char *name);
 
+/* Open `canon` (a canonical path) for reading only if it is a regular
+ * file, following no symbolic link on the way (openat2 RESOLVE_NO_SYMLINKS;
+ * O_NOFOLLOW for the last component where the kernel lacks openat2), and
+ * only if the object opened is the one lstat saw: another domain's files
+ * are read at every tree check, and the share's writer must not swap in a
+ * link or a device node whose open(2) alone has effects.  -1 otherwise. */
+static int open_regular(const char *canon)
+{
+    struct stat before, after;
+    if (lstat(canon, &before) < 0 || !S_ISREG(before.st_mode))
+        return -1;
+    struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                            .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, canon, &how, sizeof(how));
+    if (fd < 0 && errno == ENOSYS)
+        fd = open(canon, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &after) < 0 || !S_ISREG(after.st_mode) || after.st_dev != before.st_dev ||
+        after.st_ino != before.st_ino) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* The backing layers and data files another domain's image names in its
  * qcow2 header: that domain's files as much as the ones its XML names.
  * Only images under a root are read (as for this domain's own chain); a
@@ -332,9 +361,8 @@ static void other_chain(resolver *r, const char *image, const char *domain)
     for (unsigned depth = 0; depth <= VG_POLICY_MAX_CHAIN; depth++) {
         if (!under_any(cur, r->roots_canon))
             return;
-        autoclose int fd = open(cur, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        autoclose int fd = open_regular(cur);
+        if (fd < 0)
             return;
         autoqcow2 vg_qcow2_info info = { 0 };
         autoerror vg_error *ignored = NULL;
