@@ -80,9 +80,9 @@ static int setup(void **state)
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "mode = \"enforce\"\nshared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
         "path_map = [ \"/Users/dev/images=/var/lib/libvirt/images\" ]\n"
-        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n"
+        "qemu_conf = \"" LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf\"\n"
         "probe_timeout_ms = 60000\n", 0644);    /* valgrind is slow */
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "# Debian default\n", 0644);
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "# Debian default\n", 0644);
     put_file(f, "/etc/passwd", TEST_DATA_DIR "/ids/passwd");
     put_file(f, "/etc/group", TEST_DATA_DIR "/ids/group");
     put(f, "/etc/libvirt/hooks/qemu.d/virtguard", "#!/bin/true\n", 0755);
@@ -195,7 +195,7 @@ static void test_roots_stale(void **state)
 
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "shared_mounts = [ \"/var/lib/libvirt/images\", \"/srv/vm\" ]\n"
-        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
+        "qemu_conf = \"" LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
     l = run(f, false);
     const vg_check *c = vg_checklist_find(l, "apparmor", VG_CHECK_FAIL);
     assert_non_null(c);
@@ -247,7 +247,7 @@ static void test_fixes_fit_install(void **state)
     c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
     assert_string_equal(c->fix, "systemctl reload libvirtd (a restart also does it).");
     vg_checklist_free(l);
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
     l = run(f, false);
     c = vg_checklist_find(l, "qemu.conf", VG_CHECK_FAIL);
     assert_non_null(c);
@@ -357,7 +357,7 @@ static void test_reverse_sshfs(void **state)
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
         "shared_fs_types = [ \"fuse.sshfs\" ]\n"
-        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
+        "qemu_conf = \"" LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
     put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
     put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-reverse-sshfs.mountinfo");
     vg_checklist *l = run(f, false);
@@ -423,7 +423,7 @@ static void test_config_and_qemu_conf(void **state)
 {
     fake *f = *state;
     put(f, SYSCONFDIR "/virtguard/virtguard.conf", "mode = \"dev\"\nshared_mounts = []\n", 0644);
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\nuser = \"root\"\n"
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\nuser = \"root\"\n"
                                      "dynamic_ownership = 0\n", 0644);
     vg_checklist *l = run(f, false);
     /* dev mode: a WARN on every run, and "none" is only a WARN */
@@ -486,7 +486,7 @@ static bool unreadable_report_ok(const fake *f)
 static void test_qemu_conf_unreadable(void **state)
 {
     fake *f = *state;
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "user = \"root\"\n", 0600);
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "user = \"root\"\n", 0600);
     assert_int_equal(chmod(f->root, 0755), 0);
     if (geteuid() != 0) {
         assert_true(unreadable_report_ok(f));
