@@ -586,34 +586,46 @@ static void test_unconfined_daemon(void **state)
     vg_checklist_free(l);
 }
 
+/* Facts as gathered on a host whose virtguard.conf is CONF, with libvirt's
+ * default qemu.conf at QEMU_CONF_PATH, QEMU as 64055:64055, no hook, helper
+ * or helper profile, the mounts of the fixture MOUNTINFO, an empty fstab and
+ * /var/lib/libvirt/images probed (its parent on device 2): the caller fills
+ * in what the probe found there (statfs, self, chown). */
+static void probed_facts(vg_doctor_facts *f, const char *conf, const char *qemu_conf_path,
+                         const char *mountinfo)
+{
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f->cfg, NULL), 0);
+    f->config_path = vg_xstrdup("t.conf");
+    f->config_exists = true;
+    f->qconf = vg_qemu_conf_new_default();
+    f->qemu_conf_path = vg_xstrdup(qemu_conf_path);
+    f->qemu_ids.uid = 64055;
+    f->qemu_ids.gid = 64055;
+    f->hook_errno = ENOENT;
+    f->hook_path = vg_xstrdup("/hook");
+    f->helper_path = vg_xstrdup("/helper");
+    f->helper_errno = ENOENT;
+    f->helper_profile_path = vg_xstrdup("/profile");
+    f->helper_profile_errno = ENOENT;
+    assert_int_equal(vg_mountinfo_read(mountinfo, &f->mounts, NULL), 0);
+    f->fstab = vg_fstab_parse("");
+    f->mf = vg_xcalloc(1, sizeof(*f->mf));
+    f->n_mf = 1;
+    f->mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
+    f->mf[0].probed = true;
+    f->mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
+}
+
 /* Probe results judged as facts: chown ignored on 9p → per-domain label. */
 static void test_chown_ignored(void **state)
 {
-    vg_doctor_facts f = { 0 };
-    const char *conf = "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n";
-    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f.cfg, NULL), 0);
-    f.config_path = vg_xstrdup("t.conf");
-    f.config_exists = true;
-    f.qconf = vg_qemu_conf_new_default();
-    f.qemu_conf_path = vg_xstrdup("qemu.conf");
-    f.qemu_ids.uid = 64055;
-    f.qemu_ids.gid = 64055;
-    f.hook_errno = ENOENT;
-    f.hook_path = vg_xstrdup("/hook");
-    f.helper_path = vg_xstrdup("/helper");
-    f.helper_errno = ENOENT;
-    f.helper_profile_path = vg_xstrdup("/profile");
-    f.helper_profile_errno = ENOENT;
-    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/lima-9p.mountinfo", &f.mounts,
-                                       NULL), 0);
-    f.fstab = vg_fstab_parse("");
-    f.mf = vg_xcalloc(1, sizeof(*f.mf));
-    f.n_mf = 1;
-    f.mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
-    f.mf[0].probed = true;
+    (void)state;
+    vg_doctor_facts f;
+    probed_facts(&f, "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n", "qemu.conf",
+                 TEST_DATA_DIR "/mountinfo/lima-9p.mountinfo");
     f.mf[0].statfs = (vg_probe_res){ .answered = true, .fs_type = 0x01021997 };
     f.mf[0].self = (vg_probe_res){ .answered = true, .dev = 45, .uid = 501, .gid = 20 };
-    f.mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
     f.mf[0].chown = (vg_probe_res){ .answered = true, .chown = VG_CHOWN_IGNORED };
     vg_checklist *l = vg_doctor_judge(&f);
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_WARN);
@@ -652,32 +664,11 @@ static void test_chown_ignored(void **state)
  * the remembered-owner probe, on made-up probe results. */
 static void remember_facts(vg_doctor_facts *f, vg_xattr_result x, int x_err)
 {
-    const char *conf = "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
-                       "shared_fs_types = [ \"virtiofs\" ]\n";
-    memset(f, 0, sizeof(*f));
-    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f->cfg, NULL), 0);
-    f->config_path = vg_xstrdup("t.conf");
-    f->config_exists = true;
-    f->qconf = vg_qemu_conf_new_default();
-    f->qemu_conf_path = vg_xstrdup("/etc/libvirt/qemu.conf");
-    f->qemu_ids.uid = 64055;
-    f->qemu_ids.gid = 64055;
-    f->hook_errno = ENOENT;
-    f->hook_path = vg_xstrdup("/hook");
-    f->helper_path = vg_xstrdup("/helper");
-    f->helper_errno = ENOENT;
-    f->helper_profile_path = vg_xstrdup("/profile");
-    f->helper_profile_errno = ENOENT;
-    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/virtiofs.mountinfo",
-                                       &f->mounts, NULL), 0);
-    f->fstab = vg_fstab_parse("");
-    f->mf = vg_xcalloc(1, sizeof(*f->mf));
-    f->n_mf = 1;
-    f->mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
-    f->mf[0].probed = true;
+    probed_facts(f, "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
+                    "shared_fs_types = [ \"virtiofs\" ]\n", "/etc/libvirt/qemu.conf",
+                 TEST_DATA_DIR "/mountinfo/virtiofs.mountinfo");
     f->mf[0].statfs = (vg_probe_res){ .answered = true, .fs_type = 0x65735546 };
     f->mf[0].self = (vg_probe_res){ .answered = true, .dev = 45, .uid = 1000, .gid = 1000 };
-    f->mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
     f->mf[0].chown = (vg_probe_res){ .answered = true, .chown = VG_CHOWN_WORKS, .xattr = x,
                                      .xattr_err = x_err };
 }
