@@ -146,6 +146,21 @@ static vg_checklist *run(const fake *f, bool probe)
     return run_on(f, probe, "x86_64");
 }
 
+/* The fake root's mounts: /etc/fstab becomes `fstab` (NULL: as it is) and
+ * its mountinfo tests/data/mountinfo/`mountinfo`.mountinfo (NULL: as it is);
+ * then doctor's report, without the probe. */
+static vg_checklist *run_with_mounts(const fake *f, const char *fstab, const char *mountinfo)
+{
+    if (fstab)
+        put(f, "/etc/fstab", fstab, 0644);
+    if (mountinfo) {
+        char *src = vg_xasprintf(TEST_DATA_DIR "/mountinfo/%s.mountinfo", mountinfo);
+        put_file(f, "/proc/self/mountinfo", src);
+        free(src);
+    }
+    return run(f, false);
+}
+
 static void dump(const vg_checklist *l)
 {
     char *t = vg_checklist_format(l, false);
@@ -297,8 +312,7 @@ static void test_hook_symlink_and_mode(void **state)
 static void test_mount_missing_lima(void **state)
 {
     fake *f = *state;
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-9p-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, NULL, "lima-9p-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_non_null(strstr(c->title, "'/var/lib/libvirt/images' is not mounted"));
@@ -315,12 +329,12 @@ static void test_mount_missing_lima(void **state)
 static void test_mount_missing_old_lima_tags(void **state)
 {
     fake *f = *state;
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"
-                         "mount0 /Users/dev 9p rw,trans=virtio,version=9p2000.L,nofail 0 0\n"
-                         "mount1 /var/lib/libvirt/images 9p "
-                         "rw,trans=virtio,version=9p2000.L,msize=131072,nofail 0 0\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-mount0-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n"
+                                         "mount0 /Users/dev 9p rw,trans=virtio,version=9p2000.L,"
+                                         "nofail 0 0\n"
+                                         "mount1 /var/lib/libvirt/images 9p rw,trans=virtio,"
+                                         "version=9p2000.L,msize=131072,nofail 0 0\n",
+                                      "lima-mount0-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_non_null(strstr(c->detail, "/etc/fstab line 3 mounts 'mount1'"));
@@ -340,9 +354,8 @@ static void test_mount_missing_old_lima_tags(void **state)
 static void test_mount_missing_lima_cidata(void **state)
 {
     fake *f = *state;
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-cidata-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n",
+                                      "lima-cidata-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_non_null(strstr(c->fix, "this is a Lima guest: declare it in lima.yaml"));
@@ -358,9 +371,8 @@ static void test_reverse_sshfs(void **state)
         "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
         "shared_fs_types = [ \"fuse.sshfs\" ]\n"
         "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-reverse-sshfs.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n",
+                                      "lima-reverse-sshfs");
     assert_null(vg_checklist_find(l, "mount", VG_CHECK_FAIL));
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_PASS);
     assert_non_null(c);
@@ -377,9 +389,7 @@ static void test_reverse_sshfs(void **state)
 static void test_mount_missing_plain_host(void **state)
 {
     fake *f = *state;
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/plain-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n", "plain-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_null(vg_checklist_find(l, "host", VG_CHECK_INFO));
@@ -391,9 +401,8 @@ static void test_mount_missing_plain_host(void **state)
                                 "/var/lib/libvirt/images' before starting domains.");
     vg_checklist_free(l);
 
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"
-                         "images /var/lib/libvirt/images virtiofs nofail 0 0\n", 0644);
-    l = run(f, false);
+    l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n"
+                           "images /var/lib/libvirt/images virtiofs nofail 0 0\n", NULL);
     c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_string_equal(c->fix, "mount it with 'mount /var/lib/libvirt/images' (/etc/fstab line "
