@@ -15,11 +15,18 @@
 #                        trusted through CURL_CA_BUNDLE), after three URLs
 #                        that must be refused with nothing installed: plain
 #                        http, an https -> http redirect, an untrusted
-#                        certificate;
-#   package.sh purge     after them: stop every domain, `apt-get purge`, and
-#                        check /etc/apparmor.d, the loaded AppArmor profiles
-#                        and /etc/libvirt/hooks are as before installation.
-# Prints "E2E PASS|FAIL GUEST/package pkg-install|pkg-purge NAME: evidence" lines.
+#                        certificate; then `virtguard status` (text and
+#                        --json) must list exactly what the install put in
+#                        place;
+#   package.sh purge     after them: stop every domain, record `virtguard
+#                        status --json`, `apt-get purge`, and check
+#                        /etc/apparmor.d, the loaded AppArmor profiles and
+#                        /etc/libvirt/hooks are as before installation and
+#                        every path status listed is gone.
+# Prints "E2E PASS|FAIL GUEST/package pkg-install|pkg-purge NAME: evidence"
+# lines: pkg-install apt-get-install, lima-provision-9p|virtiofs,
+# lima-provision-https, status-lists-install; pkg-purge apt-get-purge,
+# status-listed-purged (run-e2e.sh's expected_provision, expected_package).
 set -u
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 STATE=/run/e2e-pkg
@@ -158,6 +165,7 @@ do_install() {
         fi
     fi
     [ -z "$HTTPS_PID" ] || kill "$HTTPS_PID" 2>/dev/null
+    status_after_install
 }
 
 # The Lima provisioning script's own result: first run (exit RC, output
@@ -204,6 +212,146 @@ lima_provision() {
     fi
 }
 
+# `virtguard status --json` in FILE, read with python3 (the guest has no
+# jq): one line per change, "TOPIC<TAB>PATH<TAB>TITLE"; exit 1 with the
+# reason on stderr when FILE is not exactly one complete status report.
+status_parse() { # FILE
+    python3 - "$1" <<'PY'
+import json, sys
+try:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        text = f.read()
+    d = json.loads(text)  # one document: a second one is "Extra data"
+except (OSError, ValueError) as e:
+    sys.exit(f"not one JSON document: {e}")
+checks = d.get("checks") if isinstance(d, dict) else None
+if (not isinstance(checks, list) or d.get("command") != "status" or d.get("status") != "pass"
+        or type(d.get("exit")) is not int or d["exit"] != 0
+        or type(d.get("changes")) is not int or d["changes"] != len(checks)):
+    sys.exit("not a complete status report (exit 0, changes = the number of checks): " + text[:300])
+for c in checks:
+    if (c.get("status") != "info" or not all(isinstance(c.get(k), str) and c[k] for k in ("topic", "path", "title"))
+            or "\t" in c["path"] + c["title"] or "\n" in c["path"] + c["title"]):
+        sys.exit(f"a change that is not an info with a topic, a title and a path: {c}")
+    print(f'{c["topic"]}\t{c["path"]}\t{c["title"]}')
+PY
+}
+# The paths of TOPIC (an extended regex) in a status_parse output, sorted.
+status_paths() { awk -F'\t' -v t="^($1)\$" '$1 ~ t { print $2 }' "$2" | sort; }
+# Paths a tree_state listing AFTER has that BEFORE has not, or with another
+# hash or link target: what changed there.
+tree_changed() { comm -13 "$1" "$2" | sed -E 's/ (-> .*|[0-9a-f]{16})$//' | sort -u; }
+# "2 hook, 1 helper-profile, ...": the changes of a status_parse output by topic.
+status_topics() { cut -f1 "$1" | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }'; }
+
+# `virtguard status` (text and --json) right after the install lists exactly
+# what it put in place: the two hooks (all that is new in /etc/libvirt/hooks),
+# the helper's profile and roots include (what is new in /etc/apparmor.d, but
+# for dh_apparmor's empty local/ include), every file of the cache and run
+# directories; no domain has started, so no rules file, include line or
+# complain flag.  Every path it names exists; the profiles the install loaded
+# are the helper's, declared in the profile file status names.
+status_after_install() {
+    local why="" text rc jrc topic path title n got want f
+    local out=$STATE/status.install
+    tree_state /etc/apparmor.d >"$STATE/aa.installed"
+    tree_state /etc/libvirt/hooks >"$STATE/hooks.installed"
+    loaded_profiles >"$STATE/loaded.installed"
+    text=$(virtguard status 2>&1); rc=$?
+    echo "$text" | sed 's/^/e2e-pkg-status: /'
+    virtguard status --json >"$out.json" 2>"$out.err"; jrc=$?
+    [ "$rc" = 0 ] || why="virtguard status exited $rc;"
+    [ "$jrc" = 0 ] || why="$why virtguard status --json exited $jrc: $(cat "$out.err");"
+    if ! status_parse "$out.json" >"$out" 2>"$out.why"; then
+        fail pkg-install status-lists-install "$why status --json: $(cat "$out.why")"
+        return
+    fi
+    n=$(grep -c ': INFO$' <<<"$text")
+    [ "$n" = "$(wc -l <"$out")" ] || why="$why the text lists $n change(s), the JSON $(wc -l <"$out");"
+    while IFS=$'\t' read -r topic path title; do
+        grep -qF "$topic: $title" <<<"$text" || why="$why the text lacks '$topic: $title';"
+        [ -e "$path" ] || [ -L "$path" ] || why="$why '$path' ($topic) does not exist;"
+    done <"$out"
+    # topic by topic against what the install changed
+    got=$(status_paths hook "$out" | tr '\n' ' ')
+    want=$(tree_changed "$STATE/hooks.before" "$STATE/hooks.installed" | tr '\n' ' ')
+    [ "$got" = "/etc/libvirt/hooks/daemon.d/virtguard /etc/libvirt/hooks/qemu.d/virtguard " ] && [ "$got" = "$want" ] ||
+        why="$why hooks listed: '$got'; changed in /etc/libvirt/hooks: '$want';"
+    f=/etc/apparmor.d/local/usr.sbin.virtguard-helper   # dh_apparmor's, empty
+    [ ! -s "$f" ] || why="$why '$f' is not empty;"
+    got=$(status_paths 'helper-profile|helper-roots' "$out" | tr '\n' ' ')
+    want=$(tree_changed "$STATE/aa.before" "$STATE/aa.installed" | grep -vxF "$f" | tr '\n' ' ')
+    [ "$got" = "/etc/apparmor.d/usr.sbin.virtguard-helper /etc/apparmor.d/virtguard/helper-roots " ] &&
+        [ "$got" = "$want" ] || why="$why helper's files listed: '$got'; changed in /etc/apparmor.d: '$want';"
+    for f in cache:/var/cache/virtguard run:/run/virtguard; do
+        got=$(status_paths "${f%%:*}" "$out" | tr '\n' ' ')
+        want=$(find "${f#*:}" 2>/dev/null | sort | tr '\n' ' ')
+        [ "$got" = "$want" ] || why="$why ${f%%:*} listed: '$got'; in ${f#*:}: '$want';"
+    done
+    got=$(cut -f1 "$out" | grep -vxE 'hook|helper-profile|helper-roots|cache|run' | sort -u | tr '\n' ' ')
+    [ -z "$got" ] || why="$why listed before any domain started: $got;"
+    want=$(comm -13 "$STATE/loaded.before" "$STATE/loaded.installed" | tr '\n' ' ')
+    got=$(tr ' ' '\n' <<<"$want" | sed '/^$/d' | grep -vE '^virtguard-helper(//[^ ]+)?$' | tr '\n' ' ')
+    [ -n "$want" ] && [ -z "$got" ] || why="$why newly loaded profiles: '$want';"
+    grep -qE '^profile virtguard-helper ' /etc/apparmor.d/usr.sbin.virtguard-helper ||
+        why="$why the listed helper profile does not declare 'profile virtguard-helper';"
+    if [ -z "$why" ]; then
+        pass pkg-install status-lists-install "virtguard status (text and --json, one report read with python3) lists $(wc -l <"$out") change(s): $(status_topics "$out"); each path exists; the hooks are all that changed in /etc/libvirt/hooks, the helper's profile and roots all in /etc/apparmor.d but dh_apparmor's empty local/ include, the cache and run entries all of /var/cache/virtguard and /run/virtguard; the profiles the install loaded (${want% }) are declared in the listed profile"
+    else
+        fail pkg-install status-lists-install "$why"
+    fi
+}
+
+# Before `apt-get purge`: what `virtguard status --json` lists (after the
+# scenarios: also libvirt's per-domain profiles that keep virtguard's include
+# line or complain flag, their rules files, the cache's entries).  It must
+# hold the hooks and the helper's files the install listed.
+status_before_purge() {
+    local out=$STATE/status.purge why="" p
+    virtguard status --json >"$out.json" 2>"$out.err" || why="virtguard status --json exited $?: $(cat "$out.err");"
+    if ! status_parse "$out.json" >"$out" 2>"$out.why"; then
+        STATUS_PURGE_WHY="$why status --json: $(cat "$out.why")"
+        return
+    fi
+    for p in $(status_paths 'hook|helper-profile|helper-roots' "$STATE/status.install" 2>/dev/null); do
+        status_paths 'hook|helper-profile|helper-roots' "$out" | grep -qxF "$p" || why="$why '$p' (listed after the install) is not listed before purge;"
+    done
+    [ -s "$STATE/status.install" ] || why="$why no status was recorded after the install;"
+    STATUS_PURGE_WHY=$why
+}
+# After it: the virtguard binary is gone, so the recorded list is the
+# evidence: every file and directory it named is gone; libvirt's profiles
+# it named (libvirt keeps them) are gone or keep neither the include line nor
+# the complain flag.
+status_after_purge() {
+    local out=$STATE/status.purge why=$STATUS_PURGE_WHY topic path title kept=0
+    if [ ! -s "$out" ]; then
+        fail pkg-purge status-listed-purged "nothing recorded before purge:$why"
+        return
+    fi
+    hash -r                             # bash remembers where virtguard was
+    ! command -v virtguard >/dev/null || why="$why 'virtguard' is still on PATH ($(command -v virtguard));"
+    while IFS=$'\t' read -r topic path title; do
+        case $topic in
+        include | complain)
+            if [ -e "$path" ]; then
+                kept=$((kept + 1))
+                if [ "$topic" = include ] && grep -q virtguard "$path"; then
+                    why="$why '$path' still names virtguard;"
+                elif [ "$topic" = complain ] && grep -qE '^ *profile [^ ]+ .*flags=\([^)]*complain' "$path"; then
+                    why="$why '$path' is still in complain mode;"
+                fi
+            fi ;;
+        *) [ ! -e "$path" ] && [ ! -L "$path" ] || why="$why '$path' ($topic) is still there;" ;;
+        esac
+    done <"$out"
+    if [ -z "$why" ]; then
+        pass pkg-purge status-listed-purged "virtguard status --json before purge listed $(wc -l <"$out") change(s): $(status_topics "$out"); after apt-get purge the binary is gone and so is every file and directory listed; the $kept include line(s) and complain flag(s) listed are gone from libvirt's profile files (which libvirt keeps)"
+    else
+        fail pkg-purge status-listed-purged "$why"
+    fi
+}
+
 libvirtd_up() { timeout 10 virsh -q version >/dev/null 2>&1; }
 gc_lines() { tr -d '\000' </run/syslog.txt 2>/dev/null | grep -o 'virtguard-helper[^<]*gc: [^<]*' | wc -l; }
 # libvirt's per-domain profiles, with their child profiles (libvirt 11's
@@ -229,6 +377,7 @@ do_purge() {
     # libvirt's own per-domain profiles still loaded now (e.g. left by a failed
     # start): purge must neither load nor unload any of them.
     libvirt_loaded >"$STATE/libvirt-loaded.before-purge"
+    status_before_purge
     out=$(apt-get purge -y virtguard 2>&1); rc=$?
     echo "$out" | sed 's/^/e2e-pkg: /'
     [ "$rc" = 0 ] || why="$why apt-get purge exited $rc;"
@@ -269,6 +418,7 @@ do_purge() {
     else
         fail pkg-purge apt-get-purge "$why"
     fi
+    status_after_purge
 }
 
 case "${1:-}" in

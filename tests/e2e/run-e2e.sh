@@ -50,6 +50,15 @@ expected_provision() { # GUEST
     echo "$1/package lima-provision-virtiofs"
     echo "$1/package lima-provision-https"
 }
+# The package's own result lines, GUEST/package ID NAME COUNT (exactly COUNT
+# of each): the install's in both boots, the purge's in the main boot.
+expected_package() { # GUEST
+    [ -n "${E2E_INSTALL_FROM:-}" ] && return 0
+    echo "$1/package pkg-install apt-get-install 2"
+    echo "$1/package pkg-install status-lists-install 2"
+    echo "$1/package pkg-purge apt-get-purge 1"
+    echo "$1/package pkg-purge status-listed-purged 1"
+}
 
 say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: error: %s\n' "$*" >&2; echo "0 passed, 1 failed, 0 not applicable"; exit 1; }
@@ -541,12 +550,11 @@ for g in $guests; do
         grep -qE "^E2E (PASS|FAIL) $cell pkg-install $name: " "$run/results.txt" ||
             echo "E2E FAIL $cell pkg-install $name: the Lima provisioning script printed no result; see the console logs in $top" >>"$run/results.txt"
     done < <(expected_provision "$g")
-    # both boots install the package: one apt-get-install line each
-    if [ -z "${E2E_INSTALL_FROM:-}" ]; then
-        n=$(grep -cE "^E2E (PASS|FAIL) $g/package pkg-install apt-get-install: " "$run/results.txt" || true)
-        [ "$n" = 2 ] ||
-            echo "E2E FAIL $g/package pkg-install apt-get-install: $n result line(s), one per boot expected (2); see the console logs in $top" >>"$run/results.txt"
-    fi
+    while read -r cell id name count; do
+        n=$(grep -cE "^E2E (PASS|FAIL) $cell $id $name: " "$run/results.txt" || true)
+        [ "$n" = "$count" ] ||
+            echo "E2E FAIL $cell $id $name: $n result line(s), $count expected (the install's one per boot, the purge's in the main boot); see the console logs in $top" >>"$run/results.txt"
+    done < <(expected_package "$g")
 done
 times=$(sed -n 's/^E2E TIME \([^ ]*\) \([0-9]*\)$/\1 \2 s/p' "$run/results.txt" | paste -sd';' | sed 's/;/; /g')
 sed -i '/^E2E TIME /d' "$run/results.txt"
