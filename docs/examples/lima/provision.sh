@@ -58,7 +58,9 @@
 # checked against the system's CA store; VIRTGUARD_SRC_SHA256 when set) and
 # unpacked there; the build reads only that copy, never the share.  Its
 # debian/changelog gives the version: when virtguard is installed at that
-# version or newer, nothing is built (so a second boot changes nothing).
+# version or newer, nothing is built (so a second boot changes nothing);
+# with virtguard installed, a VIRTGUARD_SRC that is not there (the share
+# not mounted at this boot) keeps it, as a missing .deb does.
 # Else, in step 2: the build dependencies (apt-get build-dep on the copy,
 # only when dpkg-checkbuilddeps finds one missing: offline when all are
 # there; they stay installed), `dpkg-buildpackage -b -uc -us` with
@@ -435,6 +437,8 @@ fi
 # downloaded and checked before anything is installed.
 srcdir="" srcver=""
 srcfrom=$SRC$SRC_URL
+# A later boot without the tree at hand keeps the installed package.
+if [ -n "$SRC" ] && [ -z "$BUILD_ONLY" ] && [ ! -e "$SRC" ] && pkg_installed virtguard; then srcfrom=""; fi
 if [ -n "$srcfrom" ]; then
     TMPDIR_DEB=$(mktemp -d)
     fetch_source
@@ -472,6 +476,8 @@ installed=$(pkg_version virtguard || true)
 upgraded=""
 if [ -n "$srcdir" ]; then
     from_source
+elif [ -n "$SRC" ]; then
+    say "no source tree at '$SRC'; keeping virtguard $installed."
 elif [ -z "$DEB" ]; then
     [ -n "$installed" ] ||
         usage_error "virtguard is not installed and no .deb was given: set VIRTGUARD_DEB in lima.yaml's param: (a path in the guest or an https URL), or VIRTGUARD_SRC or VIRTGUARD_SRC_URL to build it here from a source tree or tarball."
