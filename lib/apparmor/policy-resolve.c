@@ -325,22 +325,32 @@ static void other_add(resolver *r, char *canon, const char *domain, bool dir)
 static char *header_path(const char *image_lex, const char *name);
 static bool has_protocol(const char *name);
 
-/* Open `canon` (a canonical path) for reading only if it is a regular
- * file, following no symbolic link on the way (openat2 RESOLVE_NO_SYMLINKS;
- * O_NOFOLLOW for the last component where the kernel lacks openat2), and
- * only if the object opened is the one lstat saw: another domain's files
- * are read at every tree check, and the share's writer must not swap in a
- * link or a device node whose open(2) alone has effects.  -1 otherwise. */
-static int open_regular(const char *canon)
+/* Open `canon` (a canonical path: no link in it) read-only, following no
+ * symbolic link on the way (openat2 RESOLVE_NO_SYMLINKS; O_NOFOLLOW for the
+ * last component where the kernel lacks openat2): a link the share's writer
+ * swaps in after the path was checked fails with ELOOP.  O_NONBLOCK: a FIFO
+ * does not hang the open.  -1 with errno otherwise. */
+static int open_nofollow(const char *canon)
 {
-    struct stat before, after;
-    if (lstat(canon, &before) < 0 || !S_ISREG(before.st_mode))
-        return -1;
     struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
                             .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
     int fd = (int)syscall(SYS_openat2, AT_FDCWD, canon, &how, sizeof(how));
     if (fd < 0 && errno == ENOSYS)
         fd = open(canon, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW);
+    return fd;
+}
+
+/* Open `canon` for reading only if it is a regular file (open_nofollow)
+ * and only if the object opened is the one lstat saw: another domain's
+ * files are read at every tree check, and the share's writer must not swap
+ * in a link or a device node whose open(2) alone has effects.  -1
+ * otherwise. */
+static int open_regular(const char *canon)
+{
+    struct stat before, after;
+    if (lstat(canon, &before) < 0 || !S_ISREG(before.st_mode))
+        return -1;
+    int fd = open_nofollow(canon);
     if (fd < 0)
         return -1;
     if (fstat(fd, &after) < 0 || !S_ISREG(after.st_mode) || after.st_dev != before.st_dev ||
@@ -688,7 +698,7 @@ static int chain_open_layer(chain_walk *c, int *fd_out, vg_error **err)
 
     if (!c->cur_fmt || strcmp(c->cur_fmt, "qcow2") != 0)
         return 0;
-    fd = open(c->cur_canon, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fd = open_nofollow(c->cur_canon);    /* checked by trust_path; no link since */
     if (fd < 0) {
         if (errno == EACCES || errno == EPERM)
             c->r->p->n_denied++;
