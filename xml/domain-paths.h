@@ -28,7 +28,7 @@ int vg_domain_parse_stored(const char *text, size_t len, const char *name, vg_do
 
 /* Where libvirt keeps its QEMU domains' XML files: persistent configs, and
  * the status files of running domains (both directories from configure). */
-#define VG_LIBVIRT_QEMU_CONF_DIR SYSCONFDIR "/libvirt/qemu"
+#define VG_LIBVIRT_QEMU_CONF_DIR LIBVIRT_SYSCONFDIR "/libvirt/qemu"
 #define VG_LIBVIRT_QEMU_RUN_DIR LIBVIRT_RUN_DIR "/qemu"
 
 /* Every domain libvirt keeps as an XML file in `dir` (vg_domain_parse_stored):

@@ -13,7 +13,7 @@
 
 const char *vg_pool_default_config_dir(void)
 {
-    return SYSCONFDIR "/libvirt/storage";
+    return LIBVIRT_SYSCONFDIR "/libvirt/storage";
 }
 
 const char *vg_pool_default_state_dir(void)

@@ -7,7 +7,7 @@
  * rules grant like any other.  Pools come from libvirt's own files: the
  * running pool's state (LIBVIRT_RUN_DIR/storage/NAME.xml, a <poolstate>
  * wrapping the <pool>, written by virStoragePoolSaveState) first, else its
- * persistent definition (SYSCONFDIR/libvirt/storage/NAME.xml).  The CLI may
+ * persistent definition (LIBVIRT_SYSCONFDIR/libvirt/storage/NAME.xml).  The CLI may
  * pass its own lookup (libvirt's read-only API).  Every other pool type
  * (iscsi, rbd, logical, ...) stays "not checked", one notice per volume.
  */
@@ -38,7 +38,7 @@ int vg_pool_volume_path(const vg_pool *pool, const char *volume, char **out, vg_
 
 /* Where libvirt keeps pool files; NULL members mean the configured ones. */
 typedef struct vg_pool_dirs {
-    const char *config_dir;     /* SYSCONFDIR "/libvirt/storage" */
+    const char *config_dir;     /* LIBVIRT_SYSCONFDIR "/libvirt/storage" */
     const char *state_dir;      /* LIBVIRT_RUN_DIR "/storage" */
 } vg_pool_dirs;
 

@@ -2,7 +2,7 @@
  * libvirt's own XML files (no call to libvirt, no image read): the status
  * files of running domains (LIBVIRT_RUN_DIR/qemu/NAME.xml, whose disks
  * carry the backing chains libvirt found at start) and the persistent
- * definitions (SYSCONFDIR/libvirt/qemu/NAME.xml).  `virtguard explain` uses
+ * definitions (LIBVIRT_SYSCONFDIR/libvirt/qemu/NAME.xml).  `virtguard explain` uses
  * it to tell a denial that confinement intends (domain A reaching for
  * domain B's overlay) from a rule that is missing. */
 #pragma once

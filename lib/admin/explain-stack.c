@@ -643,6 +643,25 @@ static void process_unruled_detail(vg_check *c, const process_grants *g)
     }
 }
 
+/* A finding of `explain` about line `line` of the input, titled "line N: "
+ * and `fmt`: added to `out` with its "line" and its "cause" (the JSON
+ * attributes every finding of the stack carries); the caller adds detail and
+ * fix. */
+static vg_check *line_finding(vg_checklist *out, vg_check_status st, unsigned line,
+                              const char *cause, const char *fmt, ...) VG_FORMAT(5, 6);
+static vg_check *line_finding(vg_checklist *out, vg_check_status st, unsigned line,
+                              const char *cause, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    autofree char *title = vg_xvasprintf(fmt, ap);
+    va_end(ap);
+    vg_check *c = vg_checklist_add(out, st, "explain", "line %u: %s", line, title);
+    vg_check_attr_number(c, "line", line);
+    vg_check_attr_set(c, "cause", "%s", cause);
+    return c;
+}
+
 /* One finding for every denial of the process of denial `first`. */
 static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out)
 {
@@ -655,11 +674,9 @@ static void judge_process(const vg_stack_log *s, size_t first, vg_checklist *out
         vg_buf_printf(&pidtext, "%s%lld", i ? ", " : "", g.pids[i]);
     if (!g.n_pids)
         vg_buf_add(&pidtext, "not logged");
-    vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: macOS Seatbelt "
-                                   "denied '%s' (pid %s) %zu time(s)", s->sb[first].line, p,
-                                   pidtext.s, g.n);
-    vg_check_attr_number(c, "line", s->sb[first].line);
-    vg_check_attr_set(c, "cause", "seatbelt");
+    vg_check *c = line_finding(out, VG_CHECK_FAIL, s->sb[first].line, "seatbelt",
+                               "macOS Seatbelt denied '%s' (pid %s) %zu time(s)", p,
+                               pidtext.s, g.n);
     vg_check_attr_set(c, "process", "%s", p);
     vg_check_attr_numbers(c, "pids", g.pids, g.n_pids);
     vg_check_detail(c, "The process runs under a macOS sandbox (Seatbelt) profile, such as a "
@@ -698,25 +715,22 @@ static void unconfined_fix(vg_check *c, char sep, const char *file)
 static void judge_unconfined(const vg_stack_log *s, vg_checklist *out)
 {
     if (s->unconfined_line) {
-        vg_check *c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: LXC container "
-                                       "configured 'lxc.apparmor.profile%sunconfined': it runs "
-                                       "without AppArmor confinement", s->unconfined_line,
-                                       s->unconfined_sep == '=' ? " = " : ": ");
+        vg_check *c = line_finding(out, VG_CHECK_FAIL, s->unconfined_line, "lxc-unconfined",
+                                   "LXC container configured 'lxc.apparmor.profile%sunconfined'"
+                                   ": it runs without AppArmor confinement",
+                                   s->unconfined_sep == '=' ? " = " : ": ");
         vg_check_detail(c, "Every process of the container, libvirtd and QEMU included, runs "
                            "unconfined on the host: no profile limits what its root may do to "
                            "the host's files and kernel interfaces, and a compromised guest "
                            "process escapes with the container's rights.");
         unconfined_fix(c, s->unconfined_sep, s->unconfined_file);
-        vg_check_attr_number(c, "line", s->unconfined_line);
-        vg_check_attr_set(c, "cause", "lxc-unconfined");
         if (s->unconfined_file)
             vg_check_attr_set(c, "file", "%s", s->unconfined_file);
     }
     if (s->aa_unconfined_line) {
-        vg_check *c = vg_checklist_add(out, VG_CHECK_WARN, "explain", "line %u: aa-status: %ld "
-                                       "process(es) run unconfined although a loaded profile "
-                                       "matches their program", s->aa_unconfined_line,
-                                       s->aa_unconfined_n);
+        vg_check *c = line_finding(out, VG_CHECK_WARN, s->aa_unconfined_line, "aa-unconfined",
+                                   "aa-status: %ld process(es) run unconfined although a "
+                                   "loaded profile matches their program", s->aa_unconfined_n);
         vg_check_detail(c, "A profile attaches to a process when it executes its program. These "
                            "were started before their profile was loaded (or replaced), or were "
                            "started unconfined on purpose: by a container configured "
@@ -728,8 +742,6 @@ static void judge_unconfined(const vg_stack_log *s, vg_checklist *out)
                         "instead ('lxc.apparmor.profile: generated', or a profile of your own "
                         "checked with 'apparmor_parser -Q FILE' before 'apparmor_parser -r "
                         "FILE') and restart it.");
-        vg_check_attr_number(c, "line", s->aa_unconfined_line);
-        vg_check_attr_set(c, "cause", "aa-unconfined");
     }
 }
 
@@ -753,15 +765,15 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
     if (s->vz_line) {
         vg_check *c;
         if (vz_denial) {
-            c = vg_checklist_add(out, VG_CHECK_INFO, "explain", "line %u: VZErrorDomain Code=1 "
-                                 "(Internal Virtualization error) is the Seatbelt denial of "
-                                 "'" VZ_SERVICE "' on line %u", s->vz_line, vz_denial_line);
+            c = line_finding(out, VG_CHECK_INFO, s->vz_line, "vz-error",
+                             "VZErrorDomain Code=1 (Internal Virtualization error) is the "
+                             "Seatbelt denial of '" VZ_SERVICE "' on line %u", vz_denial_line);
             vg_check_detail(c, "The sandbox kept the process from reaching the Virtualization "
                                "framework; the rules above allow it.");
         } else {
-            c = vg_checklist_add(out, VG_CHECK_FAIL, "explain", "line %u: VZErrorDomain Code=1 "
-                                 "(Internal Virtualization error) from Apple's Virtualization "
-                                 "framework", s->vz_line);
+            c = line_finding(out, VG_CHECK_FAIL, s->vz_line, "vz-error",
+                             "VZErrorDomain Code=1 (Internal Virtualization error) from "
+                             "Apple's Virtualization framework");
             vg_check_detail(c, "The usual cause when limactl runs inside a sandboxed agent is a "
                                "macOS Seatbelt denial of 'mach-lookup' for "
                                "'" VZ_SERVICE "', which the unified log records but this "
@@ -771,14 +783,12 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
                             "turns the Sandbox lines into the narrowest allow rules (e.g. "
                             "(allow mach-lookup (global-name \"" VZ_SERVICE "\"))).");
         }
-        vg_check_attr_number(c, "line", s->vz_line);
-        vg_check_attr_set(c, "cause", "vz-error");
     }
     if (s->lxc_line) {
-        vg_check *c = vg_checklist_add(out, VG_CHECK_WARN, "explain", "line %u: LXC container: "
-                                       "an explicitly configured lxc.apparmor.profile replaces "
-                                       "the nesting rules that features:nesting asks for",
-                                       s->lxc_line);
+        vg_check *c = line_finding(out, VG_CHECK_WARN, s->lxc_line, "lxc-nesting",
+                                   "LXC container: an explicitly configured "
+                                   "lxc.apparmor.profile replaces the nesting rules that "
+                                   "features:nesting asks for");
         vg_check_detail(c, "features:nesting (Proxmox) runs the container under LXC's generated "
                            "AppArmor profile with lxc.apparmor.allow_nesting = 1: the rules that "
                            "let it mount /proc and /sys again and stack profiles, which a "
@@ -791,8 +801,6 @@ void vg_stack_judge(const vg_stack_log *s, vg_checklist *out)
                         "'lxc-container-default-with-nesting' does; or set "
                         "'lxc.apparmor.profile = generated' with "
                         "'lxc.apparmor.allow_nesting = 1'. Do not use 'unconfined'.");
-        vg_check_attr_number(c, "line", s->lxc_line);
-        vg_check_attr_set(c, "cause", "lxc-nesting");
     }
     judge_unconfined(s, out);
 }

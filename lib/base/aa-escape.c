@@ -81,7 +81,7 @@ static const char *const restricted_dirs[] = {
     /* libvirt's and virtguard's own state, where a Debian build puts it
      * and where this build does (another prefix) */
     "/var/lib/libvirt/qemu", "/var/cache/virtguard",
-    LOCALSTATEDIR "/lib/libvirt/qemu", LOCALSTATEDIR "/cache/virtguard",
+    LIBVIRT_LOCALSTATEDIR "/lib/libvirt/qemu", LOCALSTATEDIR "/cache/virtguard",
     RUNSTATEDIR "/virtguard",
 };
 

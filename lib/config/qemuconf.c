@@ -110,7 +110,7 @@ int vg_qemu_conf_load(const char *path, vg_qemu_conf **out, vg_error **err)
 
     *out = NULL;
     if (!path)
-        path = SYSCONFDIR "/libvirt/qemu.conf";
+        path = LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf";
     int r = vg_conf_read_text(path, &text, &len, err);
     if (r == -ENOENT) {
         *out = vg_qemu_conf_new_default();

@@ -17,7 +17,7 @@ typedef struct vg_qemu_conf {
 
 vg_qemu_conf *vg_qemu_conf_new_default(void);
 int vg_qemu_conf_parse(const char *text, size_t len, const char *name, vg_qemu_conf **out, vg_error **err);
-/* A missing file gives the defaults.  path NULL: SYSCONFDIR/libvirt/qemu.conf. */
+/* A missing file gives the defaults.  path NULL: LIBVIRT_SYSCONFDIR/libvirt/qemu.conf. */
 int vg_qemu_conf_load(const char *path, vg_qemu_conf **out, vg_error **err);
 /* True when qemu.conf explicitly sets security_driver = "none" (or a list
  * containing only "none"). */

@@ -53,7 +53,7 @@ vg_config *vg_config_new_default(void)
     vg_strv_push(&c->shared_fs_types, vg_xstrdup("virtiofs"));
     c->probe_timeout_ms = VG_PROBE_TIMEOUT_DEFAULT;
     c->extra_roots = strv_new();
-    c->qemu_conf = vg_xstrdup(SYSCONFDIR "/libvirt/qemu.conf");
+    c->qemu_conf = vg_xstrdup(LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf");
     return c;
 }
 

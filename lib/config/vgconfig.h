@@ -26,7 +26,7 @@ typedef struct vg_config {
     unsigned probe_timeout_ms;  /* probe_timeout_ms = N; default 5000, 100..600000 */
     char **extra_roots;         /* apparmor_extra_roots = [ ... ]: further dirs whose
                                    files may get AppArmor rules; default empty */
-    char *qemu_conf;            /* qemu_conf = "..."; default SYSCONFDIR/libvirt/qemu.conf */
+    char *qemu_conf;            /* qemu_conf = "..."; default LIBVIRT_SYSCONFDIR/libvirt/qemu.conf */
     vg_apparmor_setting apparmor; /* apparmor = "auto" | "on" | "off"; default auto */
 } vg_config;
 

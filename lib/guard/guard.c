@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #ifndef VG_LIBVIRT_STATE_DIR
-# define VG_LIBVIRT_STATE_DIR LOCALSTATEDIR "/lib/libvirt/qemu"
+# define VG_LIBVIRT_STATE_DIR LIBVIRT_LOCALSTATEDIR "/lib/libvirt/qemu"
 #endif
 
 /* ---- plan --------------------------------------------------------------- */

@@ -14,6 +14,8 @@
 # Parts that need root, setpriv, script(1) or bindfs say SKIP when missing.
 set -u
 : "${top_builddir:?}" "${top_srcdir:?}"
+# shellcheck source=tests/helper/fake-root.sh
+. "$top_srcdir/tests/helper/fake-root.sh"    # domain_xml
 VG=$top_builddir/tools/virtguard
 [ -x "$VG" ] || { echo "no CLI at '$VG' (run make first)"; exit 99; }
 T=$(mktemp -d /tmp/vg-cli-XXXXXX)
@@ -35,21 +37,7 @@ qemu_conf = "$T/qemu.conf"
 CONF
 printf 'user = "root"\ngroup = "root"\n' >"$T/qemu.conf"
 mkdir -p "$T/src" "$T/share"
-cat >"$T/dom.xml" <<XML
-<domain type='qemu'>
-  <name>d&#233;mo</name>
-  <uuid>6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f</uuid>
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='raw'/>
-      <source file='$T/share/d&#233;mo.img'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
+domain_xml 'd&#233;mo' 6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f raw "$T/share/d&#233;mo.img" >"$T/dom.xml"
 chmod 0644 "$T"/*.conf "$T/dom.xml"
 
 # --- 1. help, unknown commands, refused options ---------------------------

@@ -29,40 +29,9 @@ if ! VG_PROFILE_OUT=$out "$builddir/tests/unit/test-policy" >"$out/test.log" 2>&
     exit 1
 fi
 
-# Print the bytes the DFA of a one-rule profile accepts, one hex byte a
-# line, or fail when it accepts anything but one fixed string.
-dfa_literal() {
-    "$parser" -Q -K -D dfa-graph "$1" 2>&1 >/dev/null | LC_ALL=C awk '
-        /^\t"\{[0-9]+\}" -> "\{[0-9]+\}" \[$/ {
-            from = $1; to = $3; gsub(/"/, "", from); gsub(/"/, "", to); edge = 1; next
-        }
-        /^\t"\{[0-9]+\}" \[$/ { node = $1; gsub(/"/, "", node); edge = 0; next }
-        /^\t\tstyle=bold$/ { start = node; next }
-        /^\t\tlabel=/ {
-            if (edge) {
-                if (from in next_of) { print "branch at " from > "/dev/stderr"; bad = 1 }
-                next_of[from] = to
-                lab = $0
-                if (lab !~ /0x[0-9a-f][0-9a-f]"$/ || lab ~ /^\t\tlabel="\[/) {
-                    print "not a single byte: " lab > "/dev/stderr"; bad = 1
-                }
-                sub(/"$/, "", lab); n = split(lab, parts, "0x"); byte_of[from] = parts[n]
-            } else if ($0 ~ /\(0x/) {
-                accept[node] = 1
-            }
-            next
-        }
-        END {
-            if (bad || start == "") exit 1
-            s = start; steps = 0
-            while (s in next_of) {
-                if (s in accept) { print "accepts a prefix" > "/dev/stderr"; exit 1 }
-                print byte_of[s]; s = next_of[s]
-                if (++steps > 4096) exit 1
-            }
-            if (!(s in accept)) exit 1
-        }'
-}
+# dfa_literal PARSER PROFILE: the bytes PROFILE's one rule matches, or failure.
+# shellcheck source=tests/apparmor/dfa-literal.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/apparmor/dfa-literal.sh"
 
 fail=0
 n_prof=0
@@ -81,7 +50,7 @@ for f in "$out"/*.literal; do
     test -e "$f" || continue
     n_lit=$((n_lit + 1))
     exp=${f%.literal}.expect
-    if ! dfa_literal "$f" >"$out/got" || ! cmp -s "$out/got" "$exp"; then
+    if ! dfa_literal "$parser" "$f" >"$out/got" || ! cmp -s "$out/got" "$exp"; then
         echo "FAIL: the rule in $(basename "$f") does not match exactly its literal path:"
         sed 's/^/    | /' "$f"
         fail=1
@@ -94,7 +63,7 @@ printf 'profile neg {\n  "/a/x*y" r,\n}\n' >"$out/neg1"
 printf 'profile neg {\n  "/a/{x,y}" r,\n}\n' >"$out/neg2"
 printf 'profile neg {\n  "/a/x\\\\*y" r,\n}\n' >"$out/neg3"   # \\ then a live *
 for f in "$out/neg1" "$out/neg2" "$out/neg3"; do
-    if dfa_literal "$f" >/dev/null 2>&1; then
+    if dfa_literal "$parser" "$f" >/dev/null 2>&1; then
         echo "FAIL: the DFA checker accepted a glob in $f"
         fail=1
     fi
@@ -102,7 +71,7 @@ done
 # ... and must accept a literal it is given.
 printf 'profile pos {\n  "/a/x\\*y" r,\n}\n' >"$out/pos"
 printf '2f\n61\n2f\n78\n2a\n79\n' >"$out/pos.expect"
-if ! dfa_literal "$out/pos" >"$out/got" || ! cmp -s "$out/got" "$out/pos.expect"; then
+if ! dfa_literal "$parser" "$out/pos" >"$out/got" || ! cmp -s "$out/got" "$out/pos.expect"; then
     echo "FAIL: the DFA checker rejected the literal /a/x*y"
     fail=1
 fi

@@ -60,13 +60,7 @@ echo "    private libvirtd and virtlogd are running; hook from the build tree: $
 owner_uid=1000
 qemu_gid=$(getent group libvirt-qemu | cut -d: -f3)
 [ -n "$qemu_gid" ] || vg_hard_error "no libvirt-qemu group"
-src=$VG_SCRATCH/share
-mkdir -p "$src"
-vg_make_images "$src" "$owner_uid:$owner_uid"
-chown "$owner_uid:$owner_uid" "$src"
-chmod 0755 "$src"
-chmod 0600 "$src/overlay.qcow2"
-vg_bindfs "$src"
+vg_bindfs_owned_by "$owner_uid"
 fstype=$(vg_fstype_of "$VG_SHARED")
 
 say "A 9p-like share on $VG_SHARED (bindfs ignoring chown, like Lima's 9p security_model=none)"

@@ -3,52 +3,21 @@
 # scratch copy of /etc/apparmor.d (no kernel AppArmor needed: apparmor = "on").
 set -euo pipefail
 : "${top_builddir:?}" "${top_srcdir:?}"
-HELPER=$top_builddir/helper/virtguard-helper
-PARSER=${APPARMOR_PARSER:-/sbin/apparmor_parser}
+# shellcheck source=tests/helper/fake-root.sh
+. "$top_srcdir/tests/helper/fake-root.sh"
 # --help and --version answer on stdout with status 0 (before any SKIP).
 "$HELPER" --help | grep -q '^Usage: virtguard-helper load' || { echo "FAIL - helper --help"; exit 1; }
 "$HELPER" --version | grep -qx 'virtguard-helper [0-9.]*' || { echo "FAIL - helper --version"; exit 1; }
 echo "ok - helper --help and --version exit 0"
-[ -x "$PARSER" ] || { echo "SKIP: apparmor_parser not found"; exit 77; }
-[ -d /etc/apparmor.d/libvirt ] || { echo "SKIP: libvirt's AppArmor files are not installed"; exit 77; }
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not found"; exit 77; }
-
-T=$(mktemp -d /tmp/vg-helper-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cp -a /etc/apparmor.d "$T/aa"
-mkdir -p "$T/images" "$T/etc-qemu" "$T/run-qemu"
+helper_fake_root helper
 qemu-img create -q -f qcow2 "$T/images/base.qcow2" 16M
 qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "$T/images/over lay*[1].qcow2"
 truncate -s 1M "$T/images/seed.iso"
-UUID=6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f
-cat > "$T/dom.xml" <<XML
-<domain type='qemu'>
-  <name>sbx-1</name>
-  <uuid>$UUID</uuid>
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$T/images/over lay*[1].qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <disk type='file' device='cdrom'>
+domain_xml sbx-1 $UUID qcow2 "$T/images/over lay*[1].qcow2" "" "    <disk type='file' device='cdrom'>
       <source file='$T/images/seed.iso'/>
       <target dev='sda' bus='sata'/>
       <readonly/>
-    </disk>
-  </devices>
-</domain>
-XML
-conf() { printf 'mode = "%s"\nshared_mounts = [ "%s/images" ]\napparmor = "%s"\n' "$1" "$T" "$2" > "$T/vg.conf"; }
-H() { "$HELPER" "$@" --config "$T/vg.conf" --apparmor-dir "$T/aa" --cache-dir "$T/cache" \
-      --run-dir "$T/run" --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu"; }
-MAIN=$T/aa/libvirt/libvirt-$UUID
-RULES=$MAIN.virtguard
-fails=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "FAIL - $what"; fails=$((fails+1)); fi; }
-compiles() { : > "$MAIN.files"; "$PARSER" -Q -K --base "$T/aa" -I "$T/aa" "$MAIN" 2>/dev/null; local r=$?; rm -f "$MAIN.files"; return $r; }
+    </disk>" > "$T/dom.xml"
 
 conf enforce on
 out=$(H load --uuid $UUID < "$T/dom.xml")

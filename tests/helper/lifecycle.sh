@@ -12,48 +12,14 @@
 #   - gc removes nothing when a domain file cannot be read.
 set -euo pipefail
 : "${top_builddir:?}" "${top_srcdir:?}"
-HELPER=$top_builddir/helper/virtguard-helper
-PARSER=${APPARMOR_PARSER:-/sbin/apparmor_parser}
-[ -x "$PARSER" ] || { echo "SKIP: apparmor_parser not found"; exit 77; }
-[ -d /etc/apparmor.d/libvirt ] || { echo "SKIP: libvirt's AppArmor files are not installed"; exit 77; }
-command -v qemu-img >/dev/null || { echo "SKIP: qemu-img not found"; exit 77; }
-
-T=$(mktemp -d /tmp/vg-lifecycle-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cp -a /etc/apparmor.d "$T/aa"
-mkdir -p "$T/images" "$T/etc-qemu" "$T/run-qemu"
+# shellcheck source=tests/helper/fake-root.sh
+. "$top_srcdir/tests/helper/fake-root.sh"
+helper_fake_root lifecycle
 qemu-img create -q -f qcow2 "$T/images/disk.qcow2" 16M
-UUID=6a2f1c3e-1d2b-4c5d-9e8f-0a1b2c3d4e5f
-# domxml UUID NAME [METADATA]: what libvirt keeps in /etc/libvirt/qemu (name,
-# uuid, then metadata, as libvirt formats it).
-domxml() {
-    cat <<XML
-<domain type='qemu'>
-  <name>$2</name>
-  <uuid>$1</uuid>${3:+
-  <metadata>$3</metadata>}
-  <memory unit='MiB'>64</memory>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$T/images/disk.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-XML
-}
+# domxml UUID NAME [METADATA]: what libvirt keeps in /etc/libvirt/qemu.
+domxml() { domain_xml "$2" "$1" qcow2 "$T/images/disk.qcow2" "${3:-}"; }
 domxml $UUID sbx-1 > "$T/dom.xml"
-conf() { printf 'mode = "%s"\nshared_mounts = [ "%s/images" ]\napparmor = "on"\n' "$1" "$T" > "$T/vg.conf"; }
-H() { "$HELPER" "$@" --config "$T/vg.conf" --apparmor-dir "$T/aa" --cache-dir "$T/cache" \
-      --run-dir "$T/run" --libvirt-config-dir "$T/etc-qemu" --libvirt-run-dir "$T/run-qemu"; }
-MAIN=$T/aa/libvirt/libvirt-$UUID
-RULES=$MAIN.virtguard
 MARK='# virtguard: complain flag added by virtguard (dev mode)'
-fails=0
-check() { local what=$1; shift; if "$@"; then echo "ok - $what"; else echo "FAIL - $what"; fails=$((fails+1)); fi; }
-compiles() { : > "$MAIN.files"; "$PARSER" -Q -K --base "$T/aa" -I "$T/aa" "$MAIN" 2>/dev/null; local r=$?; rm -f "$MAIN.files"; return $r; }
 head_is() { grep -q "^profile libvirt-$UUID $1 {\$" "$MAIN"; }
 marked() { grep -qF "$MARK" "$MAIN"; }
 not() { ! "$@"; }

@@ -11,7 +11,7 @@
 #                 DIR for a directory tree) and nothing else.
 # For every rule written, apparmor_parser compiles the rule alone and the
 # DFA must be one chain of single bytes spelling a granted path (the
-# technique of tests/apparmor/policy-compile.sh): no glob, class, alternation or
+# technique of tests/apparmor/dfa-literal.sh): no glob, class, alternation or
 # variable can widen it.  The complete profile must compile as well, and
 # the whole rules file as written -- comments, adjacent entries, the
 # include line -- must compile to exactly the granted paths
@@ -119,38 +119,10 @@ dirdisk() { printf "    <disk type='dir' device='disk'><driver name='qemu' type=
 plain() { domain hostile $UUID "$(disk "$(xa "$1")" "${2:-raw}")"; }
 
 # ---- the DFA check ----------------------------------------------------------
-# Bytes (hex, one a line) accepted by a one-rule profile, or failure when it
-# accepts anything but one fixed string (from tests/apparmor/policy-compile.sh).
-dfa_literal() {
-    "$PARSER" -Q -K -D dfa-graph "$1" 2>&1 >/dev/null | LC_ALL=C awk '
-        /^\t"\{[0-9]+\}" -> "\{[0-9]+\}" \[$/ {
-            from = $1; to = $3; gsub(/"/, "", from); gsub(/"/, "", to); edge = 1; next
-        }
-        /^\t"\{[0-9]+\}" \[$/ { node = $1; gsub(/"/, "", node); edge = 0; next }
-        /^\t\tstyle=bold$/ { start = node; next }
-        /^\t\tlabel=/ {
-            if (edge) {
-                if (from in next_of) { bad = 1 }
-                next_of[from] = to
-                lab = $0
-                if (lab !~ /0x[0-9a-f][0-9a-f]"$/ || lab ~ /^\t\tlabel="\[/) bad = 1
-                sub(/"$/, "", lab); n = split(lab, parts, "0x"); byte_of[from] = parts[n]
-            } else if ($0 ~ /\(0x/) {
-                accept[node] = 1
-            }
-            next
-        }
-        END {
-            if (bad || start == "") exit 1
-            s = start; steps = 0
-            while (s in next_of) {
-                if (s in accept) exit 1
-                print byte_of[s]; s = next_of[s]
-                if (++steps > 8192) exit 1
-            }
-            if (!(s in accept)) exit 1
-        }'
-}
+# dfa_literal PARSER PROFILE: the bytes (hex, one a line) a one-rule profile
+# accepts, or failure when it accepts anything but one fixed string.
+# shellcheck source=tests/apparmor/dfa-literal.sh
+. "$top_srcdir/tests/apparmor/dfa-literal.sh"
 hexof() { printf '%s' "$1" | od -An -tx1 -v | tr -s ' \n' '\n\n' | grep .; }
 
 # Every quoted path in the rules, as "HEX-BYTES<TAB>tree|file", checked literal.
@@ -161,7 +133,7 @@ rule_paths() {
         local tree=file body=$q
         case $q in *'/**"') tree=tree; body=${q%'**"'}'"' ;; esac
         printf 'profile vg-hostile-%d {\n  %s r,\n}\n' $n "$body" > "$T/one.profile"
-        if ! dfa_literal "$T/one.profile" > "$T/one.hex"; then
+        if ! dfa_literal "$PARSER" "$T/one.profile" > "$T/one.hex"; then
             echo "NOT-LITERAL $q"; continue
         fi
         printf '%s\t%s\n' "$(tr '\n' ' ' < "$T/one.hex")" $tree
@@ -199,8 +171,8 @@ snap() { (cd "$LV" && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 # one is.
 printf 'profile neg {\n  "/a/x*y" r,\n}\n' > "$T/neg.profile"
 printf 'profile pos {\n  "/a/x\\*y" r,\n}\n' > "$T/pos.profile"
-if dfa_literal "$T/neg.profile" >/dev/null 2>&1 ||
-   [ "$(dfa_literal "$T/pos.profile" | tr '\n' ' ')" != "$(hexof '/a/x*y' | tr '\n' ' ')" ]; then
+if dfa_literal "$PARSER" "$T/neg.profile" >/dev/null 2>&1 ||
+   [ "$(dfa_literal "$PARSER" "$T/pos.profile" | tr '\n' ' ')" != "$(hexof '/a/x*y' | tr '\n' ' ')" ]; then
     echo "FAIL: the DFA literal check does not tell a glob from a literal"
     exit 1
 fi

@@ -16,13 +16,7 @@ owner_uid=1000
 qemu_gid=$(getent group libvirt-qemu | cut -d: -f3)
 [ -n "$qemu_gid" ] || vg_hard_error "no libvirt-qemu group"
 
-src=$VG_SCRATCH/share
-mkdir -p "$src"
-vg_make_images "$src" "$owner_uid:$owner_uid"
-chown "$owner_uid:$owner_uid" "$src"
-chmod 0755 "$src"
-chmod 0600 "$src/overlay.qcow2"
-vg_bindfs "$src"
+vg_bindfs_owned_by "$owner_uid"
 fstype=$(vg_fstype_of "$VG_SHARED")
 vg_log "bindfs shows up as file system type '$fstype'"
 vg_write_config enforce "$fstype"

@@ -497,6 +497,20 @@ vg_bindfs() {
     VG_FUSE_PIDS+=("${pid}:$VG_SHARED")
 }
 
+# vg_bindfs_owned_by UID: the images (vg_make_images) in $VG_SCRATCH/share,
+# owned by UID:UID like the directory (0755), the overlay 0600 so that only
+# UID may open it, seen on the shared dir through vg_bindfs: libvirt's chown
+# to libvirt-qemu is silently ignored, as on Lima's 9p security_model=none.
+vg_bindfs_owned_by() {
+    local uid=$1 src=$VG_SCRATCH/share
+    mkdir -p "$src"
+    vg_make_images "$src" "$uid:$uid"
+    chown "$uid:$uid" "$src"
+    chmod 0755 "$src"
+    chmod 0600 "$src/overlay.qcow2"
+    vg_bindfs "$src"
+}
+
 # vg_hangfs [--all]: hangfs over the shared dir.
 vg_hangfs() {
     [ -x "$VG_HANGFS" ] || vg_hard_error "no hangfs at '$VG_HANGFS' (libfuse3-dev missing at configure time?)"

@@ -80,9 +80,9 @@ static int setup(void **state)
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "mode = \"enforce\"\nshared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
         "path_map = [ \"/Users/dev/images=/var/lib/libvirt/images\" ]\n"
-        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n"
+        "qemu_conf = \"" LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf\"\n"
         "probe_timeout_ms = 60000\n", 0644);    /* valgrind is slow */
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "# Debian default\n", 0644);
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "# Debian default\n", 0644);
     put_file(f, "/etc/passwd", TEST_DATA_DIR "/ids/passwd");
     put_file(f, "/etc/group", TEST_DATA_DIR "/ids/group");
     put(f, "/etc/libvirt/hooks/qemu.d/virtguard", "#!/bin/true\n", 0755);
@@ -146,6 +146,21 @@ static vg_checklist *run(const fake *f, bool probe)
     return run_on(f, probe, "x86_64");
 }
 
+/* The fake root's mounts: /etc/fstab becomes `fstab` (NULL: as it is) and
+ * its mountinfo tests/data/mountinfo/`mountinfo`.mountinfo (NULL: as it is);
+ * then doctor's report, without the probe. */
+static vg_checklist *run_with_mounts(const fake *f, const char *fstab, const char *mountinfo)
+{
+    if (fstab)
+        put(f, "/etc/fstab", fstab, 0644);
+    if (mountinfo) {
+        char *src = vg_xasprintf(TEST_DATA_DIR "/mountinfo/%s.mountinfo", mountinfo);
+        put_file(f, "/proc/self/mountinfo", src);
+        free(src);
+    }
+    return run(f, false);
+}
+
 static void dump(const vg_checklist *l)
 {
     char *t = vg_checklist_format(l, false);
@@ -195,7 +210,7 @@ static void test_roots_stale(void **state)
 
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "shared_mounts = [ \"/var/lib/libvirt/images\", \"/srv/vm\" ]\n"
-        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
+        "qemu_conf = \"" LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
     l = run(f, false);
     const vg_check *c = vg_checklist_find(l, "apparmor", VG_CHECK_FAIL);
     assert_non_null(c);
@@ -247,7 +262,7 @@ static void test_fixes_fit_install(void **state)
     c = vg_checklist_find(l, "hook", VG_CHECK_FAIL);
     assert_string_equal(c->fix, "systemctl reload libvirtd (a restart also does it).");
     vg_checklist_free(l);
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\n", 0644);
     l = run(f, false);
     c = vg_checklist_find(l, "qemu.conf", VG_CHECK_FAIL);
     assert_non_null(c);
@@ -297,8 +312,7 @@ static void test_hook_symlink_and_mode(void **state)
 static void test_mount_missing_lima(void **state)
 {
     fake *f = *state;
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-9p-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, NULL, "lima-9p-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_non_null(strstr(c->title, "'/var/lib/libvirt/images' is not mounted"));
@@ -315,12 +329,12 @@ static void test_mount_missing_lima(void **state)
 static void test_mount_missing_old_lima_tags(void **state)
 {
     fake *f = *state;
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"
-                         "mount0 /Users/dev 9p rw,trans=virtio,version=9p2000.L,nofail 0 0\n"
-                         "mount1 /var/lib/libvirt/images 9p "
-                         "rw,trans=virtio,version=9p2000.L,msize=131072,nofail 0 0\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-mount0-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n"
+                                         "mount0 /Users/dev 9p rw,trans=virtio,version=9p2000.L,"
+                                         "nofail 0 0\n"
+                                         "mount1 /var/lib/libvirt/images 9p rw,trans=virtio,"
+                                         "version=9p2000.L,msize=131072,nofail 0 0\n",
+                                      "lima-mount0-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_non_null(strstr(c->detail, "/etc/fstab line 3 mounts 'mount1'"));
@@ -340,9 +354,8 @@ static void test_mount_missing_old_lima_tags(void **state)
 static void test_mount_missing_lima_cidata(void **state)
 {
     fake *f = *state;
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-cidata-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n",
+                                      "lima-cidata-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_non_null(strstr(c->fix, "this is a Lima guest: declare it in lima.yaml"));
@@ -357,10 +370,9 @@ static void test_reverse_sshfs(void **state)
     put(f, SYSCONFDIR "/virtguard/virtguard.conf",
         "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
         "shared_fs_types = [ \"fuse.sshfs\" ]\n"
-        "qemu_conf = \"" SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/lima-reverse-sshfs.mountinfo");
-    vg_checklist *l = run(f, false);
+        "qemu_conf = \"" LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf\"\n", 0644);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n",
+                                      "lima-reverse-sshfs");
     assert_null(vg_checklist_find(l, "mount", VG_CHECK_FAIL));
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_PASS);
     assert_non_null(c);
@@ -377,9 +389,7 @@ static void test_reverse_sshfs(void **state)
 static void test_mount_missing_plain_host(void **state)
 {
     fake *f = *state;
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n", 0644);
-    put_file(f, "/proc/self/mountinfo", TEST_DATA_DIR "/mountinfo/plain-missing.mountinfo");
-    vg_checklist *l = run(f, false);
+    vg_checklist *l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n", "plain-missing");
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_null(vg_checklist_find(l, "host", VG_CHECK_INFO));
@@ -391,9 +401,8 @@ static void test_mount_missing_plain_host(void **state)
                                 "/var/lib/libvirt/images' before starting domains.");
     vg_checklist_free(l);
 
-    put(f, "/etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n"
-                         "images /var/lib/libvirt/images virtiofs nofail 0 0\n", 0644);
-    l = run(f, false);
+    l = run_with_mounts(f, "/dev/vda1 / ext4 defaults 0 1\n"
+                           "images /var/lib/libvirt/images virtiofs nofail 0 0\n", NULL);
     c = vg_checklist_find(l, "mount", VG_CHECK_FAIL);
     assert_non_null(c);
     assert_string_equal(c->fix, "mount it with 'mount /var/lib/libvirt/images' (/etc/fstab line "
@@ -423,7 +432,7 @@ static void test_config_and_qemu_conf(void **state)
 {
     fake *f = *state;
     put(f, SYSCONFDIR "/virtguard/virtguard.conf", "mode = \"dev\"\nshared_mounts = []\n", 0644);
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\nuser = \"root\"\n"
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "security_driver = \"none\"\nuser = \"root\"\n"
                                      "dynamic_ownership = 0\n", 0644);
     vg_checklist *l = run(f, false);
     /* dev mode: a WARN on every run, and "none" is only a WARN */
@@ -486,7 +495,7 @@ static bool unreadable_report_ok(const fake *f)
 static void test_qemu_conf_unreadable(void **state)
 {
     fake *f = *state;
-    put(f, SYSCONFDIR "/libvirt/qemu.conf", "user = \"root\"\n", 0600);
+    put(f, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf", "user = \"root\"\n", 0600);
     assert_int_equal(chmod(f->root, 0755), 0);
     if (geteuid() != 0) {
         assert_true(unreadable_report_ok(f));
@@ -586,34 +595,46 @@ static void test_unconfined_daemon(void **state)
     vg_checklist_free(l);
 }
 
+/* Facts as gathered on a host whose virtguard.conf is CONF, with libvirt's
+ * default qemu.conf at QEMU_CONF_PATH, QEMU as 64055:64055, no hook, helper
+ * or helper profile, the mounts of the fixture MOUNTINFO, an empty fstab and
+ * /var/lib/libvirt/images probed (its parent on device 2): the caller fills
+ * in what the probe found there (statfs, self, chown). */
+static void probed_facts(vg_doctor_facts *f, const char *conf, const char *qemu_conf_path,
+                         const char *mountinfo)
+{
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f->cfg, NULL), 0);
+    f->config_path = vg_xstrdup("t.conf");
+    f->config_exists = true;
+    f->qconf = vg_qemu_conf_new_default();
+    f->qemu_conf_path = vg_xstrdup(qemu_conf_path);
+    f->qemu_ids.uid = 64055;
+    f->qemu_ids.gid = 64055;
+    f->hook_errno = ENOENT;
+    f->hook_path = vg_xstrdup("/hook");
+    f->helper_path = vg_xstrdup("/helper");
+    f->helper_errno = ENOENT;
+    f->helper_profile_path = vg_xstrdup("/profile");
+    f->helper_profile_errno = ENOENT;
+    assert_int_equal(vg_mountinfo_read(mountinfo, &f->mounts, NULL), 0);
+    f->fstab = vg_fstab_parse("");
+    f->mf = vg_xcalloc(1, sizeof(*f->mf));
+    f->n_mf = 1;
+    f->mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
+    f->mf[0].probed = true;
+    f->mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
+}
+
 /* Probe results judged as facts: chown ignored on 9p → per-domain label. */
 static void test_chown_ignored(void **state)
 {
-    vg_doctor_facts f = { 0 };
-    const char *conf = "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n";
-    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f.cfg, NULL), 0);
-    f.config_path = vg_xstrdup("t.conf");
-    f.config_exists = true;
-    f.qconf = vg_qemu_conf_new_default();
-    f.qemu_conf_path = vg_xstrdup("qemu.conf");
-    f.qemu_ids.uid = 64055;
-    f.qemu_ids.gid = 64055;
-    f.hook_errno = ENOENT;
-    f.hook_path = vg_xstrdup("/hook");
-    f.helper_path = vg_xstrdup("/helper");
-    f.helper_errno = ENOENT;
-    f.helper_profile_path = vg_xstrdup("/profile");
-    f.helper_profile_errno = ENOENT;
-    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/lima-9p.mountinfo", &f.mounts,
-                                       NULL), 0);
-    f.fstab = vg_fstab_parse("");
-    f.mf = vg_xcalloc(1, sizeof(*f.mf));
-    f.n_mf = 1;
-    f.mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
-    f.mf[0].probed = true;
+    (void)state;
+    vg_doctor_facts f;
+    probed_facts(&f, "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n", "qemu.conf",
+                 TEST_DATA_DIR "/mountinfo/lima-9p.mountinfo");
     f.mf[0].statfs = (vg_probe_res){ .answered = true, .fs_type = 0x01021997 };
     f.mf[0].self = (vg_probe_res){ .answered = true, .dev = 45, .uid = 501, .gid = 20 };
-    f.mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
     f.mf[0].chown = (vg_probe_res){ .answered = true, .chown = VG_CHOWN_IGNORED };
     vg_checklist *l = vg_doctor_judge(&f);
     const vg_check *c = vg_checklist_find(l, "mount", VG_CHECK_WARN);
@@ -652,32 +673,11 @@ static void test_chown_ignored(void **state)
  * the remembered-owner probe, on made-up probe results. */
 static void remember_facts(vg_doctor_facts *f, vg_xattr_result x, int x_err)
 {
-    const char *conf = "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
-                       "shared_fs_types = [ \"virtiofs\" ]\n";
-    memset(f, 0, sizeof(*f));
-    assert_int_equal(vg_config_parse(conf, strlen(conf), "t.conf", &f->cfg, NULL), 0);
-    f->config_path = vg_xstrdup("t.conf");
-    f->config_exists = true;
-    f->qconf = vg_qemu_conf_new_default();
-    f->qemu_conf_path = vg_xstrdup("/etc/libvirt/qemu.conf");
-    f->qemu_ids.uid = 64055;
-    f->qemu_ids.gid = 64055;
-    f->hook_errno = ENOENT;
-    f->hook_path = vg_xstrdup("/hook");
-    f->helper_path = vg_xstrdup("/helper");
-    f->helper_errno = ENOENT;
-    f->helper_profile_path = vg_xstrdup("/profile");
-    f->helper_profile_errno = ENOENT;
-    assert_int_equal(vg_mountinfo_read(TEST_DATA_DIR "/mountinfo/virtiofs.mountinfo",
-                                       &f->mounts, NULL), 0);
-    f->fstab = vg_fstab_parse("");
-    f->mf = vg_xcalloc(1, sizeof(*f->mf));
-    f->n_mf = 1;
-    f->mf[0].mount_point = vg_xstrdup("/var/lib/libvirt/images");
-    f->mf[0].probed = true;
+    probed_facts(f, "shared_mounts = [ \"/var/lib/libvirt/images\" ]\n"
+                    "shared_fs_types = [ \"virtiofs\" ]\n", "/etc/libvirt/qemu.conf",
+                 TEST_DATA_DIR "/mountinfo/virtiofs.mountinfo");
     f->mf[0].statfs = (vg_probe_res){ .answered = true, .fs_type = 0x65735546 };
     f->mf[0].self = (vg_probe_res){ .answered = true, .dev = 45, .uid = 1000, .gid = 1000 };
-    f->mf[0].parent = (vg_probe_res){ .answered = true, .dev = 2 };
     f->mf[0].chown = (vg_probe_res){ .answered = true, .chown = VG_CHOWN_WORKS, .xattr = x,
                                      .xattr_err = x_err };
 }

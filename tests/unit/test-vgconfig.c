@@ -59,7 +59,7 @@ static void assert_defaults_q(const vg_config *c, const char *qemu_conf)
 
 static void assert_defaults(const vg_config *c)
 {
-    assert_defaults_q(c, SYSCONFDIR "/libvirt/qemu.conf");
+    assert_defaults_q(c, LIBVIRT_SYSCONFDIR "/libvirt/qemu.conf");
 }
 
 static void test_defaults(void **state)
