@@ -1,15 +1,17 @@
 #!/bin/bash
 # build-chroot.sh OUT_DIR SUITE CONTROL -- build a Debian SUITE chroot in
-# which virtguard's package is built for that release (`make deb`, as on the
-# host), with the build dependencies of the debian/control file CONTROL plus
-# the autotools a configure from a git checkout may need.
+# which virtguard's package is built for that release, with the build
+# dependencies of the debian/control file CONTROL (`apt-get build-dep`,
+# nothing else: what a Lima instance installs before it builds the package).
 #
 # Used by run-e2e.sh for a guest whose Debian release is not the host's
 # (Debian 13): its package is built natively in this chroot on the host, not
-# under TCG.  Cached by run-e2e.sh under a name keyed by a hash of the
-# suite, this script and CONTROL.  Run as root.  The Debian mirror is taken
-# from this machine's own apt sources at run time, as build-base.sh does,
-# and removed from the tree again.
+# under TCG, by docs/examples/lima/provision.sh's build-from-source path
+# (VIRTGUARD_SRC, VIRTGUARD_BUILD_ONLY), which finds the build dependencies
+# installed and so needs no network.  Cached by run-e2e.sh under a name
+# keyed by a hash of the suite, this script and CONTROL.  Run as root.  The
+# Debian mirror is taken from this machine's own apt sources at run time, as
+# build-base.sh does, and removed from the tree again.
 set -euo pipefail
 
 out=${1:?usage: build-chroot.sh OUT_DIR SUITE CONTROL}
@@ -40,9 +42,7 @@ cp "$control" "$tmp/tmp/vg-control/debian/control"
 mount_tree
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C
 chroot "$tmp" apt-get update -qq >"$out.apt.log" 2>&1
-chroot "$tmp" apt-get build-dep -y -q --no-install-recommends /tmp/vg-control >>"$out.apt.log" 2>&1 &&
-    chroot "$tmp" apt-get install -y -q --no-install-recommends \
-        autoconf automake libtool pkg-config make libcmocka-dev >>"$out.apt.log" 2>&1 ||
+chroot "$tmp" apt-get build-dep -y -q --no-install-recommends /tmp/vg-control >>"$out.apt.log" 2>&1 ||
     { tail -n 30 "$out.apt.log" >&2; exit 1; }
 chroot "$tmp" apt-get clean
 cleanup

@@ -6,7 +6,9 @@
 #                        (docs/examples/lima/provision.sh, unchanged, as
 #                        Lima runs a `mode: system` script: as root, with
 #                        PARAM_VIRTGUARD_DEB naming the package run-e2e.sh
-#                        built with `make deb` on the host), which installs
+#                        built with `make deb` on the host -- or, for Debian
+#                        13, with this same script's build-from-source path
+#                        in a build chroot), which installs
 #                        it with apt-get; then run it twice more (Lima runs
 #                        it at every boot).  With e2e_deb_via=https on the
 #                        kernel command line (the virtiofs boot) the package

@@ -3,7 +3,8 @@
 #
 # Builds (and caches) a Debian 12 and a Debian 13 guest with AppArmor, 9p,
 # libvirt and QEMU, installs a freshly built virtguard package into each (the
-# Debian 13 one built natively in a cached Debian 13 chroot on this host) and
+# Debian 13 one built natively in a cached Debian 13 chroot on this host, by
+# the Lima example's provision.sh from the source tree mounted read-only) and
 # runs the scenarios in a matrix of share cells (tests/e2e/README.md), each
 # guest booted twice:
 #   main boot      9p-none (host QEMU unprivileged, security_model=none, as
@@ -175,26 +176,41 @@ build_virtguard() {
     make -C "$vbuild" deb >"$vbuild/make.out" 2>&1 ||
         { tail -n 30 "$vbuild/make.out"; die "make deb failed"; }
 }
-# The Debian 13 guest's package: the same configure and `make deb` from the
-# same source copy, natively in a cached Debian 13 build chroot on this host
-# (not under TCG), in a private mount namespace so that nothing stays
-# mounted in the cached tree.  Build directory: $top/build-SUITE.
+# The Debian 13 guest's package: built natively in a cached Debian 13 build
+# chroot on this host (not under TCG) by the Lima example's provision.sh,
+# its build-from-source path, as a Mac user's instance builds it: the same
+# source copy bind-mounted READ-ONLY as PARAM_VIRTGUARD_SRC, the .deb
+# written to VIRTGUARD_BUILD_ONLY (nothing installed in the chroot).  In a
+# private mount namespace, over a scratch /build (source, output, the
+# script) and /tmp, so that nothing stays mounted in the cached tree or is
+# written to it.  Output: $top/build-SUITE/virtguard_*.deb, the script's
+# output in $top/build-SUITE/provision.out.
 build_virtguard_in_chroot() { # SUITE CHROOT
-    local suite=$1 croot=$2 out=$top/build-$1
+    local suite=$1 croot=$2 out=$top/build-$1 work=$top/build-$1.work
     mkdir -p "$out"
-    rm -f "$out"/virtguard_*.deb
+    rm -rf "$work" "$out"/virtguard_*.deb
+    mkdir -p "$work/src" "$work/out" "$work/tmp"
+    : >"$work/provision.sh"
     unshare --mount --propagation private -- /bin/sh -euc '
-        croot=$1 vsrc=$2 out=$3
-        mount --bind "$vsrc" "$croot/build/src"
+        croot=$1 vsrc=$2 out=$3 work=$4 script=$5
+        mount --bind "$work" "$croot/build"
+        mount --bind -o ro "$vsrc" "$croot/build/src"
         mount --bind "$out" "$croot/build/out"
+        mount --bind -o ro "$script" "$croot/build/provision.sh"
+        mount --bind "$work/tmp" "$croot/tmp"
+        if touch "$croot/build/src/.e2e-rw" 2>/dev/null; then
+            echo "the source bind mount is writable"; exit 1
+        fi
         mount -t proc proc "$croot/proc"
         mount --bind /dev "$croot/dev"
         exec chroot "$croot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root \
-            /bin/sh -c "cd /build/out &&
-                { [ -f config.status ] || /build/src/configure --prefix=/usr --sysconfdir=/etc \
-                      --localstatedir=/var >configure.out 2>&1 || { tail -n 20 configure.out; exit 1; }; } &&
-                { make deb >make.out 2>&1 || { tail -n 30 make.out; exit 1; }; }"
-    ' sh "$croot" "$vsrc" "$out" || die "make deb in the $suite build chroot failed (see $out/make.out)"
+            PARAM_VIRTGUARD_SRC=/build/src VIRTGUARD_BUILD_ONLY=/build/out \
+            /bin/bash /build/provision.sh
+    ' sh "$croot" "$vsrc" "$out" "$work" "$src/docs/examples/lima/provision.sh" >"$out/provision.out" 2>&1 ||
+        { tail -n 40 "$out/provision.out"; die "provision.sh's build from source in the $suite build chroot failed (see $out/provision.out)"; }
+    grep -q "^virtguard-provision: built '/build/out/virtguard_.*\.deb' from '/build/src'" "$out/provision.out" ||
+        { cat "$out/provision.out"; die "provision.sh in the $suite build chroot did not say it built the package"; }
+    rm -rf "$work"
 }
 vbuild=$top/build
 if [ -n "${E2E_INSTALL_FROM:-}" ]; then
@@ -213,7 +229,7 @@ else
         cached_tree buildroot13 buildroot trixie "$here/build-chroot.sh" "$src/debian/control" "$here/tree-lib.sh"
         t=$(now)
         build_virtguard_in_chroot trixie "$buildroot13"
-        say "virtguard for Debian 13 built in its build chroot in $(( $(now) - t )) s"
+        say "virtguard for Debian 13 built by provision.sh (read-only source) in its build chroot in $(( $(now) - t )) s"
     fi
 fi
 

@@ -10,7 +10,9 @@
 # Steps (each prints one or more lines starting with "virtguard-provision:"):
 #   1. libvirt and QEMU: installed with apt-get only when a package is missing;
 #   2. virtguard: installed from the .deb VIRTGUARD_DEB names when it is not
-#      installed or older;
+#      installed or older -- or, with no .deb, built here from the source
+#      VIRTGUARD_SRC or VIRTGUARD_SRC_URL names (the instance is itself a
+#      Debian build host; see "Building the package" below);
 #   3. the images mount: its filesystem type read from /proc/self/mountinfo
 #      (9p, virtiofs; fuse.sshfs for reverse-sshfs);
 #   4. /etc/virtguard/virtguard.conf for that mount -- written only when it
@@ -34,12 +36,48 @@
 # names without the prefix work too (PARAM_X wins over X):
 #   VIRTGUARD_DEB          the virtguard .deb: a file in the guest, a
 #                          directory holding virtguard_*_ARCH.deb (the
-#                          newest is taken) or an http(s) URL; only needed
+#                          newest is taken) or an https URL; only needed
 #                          to install or upgrade
+#   VIRTGUARD_DEB_SHA256   its sha256, checked before it is installed
+#   VIRTGUARD_SRC          instead of a .deb: a virtguard source tree in the
+#                          guest (a git checkout or an unpacked release),
+#                          on a read-only mount
+#   VIRTGUARD_SRC_URL      instead of a .deb: an https URL of a source
+#                          tarball (`make dist`'s virtguard-VERSION.tar.gz)
+#   VIRTGUARD_SRC_SHA256   its sha256, checked before it is unpacked
+#   (at most one of VIRTGUARD_DEB, VIRTGUARD_SRC and VIRTGUARD_SRC_URL)
 #   VIRTGUARD_IMAGES       the images mount point (/var/lib/libvirt/images)
 #   VIRTGUARD_HOST_IMAGES  the host directory shared there, for path_map
 #                          (optional)
 #   VIRTGUARD_MODE         "enforce" (default) or "dev"
+#
+# Building the package (VIRTGUARD_SRC or VIRTGUARD_SRC_URL, no .deb): before
+# step 1, the source is copied into a private directory (mktemp -d, root's,
+# removed at exit) -- a tree without its .git, or the tarball downloaded
+# with the .deb's checks (https only, also after redirects; the certificate
+# checked against the system's CA store; VIRTGUARD_SRC_SHA256 when set) and
+# unpacked there; the build reads only that copy, never the share.  Its
+# debian/changelog gives the version: when virtguard is installed at that
+# version or newer, nothing is built (so a second boot changes nothing);
+# with virtguard installed, a VIRTGUARD_SRC that is not there (the share
+# not mounted at this boot) keeps it, as a missing .deb does.
+# Else, in step 2: the build dependencies (apt-get build-dep on the copy,
+# only when dpkg-checkbuilddeps finds one missing: offline when all are
+# there; they stay installed), `dpkg-buildpackage -b -uc -us` with
+# DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)", then the .deb is installed
+# as a given one is.  A failed build installs nothing: its log's last lines,
+# then NOT READY, exit 1.
+# Root builds and installs what the tree holds, so whoever can write it can
+# become root here: the tree must be on a read-only mount (lima.yaml's
+# `writable: false`) or be root's (every file owned by root, none group- or
+# world-writable); its owner is not checked otherwise, because a Lima share
+# shows the Mac user's uid, not root.  Never on the images share (refused,
+# like a .deb there).
+# VIRTGUARD_BUILD_ONLY=DIR (an environment variable, not a Lima parameter):
+# build the package from VIRTGUARD_SRC or VIRTGUARD_SRC_URL, put the .deb in
+# DIR and stop: steps 1 and 3-8 are skipped, nothing but missing build
+# dependencies is installed and no status file is written (the e2e test
+# builds its Debian 13 guest's package so, in a build chroot).
 #
 # Exit status: 0 ready; 1 not ready (the reason is the last
 # "virtguard-provision: NOT READY" line); 2 cannot run (not root, a bad
@@ -207,17 +245,157 @@ newest_deb() {
     printf '%s' "$best"
 }
 
+# The package name and version of the first entry of a debian/changelog,
+# as "NAME VERSION", or nothing.
+changelog_head() {
+    sed -n '1s/^\([a-z0-9][a-z0-9.+-]*\) (\([^() ]*\)).*/\1 \2/p' "$1" 2>/dev/null
+}
+
+debian_tree() { [ -f "$1/debian/control" ] && [ -f "$1/debian/changelog" ]; }
+
+# src_trusted DIR: may root build and install what the tree DIR holds?  Yes
+# when it is on a read-only mount, or when root owns every file in it and
+# no one else can write any (symbolic links aside).  The owner of a share is
+# not asked: a Lima share shows the Mac user's uid.
+src_trusted() {
+    local opts other
+    opts=$(findmnt -n -o VFS-OPTIONS -T "$1" 2>/dev/null | head -n 1) || true
+    case ,$opts, in *,ro,*) return 0 ;; esac
+    other=$(find "$1" ! -type l \( ! -user 0 -o -perm /022 \) -print -quit 2>/dev/null) || return 1
+    [ -z "$other" ]
+}
+
+# fetch_https URL FILE: URL into FILE, over https only, also after
+# redirects (root installs what comes back); no ~/.curlrc (-q), one URL as
+# written (no {} [] globbing), bounded in time and size.
+fetch_https() {
+    curl -q -fsSL --globoff --proto =https --proto-redir =https --tlsv1.2 \
+        --connect-timeout 30 --max-time 900 --max-filesize 64M -o "$2" "$1"
+}
+
+# fetch_source: the tree VIRTGUARD_SRC names (copied without its .git) or
+# the tarball VIRTGUARD_SRC_URL names (downloaded, checked, unpacked), as
+# $TMPDIR_DEB/build/virtguard, alone in its directory (dpkg-buildpackage
+# writes the .deb beside it); sets srcdir and srcver (its debian/changelog's
+# version).  Stops the script (exit 2) on anything wrong with it.
+fetch_source() {
+    local real tree sum first
+    mkdir "$TMPDIR_DEB/unpack" "$TMPDIR_DEB/build"
+    if [ -n "$SRC" ]; then
+        real=$(realpath -e -- "$SRC" 2>/dev/null) || real=""
+        [ -d "$real" ] ||
+            usage_error "VIRTGUARD_SRC '$SRC' is not a directory in the guest (is the directory that holds it in lima.yaml's mounts:?)."
+        case $real/ in "$(realpath -m -- "$IMAGES")"/*)
+            usage_error "'$SRC' lies on the images share '$IMAGES', which its writers control: root does not build packages from there (put the tree on a read-only mount, as lima.yaml's /mnt/virtguard-src)." ;;
+        esac
+        debian_tree "$real" ||
+            usage_error "VIRTGUARD_SRC '$SRC' is not a virtguard source tree: it has no debian/control and debian/changelog."
+        src_trusted "$real" ||
+            usage_error "VIRTGUARD_SRC '$SRC' is on a writable mount and not root's alone: whoever can write it would choose what root builds and installs here. Mount it read-only (lima.yaml: writable: false) or copy it to a directory only root can write."
+        say "copying the source tree '$SRC' (without .git) to '$TMPDIR_DEB'"
+        tar -C "$real" --exclude=./.git -cf - . | tar -C "$TMPDIR_DEB/unpack" -xf - --no-same-owner ||
+            usage_error "could not copy the source tree '$SRC' (tar above)."
+        tree=$TMPDIR_DEB/unpack
+    else
+        say "downloading the source tarball '$SRC_URL'"
+        fetch_https "$SRC_URL" "$TMPDIR_DEB/source.tar" || usage_error "could not download '$SRC_URL'."
+        sum=$(param VIRTGUARD_SRC_SHA256)
+        if [ -n "$sum" ]; then
+            printf '%s  %s\n' "$sum" "$TMPDIR_DEB/source.tar" | sha256sum -c --status ||
+                usage_error "'$SRC_URL' does not match VIRTGUARD_SRC_SHA256."
+        fi
+        tar -C "$TMPDIR_DEB/unpack" -xf "$TMPDIR_DEB/source.tar" --no-same-owner --no-same-permissions ||
+            usage_error "'$SRC_URL' is not a tar archive tar can unpack (tar above)."
+        # make dist's tarball holds one directory, virtguard-VERSION/
+        tree=$(find "$TMPDIR_DEB/unpack" -mindepth 1 -maxdepth 2 -path '*/debian' -type d)
+        case $tree in '' | *$'\n'*) usage_error "'$SRC_URL' holds no single source tree with a debian/ directory (make dist's virtguard-VERSION.tar.gz holds one)." ;;
+        esac
+        tree=${tree%/debian}
+        debian_tree "$tree" ||
+            usage_error "'$SRC_URL' is not a virtguard source tarball: its tree has no debian/control and debian/changelog."
+    fi
+    mv -- "$tree" "$TMPDIR_DEB/build/virtguard"
+    srcdir=$TMPDIR_DEB/build/virtguard
+    first=$(changelog_head "$srcdir/debian/changelog")
+    [ "${first%% *}" = virtguard ] ||
+        usage_error "'$SRC$SRC_URL' is not virtguard's source: its debian/changelog begins '$(head -n 1 "$srcdir/debian/changelog" | cut -c1-80)'."
+    srcver=${first#* }
+}
+
+# build_failed REASON: the build did not give a package; nothing was
+# installed.  Stops the script: NOT READY, exit 1.
+build_failed() {
+    say "NOT READY: $1"
+    [ -n "$BUILD_ONLY" ] || printf 'failed: %s\n' "${1%.}" >"$STATUS"
+    exit 1
+}
+
+# build_package: the .deb of $srcdir (from FROM, for the messages): the
+# missing build dependencies installed, then dpkg-buildpackage; sets
+# debfile.  Stops the script on failure.
+build_package() {
+    local from=$1 log=$TMPDIR_DEB/build.log unmet
+    if ! command -v dpkg-checkbuilddeps >/dev/null ||
+        ! unmet=$(cd "$srcdir" && dpkg-checkbuilddeps 2>&1); then
+        say "installing the build dependencies of virtguard $srcver${unmet:+ (${unmet#*: })}"
+        { apt-get update -q && apt-get build-dep -y -q --no-install-recommends "$srcdir"; } ||
+            build_failed "could not install the build dependencies of '$from' (apt-get build-dep above): nothing was built or installed."
+    fi
+    say "building virtguard $srcver from '$from' (dpkg-buildpackage -b -uc -us, $(nproc) jobs)"
+    if ! (cd "$srcdir" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -b -uc -us) >"$log" 2>&1; then
+        tail -n 30 "$log" | sed 's/^/    /'
+        build_failed "building virtguard from '$from' failed (dpkg-buildpackage; its last lines above): nothing was installed."
+    fi
+    debfile=$(newest_deb "$TMPDIR_DEB/build")
+    [ -n "$debfile" ] ||
+        build_failed "dpkg-buildpackage built no virtguard_*_$(dpkg --print-architecture).deb from '$from': nothing was installed."
+}
+
+# install_deb DEBFILE FROM: install the virtguard package DEBFILE (FROM
+# says whence, quoted, for the messages) unless the installed one is as new;
+# sets upgraded when it installed it.
+install_deb() {
+    local debfile=$1 from=$2 new
+    [ "$(dpkg-deb -f "$debfile" Package 2>/dev/null)" = virtguard ] ||
+        usage_error "'$debfile' is not a virtguard package."
+    new=$(dpkg-deb -f "$debfile" Version)
+    if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$new"; then
+        say "virtguard $installed is installed; $from is $new: nothing to do."
+    else
+        say "installing virtguard $new from $from${installed:+ (over $installed)}"
+        # An edited virtguard.conf is kept, never asked about.
+        apt-get install -y -q --no-install-recommends \
+            -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$debfile"
+        upgraded=yes
+    fi
+}
+
+# from_source: step 2 with a source ($srcdir, version $srcver, from
+# $srcfrom): nothing to build when virtguard is $installed at that version
+# or newer; else build it and install the .deb.
+from_source() {
+    if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$srcver"; then
+        say "virtguard $installed is installed; the source '$srcfrom' is $srcver: nothing to build."
+    else
+        build_package "$srcfrom"
+        install_deb "$debfile" "the build of '$srcfrom'"
+    fi
+}
+
 [ "${VIRTGUARD_PROVISION_FUNCTIONS_ONLY:-}" = 1 ] && return 0
 
 # ---------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || usage_error "must run as root (Lima runs 'mode: system' provisioning scripts as root)."
-rm -f "$STATUS"
+# Only build the package (the header says more): no status file.
+BUILD_ONLY=${VIRTGUARD_BUILD_ONLY:-}
+[ -n "$BUILD_ONLY" ] || rm -f "$STATUS"
 # A run that stops early (a failed apt-get, say) leaves a verdict too.
 TMPDIR_DEB=""
 on_exit() {
     local rc=$?
     [ -z "$TMPDIR_DEB" ] || rm -rf "$TMPDIR_DEB"
-    [ -e "$STATUS" ] || printf 'failed: provision.sh stopped with exit status %s\n' "$rc" >"$STATUS"
+    [ -n "$BUILD_ONLY" ] || [ -e "$STATUS" ] ||
+        printf 'failed: provision.sh stopped with exit status %s\n' "$rc" >"$STATUS"
 }
 trap on_exit EXIT
 DEB=$(param VIRTGUARD_DEB)
@@ -238,6 +416,41 @@ case $DEB in
 https://*) ;;
 *://*) usage_error "VIRTGUARD_DEB '$DEB': only an https:// URL is accepted (root installs the package)." ;;
 esac
+SRC=$(param VIRTGUARD_SRC)
+SRC_URL=$(param VIRTGUARD_SRC_URL)
+n=0
+for v in "$DEB" "$SRC" "$SRC_URL"; do [ -z "$v" ] || n=$((n + 1)); done
+[ "$n" -le 1 ] ||
+    usage_error "set only one of VIRTGUARD_DEB, VIRTGUARD_SRC and VIRTGUARD_SRC_URL: each names where the package comes from."
+case $SRC_URL in
+'' | https://*) ;;
+*) usage_error "VIRTGUARD_SRC_URL '$SRC_URL': only an https:// URL is accepted (root builds and installs what it holds)." ;;
+esac
+case $SRC in '' | /*) ;; *) usage_error "VIRTGUARD_SRC is '$SRC'; it must be an absolute path." ;; esac
+if [ -n "$BUILD_ONLY" ]; then
+    [ -n "$SRC$SRC_URL" ] ||
+        usage_error "VIRTGUARD_BUILD_ONLY needs VIRTGUARD_SRC or VIRTGUARD_SRC_URL: it builds the package, it installs none."
+    [ -d "$BUILD_ONLY" ] || usage_error "VIRTGUARD_BUILD_ONLY '$BUILD_ONLY' is not a directory."
+fi
+
+# The source to build the package from, when no .deb is given: copied or
+# downloaded and checked before anything is installed.
+srcdir="" srcver=""
+srcfrom=$SRC$SRC_URL
+# A later boot without the tree at hand keeps the installed package.
+if [ -n "$SRC" ] && [ -z "$BUILD_ONLY" ] && [ ! -e "$SRC" ] && pkg_installed virtguard; then srcfrom=""; fi
+if [ -n "$srcfrom" ]; then
+    TMPDIR_DEB=$(mktemp -d)
+    fetch_source
+fi
+if [ -n "$BUILD_ONLY" ]; then
+    build_package "$srcfrom"
+    name=$(basename "$debfile")
+    { cp -- "$debfile" "$BUILD_ONLY/.$name.tmp" && mv -f -- "$BUILD_ONLY/.$name.tmp" "$BUILD_ONLY/$name"; } ||
+        build_failed "could not write '$BUILD_ONLY/$name'."
+    say "built '$BUILD_ONLY/$name' from '$srcfrom'; nothing installed (VIRTGUARD_BUILD_ONLY)."
+    exit 0
+fi
 
 # 1. libvirt and QEMU.
 case $(dpkg --print-architecture) in
@@ -261,22 +474,20 @@ fi
 # 2. virtguard.
 installed=$(pkg_version virtguard || true)
 upgraded=""
-if [ -z "$DEB" ]; then
+if [ -n "$srcdir" ]; then
+    from_source
+elif [ -n "$SRC" ]; then
+    say "no source tree at '$SRC'; keeping virtguard $installed."
+elif [ -z "$DEB" ]; then
     [ -n "$installed" ] ||
-        usage_error "virtguard is not installed and no .deb was given: set VIRTGUARD_DEB in lima.yaml's param: (a path in the guest or an https URL)."
+        usage_error "virtguard is not installed and no .deb was given: set VIRTGUARD_DEB in lima.yaml's param: (a path in the guest or an https URL), or VIRTGUARD_SRC or VIRTGUARD_SRC_URL to build it here from a source tree or tarball."
     say "virtguard $installed is installed (no VIRTGUARD_DEB given)."
 else
     TMPDIR_DEB=$(mktemp -d)
     case $DEB in
     https://*)
         say "downloading '$DEB'"
-        # https only, also after redirects: root installs what comes back;
-        # no ~/.curlrc (-q), one URL as written (no {} [] globbing), bounded
-        # in time and size
-        curl -q -fsSL --globoff --proto =https --proto-redir =https --tlsv1.2 \
-            --connect-timeout 30 --max-time 900 --max-filesize 64M \
-            -o "$TMPDIR_DEB/virtguard.deb" "$DEB" ||
-            usage_error "could not download '$DEB'."
+        fetch_https "$DEB" "$TMPDIR_DEB/virtguard.deb" || usage_error "could not download '$DEB'."
         debfile=$TMPDIR_DEB/virtguard.deb
         ;;
     /*) debfile=$DEB ;;
@@ -305,18 +516,7 @@ else
             usage_error "VIRTGUARD_DEB '$DEB' is not a file or a directory holding virtguard_*_$(dpkg --print-architecture).deb in the guest (is the directory that holds it in lima.yaml's mounts:?)."
         say "no package at '$DEB'; keeping virtguard $installed."
     else
-        [ "$(dpkg-deb -f "$debfile" Package 2>/dev/null)" = virtguard ] ||
-            usage_error "'$debfile' is not a virtguard package."
-        new=$(dpkg-deb -f "$debfile" Version)
-        if [ -n "$installed" ] && dpkg --compare-versions "$installed" ge "$new"; then
-            say "virtguard $installed is installed; '$DEB' is $new: nothing to do."
-        else
-            say "installing virtguard $new from '$DEB'${installed:+ (over $installed)}"
-            # An edited virtguard.conf is kept, never asked about.
-            apt-get install -y -q --no-install-recommends \
-                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$debfile"
-            upgraded=yes
-        fi
+        install_deb "$debfile" "'$DEB'"
     fi
 fi
 
