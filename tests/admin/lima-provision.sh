@@ -129,23 +129,37 @@ for u in '"libvirt-qemu"' '"+64055"' '"+1000"' ''; do
     [ "$(qemu_user_uid "$u")" != 0 ] && ok "qemu user '$u' is not root" || bad "qemu user '$u' taken for root"
 done
 
-# --- 5. lima.yaml names this script, its mount and its parameters -----------
+# --- 5. each example lima.yaml names this script, its mounts and parameters -
+# lima.yaml (amd64 or arm64, qemu + 9p, the package from a mount) and
+# lima-aarch64-vz.yaml (Apple Silicon: aarch64, vz + virtiofs, nested
+# virtualisation, the package built from a read-only source mount).
 if python3 -c 'import yaml' 2>/dev/null; then
-    if out=$(python3 - "$top_srcdir/docs/examples/lima/lima.yaml" "$SCRIPT" <<'PY' 2>&1
-import re, sys, yaml
+    for y in lima.yaml lima-aarch64-vz.yaml; do
+        if out=$(python3 - "$top_srcdir/docs/examples/lima/$y" "$SCRIPT" <<'PY' 2>&1
+import os, re, sys, yaml
 y = yaml.safe_load(open(sys.argv[1]))
 script = open(sys.argv[2]).read()
 prov = [p for p in y["provision"] if p["mode"] == "system"]
 assert [p.get("file") for p in prov] == ["provision.sh"], prov
 assert y["mountType"] in ("9p", "virtiofs"), y["mountType"]
-mp = [m["mountPoint"] for m in y["mounts"]]
-assert y["param"]["VIRTGUARD_IMAGES"] in mp, (y["param"], mp)
-assert y["param"]["VIRTGUARD_DEB"] in mp, (y["param"], mp)
+mounts = {m["mountPoint"]: m for m in y["mounts"]}
+p = y["param"]
+assert p["VIRTGUARD_IMAGES"] in mounts and mounts[p["VIRTGUARD_IMAGES"]]["writable"], (p, mounts)
+# exactly one way to the package, from a read-only mount
+ways = [k for k in ("VIRTGUARD_DEB", "VIRTGUARD_SRC", "VIRTGUARD_SRC_URL") if p[k]]
+assert len(ways) == 1 and ways[0] != "VIRTGUARD_SRC_URL", ways
+assert p[ways[0]] in mounts and not mounts[p[ways[0]]]["writable"], (ways, mounts)
 read = set(re.findall(r"\$\(param (VIRTGUARD_[A-Z0-9_]+)\)", script))
-assert read == set(y["param"]), (read, set(y["param"]))
+assert read == set(p), (read, set(p))
+if os.path.basename(sys.argv[1]) == "lima-aarch64-vz.yaml":
+    assert y["arch"] == "aarch64" and y["vmType"] == "vz", (y["arch"], y["vmType"])
+    assert y["mountType"] == "virtiofs" and y["nestedVirtualization"] is True, y
+    assert [i["arch"] for i in y["images"]] == ["aarch64"], y["images"]
+    assert ways == ["VIRTGUARD_SRC"], ways
 PY
-    ); then ok "lima.yaml: provision file, mount points and parameters match the script"
-    else bad "lima.yaml: $out"; fi
+        ); then ok "$y: provision file, mounts and parameters match the script"
+        else bad "$y: $out"; fi
+    done
 else
     echo "SKIP - lima.yaml not parsed: no python3 yaml module (apt-get install python3-yaml)"
 fi
