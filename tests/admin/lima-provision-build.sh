@@ -165,7 +165,7 @@ rm -f "$T/out"/*
 fake_src "$T/tree" 0.0.2
 chown -R 1000:1000 "$T/tree"
 prov PARAM_VIRTGUARD_SRC="$T/tree" VIRTGUARD_BUILD_ONLY="$T/out"
-refused "a tree on a writable mount, owned by uid 1000" 2 "virtguard-provision: VIRTGUARD_SRC '$T/tree' is on a writable mount and not root's alone: whoever can write it would choose what root builds and installs here. Mount it read-only (lima.yaml: writable: false) or copy it to a directory only root can write."
+refused "a tree on a writable mount, owned by uid 1000" 2 "virtguard-provision: VIRTGUARD_SRC '$T/tree' is neither on a read-only Lima share (9p or virtiofs) nor root's alone: whoever can write it would choose what root builds and installs here. Share it read-only from the host (lima.yaml: writable: false) or copy it to a directory only root can write."
 mkdir -p "$T/images"
 fake_src "$T/images/src" 0.0.2
 prov PARAM_VIRTGUARD_SRC="$T/images/src" PARAM_VIRTGUARD_IMAGES="$T/images" VIRTGUARD_BUILD_ONLY="$T/out"
@@ -176,30 +176,37 @@ refused "another package's source" 2 "virtguard-provision: '$T/other' is not vir
 prov PARAM_VIRTGUARD_SRC="$T/nowhere" VIRTGUARD_BUILD_ONLY="$T/out"
 refused "no such tree" 2 "virtguard-provision: VIRTGUARD_SRC '$T/nowhere' is not a directory in the guest"
 
+# A read-only bind mount made in the guest: uid 1000 still writes the tree
+# behind it, so it counts as the tree itself (only a read-only 9p/virtiofs
+# share counts as read-only; none can be made here).
 mkdir -p "$T/ro"
 mount --bind -o ro "$T/tree" "$T/ro"
-before=$(cd "$T/tree" && find . -printf '%p %U %m %s %T@\n' | sort)
 prov PARAM_VIRTGUARD_SRC="$T/ro" VIRTGUARD_BUILD_ONLY="$T/out"
-deb=$T/out/virtguard_0.0.2_$ARCH.deb
-if [ "$rc" = 0 ] && [ -f "$deb" ] && empty "$T/tmp" &&
-    case $out in *"virtguard-provision: copying the source tree '$T/ro' (without .git)"*"virtguard-provision: built '$deb' from '$T/ro'"*) true ;; *) false ;; esac; then
-    ok "a tree owned by uid 1000 on a read-only mount: built $(basename "$deb")"
-else
-    bad "the read-only tree: exit $rc, out/: $(ls -A "$T/out"): $out"
-fi
-[ "$(cd "$T/tree" && find . -printf '%p %U %m %s %T@\n' | sort)" = "$before" ] &&
-    ok "the tree is as it was (built in a private copy)" || bad "the tree changed"
+refused "a uid 1000 tree behind a read-only bind mount" 2 "virtguard-provision: VIRTGUARD_SRC '$T/ro' $(printf '%s' "is neither on a read-only Lima share (9p or virtiofs) nor root's alone: whoever can write it would choose what root builds and installs here. Share it read-only from the host (lima.yaml: writable: false) or copy it to a directory only root can write.")"
 umount "$T/ro"
 rm -f "$T/out"/*
+
+# root's build directory only
+mkdir -p -m 0777 "$T/wout"
+prov PARAM_VIRTGUARD_SRC="$T/tree" VIRTGUARD_BUILD_ONLY="$T/wout"
+refused "a world-writable VIRTGUARD_BUILD_ONLY" 2 "virtguard-provision: VIRTGUARD_BUILD_ONLY '$T/wout' is not root's alone (owner root, mode 777): root writes the package there."
+# a checksum with a line break (sha256sum -c would skip the bad line)
+prov PARAM_VIRTGUARD_SRC_URL="https://localhost:8443/x.tar.gz" VIRTGUARD_BUILD_ONLY="$T/out" \
+    PARAM_VIRTGUARD_SRC_SHA256="$(printf '%064d\nx' 0)"
+refused "a VIRTGUARD_SRC_SHA256 that is not 64 hex digits" 2 "virtguard-provision: VIRTGUARD_SRC_SHA256 is not a SHA-256 (64 hex digits):"
 
 # the copy holds no .git: a build that fails when it finds one
 fake_src "$T/rootree" 0.0.3 virtguard 'test ! -e .git'
 chown -R 0:0 "$T/rootree"
 chmod -R go-w "$T/rootree"
+before=$(cd "$T/rootree" && find . -printf '%p %U %m %s %T@\n' | sort)
 prov PARAM_VIRTGUARD_SRC="$T/rootree" VIRTGUARD_BUILD_ONLY="$T/out"
-[ "$rc" = 0 ] && [ -f "$T/out/virtguard_0.0.3_$ARCH.deb" ] &&
+[ "$rc" = 0 ] && [ -f "$T/out/virtguard_0.0.3_$ARCH.deb" ] && empty "$T/tmp" &&
+    case $out in *"virtguard-provision: copying the source tree '$T/rootree' (without .git)"*"virtguard-provision: built '$T/out/virtguard_0.0.3_$ARCH.deb' from '$T/rootree'"*) true ;; *) false ;; esac &&
     ok "a tree root alone can write, on a writable mount: built, without its .git" ||
     bad "the root tree: exit $rc: $out"
+[ "$(cd "$T/rootree" && find . -printf '%p %U %m %s %T@\n' | sort)" = "$before" ] &&
+    ok "the tree is as it was (built in a private copy)" || bad "the tree changed"
 rm -f "$T/out"/*
 
 fake_src "$T/broken" 0.0.4 virtguard 'echo "compiler says no" && exit 1'

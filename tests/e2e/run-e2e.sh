@@ -156,12 +156,15 @@ copy_sources() {
         mkdir -p "$vsrc"
         source_files | grep -v '^e2e/' | sort -u | while IFS= read -r f; do
             if [ -f "$src/$f" ]; then printf '%s\n' "$f"; fi
-        done | tar -C "$src" -cf - --no-recursion -T - | tar -C "$vsrc" -xpf - ||
+        done | tar -C "$src" -cf - --no-recursion -T - | tar -C "$vsrc" -xpf - --no-same-owner ||
             die "cannot copy the sources to $vsrc"
         if [ ! -x "$vsrc/configure" ]; then
             (cd "$vsrc" && autoreconf --install --force >autoreconf.out 2>&1) ||
                 { tail -n 20 "$vsrc/autoreconf.out"; die "autoreconf failed"; }
         fi
+        # root's alone, as provision.sh wants a tree on a bind mount to be
+        # (the Debian 13 build below; docs/lima.md, Apple Silicon step 1)
+        chmod -R go-w "$vsrc"
     fi
 }
 build_virtguard() {

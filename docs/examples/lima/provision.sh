@@ -254,15 +254,25 @@ changelog_head() {
 debian_tree() { [ -f "$1/debian/control" ] && [ -f "$1/debian/changelog" ]; }
 
 # src_trusted DIR: may root build and install what the tree DIR holds?  Yes
-# when it is on a read-only mount, or when root owns every file in it and
-# no one else can write any (symbolic links aside).  The owner of a share is
-# not asked: a Lima share shows the Mac user's uid.
+# when it is on a read-only Lima share (9p or virtiofs, `writable: false`:
+# only the Mac's side writes it), or when root owns every file in it and no
+# one else can write any (symbolic links aside).  A read-only bind mount made
+# in the guest says nothing about who writes the directory behind it, so it
+# counts as any other.  The owner of a share is not asked: a Lima share shows
+# the Mac user's uid.  The topmost mount at DIR is the one that counts.
 src_trusted() {
-    local opts other
-    opts=$(findmnt -n -o VFS-OPTIONS -T "$1" 2>/dev/null | head -n 1) || true
-    case ,$opts, in *,ro,*) return 0 ;; esac
+    local fstype="" opts="" other
+    read -r fstype opts < <(findmnt -n -o FSTYPE,VFS-OPTIONS -T "$1" 2>/dev/null | tail -n 1) || true
+    case $fstype in 9p|virtiofs) case ,$opts, in *,ro,*) return 0 ;; esac ;; esac
     other=$(find "$1" ! -type l \( ! -user 0 -o -perm /022 \) -print -quit 2>/dev/null) || return 1
     [ -z "$other" ]
+}
+
+# sum_param NAME VALUE: VALUE is empty or a SHA-256 (64 hex digits), else
+# stop (sha256sum -c would skip a malformed line and pass).
+sum_param() {
+    [ -z "$2" ] || [[ $2 =~ ^[0-9a-fA-F]{64}$ ]] ||
+        usage_error "$1 is not a SHA-256 (64 hex digits): '$2'."
 }
 
 # fetch_https URL FILE: URL into FILE, over https only, also after
@@ -291,15 +301,22 @@ fetch_source() {
         debian_tree "$real" ||
             usage_error "VIRTGUARD_SRC '$SRC' is not a virtguard source tree: it has no debian/control and debian/changelog."
         src_trusted "$real" ||
-            usage_error "VIRTGUARD_SRC '$SRC' is on a writable mount and not root's alone: whoever can write it would choose what root builds and installs here. Mount it read-only (lima.yaml: writable: false) or copy it to a directory only root can write."
+            usage_error "VIRTGUARD_SRC '$SRC' is neither on a read-only Lima share (9p or virtiofs) nor root's alone: whoever can write it would choose what root builds and installs here. Share it read-only from the host (lima.yaml: writable: false) or copy it to a directory only root can write."
         say "copying the source tree '$SRC' (without .git) to '$TMPDIR_DEB'"
-        tar -C "$real" --exclude=./.git -cf - . | tar -C "$TMPDIR_DEB/unpack" -xf - --no-same-owner ||
+        # From the directory checked, held open as the working directory:
+        # a tree renamed away and replaced after the check is not the one
+        # copied.  One filesystem: a mount inside the tree is not copied.
+        ( cd -- "$real" || exit 3
+          src_trusted . || { echo "virtguard-provision: '$SRC' changed while it was copied" >&2; exit 3; }
+          tar --one-file-system --exclude=./.git -cf - . ) |
+            tar -C "$TMPDIR_DEB/unpack" -xf - --no-same-owner ||
             usage_error "could not copy the source tree '$SRC' (tar above)."
         tree=$TMPDIR_DEB/unpack
     else
+        sum=$(param VIRTGUARD_SRC_SHA256)
+        sum_param VIRTGUARD_SRC_SHA256 "$sum"
         say "downloading the source tarball '$SRC_URL'"
         fetch_https "$SRC_URL" "$TMPDIR_DEB/source.tar" || usage_error "could not download '$SRC_URL'."
-        sum=$(param VIRTGUARD_SRC_SHA256)
         if [ -n "$sum" ]; then
             printf '%s  %s\n' "$sum" "$TMPDIR_DEB/source.tar" | sha256sum -c --status ||
                 usage_error "'$SRC_URL' does not match VIRTGUARD_SRC_SHA256."
@@ -431,6 +448,11 @@ if [ -n "$BUILD_ONLY" ]; then
     [ -n "$SRC$SRC_URL" ] ||
         usage_error "VIRTGUARD_BUILD_ONLY needs VIRTGUARD_SRC or VIRTGUARD_SRC_URL: it builds the package, it installs none."
     [ -d "$BUILD_ONLY" ] || usage_error "VIRTGUARD_BUILD_ONLY '$BUILD_ONLY' is not a directory."
+    # root writes the package there: a directory another user can write
+    # could hold a link where the package goes
+    if [ "$(stat -c %u -- "$BUILD_ONLY")" != 0 ] || [ -n "$(find "$BUILD_ONLY" -maxdepth 0 -perm /022)" ]; then
+        usage_error "VIRTGUARD_BUILD_ONLY '$BUILD_ONLY' is not root's alone (owner $(stat -c %U -- "$BUILD_ONLY"), mode $(stat -c %a -- "$BUILD_ONLY")): root writes the package there."
+    fi
 fi
 
 # The source to build the package from, when no .deb is given: copied or
@@ -438,7 +460,8 @@ fi
 srcdir="" srcver=""
 srcfrom=$SRC$SRC_URL
 # A later boot without the tree at hand keeps the installed package.
-if [ -n "$SRC" ] && [ -z "$BUILD_ONLY" ] && [ ! -e "$SRC" ] && pkg_installed virtguard; then srcfrom=""; fi
+# (Lima mounts with nofail: an unmounted share leaves an empty directory.)
+if [ -n "$SRC" ] && [ -z "$BUILD_ONLY" ] && ! debian_tree "$SRC" && pkg_installed virtguard; then srcfrom=""; fi
 if [ -n "$srcfrom" ]; then
     TMPDIR_DEB=$(mktemp -d)
     fetch_source
@@ -506,6 +529,7 @@ else
         debfile=$TMPDIR_DEB/virtguard.deb
     fi
     sum=$(param VIRTGUARD_DEB_SHA256)
+    sum_param VIRTGUARD_DEB_SHA256 "$sum"
     if [ -f "$debfile" ] && [ -n "$sum" ]; then
         printf '%s  %s\n' "$sum" "$debfile" | sha256sum -c --status ||
             usage_error "'$DEB' does not match VIRTGUARD_DEB_SHA256."
