@@ -191,6 +191,7 @@ build_virtguard() {
 build_virtguard_in_chroot() { # SUITE CHROOT
     local suite=$1 croot=$2 out=$top/build-$1 work=$top/build-$1.work
     mkdir -p "$out"
+    chmod 0755 "$out"       # VIRTGUARD_BUILD_ONLY must be root's alone
     rm -rf "$work" "$out"/virtguard_*.deb
     mkdir -p "$work/src" "$work/out" "$work/tmp"
     : >"$work/provision.sh"
