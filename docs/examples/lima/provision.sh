@@ -279,8 +279,11 @@ sum_param() {
 # redirects (root installs what comes back); no ~/.curlrc (-q), one URL as
 # written (no {} [] globbing), bounded in time and size.
 fetch_https() {
-    curl -q -fsSL --globoff --proto =https --proto-redir =https --tlsv1.2 \
-        --connect-timeout 30 --max-time 900 --max-filesize 64M -o "$2" "$1"
+    # --max-filesize alone is not a bound: curl 7.88 (Debian 12) ignores it
+    # when the server sends no Content-Length; the file size limit is one.
+    ( ulimit -f 65536           # 1 KiB blocks: 64 MiB
+      curl -q -fsSL --globoff --proto =https --proto-redir =https --tlsv1.2 \
+          --connect-timeout 30 --max-time 900 --max-filesize 64M -o "$2" "$1" )
 }
 
 # fetch_source: the tree VIRTGUARD_SRC names (copied without its .git) or
